@@ -1,0 +1,368 @@
+//! The `Analyzer`: every model loaded once, shared by any number of threads.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::antispoof::{AntiSpoof, Passive};
+use crate::decode::{decode_image, DecodeLimits};
+use crate::detect::{Detector, DetectorConfig, Face};
+use crate::geometry::{Rect, RotatedCrop};
+use crate::measures::{measure, shape_signature, Measures};
+use crate::mesh::{crop_for_face, Mesh, MeshModel, MESH_INPUT};
+use crate::model::{FixedModel, ShapeCachedModel};
+use crate::quality::{assess, face_and_background_rgb, frame_hash, Quality};
+use crate::VisionError;
+
+/// Where the model files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPaths {
+    /// YuNet detector.
+    pub yunet: PathBuf,
+    /// FaceMesh landmarks.
+    pub facemesh: PathBuf,
+    /// MiniFASNetV2 (×2.7).
+    pub minifasnet_v2: PathBuf,
+    /// MiniFASNetV1SE (×4.0).
+    pub minifasnet_v1se: PathBuf,
+}
+
+impl ModelPaths {
+    /// The pinned file names (models/MODELS.toml) inside `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        ModelPaths {
+            yunet: dir.join("face_detection_yunet_2026may.onnx"),
+            facemesh: dir.join("face_landmark.onnx"),
+            minifasnet_v2: dir.join("2.7_80x80_MiniFASNetV2.onnx"),
+            minifasnet_v1se: dir.join("4_0_0_80x80_MiniFASNetV1SE.onnx"),
+        }
+    }
+}
+
+/// Analyzer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AnalyzerConfig {
+    /// Face detection.
+    pub detector: DetectorConfig,
+    /// Image decoding limits.
+    pub decode: DecodeLimits,
+}
+
+/// Milliseconds spent per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Timings {
+    /// Image decoding (0 when given pixels).
+    pub decode_ms: f64,
+    /// Face detection, including letterboxing and NMS.
+    pub detect_ms: f64,
+    /// FaceMesh, including the crop warp and the measures.
+    pub mesh_ms: f64,
+    /// Both anti-spoof models, including crops.
+    pub antispoof_ms: f64,
+    /// Quality, hash and colour statistics.
+    pub quality_ms: f64,
+    /// Everything.
+    pub total_ms: f64,
+}
+
+/// What was found about the main face of an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaceAnalysis {
+    /// The detection.
+    pub face: Face,
+    /// FaceMesh's face-presence probability on the crop.
+    pub presence: f32,
+    /// Eye, mouth and head-pose measures.
+    pub measures: Measures,
+    /// Passive anti-spoof.
+    pub passive: Passive,
+    /// Mean RGB of the face's central skin.
+    pub face_rgb: [f32; 3],
+    /// Mean RGB outside the face box.
+    pub background_rgb: [f32; 3],
+}
+
+/// The full analysis of one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageAnalysis {
+    /// Width in pixels (after EXIF orientation).
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// All faces, best score first.
+    pub faces: Vec<Face>,
+    /// The main (largest) face, analysed in full.
+    pub main: Option<FaceAnalysis>,
+    /// Capture quality.
+    pub quality: Quality,
+    /// 64-bit difference hash of the whole frame.
+    pub frame_hash: u64,
+    /// Time per stage.
+    pub timings: Timings,
+}
+
+/// Loads every model once; `Send + Sync`, so one instance serves all threads.
+pub struct Analyzer {
+    detector: Detector,
+    mesh: MeshModel,
+    antispoof: AntiSpoof,
+    config: AnalyzerConfig,
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+impl Analyzer {
+    /// Loads and optimises all models. A missing file is [`VisionError::ModelMissing`]
+    /// naming it; a file tract cannot read is [`VisionError::Model`].
+    pub fn load(paths: &ModelPaths, config: AnalyzerConfig) -> Result<Self, VisionError> {
+        Ok(Analyzer {
+            detector: Detector::new(ShapeCachedModel::load(&paths.yunet)?),
+            mesh: MeshModel::new(FixedModel::load(&paths.facemesh, &[1, 3, MESH_INPUT as usize, MESH_INPUT as usize])?),
+            antispoof: AntiSpoof::new(
+                FixedModel::load(&paths.minifasnet_v2, &[1, 3, 80, 80])?,
+                FixedModel::load(&paths.minifasnet_v1se, &[1, 3, 80, 80])?,
+            ),
+            config,
+        })
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.config
+    }
+
+    /// Decodes and analyses an encoded JPEG/PNG.
+    pub fn analyze_bytes(&self, bytes: &[u8]) -> Result<ImageAnalysis, VisionError> {
+        let start = Instant::now();
+        let img = decode_image(bytes, &self.config.decode)?;
+        let decode_ms = ms(start);
+        let mut analysis = self.analyze(&img)?;
+        analysis.timings.decode_ms = decode_ms;
+        analysis.timings.total_ms += decode_ms;
+        Ok(analysis)
+    }
+
+    /// Detects every face, then analyses the largest in full (mesh, measures, passive,
+    /// quality).
+    pub fn analyze(&self, img: &RgbImage) -> Result<ImageAnalysis, VisionError> {
+        let start = Instant::now();
+        let mut timings = Timings::default();
+        let t = Instant::now();
+        let faces = self.detect(img, &self.config.detector)?;
+        timings.detect_ms = ms(t);
+        let main_face = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).copied();
+        let mut main = None;
+        if let Some(face) = main_face {
+            let t = Instant::now();
+            let mesh = self.mesh(img, crop_for_face(&face))?;
+            let measures = measure(&mesh);
+            timings.mesh_ms = ms(t);
+            let t = Instant::now();
+            let passive = self.passive(img, &face.bbox)?;
+            timings.antispoof_ms = ms(t);
+            let (face_rgb, background_rgb) = face_and_background_rgb(img, &face.bbox);
+            main = Some(FaceAnalysis { face, presence: mesh.presence, measures, passive, face_rgb, background_rgb });
+        }
+        let t = Instant::now();
+        let quality = assess(img, main_face.as_ref().map(|f| &f.bbox), faces.len());
+        let hash = frame_hash(img);
+        timings.quality_ms = ms(t);
+        timings.total_ms = ms(start);
+        Ok(ImageAnalysis { width: img.width(), height: img.height(), faces, main, quality, frame_hash: hash, timings })
+    }
+
+    /// Face detection alone.
+    pub fn detect(&self, img: &RgbImage, config: &DetectorConfig) -> Result<Vec<Face>, VisionError> {
+        self.detector.detect(img, config)
+    }
+
+    /// FaceMesh on a crop (from [`crop_for_face`](crate::crop_for_face) or a previous mesh).
+    pub fn mesh(&self, img: &RgbImage, crop: RotatedCrop) -> Result<Mesh, VisionError> {
+        self.mesh.run(img, crop)
+    }
+
+    /// Passive anti-spoof for a face box.
+    pub fn passive(&self, img: &RgbImage, face: &Rect) -> Result<Passive, VisionError> {
+        self.antispoof.run(img, face)
+    }
+
+    /// A per-video tracker: detects, then follows the face with FaceMesh alone.
+    pub fn tracker(&self, config: TrackerConfig) -> Tracker<'_> {
+        Tracker { analyzer: self, config, crop: None, prev: None, frame_no: 0, faces: 0 }
+    }
+}
+
+/// Tracker settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackerConfig {
+    /// Run the detector every this many frames even when tracking holds, to count faces
+    /// (someone stepping into the picture) — 1 detects on every frame.
+    pub redetect_every: u32,
+    /// Detector settings for video frames (a face in a selfie video is large: 320 suffices).
+    pub detector: DetectorConfig,
+    /// Below this FaceMesh presence the track is lost and the detector runs again.
+    pub presence_threshold: f32,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            redetect_every: 5,
+            detector: DetectorConfig { max_side: 320, ..DetectorConfig::default() },
+            presence_threshold: 0.5,
+        }
+    }
+}
+
+/// What the tracker measured on one video frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameAnalysis {
+    /// Faces counted by the last detector run (detection runs every few frames).
+    pub faces: usize,
+    /// True when the detector ran on this frame.
+    pub detected: bool,
+    /// The main face's box (from its landmarks) when a face is tracked.
+    pub face_box: Option<Rect>,
+    /// FaceMesh presence probability.
+    pub presence: f32,
+    /// Measures of the tracked face.
+    pub measures: Option<Measures>,
+    /// Landmark-geometry signature (see [`shape_signature`](crate::shape_signature)).
+    pub shape: Vec<f32>,
+    /// Mean landmark displacement since the previous frame, in face widths.
+    pub landmark_motion: f32,
+    /// Mean RGB of the face's central skin.
+    pub face_rgb: [f32; 3],
+    /// Mean RGB outside the face box.
+    pub background_rgb: [f32; 3],
+    /// 64-bit difference hash of the frame.
+    pub frame_hash: u64,
+    /// Capture quality.
+    pub quality: Quality,
+    /// Time per stage (no anti-spoof: the session picks a few frames for that).
+    pub timings: Timings,
+}
+
+/// Follows one face through a video: the detector runs on the first frame, every
+/// `redetect_every` frames, and whenever FaceMesh loses the face; in between, the crop comes
+/// from the previous frame's landmarks (as MediaPipe does). This halves the per-frame cost.
+pub struct Tracker<'a> {
+    analyzer: &'a Analyzer,
+    config: TrackerConfig,
+    crop: Option<RotatedCrop>,
+    prev: Option<Vec<[f32; 3]>>,
+    frame_no: u64,
+    faces: usize,
+}
+
+impl Tracker<'_> {
+    fn redetect(&mut self, img: &RgbImage, timings: &mut Timings) -> Result<(), VisionError> {
+        let t = Instant::now();
+        let faces = self.analyzer.detect(img, &self.config.detector)?;
+        timings.detect_ms += ms(t);
+        self.faces = faces.len();
+        let main = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
+        self.crop = main.map(crop_for_face);
+        Ok(())
+    }
+
+    /// Analyses the next frame.
+    pub fn step(&mut self, img: &RgbImage) -> Result<FrameAnalysis, VisionError> {
+        let start = Instant::now();
+        let mut timings = Timings::default();
+        let due = self.config.redetect_every <= 1 || self.frame_no % u64::from(self.config.redetect_every) == 0;
+        let mut detected = false;
+        if due || self.crop.is_none() {
+            self.redetect(img, &mut timings)?;
+            detected = true;
+        }
+        self.frame_no += 1;
+        let mut mesh = None;
+        if let Some(crop) = self.crop {
+            let t = Instant::now();
+            let m = self.analyzer.mesh(img, crop)?;
+            timings.mesh_ms += ms(t);
+            if m.presence >= self.config.presence_threshold {
+                mesh = Some(m);
+            } else if !detected {
+                self.redetect(img, &mut timings)?;
+                detected = true;
+                if let Some(crop) = self.crop {
+                    let t = Instant::now();
+                    let m = self.analyzer.mesh(img, crop)?;
+                    timings.mesh_ms += ms(t);
+                    mesh = (m.presence >= self.config.presence_threshold).then_some(m);
+                }
+            }
+        }
+        let t = Instant::now();
+        let frame_hash = frame_hash(img);
+        let result = match mesh {
+            None => {
+                self.crop = None;
+                self.prev = None;
+                let quality = assess(img, None, self.faces);
+                FrameAnalysis {
+                    faces: self.faces,
+                    detected,
+                    face_box: None,
+                    presence: 0.0,
+                    measures: None,
+                    shape: Vec::new(),
+                    landmark_motion: 0.0,
+                    face_rgb: [0.0; 3],
+                    background_rgb: [0.0; 3],
+                    frame_hash,
+                    quality,
+                    timings,
+                }
+            }
+            Some(mesh) => {
+                let bbox = mesh.bbox();
+                let motion = self.prev.as_ref().map_or(0.0, |prev| {
+                    let total: f32 =
+                        prev.iter().zip(&mesh.points).map(|(a, b)| (a[0] - b[0]).hypot(a[1] - b[1])).sum();
+                    total / prev.len() as f32 / bbox.w.max(1.0)
+                });
+                let (face_rgb, background_rgb) = face_and_background_rgb(img, &bbox);
+                let quality = assess(img, Some(&bbox), self.faces.max(1));
+                self.crop = Some(mesh.next_crop());
+                let analysis = FrameAnalysis {
+                    faces: self.faces.max(1),
+                    detected,
+                    face_box: Some(bbox),
+                    presence: mesh.presence,
+                    measures: Some(measure(&mesh)),
+                    shape: shape_signature(&mesh),
+                    landmark_motion: motion,
+                    face_rgb,
+                    background_rgb,
+                    frame_hash,
+                    quality,
+                    timings,
+                };
+                self.prev = Some(mesh.points);
+                analysis
+            }
+        };
+        let mut result = result;
+        result.timings.quality_ms = ms(t);
+        result.timings.total_ms = ms(start);
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzer_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Analyzer>();
+    }
+}

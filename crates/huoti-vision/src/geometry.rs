@@ -1,0 +1,102 @@
+//! Small geometry: points, boxes, and the crop transforms the models need.
+
+use serde::Serialize;
+
+/// A point in image pixel coordinates (continuous: the centre of pixel (0,0) is (0.5,0.5)).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Point {
+    /// Horizontal, growing to the right.
+    pub x: f32,
+    /// Vertical, growing downwards.
+    pub y: f32,
+}
+
+impl Point {
+    /// A point.
+    pub const fn new(x: f32, y: f32) -> Self {
+        Point { x, y }
+    }
+    /// Euclidean distance.
+    pub fn dist(self, o: Point) -> f32 {
+        (self.x - o.x).hypot(self.y - o.y)
+    }
+    /// Midpoint.
+    pub fn mid(self, o: Point) -> Point {
+        Point::new((self.x + o.x) / 2.0, (self.y + o.y) / 2.0)
+    }
+}
+
+/// An axis-aligned box: top-left corner, width and height, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Rect {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height.
+    pub h: f32,
+}
+
+impl Rect {
+    /// A box.
+    pub const fn new(x: f32, y: f32, w: f32, h: f32) -> Self {
+        Rect { x, y, w, h }
+    }
+    /// Centre.
+    pub fn centre(&self) -> Point {
+        Point::new(self.x + self.w / 2.0, self.y + self.h / 2.0)
+    }
+    /// Area (0 for degenerate boxes).
+    pub fn area(&self) -> f32 {
+        self.w.max(0.0) * self.h.max(0.0)
+    }
+    /// Intersection over union.
+    pub fn iou(&self, o: &Rect) -> f32 {
+        let x1 = self.x.max(o.x);
+        let y1 = self.y.max(o.y);
+        let x2 = (self.x + self.w).min(o.x + o.w);
+        let y2 = (self.y + self.h).min(o.y + o.h);
+        let inter = (x2 - x1).max(0.0) * (y2 - y1).max(0.0);
+        let union = self.area() + o.area() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+    /// The bounding box of some points.
+    pub fn bounding(points: impl IntoIterator<Item = Point>) -> Rect {
+        let (mut x1, mut y1, mut x2, mut y2) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in points {
+            x1 = x1.min(p.x);
+            y1 = y1.min(p.y);
+            x2 = x2.max(p.x);
+            y2 = y2.max(p.y);
+        }
+        Rect::new(x1, y1, (x2 - x1).max(0.0), (y2 - y1).max(0.0))
+    }
+    /// True when the whole box lies inside a `width`×`height` frame.
+    pub fn inside(&self, width: u32, height: u32) -> bool {
+        self.x >= 0.0 && self.y >= 0.0 && self.x + self.w <= width as f32 && self.y + self.h <= height as f32
+    }
+}
+
+/// A rotated square crop: centre, side and rotation (radians), mapped to an `n`×`n` tensor.
+/// Crop pixel centre (u+0.5, v+0.5) sits at `centre + R(angle)·((u+0.5)/n − ½, (v+0.5)/n − ½)·side`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RotatedCrop {
+    /// Centre in image coordinates.
+    pub centre: Point,
+    /// Side length in image pixels.
+    pub side: f32,
+    /// Rotation of the crop's x axis in the image, radians.
+    pub angle: f32,
+}
+
+impl RotatedCrop {
+    /// Maps a continuous point in an `n`-pixel crop back to image coordinates.
+    pub fn to_image(&self, u: f32, v: f32, n: f32) -> Point {
+        let qx = (u / n - 0.5) * self.side;
+        let qy = (v / n - 0.5) * self.side;
+        let (s, c) = self.angle.sin_cos();
+        Point::new(self.centre.x + c * qx - s * qy, self.centre.y + s * qx + c * qy)
+    }
+}

@@ -1,0 +1,95 @@
+//! Loading ONNX files into tract plans: `load → fix input shape → optimise → run`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tract_onnx::prelude::*;
+
+use crate::VisionError;
+
+pub(crate) type Plan = Arc<TypedRunnableModel>;
+
+fn model_error(path: &Path) -> impl Fn(TractError) -> VisionError + '_ {
+    move |e| VisionError::Model { path: path.to_path_buf(), message: format!("{e:#}") }
+}
+
+fn parse(path: &Path) -> Result<InferenceModel, VisionError> {
+    if !path.is_file() {
+        return Err(VisionError::ModelMissing { path: path.to_path_buf() });
+    }
+    tract_onnx::onnx().model_for_path(path).map_err(model_error(path))
+}
+
+fn optimise(model: InferenceModel, shape: &[usize], path: &Path) -> Result<Plan, VisionError> {
+    model
+        .with_input_fact(0, f32::fact(shape).into())
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(model_error(path))
+}
+
+/// A model with one fixed input shape, optimised once at load.
+pub(crate) struct FixedModel {
+    plan: Plan,
+    path: PathBuf,
+    shape: Vec<usize>,
+}
+
+impl FixedModel {
+    pub(crate) fn load(path: &Path, shape: &[usize]) -> Result<Self, VisionError> {
+        let plan = optimise(parse(path)?, shape, path)?;
+        Ok(FixedModel { plan, path: path.to_path_buf(), shape: shape.to_vec() })
+    }
+
+    /// Runs on one input buffer laid out as the fixed shape; returns every output flattened.
+    pub(crate) fn run(&self, input: Vec<f32>) -> Result<Vec<Vec<f32>>, VisionError> {
+        run_plan(&self.plan, &self.shape, input, &self.path)
+    }
+}
+
+/// A model whose input height and width vary (YuNet): one optimised plan per shape, built on
+/// first use and kept, because the frames of one camera all share a shape.
+pub(crate) struct ShapeCachedModel {
+    parsed: InferenceModel,
+    plans: Mutex<HashMap<Vec<usize>, Plan>>,
+    path: PathBuf,
+}
+
+/// Upper bound on cached shapes, so a stream of odd image sizes can't grow memory forever.
+const MAX_CACHED_SHAPES: usize = 16;
+
+impl ShapeCachedModel {
+    pub(crate) fn load(path: &Path) -> Result<Self, VisionError> {
+        Ok(ShapeCachedModel { parsed: parse(path)?, plans: Mutex::new(HashMap::new()), path: path.to_path_buf() })
+    }
+
+    pub(crate) fn plan(&self, shape: &[usize]) -> Result<Plan, VisionError> {
+        if let Some(plan) = self.plans.lock().expect("plan cache poisoned").get(shape) {
+            return Ok(plan.clone());
+        }
+        let plan = optimise(self.parsed.clone(), shape, &self.path)?;
+        let mut plans = self.plans.lock().expect("plan cache poisoned");
+        if plans.len() >= MAX_CACHED_SHAPES {
+            plans.clear();
+        }
+        plans.insert(shape.to_vec(), plan.clone());
+        Ok(plan)
+    }
+
+    pub(crate) fn run(&self, shape: &[usize], input: Vec<f32>) -> Result<Vec<Vec<f32>>, VisionError> {
+        let plan = self.plan(shape)?;
+        run_plan(&plan, shape, input, &self.path)
+    }
+}
+
+fn run_plan(plan: &Plan, shape: &[usize], input: Vec<f32>, path: &Path) -> Result<Vec<Vec<f32>>, VisionError> {
+    let tensor = tract_ndarray::ArrayD::from_shape_vec(shape, input)
+        .map_err(|e| VisionError::Model { path: path.to_path_buf(), message: e.to_string() })?
+        .into_tensor();
+    let outputs = plan.run(tvec!(tensor.into())).map_err(model_error(path))?;
+    outputs
+        .iter()
+        .map(|t| t.as_slice::<f32>().map(<[f32]>::to_vec).map_err(model_error(path)))
+        .collect()
+}

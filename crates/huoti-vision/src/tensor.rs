@@ -1,0 +1,144 @@
+//! Pixel → tensor preparation. Resampling here matches OpenCV's `INTER_LINEAR` (half-pixel
+//! centres, no antialiasing) so that boxes and scores agree with the OpenCV/onnxruntime
+//! reference pipelines the models were validated with.
+
+use image::RgbImage;
+
+use crate::geometry::RotatedCrop;
+
+/// Channel order and scaling of a model input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// BGR, raw 0–255 (YuNet, MiniFASNet).
+    BgrRaw,
+    /// RGB, divided by 255 (FaceMesh).
+    RgbUnit,
+}
+
+impl Layout {
+    #[inline]
+    fn write(self, out: &mut [f32], plane: usize, i: usize, rgb: [f32; 3]) {
+        match self {
+            Layout::BgrRaw => {
+                out[i] = rgb[2];
+                out[plane + i] = rgb[1];
+                out[2 * plane + i] = rgb[0];
+            }
+            Layout::RgbUnit => {
+                out[i] = rgb[0] / 255.0;
+                out[plane + i] = rgb[1] / 255.0;
+                out[2 * plane + i] = rgb[2] / 255.0;
+            }
+        }
+    }
+}
+
+/// One axis of a bilinear resize: for each destination index, the two source indices and
+/// the weight of the second.
+fn axis_taps(src: u32, dst: u32, offset: f32, step: f32) -> Vec<(usize, usize, f32)> {
+    (0..dst)
+        .map(|d| {
+            let f = (d as f32 + 0.5) * step - 0.5 + offset;
+            let f = f.max(0.0);
+            let i0 = (f.floor() as usize).min(src as usize - 1);
+            let i1 = (i0 + 1).min(src as usize - 1);
+            let a = if i1 == i0 { 0.0 } else { f - i0 as f32 };
+            (i0, i1, a)
+        })
+        .collect()
+}
+
+/// Resizes the region `(x0, y0, sw, sh)` (whole pixels) of `img` to `dw`×`dh` and writes it
+/// into the top-left of a zero-filled `[1,3,ph,pw]` tensor buffer.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn resize_region_into(
+    img: &RgbImage,
+    (x0, y0, sw, sh): (u32, u32, u32, u32),
+    dw: u32,
+    dh: u32,
+    pw: u32,
+    ph: u32,
+    layout: Layout,
+) -> Vec<f32> {
+    let plane = (pw * ph) as usize;
+    let mut out = vec![0f32; 3 * plane];
+    let xs = axis_taps(sw, dw, 0.0, sw as f32 / dw as f32);
+    let ys = axis_taps(sh, dh, 0.0, sh as f32 / dh as f32);
+    let raw = img.as_raw();
+    let stride = img.width() as usize * 3;
+    for (dy, &(y_a, y_b, wy)) in ys.iter().enumerate() {
+        let row_a = (y0 as usize + y_a) * stride;
+        let row_b = (y0 as usize + y_b) * stride;
+        for (dx, &(x_a, x_b, wx)) in xs.iter().enumerate() {
+            let ca = (x0 as usize + x_a) * 3;
+            let cb = (x0 as usize + x_b) * 3;
+            let mut rgb = [0f32; 3];
+            for (c, v) in rgb.iter_mut().enumerate() {
+                let top = f32::from(raw[row_a + ca + c]) * (1.0 - wx) + f32::from(raw[row_a + cb + c]) * wx;
+                let bot = f32::from(raw[row_b + ca + c]) * (1.0 - wx) + f32::from(raw[row_b + cb + c]) * wx;
+                *v = top * (1.0 - wy) + bot * wy;
+            }
+            layout.write(&mut out, plane, dy * pw as usize + dx, rgb);
+        }
+    }
+    out
+}
+
+/// Samples a rotated square crop into an `n`×`n` tensor buffer (bilinear, black outside).
+pub(crate) fn warp_crop_into(img: &RgbImage, crop: &RotatedCrop, n: u32, layout: Layout) -> Vec<f32> {
+    let plane = (n * n) as usize;
+    let mut out = vec![0f32; 3 * plane];
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let raw = img.as_raw();
+    let stride = w as usize * 3;
+    let fetch = |x: i64, y: i64, c: usize| -> f32 {
+        if x < 0 || y < 0 || x >= w || y >= h { 0.0 } else { f32::from(raw[y as usize * stride + x as usize * 3 + c]) }
+    };
+    for v in 0..n {
+        for u in 0..n {
+            let p = crop.to_image(u as f32 + 0.5, v as f32 + 0.5, n as f32);
+            let (fx, fy) = (p.x - 0.5, p.y - 0.5);
+            let (x0, y0) = (fx.floor() as i64, fy.floor() as i64);
+            let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+            let mut rgb = [0f32; 3];
+            for (c, val) in rgb.iter_mut().enumerate() {
+                let top = fetch(x0, y0, c) * (1.0 - ax) + fetch(x0 + 1, y0, c) * ax;
+                let bot = fetch(x0, y0 + 1, c) * (1.0 - ax) + fetch(x0 + 1, y0 + 1, c) * ax;
+                *val = top * (1.0 - ay) + bot * ay;
+            }
+            layout.write(&mut out, plane, (v * n + u) as usize, rgb);
+        }
+    }
+    out
+}
+
+/// Mean-area downscale of the luma of a region to `dw`×`dh` (for hashes and sharpness).
+pub(crate) fn gray_region(img: &RgbImage, (x0, y0, sw, sh): (u32, u32, u32, u32), dw: u32, dh: u32) -> Vec<f32> {
+    let rgb = resize_region_into(img, (x0, y0, sw, sh), dw, dh, dw, dh, Layout::BgrRaw);
+    let plane = (dw * dh) as usize;
+    (0..plane).map(|i| 0.114 * rgb[i] + 0.587 * rgb[plane + i] + 0.299 * rgb[2 * plane + i]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_resize_copies_pixels_in_bgr() {
+        let img = RgbImage::from_fn(4, 3, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let t = resize_region_into(&img, (0, 0, 4, 3), 4, 3, 32, 32, Layout::BgrRaw);
+        let plane = 32 * 32;
+        assert_eq!(t[2 * 32 + 3], 7.0); // B plane
+        assert_eq!(t[plane + 2 * 32 + 3], 2.0); // G = y
+        assert_eq!(t[2 * plane + 2 * 32 + 3], 3.0); // R = x
+        assert_eq!(t[31], 0.0); // padding stays zero
+    }
+
+    #[test]
+    fn halving_averages_neighbours_like_opencv() {
+        let img = RgbImage::from_fn(4, 1, |x, _| image::Rgb([(x * 10) as u8, 0, 0]));
+        let t = resize_region_into(&img, (0, 0, 4, 1), 2, 1, 2, 1, Layout::RgbUnit);
+        // OpenCV INTER_LINEAR: dst0 samples x=0.5 → 5, dst1 samples x=2.5 → 25
+        assert!((t[0] * 255.0 - 5.0).abs() < 1e-3 && (t[1] * 255.0 - 25.0).abs() < 1e-3, "{t:?}");
+    }
+}

@@ -1,0 +1,19 @@
+//! `huoti`: the command line of the huoti liveness system.
+#![forbid(unsafe_code)]
+
+mod assets_cmd;
+mod check;
+mod cli;
+mod exit;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        cli::Command::Models(cmd) => assets_cmd::models(cmd),
+        cli::Command::Testdata(cmd) => assets_cmd::testdata(cmd),
+        cli::Command::Check(args) => check::run(args),
+    };
+    std::process::exit(code as i32);
+}
