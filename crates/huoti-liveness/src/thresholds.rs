@@ -1,0 +1,150 @@
+//! Every tunable of the analysis, in one place.
+//!
+//! The defaults are engineering starting points, chosen from the physics of the signals and
+//! synthetic tests; production values come from data (`huoti eval`) and are versioned with
+//! the models. The version string ends up in every verdict, so a decision can always be traced
+//! to the thresholds that made it (policy L4).
+
+use serde::{Deserialize, Serialize};
+
+/// Tunables of [`analyse`](crate::analyse). `Thresholds::default()` documents each default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thresholds {
+    /// Identifies this set of values in verdicts (default `"builtin-1"`).
+    pub version: String,
+
+    // --- challenge -------------------------------------------------------------------------
+    /// Yaw change from baseline for a turn, degrees (default 15).
+    pub turn_yaw_deg: f32,
+    /// Downward pitch change from baseline for a nod, degrees (default 10).
+    pub nod_pitch_deg: f32,
+    /// A nod is complete when the excursion falls back below this fraction of
+    /// `nod_pitch_deg` (default 0.5).
+    pub nod_return_fraction: f32,
+    /// Longest nod, from going down to being back, ms (default 2000).
+    pub nod_max_ms: u64,
+    /// Eyes count as closed below this fraction of the baseline openness (default 0.6).
+    pub blink_close_ratio: f32,
+    /// Eyes count as open again above this fraction of the baseline openness (default 0.8).
+    pub blink_open_ratio: f32,
+    /// Longest blink, from closing to open again, ms (default 600).
+    pub blink_max_ms: u64,
+    /// Mouth-openness increase over baseline for an open mouth (default 0.15).
+    pub mouth_open_delta: f32,
+    /// …and the open mouth must be at least this multiple of the baseline (default 2).
+    pub mouth_open_ratio: f32,
+    /// Frames that must show a turn or an open mouth, so one mis-measured frame cannot
+    /// complete an action (default 2).
+    pub action_min_frames: usize,
+    /// Tolerance around each action window, ms (default 500): people react late, and
+    /// client and screen clocks are not perfectly aligned.
+    pub window_grace_ms: u64,
+    /// Frames with a face needed in the neutral phase for a baseline (default 3). With fewer,
+    /// the baseline also uses frames up to the first action window.
+    pub min_baseline_frames: usize,
+    /// Frames with a face needed in an action window to judge it at all (default 3); fewer
+    /// makes the step unobserved (uncertain), not failed.
+    pub min_window_face_frames: usize,
+
+    // --- flash -------------------------------------------------------------------------------
+    /// Delay between a colour appearing on screen and its reflection in captured frames, ms
+    /// (default 100: one or two frames).
+    pub flash_lag_ms: u64,
+    /// Flash score below which the check fails with `flash_mismatch` (default 0.5).
+    pub flash_min_score: f32,
+    /// Signal-to-noise ratio of the colour response that earns full marks (default 3).
+    pub flash_good_snr: f32,
+    /// Smallest noise assumed on the face-vs-background log-chroma signal (default 0.002),
+    /// so noiseless (synthetic or injected) input cannot produce an infinite ratio.
+    pub flash_noise_floor: f32,
+
+    // --- integrity -------------------------------------------------------------------------
+    /// Shortest plausible mean frame interval, ms (default 15: a 60 fps camera with jitter).
+    pub min_mean_interval_ms: f32,
+    /// Longest plausible mean frame interval, ms (default 200: 5 fps).
+    pub max_mean_interval_ms: f32,
+    /// Longest allowed gap between consecutive frames, ms (default 1000).
+    pub max_gap_ms: u64,
+    /// Frames needed per second of plan (default 5); fewer gives `too_few_frames`.
+    pub min_fps: f32,
+    /// Hamming distance at or below which consecutive frame hashes count as near-duplicates
+    /// (default 4).
+    pub static_hash_distance: u32,
+    /// Fraction of near-duplicate consecutive pairs that makes a session static (default 0.8)…
+    pub static_min_fraction: f32,
+    /// …when the median landmark motion is also at or below this, face widths (default 0.001;
+    /// a live face, even held still, moves more, and landmark trackers jitter more).
+    pub static_max_motion: f32,
+    /// Hamming distance at or below which a frame matches one of an earlier session
+    /// (default 2).
+    pub replay_hash_distance: u32,
+    /// Matching frames needed for `replayed_frames` (default 3)…
+    pub replay_min_frames: usize,
+    /// …and the fraction of the session's frames they must be (default 0.5). A person retrying
+    /// in the same room produces a few near-identical neutral frames; a replay matches most.
+    pub replay_min_fraction: f32,
+
+    // --- faces -----------------------------------------------------------------------------
+    /// Fraction of frames without a face above which the session is uncertain (default 0.3).
+    pub max_no_face_fraction: f32,
+    /// Fraction of frames with several faces above which the session fails (default 0.1).
+    pub max_multi_face_fraction: f32,
+    /// Relative distance between shape signatures above which two faces differ (default 0.15).
+    pub shape_max_distance: f32,
+    /// Only frames within this many degrees of the baseline pose are compared to the baseline
+    /// shape (default 10): 2-D landmark geometry changes with pose.
+    pub shape_frontal_deg: f32,
+    /// Near-frontal frames that must differ from the baseline shape for `face_changed`
+    /// (default 3).
+    pub face_changed_min_frames: usize,
+    /// Movement of the face-box centre between consecutive frames, in frame sizes, that counts
+    /// as a jump (default 0.25); a jump where the shape also changes is a swapped face.
+    pub bbox_jump: f32,
+
+    // --- passive -----------------------------------------------------------------------------
+    /// Median passive real-probability below which the session fails (default 0.5).
+    pub passive_min_real: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            version: "builtin-1".to_owned(),
+            turn_yaw_deg: 15.0,
+            nod_pitch_deg: 10.0,
+            nod_return_fraction: 0.5,
+            nod_max_ms: 2000,
+            blink_close_ratio: 0.6,
+            blink_open_ratio: 0.8,
+            blink_max_ms: 600,
+            mouth_open_delta: 0.15,
+            mouth_open_ratio: 2.0,
+            action_min_frames: 2,
+            window_grace_ms: 500,
+            min_baseline_frames: 3,
+            min_window_face_frames: 3,
+            flash_lag_ms: 100,
+            flash_min_score: 0.5,
+            flash_good_snr: 3.0,
+            flash_noise_floor: 0.002,
+            min_mean_interval_ms: 15.0,
+            max_mean_interval_ms: 200.0,
+            max_gap_ms: 1000,
+            min_fps: 5.0,
+            static_hash_distance: 4,
+            static_min_fraction: 0.8,
+            static_max_motion: 0.001,
+            replay_hash_distance: 2,
+            replay_min_frames: 3,
+            replay_min_fraction: 0.5,
+            max_no_face_fraction: 0.3,
+            max_multi_face_fraction: 0.1,
+            shape_max_distance: 0.15,
+            shape_frontal_deg: 10.0,
+            face_changed_min_frames: 3,
+            bbox_jump: 0.25,
+            passive_min_real: 0.5,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one command that runs every huoti test:  scripts/test.sh
+#
+# - builds the workspace once (debug, dependencies optimised: see Cargo.toml),
+# - fetches and verifies the pinned models and test data (mirror first: $HUOTI_MODEL_MIRROR /
+#   $HUOTI_DATA_MIRROR, default ../shared/models and ../shared/data; else upstream),
+# - runs every test (cargo-nextest when installed, else cargo test) and the doctests.
+# A missing model, sample or tool is a failure with a message saying how to get it — never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
+[ -d "$root/../shared/models" ] && export HUOTI_MODEL_MIRROR=${HUOTI_MODEL_MIRROR:-$root/../shared/models}
+[ -d "$root/../shared/data" ] && export HUOTI_DATA_MIRROR=${HUOTI_DATA_MIRROR:-$root/../shared/data}
+
+for tool in ffmpeg; do
+  command -v "$tool" >/dev/null || { echo "error: '$tool' is required by the video tests (Debian: apt-get install $tool)" >&2; exit 1; }
+done
+
+echo "== build"
+cargo build --workspace --all-targets --locked
+echo "== models and test data"
+"$CARGO_TARGET_DIR/debug/huoti" models fetch
+"$CARGO_TARGET_DIR/debug/huoti" testdata fetch
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+echo "== doctests"
+cargo test --workspace --doc --locked
