@@ -61,16 +61,15 @@ impl Y4mHeader {
                     fps_den = d.parse().map_err(|_| MediaError::BadY4m(format!("bad frame rate {value}")))?;
                 }
                 "C" => {
-                    chroma = if value.starts_with("420") {
-                        Chroma::C420
-                    } else if value.starts_with("422") {
-                        Chroma::C422
-                    } else if value.starts_with("444") && !value.contains("alpha") {
-                        Chroma::C444
-                    } else if value.starts_with("mono") {
-                        Chroma::Mono
-                    } else {
-                        return Err(MediaError::BadY4m(format!("unsupported colour space C{value} (8-bit only)")));
+                    // 8-bit layouts only: "420p10", "444alpha" and friends are refused.
+                    chroma = match value {
+                        "420" | "420jpeg" | "420paldv" | "420mpeg2" => Chroma::C420,
+                        "422" => Chroma::C422,
+                        "444" => Chroma::C444,
+                        "mono" => Chroma::Mono,
+                        _ => {
+                            return Err(MediaError::BadY4m(format!("unsupported colour space C{value} (8-bit only)")));
+                        }
                     }
                 }
                 "X" if value == "COLORRANGE=FULL" => full_range = true,

@@ -90,6 +90,6 @@ fn run_plan(plan: &Plan, shape: &[usize], input: Vec<f32>, path: &Path) -> Resul
     let outputs = plan.run(tvec!(tensor.into())).map_err(model_error(path))?;
     outputs
         .iter()
-        .map(|t| t.as_slice::<f32>().map(<[f32]>::to_vec).map_err(model_error(path)))
+        .map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).map_err(model_error(path)))
         .collect()
 }

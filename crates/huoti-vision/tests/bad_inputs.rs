@@ -1,6 +1,5 @@
 //! Bad input is a typed error, never a panic — through the whole Analyzer, not just decode.
 
-#[path = "common.rs"]
 mod common;
 
 use common::{analyzer, image_bytes};
