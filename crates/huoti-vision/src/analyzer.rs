@@ -260,14 +260,27 @@ pub struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
-    fn redetect(&mut self, img: &RgbImage, timings: &mut Timings) -> Result<(), VisionError> {
+    /// Runs the detector. With `keep_track`, a face still followed by FaceMesh keeps its
+    /// landmark-derived crop (the detector only counts faces): switching crops on the
+    /// periodic re-detection would make the measures jitter every few frames.
+    fn redetect(&mut self, img: &RgbImage, timings: &mut Timings, keep_track: bool) -> Result<(), VisionError> {
         let t = Instant::now();
         let faces = self.analyzer.detect(img, &self.config.detector)?;
         timings.detect_ms += ms(t);
         self.faces = faces.len();
-        let main = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
-        self.crop = main.map(crop_for_face);
+        if faces.is_empty() || !keep_track || self.crop.is_none() {
+            let main = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
+            self.crop = main.map(crop_for_face);
+        }
         Ok(())
+    }
+
+    fn mesh_if_present(&self, img: &RgbImage, timings: &mut Timings) -> Result<Option<Mesh>, VisionError> {
+        let Some(crop) = self.crop else { return Ok(None) };
+        let t = Instant::now();
+        let m = self.analyzer.mesh(img, crop)?;
+        timings.mesh_ms += ms(t);
+        Ok((m.presence >= self.config.presence_threshold).then_some(m))
     }
 
     /// Analyses the next frame.
@@ -275,29 +288,19 @@ impl Tracker<'_> {
         let start = Instant::now();
         let mut timings = Timings::default();
         let due = self.config.redetect_every <= 1 || self.frame_no % u64::from(self.config.redetect_every) == 0;
+        self.frame_no += 1;
+        let tracking = self.crop.is_some();
         let mut detected = false;
-        if due || self.crop.is_none() {
-            self.redetect(img, &mut timings)?;
+        if due || !tracking {
+            self.redetect(img, &mut timings, true)?;
             detected = true;
         }
-        self.frame_no += 1;
-        let mut mesh = None;
-        if let Some(crop) = self.crop {
-            let t = Instant::now();
-            let m = self.analyzer.mesh(img, crop)?;
-            timings.mesh_ms += ms(t);
-            if m.presence >= self.config.presence_threshold {
-                mesh = Some(m);
-            } else if !detected {
-                self.redetect(img, &mut timings)?;
-                detected = true;
-                if let Some(crop) = self.crop {
-                    let t = Instant::now();
-                    let m = self.analyzer.mesh(img, crop)?;
-                    timings.mesh_ms += ms(t);
-                    mesh = (m.presence >= self.config.presence_threshold).then_some(m);
-                }
-            }
+        let mut mesh = self.mesh_if_present(img, &mut timings)?;
+        // A lost track (the crop came from the previous frame) gets one fresh detection.
+        if mesh.is_none() && tracking {
+            self.redetect(img, &mut timings, false)?;
+            detected = true;
+            mesh = self.mesh_if_present(img, &mut timings)?;
         }
         let t = Instant::now();
         let frame_hash = frame_hash(img);

@@ -11,6 +11,7 @@ pub fn analyzer() -> &'static Analyzer {
     })
 }
 
+#[allow(dead_code)] // not every test binary reads images
 pub fn image_bytes(path: &str) -> Vec<u8> {
     std::fs::read(huoti_assets::testing::data_file(path)).expect("test image readable")
 }
