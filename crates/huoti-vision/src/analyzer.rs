@@ -333,7 +333,7 @@ impl Tracker<'_> {
                 });
                 let (face_rgb, background_rgb) = face_and_background_rgb(img, &bbox);
                 let quality = assess(img, Some(&bbox), self.faces.max(1));
-                self.crop = Some(mesh.next_crop());
+                self.crop = Some(stable_crop(self.crop, mesh.next_crop()));
                 let analysis = FrameAnalysis {
                     faces: self.faces.max(1),
                     detected,
@@ -359,9 +359,38 @@ impl Tracker<'_> {
     }
 }
 
+/// Keeps the current crop while the face stays within a few percent of it. Re-deriving the
+/// crop from every frame's landmarks makes FaceMesh chase its own output (a still picture
+/// would "move" for a dozen frames while the crop converges); holding it, as MediaPipe's
+/// ROI smoothing does, gives identical landmarks for identical frames.
+fn stable_crop(current: Option<RotatedCrop>, next: RotatedCrop) -> RotatedCrop {
+    const SHIFT: f32 = 0.04;
+    const ANGLE: f32 = 0.05; // radians, ≈ 3°
+    match current {
+        Some(cur)
+            if cur.centre.dist(next.centre) < SHIFT * cur.side
+                && (next.side / cur.side - 1.0).abs() < SHIFT
+                && (next.angle - cur.angle).abs() < ANGLE =>
+        {
+            cur
+        }
+        _ => next,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_crop_holds_for_small_moves_and_follows_large_ones() {
+        let cur = RotatedCrop { centre: crate::Point::new(100.0, 100.0), side: 200.0, angle: 0.0 };
+        let small = RotatedCrop { centre: crate::Point::new(103.0, 101.0), side: 203.0, angle: 0.01 };
+        let large = RotatedCrop { centre: crate::Point::new(120.0, 100.0), side: 200.0, angle: 0.0 };
+        assert_eq!(stable_crop(Some(cur), small), cur);
+        assert_eq!(stable_crop(Some(cur), large), large);
+        assert_eq!(stable_crop(None, small), small);
+    }
 
     #[test]
     fn analyzer_is_send_and_sync() {

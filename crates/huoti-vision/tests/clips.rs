@@ -111,3 +111,14 @@ fn eye_openness_drops_at_the_blinks_of_d9() {
     let closed = window(&s, 9.7, 10.4).iter().map(|x| x.eye).fold(f32::MAX, f32::min);
     assert!(closed < 0.85 * open, "closed {closed} vs open {open}");
 }
+
+/// A still picture sent as video must look still: once the tracker holds its crop, identical
+/// frames give identical landmarks (zero motion) — the static-presentation check relies on it.
+#[test]
+fn a_repeated_still_image_shows_no_landmark_motion() {
+    let bytes = common::image_bytes("silent-face-anti-spoofing/image_T1.jpg");
+    let img = huoti_vision::decode_image(&bytes, &Default::default()).unwrap();
+    let mut tracker = analyzer().tracker(TrackerConfig::default());
+    let motion: Vec<f32> = (0..12).map(|_| tracker.step(&img).unwrap().landmark_motion).collect();
+    assert!(motion[3..].iter().all(|&m| m == 0.0), "{motion:?}");
+}
