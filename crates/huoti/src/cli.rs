@@ -37,6 +37,17 @@ pub enum Command {
     /// (`--fps`), the face tracked, and each sampled frame scored; `.y4m` is read natively,
     /// other formats through an installed ffmpeg.
     Check(CheckArgs),
+    /// Run the liveness verification server (HTTPS; config file + HUOTI_* environment).
+    Serve(crate::serve::ServeArgs),
+    /// Run a whole liveness session against a server with a video or a directory of frames,
+    /// and print the verdict.
+    Verify(crate::verify::VerifyArgs),
+    /// Measure attack detection on a labelled set (ISO/IEC 30107-3: APCER per attack species,
+    /// BPCER, ACER, with Wilson 95 % intervals), write a JSON/Markdown report and plots.
+    ///
+    /// SOURCE is a folder <root>/<label>/<files> (bonafide, print, replay, mask, ...) or a
+    /// manifest TSV (path + kind columns). See `huoti eval --help` for what the figures mean.
+    Eval(crate::eval::EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]

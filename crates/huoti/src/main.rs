@@ -4,7 +4,10 @@
 mod assets_cmd;
 mod check;
 mod cli;
+mod eval;
 mod exit;
+mod serve;
+mod verify;
 
 use clap::Parser;
 
@@ -14,6 +17,9 @@ fn main() {
         cli::Command::Models(cmd) => assets_cmd::models(cmd),
         cli::Command::Testdata(cmd) => assets_cmd::testdata(cmd),
         cli::Command::Check(args) => check::run(args),
+        cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Verify(args) => verify::run(args),
+        cli::Command::Eval(args) => eval::run(args),
     };
     std::process::exit(code as i32);
 }

@@ -1,0 +1,480 @@
+//! # huoti-api: the wire contract of the huoti liveness service
+//!
+//! Every type that crosses the network between an integrator's backend, the capture SDK and
+//! `huoti-server` lives here, with its JSON form (serde) and its OpenAPI schema
+//! ([`utoipa::ToSchema`]). The server generates `/v1/openapi.json` from these types, so the
+//! documentation cannot drift from the code.
+//!
+//! ## The flow
+//!
+//! ```text
+//! integrator ── POST /v1/sessions (Bearer API key) ─────────────▶ CreateSessionResponse
+//!                 {session_id, client_token, challenge, expires_at}
+//! SDK        ── POST /v1/sessions/{id}/frames?seq&t_ms&nonce ───▶ FrameAccepted   (× N, image/jpeg body,
+//!               (Bearer client token; device-info headers only if the person allowed it: P2)
+//! SDK        ── POST /v1/sessions/{id}/complete ────────────────▶ CompleteResponse (pass/fail)
+//! integrator ── GET  /v1/sessions/{id}/result ──────────────────▶ ResultResponse  (Ed25519 JWS)
+//! anyone     ── GET  /v1/keys ──────────────────────────────────▶ Jwks
+//! ```
+//!
+//! Errors are RFC 9457 problem details ([`Problem`], `application/problem+json`) whose `code`
+//! is one of the stable [`ErrorCode`]s.
+//!
+//! ## What it deliberately does not do
+//!
+//! No logic, no I/O, no dependency on the analysis crates: a client can depend on this crate
+//! alone. The challenge and verdict types mirror `huoti-liveness`'s JSON form field for field
+//! (the server converts), so this crate's schema is the contract and the analysis crate stays
+//! free to change inside.
+//!
+//! ```
+//! use huoti_api::{ErrorCode, Problem};
+//! let p = Problem::new(ErrorCode::SessionExpired, "the session expired at 12:00:00Z");
+//! assert_eq!(p.status, 410);
+//! assert_eq!(p.code, "session_expired");
+//! let json = serde_json::to_value(&p).unwrap();
+//! assert_eq!(json["type"], "urn:huoti:problem:session_expired");
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Media type of every error response (RFC 9457).
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// Media type of a frame upload body.
+pub const FRAME_CONTENT_TYPE: &str = "image/jpeg";
+/// Optional frame-upload header: the phone model (send only when the person allowed device
+/// info, policy P2).
+pub const HEADER_DEVICE_MODEL: &str = "huoti-device-model";
+/// Optional frame-upload header: the OS type, e.g. `android`, `ios` (P2).
+pub const HEADER_OS_TYPE: &str = "huoti-os-type";
+/// Optional frame-upload header: the OS version (P2).
+pub const HEADER_OS_VERSION: &str = "huoti-os-version";
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:literal, $title:literal), )*) => {
+        /// The stable error codes of the API. The string form ([`as_str`](ErrorCode::as_str))
+        /// is the `code` member of every [`Problem`] and never changes meaning.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable snake_case code.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status the server answers with.
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// A short, fixed, human title.
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The request is malformed: bad JSON, a missing or invalid parameter.
+    InvalidRequest = ("invalid_request", 400, "Invalid request"),
+    /// Missing or unknown integrator API key.
+    Unauthorized = ("unauthorized", 401, "Missing or invalid API key"),
+    /// Missing or wrong client token for this session.
+    InvalidClientToken = ("invalid_client_token", 401, "Missing or invalid client token"),
+    /// A fixed challenge was requested but the server does not run in test mode.
+    TestModeDisabled = ("test_mode_disabled", 403, "Fixed challenges need test mode"),
+    /// No such session (or not one of this integrator's).
+    SessionNotFound = ("session_not_found", 404, "Session not found"),
+    /// No such route.
+    NotFound = ("not_found", 404, "Not found"),
+    /// The frame's sequence number was already received.
+    DuplicateFrame = ("duplicate_frame", 409, "Frame already received"),
+    /// `complete` was called on a session that was already completed: sessions are single use.
+    SessionReused = ("session_reused", 409, "Session already used"),
+    /// A frame arrived after the session was completed.
+    FramesAfterComplete = ("frames_after_complete", 409, "Session already completed"),
+    /// The result was asked for before the session was completed.
+    ResultNotReady = ("result_not_ready", 409, "Result not ready"),
+    /// The session's time to live has passed.
+    SessionExpired = ("session_expired", 410, "Session expired"),
+    /// The frame body is larger than the per-frame limit.
+    FrameTooLarge = ("frame_too_large", 413, "Frame too large"),
+    /// A JSON request body is larger than allowed.
+    RequestTooLarge = ("request_too_large", 413, "Request body too large"),
+    /// The frame is not a JPEG (content type or magic bytes).
+    NotJpeg = ("not_jpeg", 415, "Frame is not a JPEG"),
+    /// The frame claims to be a JPEG but cannot be decoded (truncated, corrupt, too small or
+    /// too many pixels).
+    InvalidFrame = ("invalid_frame", 422, "Frame cannot be decoded"),
+    /// The session already holds the maximum number of frames.
+    TooManyFrames = ("too_many_frames", 422, "Too many frames"),
+    /// `complete` was called before any frame was received.
+    NoFrames = ("no_frames", 422, "No frames received"),
+    /// The explicit challenge in a test-mode session request is not a valid plan.
+    InvalidChallenge = ("invalid_challenge", 422, "Invalid challenge"),
+    /// Frames arrive faster than the per-session rate limit; retry after `retry_after_s`.
+    RateLimited = ("rate_limited", 429, "Too many requests"),
+    /// Too many failed sessions for this correlation id recently: temporarily locked.
+    TooManyFailures = ("too_many_failures", 429, "Temporarily locked after failed sessions"),
+    /// An unexpected server fault (details are in the server log, never in the response).
+    Internal = ("internal", 500, "Internal server error"),
+    /// The analysis could not run (models not loaded, worker failure).
+    AnalysisUnavailable = ("analysis_unavailable", 503, "Analysis unavailable"),
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An RFC 9457 problem details object, with huoti's stable `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// `urn:huoti:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short fixed title of the code.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What happened, for a developer (never contains tokens or personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The stable error code (see [`ErrorCode`]).
+    pub code: String,
+    /// Seconds to wait before retrying (rate limit, lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+}
+
+impl Problem {
+    /// A problem for `code` with a detail sentence.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Problem {
+        Problem {
+            type_: format!("urn:huoti:problem:{}", code.as_str()),
+            title: code.title().to_owned(),
+            status: code.status(),
+            detail: Some(detail.into()),
+            code: code.as_str().to_owned(),
+            retry_after_s: None,
+        }
+    }
+}
+
+/// An action the person is asked to perform (directions are the person's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Turn the head to one's own left.
+    TurnLeft,
+    /// Turn the head to one's own right.
+    TurnRight,
+    /// Look down and back up.
+    Nod,
+    /// Close both eyes briefly.
+    Blink,
+    /// Open the mouth wide.
+    OpenMouth,
+}
+
+/// One action with its time window (ms since the start of the challenge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActionStep {
+    /// What to do.
+    pub action: Action,
+    /// Window start, inclusive.
+    pub start_ms: u64,
+    /// Window end, exclusive.
+    pub end_ms: u64,
+}
+
+/// One full-screen colour (sRGB) shown for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FlashStep {
+    /// sRGB colour, 0–255.
+    pub rgb: [u8; 3],
+    /// Start, ms, inclusive.
+    pub start_ms: u64,
+    /// End, ms, exclusive.
+    pub end_ms: u64,
+}
+
+/// The challenge the SDK plays: a neutral phase `[0, neutral_ms)`, colour flashes, then the
+/// actions, each in its window. Time 0 is when the SDK starts playing it; frame capture
+/// times (`t_ms`) are measured from the same origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Challenge {
+    /// Hex nonce; every frame must carry it.
+    pub nonce: String,
+    /// End of the neutral phase (start of the first step), ms.
+    pub neutral_ms: u64,
+    /// Actions in the order they must be performed.
+    pub actions: Vec<ActionStep>,
+    /// Colour flashes in display order (empty in reduced-flash mode).
+    pub flashes: Vec<FlashStep>,
+    /// No flashes (for photosensitive people); the verdict relies on the other checks.
+    pub reduced_flash: bool,
+    /// End of the last step, ms.
+    pub total_ms: u64,
+}
+
+/// An explicit challenge, accepted only by a server in test mode (recorded clips cannot
+/// follow a random challenge). The server adds its own fresh nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FixedChallenge {
+    /// The actions and their windows.
+    pub actions: Vec<ActionStep>,
+    /// Flashes; empty means a reduced-flash plan.
+    #[serde(default)]
+    pub flashes: Vec<FlashStep>,
+}
+
+/// `POST /v1/sessions` body (all members optional; `{}` is a valid request).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    /// An opaque id of the device or account the integrator is verifying (for the abuse lock:
+    /// after too many failed sessions with one correlation id, new sessions are refused for a
+    /// while). Never a name, phone number or ID number. At most 128 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Ask for a challenge without colour flashes (photosensitive users).
+    #[serde(default)]
+    pub reduced_flash: bool,
+    /// Test mode only: use this challenge instead of a random one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_challenge: Option<FixedChallenge>,
+}
+
+/// `POST /v1/sessions` answer. Hand `session_id`, `client_token` and `challenge` to the app;
+/// keep the API key on the backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateSessionResponse {
+    /// Session id.
+    pub session_id: String,
+    /// Bearer token for the frame and complete calls of this session only.
+    pub client_token: String,
+    /// The challenge to play.
+    pub challenge: Challenge,
+    /// Expiry, RFC 3339 UTC.
+    pub expires_at: String,
+    /// Time to live from creation, seconds.
+    pub ttl_s: u64,
+    /// Most frames the session accepts.
+    pub max_frames: u32,
+    /// Largest frame accepted, bytes.
+    pub max_frame_bytes: u64,
+}
+
+/// Query parameters of a frame upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FrameParams {
+    /// Sequence number: 0, 1, 2, … in capture order.
+    pub seq: u32,
+    /// Capture time, ms since the challenge started.
+    pub t_ms: u64,
+    /// The challenge's nonce.
+    pub nonce: String,
+}
+
+/// A frame was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FrameAccepted {
+    /// The frame's sequence number.
+    pub seq: u32,
+    /// Frames the session holds now.
+    pub frames_received: u32,
+}
+
+/// Device information, sent only when the person allowed it (policy P2); every member is
+/// optional and verification runs the same without any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceInfo {
+    /// Phone model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// OS type (`android`, `ios`, `web`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_type: Option<String>,
+    /// OS version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+}
+
+/// The decision about a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// A real person was present and followed the challenge.
+    Live,
+    /// Evidence of a presentation or injection attack, or the challenge was not followed.
+    Spoof,
+    /// Not enough evidence either way: retry, or route to a human reviewer (L4).
+    Uncertain,
+}
+
+/// One reason of a verdict: a stable code and its fixed English sentence (policy L4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reason {
+    /// Stable reason code (`challenge_order`, `static_presentation`, …; see docs/API.md).
+    pub code: String,
+    /// The code's fixed sentence.
+    pub message: String,
+}
+
+/// Score of one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckScore {
+    /// `challenge`, `flash`, `integrity`, `face` or `passive`.
+    pub check: String,
+    /// 0–1, higher is more evidence of a live session.
+    pub score: f32,
+    /// Passed, failed, or could not be judged (`null`).
+    pub passed: Option<bool>,
+}
+
+/// `POST /v1/sessions/{id}/complete` body (optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CompleteRequest {}
+
+/// What the capturing client learns: pass or fail, and the details only when the server is
+/// configured to show them (`expose_verdict_to_client`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CompleteResponse {
+    /// Session id.
+    pub session_id: String,
+    /// True when the decision is `live`.
+    pub passed: bool,
+    /// The decision (only when exposed to clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// The score (only when exposed to clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+    /// The reasons (only when exposed to clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<Reason>>,
+}
+
+/// A model or threshold version the verdict was made with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ModelVersion {
+    /// Name.
+    pub name: String,
+    /// Version (for model files: the pinned sha256 prefix).
+    pub version: String,
+}
+
+/// The verdict of a session: the payload of the signed JWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionVerdict {
+    /// Issuer (the server's configured name).
+    pub iss: String,
+    /// Issued at, Unix seconds.
+    pub iat: u64,
+    /// Session id.
+    pub session_id: String,
+    /// The integrator's correlation id, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The decision.
+    pub decision: Decision,
+    /// 0–100; bands: spoof 0–39, uncertain 40–69, live 70–100.
+    pub score: u8,
+    /// Why, most severe first (L4: explainable).
+    pub reasons: Vec<Reason>,
+    /// Per-check scores.
+    pub checks: Vec<CheckScore>,
+    /// Sequence number of the best frame (the reference frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_frame: Option<u32>,
+    /// Models and thresholds used.
+    pub model_versions: Vec<ModelVersion>,
+    /// Frames analysed.
+    pub frames: u32,
+    /// Device info, when the person allowed it (P2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceInfo>,
+    /// The session used a fixed (test-mode) challenge: never accept such a verdict in
+    /// production.
+    pub fixed_challenge: bool,
+    /// Completion time, RFC 3339 UTC.
+    pub completed_at: String,
+}
+
+/// `GET /v1/sessions/{id}/result` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResultResponse {
+    /// Compact JWS (`alg: EdDSA`, `kid` names a key of `/v1/keys`) whose payload is `verdict`.
+    pub jws: String,
+    /// The verdict (the JWS payload, decoded for convenience; trust only after verifying).
+    pub verdict: SessionVerdict,
+}
+
+/// A public key (RFC 8037: OKP, Ed25519).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Jwk {
+    /// `OKP`.
+    pub kty: String,
+    /// `Ed25519`.
+    pub crv: String,
+    /// Public key, base64url without padding.
+    pub x: String,
+    /// Key id (the `kid` of the JWS header).
+    pub kid: String,
+    /// `EdDSA`.
+    pub alg: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// `GET /v1/keys` answer: the JSON Web Key Set that verifies result signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Jwks {
+    /// The keys.
+    pub keys: Vec<Jwk>,
+}
+
+/// `/healthz` and `/readyz` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or what is not ready.
+    pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for &c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {c}");
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert!((400..600).contains(&c.status()));
+        }
+    }
+
+    #[test]
+    fn create_request_defaults() {
+        let r: CreateSessionRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(r, CreateSessionRequest::default());
+        assert!(serde_json::from_str::<CreateSessionRequest>(r#"{"bogus":1}"#).is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! # huoti-engine: from camera frames to a liveness verdict
+//!
+//! `huoti-vision` measures pixels; `huoti-liveness` judges numbers. This crate is the small
+//! piece of glue between them, so that every caller (the evaluation harness `huoti eval
+//! --session`, and later the server) turns frames into [`FrameObservation`]s the same way:
+//!
+//! 1. [`SessionRun::push_frame`] steps the face [`Tracker`](huoti_vision::Tracker) (detect
+//!    once, then follow with FaceMesh) on each frame, in upload order, and records the
+//!    measures: face count, box (normalised to the frame), yaw/pitch/roll, eye and mouth
+//!    openness, landmark shape and motion, face and background colour, frame hash, and a 0–1
+//!    [`quality_score`] derived from the vision engine's [`Quality`] facts.
+//! 2. [`SessionRun::finish`] picks [`PASSIVE_FRAMES`] frames with
+//!    [`select_passive_frames`] (best quality, spread over time), runs the passive anti-spoof
+//!    models on those only (the costliest stage), and calls [`huoti_liveness::analyse`].
+//!
+//! Nothing here decides "live": that is `huoti-liveness`'s job.
+//!
+//! **Memory.** The passive frames are only known once every frame has been seen, so the run
+//! keeps a copy of each frame that shows a face (`width × height × 3` bytes each: about
+//! 360 kB for 400×300, 2.7 MB for 720×1280). Sessions are a few seconds long; callers that
+//! feed long clips should trim them to the challenge (as `huoti eval --session` does).
+//!
+//! ```no_run
+//! use huoti_engine::SessionRun;
+//! use huoti_liveness::{Action, ActionStep, ChallengePlan, SeenFrames};
+//! use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths};
+//!
+//! let analyzer = Analyzer::load(&ModelPaths::in_dir("models".as_ref()), AnalyzerConfig::default())?;
+//! let step = ActionStep { action: Action::OpenMouth, start_ms: 1000, end_ms: 4000 };
+//! let plan = ChallengePlan::fixed("c0ffee", vec![step], vec![]).unwrap();
+//! let mut run = SessionRun::new(&analyzer, plan);
+//! # let frames: Vec<(u64, image::RgbImage)> = Vec::new();
+//! for (seq, (t_ms, image)) in frames.iter().enumerate() {
+//!     run.push_frame(seq as u32, *t_ms, image)?;
+//! }
+//! let verdict = run.finish(&SeenFrames::new(), Vec::new())?;
+//! println!("{:?} {}", verdict.decision, verdict.score);
+//! # Ok::<(), huoti_engine::EngineError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use huoti_liveness::{
+    AnalysisContext, ChallengePlan, FaceObservation, FrameObservation, SeenFrames, Thresholds, Verdict,
+    select_passive_frames,
+};
+use huoti_vision::{Analyzer, FrameAnalysis, Quality, Rect, Tracker, TrackerConfig, VisionError};
+use image::RgbImage;
+
+/// How many frames of a session are scored by the passive anti-spoof models.
+pub const PASSIVE_FRAMES: usize = 5;
+
+/// What can go wrong while running a session.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A model failed on a frame.
+    #[error("vision engine: {0}")]
+    Vision(#[from] VisionError),
+}
+
+/// A 0–1 quality score from the vision engine's quality facts: face size, sharpness,
+/// exposure, clipping and centring (weights 0.3/0.3/0.2/0.1/0.1), reduced by 30 % when the
+/// face is cut by the frame edge; 0 without a face. Used only to rank frames (passive frames,
+/// reference frame).
+pub fn quality_score(q: &Quality) -> f32 {
+    if q.faces == 0 || q.face_width_ratio <= 0.0 {
+        return 0.0;
+    }
+    let size = (q.face_width_ratio / 0.25).clamp(0.0, 1.0);
+    let sharp = (q.sharpness / 100.0).clamp(0.0, 1.0);
+    let exposure = 1.0 - ((q.exposure_mean - 128.0).abs() / 128.0).clamp(0.0, 1.0);
+    let clip = 1.0 - q.exposure_clipped.clamp(0.0, 1.0);
+    let centre = 1.0 - (q.centre_offset * 2.0).clamp(0.0, 1.0);
+    let inside = if q.face_inside { 1.0 } else { 0.7 };
+    let s = (0.3 * size + 0.3 * sharp + 0.2 * exposure + 0.1 * clip + 0.1 * centre) * inside;
+    if s.is_finite() { s.clamp(0.0, 1.0) } else { 0.0 }
+}
+
+/// Converts the tracker's measures of one frame into the liveness crate's observation
+/// (without a passive score: see [`SessionRun::finish`]). `width`/`height` are the frame's,
+/// to normalise the face box.
+pub fn observation(seq: u32, t_ms: u64, nonce: &str, a: &FrameAnalysis, width: u32, height: u32) -> FrameObservation {
+    let (w, h) = (width.max(1) as f32, height.max(1) as f32);
+    let face = match (a.face_box, a.measures) {
+        (Some(b), Some(m)) => Some(FaceObservation {
+            bbox: [b.x / w, b.y / h, b.w / w, b.h / h],
+            yaw_deg: m.yaw_deg,
+            pitch_deg: m.pitch_deg,
+            roll_deg: m.roll_deg,
+            eye_openness: m.eye_openness,
+            mouth_openness: m.mouth_openness,
+            face_rgb: a.face_rgb,
+            background_rgb: a.background_rgb,
+            shape: a.shape.clone(),
+            landmark_motion: a.landmark_motion,
+            passive_real: None,
+        }),
+        _ => None,
+    };
+    FrameObservation {
+        seq,
+        t_ms,
+        nonce: nonce.to_owned(),
+        faces: if face.is_some() { a.faces.max(1) as u32 } else { a.faces as u32 },
+        face,
+        frame_hash: a.frame_hash,
+        quality: quality_score(&a.quality),
+    }
+}
+
+/// One liveness session in progress: frames in, verdict out. See the [crate docs](crate).
+pub struct SessionRun<'a> {
+    analyzer: &'a Analyzer,
+    tracker: Tracker<'a>,
+    plan: ChallengePlan,
+    thresholds: Thresholds,
+    observations: Vec<FrameObservation>,
+    /// Per observation: the face box and the frame, kept for the passive models.
+    kept: Vec<Option<(Rect, RgbImage)>>,
+}
+
+impl<'a> SessionRun<'a> {
+    /// Starts a session judged against `plan` (every frame is bound to the plan's nonce),
+    /// with the default tracker settings and thresholds.
+    pub fn new(analyzer: &'a Analyzer, plan: ChallengePlan) -> Self {
+        SessionRun {
+            analyzer,
+            tracker: analyzer.tracker(TrackerConfig::default()),
+            plan,
+            thresholds: Thresholds::default(),
+            observations: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// Replaces the liveness thresholds (default: [`Thresholds::default`]).
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// The plan this session is judged against.
+    pub fn plan(&self) -> &ChallengePlan {
+        &self.plan
+    }
+
+    /// Measures the next frame (`seq` 0, 1, 2, … in upload order; `t_ms` since the start of
+    /// the plan) and returns its observation.
+    pub fn push_frame(&mut self, seq: u32, t_ms: u64, image: &RgbImage) -> Result<&FrameObservation, EngineError> {
+        let a = self.tracker.step(image)?;
+        let obs = observation(seq, t_ms, &self.plan.nonce, &a, image.width(), image.height());
+        let keep = match (obs.single_face(), a.face_box) {
+            (Some(_), Some(b)) => Some((b, image.clone())),
+            _ => None,
+        };
+        self.kept.push(keep);
+        self.observations.push(obs);
+        Ok(self.observations.last().expect("just pushed"))
+    }
+
+    /// The observations so far (passive scores are filled in by [`finish`](Self::finish)).
+    pub fn observations(&self) -> &[FrameObservation] {
+        &self.observations
+    }
+
+    /// Scores the [`PASSIVE_FRAMES`] best frames with the passive models, then judges the
+    /// session. `seen` holds earlier sessions' frame hashes (record this session's *after*
+    /// the verdict); `model_versions` are copied into the verdict.
+    pub fn finish(self, seen: &SeenFrames, model_versions: Vec<(String, String)>) -> Result<Verdict, EngineError> {
+        let (verdict, _) = self.finish_with_observations(seen, model_versions)?;
+        Ok(verdict)
+    }
+
+    /// Like [`finish`](Self::finish), and also returns the observations (with the passive
+    /// scores), e.g. to record the frame hashes or to debug a verdict.
+    pub fn finish_with_observations(
+        mut self,
+        seen: &SeenFrames,
+        model_versions: Vec<(String, String)>,
+    ) -> Result<(Verdict, Vec<FrameObservation>), EngineError> {
+        for seq in select_passive_frames(&self.observations, PASSIVE_FRAMES) {
+            let Some(i) = self.observations.iter().position(|o| o.seq == seq) else { continue };
+            let Some((bbox, image)) = self.kept[i].as_ref() else { continue };
+            let passive = self.analyzer.passive(image, bbox)?;
+            if let Some(face) = self.observations[i].face.as_mut() {
+                face.passive_real = Some(passive.real_probability);
+            }
+        }
+        let ctx = AnalysisContext { seen, thresholds: self.thresholds.clone(), model_versions };
+        let verdict = huoti_liveness::analyse(&self.plan, &self.observations, &ctx);
+        Ok((verdict, self.observations))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quality(faces: usize) -> Quality {
+        Quality {
+            faces,
+            face_width_ratio: 0.3,
+            centre_offset: 0.0,
+            sharpness: 200.0,
+            exposure_mean: 128.0,
+            exposure_clipped: 0.0,
+            face_inside: true,
+        }
+    }
+
+    #[test]
+    fn quality_score_is_zero_without_a_face_and_one_for_an_ideal_frame() {
+        assert_eq!(quality_score(&quality(0)), 0.0);
+        assert!((quality_score(&quality(1)) - 1.0).abs() < 1e-6);
+        let cut = Quality { face_inside: false, ..quality(1) };
+        assert!((quality_score(&cut) - 0.7).abs() < 1e-6);
+        let nan = Quality { sharpness: f32::NAN, ..quality(1) };
+        assert!((0.0..=1.0).contains(&quality_score(&nan)));
+    }
+}

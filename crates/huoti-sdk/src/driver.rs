@@ -1,0 +1,590 @@
+//! The session driver: permissions → capture loop (prompts and flashes paced through the
+//! host's [`Ui`]) → uploads → camera released → complete → the client-visible result.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::Duration;
+
+use huoti_api as wire;
+use image::RgbImage;
+
+use crate::net::{Client, ClientToken, Clock, FrameUpload, NetConfig, SystemClock, Trust, with_retries};
+use crate::source::{OpenSource, Timing};
+use crate::{Error, FrameSource, Permissions};
+
+pub use huoti_api::{Action, Challenge, Decision, Reason};
+
+/// What the integrator's backend hands the app for one session: the answer of its
+/// `POST /v1/sessions`, minus nothing the app may not see. The app never holds the
+/// integrator's API key.
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
+pub struct Ticket {
+    /// Session id.
+    pub session_id: String,
+    /// The session's client token (redacted in `Debug`).
+    pub client_token: ClientToken,
+    /// The challenge to play.
+    pub challenge: Challenge,
+    /// Most frames the session accepts (from the create answer), if known.
+    #[serde(default)]
+    pub max_frames: Option<u32>,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("session_id", &self.session_id)
+            .field("client_token", &self.client_token)
+            .field("challenge", &self.challenge)
+            .field("max_frames", &self.max_frames)
+            .finish()
+    }
+}
+
+impl From<wire::CreateSessionResponse> for Ticket {
+    fn from(r: wire::CreateSessionResponse) -> Ticket {
+        Ticket {
+            session_id: r.session_id,
+            client_token: ClientToken::new(r.client_token),
+            challenge: r.challenge,
+            max_frames: Some(r.max_frames),
+        }
+    }
+}
+
+/// Guidance for the person, drawn by the host as it likes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Hint {
+    /// The camera is on; the neutral phase: look at the screen and hold still.
+    HoldStill,
+    /// Between two actions: back to a neutral face.
+    BackToNeutral,
+    /// Capture is over and the camera is released (policy C2); frames are still uploading.
+    CaptureDone,
+    /// All frames are sent; the server is analysing.
+    Analysing,
+}
+
+/// Where the session stands (called once per captured frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Challenge time of the latest frame, ms.
+    pub elapsed_ms: u64,
+    /// Length of the challenge, ms.
+    pub total_ms: u64,
+    /// Frames captured and queued so far.
+    pub frames_captured: u32,
+    /// Frames the server has acknowledged so far.
+    pub frames_uploaded: u32,
+}
+
+/// The host's drawing surface. Every method is called **on the driver's thread** (never the
+/// UI thread), must return quickly, and should hand the event to the UI thread (a channel, a
+/// `post` to the main loop). All methods default to doing nothing.
+pub trait Ui {
+    /// Show this action until `deadline` (challenge time, from the challenge start).
+    fn prompt(&mut self, action: Action, deadline: Duration) {
+        let _ = (action, deadline);
+    }
+    /// Fill the screen with this colour (sRGB), or `None` to return to the normal screen.
+    fn flash(&mut self, rgb: Option<[u8; 3]>) {
+        let _ = rgb;
+    }
+    /// Progress of capture and upload.
+    fn progress(&mut self, progress: Progress) {
+        let _ = progress;
+    }
+    /// A hint for the person.
+    fn hint(&mut self, hint: Hint) {
+        let _ = hint;
+    }
+}
+
+/// A UI that draws nothing (batch clients, tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoUi;
+impl Ui for NoUi {}
+
+/// Stops a running session from any thread: capture ends, the camera is released, queued
+/// frames are dropped, and the driver returns [`Error::Cancelled`].
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A fresh token.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+    /// Asks the session to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Capture settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureOptions {
+    /// Keep capturing this long after the challenge's last step, ms.
+    pub tail_ms: u64,
+    /// Most frames sent per second (faster sources are thinned).
+    pub max_fps: f64,
+    /// JPEG quality, 1–100.
+    pub jpeg_quality: u8,
+    /// Frames queued between capture and upload; capture waits when the queue is full.
+    pub queue: usize,
+}
+
+impl Default for CaptureOptions {
+    /// 300 ms tail, 15 fps, quality 85, 8 queued frames.
+    fn default() -> Self {
+        CaptureOptions { tail_ms: 300, max_fps: 15.0, jpeg_quality: 85, queue: 8 }
+    }
+}
+
+/// How a session ended, as the capturing client may see it: pass/fail, and the decision,
+/// score and reasons only when the server is configured to show them to clients. The
+/// integrator's backend reads the full, signed verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Session id.
+    pub session_id: String,
+    /// True when the server judged the session live.
+    pub passed: bool,
+    /// The decision, when exposed to clients.
+    pub decision: Option<Decision>,
+    /// The score 0–100, when exposed to clients.
+    pub score: Option<u8>,
+    /// The reasons, when exposed to clients (policy L4).
+    pub reasons: Option<Vec<Reason>>,
+    /// Frames uploaded.
+    pub frames_sent: u32,
+    /// Whether device info was sent (the person allowed it, P2).
+    pub device_info_sent: bool,
+}
+
+type DeviceInfoFn = dyn Fn() -> wire::DeviceInfo + Send + Sync;
+
+/// Runs liveness sessions against one huoti server. Cheap to clone; holds no session state.
+#[derive(Clone)]
+pub struct Driver {
+    server: String,
+    net: NetConfig,
+    capture: CaptureOptions,
+    clock: Arc<dyn Clock>,
+    device_info: Arc<DeviceInfoFn>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("server", &self.server).field("net", &self.net).field("capture", &self.capture).finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A driver for the server at `server_url` (`https://…`; `http://` only to loopback).
+    /// The URL is checked when a session runs.
+    pub fn new(server_url: impl Into<String>) -> Driver {
+        Driver {
+            server: server_url.into(),
+            net: NetConfig::default(),
+            capture: CaptureOptions::default(),
+            clock: Arc::new(SystemClock::default()),
+            device_info: Arc::new(crate::device::collect),
+        }
+    }
+
+    /// Network settings (timeouts, retries, trust).
+    pub fn with_net(mut self, net: NetConfig) -> Driver {
+        self.net = net;
+        self
+    }
+
+    /// Which certificates to trust (shortcut for the `trust` member of [`NetConfig`]).
+    pub fn with_trust(mut self, trust: Trust) -> Driver {
+        self.net.trust = trust;
+        self
+    }
+
+    /// Capture settings.
+    pub fn with_capture(mut self, capture: CaptureOptions) -> Driver {
+        self.capture = capture;
+        self
+    }
+
+    /// Time source (tests inject a fake one; see [`Clock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Driver {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the device-info reader (default [`device::collect`](crate::device::collect));
+    /// called only when the person allowed device info.
+    pub fn with_device_info(mut self, f: impl Fn() -> wire::DeviceInfo + Send + Sync + 'static) -> Driver {
+        self.device_info = Arc::new(f);
+        self
+    }
+
+    /// Runs one session to its end. **Blocking**: call it from a worker thread, never from
+    /// the UI thread (or use [`spawn`](Self::spawn)). The `ui` callbacks run on the calling
+    /// thread.
+    ///
+    /// Order: camera permission (refused → [`Error::CameraDenied`], nothing opened, nothing
+    /// sent) → device-info permission (refused → no device info sent) → the source opens →
+    /// frames are captured, paced and queued while an upload thread sends them → the source
+    /// is closed (C2; on every path, panics included) → `complete` → [`Outcome`].
+    pub fn run(
+        &self,
+        ticket: &Ticket,
+        source: &mut dyn FrameSource,
+        permissions: &mut dyn Permissions,
+        ui: &mut dyn Ui,
+        cancel: &CancelToken,
+    ) -> Result<Outcome, Error> {
+        // P1: nothing happens before the camera is allowed.
+        if !permissions.camera().is_granted() {
+            return Err(Error::CameraDenied);
+        }
+        // P2: device info only when allowed; refusing changes nothing else.
+        let device = permissions.device_info().is_granted().then(|| (self.device_info)());
+        let device = device.filter(|d| d.model.is_some() || d.os_type.is_some() || d.os_version.is_some());
+        let client = Client::new(&self.net, &self.server, &ticket.session_id, ticket.client_token.clone())?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+
+        let abort = AtomicBool::new(false);
+        let uploaded = AtomicU32::new(0);
+        let (tx, rx) = sync_channel::<Queued>(self.capture.queue.max(1));
+        let device_info_sent = device.is_some();
+        let sent = std::thread::scope(|scope| {
+            let uploader = scope.spawn(|| self.upload_loop(&client, rx, &abort, &uploaded, cancel));
+            let captured = {
+                // If capture unwinds (a panicking Ui callback), stop the uploader at once.
+                let _stop = SetOnDrop(&abort);
+                let r = self.capture_loop(ticket, source, ui, cancel, tx, device, &uploaded);
+                std::mem::forget(_stop);
+                r
+            };
+            if captured.is_err() {
+                abort.store(true, Ordering::SeqCst);
+            }
+            let upload = match uploader.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            match (captured, upload) {
+                // The uploader failed first: capture stopped because of it.
+                (Err(CaptureEnd::UploaderGone), Err(e)) | (Ok(_), Err(e)) => Err(e),
+                (Err(CaptureEnd::UploaderGone), Ok(_)) => Err(Error::Protocol("the uploader stopped".into())),
+                (Err(CaptureEnd::Error(e)), _) => Err(e),
+                (Ok(captured), Ok(sent)) => {
+                    debug_assert_eq!(captured, sent);
+                    Ok(sent)
+                }
+            }
+        })?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        if sent == 0 {
+            return Err(Error::NoFrames);
+        }
+        ui.hint(Hint::Analysing);
+        let done = with_retries(&self.net.retry, &*self.clock, "complete", &|| cancel.is_cancelled(), |n| client.complete(n))?;
+        Ok(Outcome {
+            session_id: done.session_id,
+            passed: done.passed,
+            decision: done.decision,
+            score: done.score,
+            reasons: done.reasons,
+            frames_sent: sent,
+            device_info_sent,
+        })
+    }
+
+    /// Runs [`run`](Self::run) on a new thread and returns at once; join the handle for the
+    /// result. The `ui` is called on that thread.
+    pub fn spawn<S, P, U>(
+        &self,
+        ticket: Ticket,
+        mut source: S,
+        mut permissions: P,
+        mut ui: U,
+        cancel: CancelToken,
+    ) -> std::thread::JoinHandle<Result<Outcome, Error>>
+    where
+        S: FrameSource + 'static,
+        P: Permissions + Send + 'static,
+        U: Ui + Send + 'static,
+    {
+        let driver = self.clone();
+        std::thread::Builder::new()
+            .name("huoti-session".into())
+            .spawn(move || driver.run(&ticket, &mut source, &mut permissions, &mut ui, &cancel))
+            .expect("spawning the session thread")
+    }
+
+    /// Reads frames until the challenge (plus tail) is over, the source ends, the session's
+    /// frame limit is reached, or something fails; queues them for upload. The source is
+    /// closed before this returns, on every path (the guard's `Drop` covers unwinding).
+    #[allow(clippy::too_many_arguments)]
+    fn capture_loop(
+        &self,
+        ticket: &Ticket,
+        source: &mut dyn FrameSource,
+        ui: &mut dyn Ui,
+        cancel: &CancelToken,
+        tx: SyncSender<Queued>,
+        device: Option<wire::DeviceInfo>,
+        uploaded: &AtomicU32,
+    ) -> Result<u32, CaptureEnd> {
+        let challenge = &ticket.challenge;
+        let end_ms = challenge.total_ms + self.capture.tail_ms;
+        let min_gap_ms = if self.capture.max_fps > 0.0 { 750.0 / self.capture.max_fps } else { 0.0 };
+        let max_frames = ticket.max_frames.unwrap_or(u32::MAX);
+        let mut pacer = Pacer::new(challenge);
+
+        let mut camera = OpenSource::open(source).map_err(|e| CaptureEnd::Error(e.into()))?;
+        let live = camera.timing() == Timing::Live;
+        ui.hint(Hint::HoldStill);
+        let mut origin: Option<Duration> = None; // live: clock time of the challenge start
+        let mut first_t: Option<u64> = None; // recorded: source time of the first frame
+        let mut last_sent: Option<u64> = None;
+        let mut seq = 0u32;
+        let result = loop {
+            if cancel.is_cancelled() {
+                break Err(CaptureEnd::Error(Error::Cancelled));
+            }
+            if seq >= max_frames {
+                break Ok(seq);
+            }
+            if let (true, Some(o)) = (live, origin) {
+                let now = self.clock.now().saturating_sub(o).as_millis() as u64;
+                if now >= end_ms {
+                    break Ok(seq);
+                }
+                pacer.advance(now, ui); // show what should be on screen before capturing
+            }
+            let frame = match camera.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break Ok(seq),
+                Err(e) => break Err(CaptureEnd::Error(e.into())),
+            };
+            let t_ms = if live {
+                let o = *origin.get_or_insert_with(|| self.clock.now());
+                self.clock.now().saturating_sub(o).as_millis() as u64
+            } else {
+                frame.t_ms.saturating_sub(*first_t.get_or_insert(frame.t_ms))
+            };
+            if t_ms >= end_ms {
+                break Ok(seq);
+            }
+            if last_sent.is_some_and(|l| (t_ms.saturating_sub(l) as f64) < min_gap_ms) {
+                continue; // thinned
+            }
+            pacer.advance(t_ms, ui);
+            let upload = FrameUpload { seq, t_ms, nonce: challenge.nonce.clone(), device: device.clone() };
+            if tx.send(Queued { upload, image: frame.image }).is_err() {
+                break Err(CaptureEnd::UploaderGone);
+            }
+            last_sent = Some(t_ms);
+            seq += 1;
+            ui.progress(Progress {
+                elapsed_ms: t_ms,
+                total_ms: challenge.total_ms,
+                frames_captured: seq,
+                frames_uploaded: uploaded.load(Ordering::SeqCst),
+            });
+        };
+        // C2: capture is over; release the camera now, before waiting for uploads.
+        camera.close();
+        drop(camera);
+        pacer.finish(ui);
+        if result.is_ok() {
+            ui.hint(Hint::CaptureDone);
+        }
+        result
+    }
+
+    /// Encodes and uploads queued frames in order, each with retries; stops at the first
+    /// final failure (dropping the receiver, which ends capture).
+    fn upload_loop(&self, client: &Client, rx: Receiver<Queued>, abort: &AtomicBool, uploaded: &AtomicU32, cancel: &CancelToken) -> Result<u32, Error> {
+        let stop = || cancel.is_cancelled() || abort.load(Ordering::SeqCst);
+        let mut sent = 0u32;
+        for Queued { upload, image } in rx.iter() {
+            if stop() {
+                return Err(Error::Cancelled);
+            }
+            let jpeg = encode_jpeg(&image, self.capture.jpeg_quality)?;
+            drop(image);
+            let what = format!("frame {}", upload.seq);
+            with_retries(&self.net.retry, &*self.clock, &what, &stop, |n| client.upload_frame(&upload, &jpeg, n))?;
+            sent += 1;
+            uploaded.store(sent, Ordering::SeqCst);
+        }
+        Ok(sent)
+    }
+}
+
+struct Queued {
+    upload: FrameUpload,
+    image: RgbImage,
+}
+
+enum CaptureEnd {
+    Error(Error),
+    /// The upload thread stopped taking frames (it failed; its error is the cause).
+    UploaderGone,
+}
+
+struct SetOnDrop<'a>(&'a AtomicBool);
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// JPEG-encodes a frame.
+pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(image.as_raw().len() / 8);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
+        .encode_image(image)
+        .map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// Turns challenge time into UI events: flashes on and off, prompts as windows open, hints
+/// between them. Each event fires once, in order.
+struct Pacer<'c> {
+    challenge: &'c Challenge,
+    flash: Option<[u8; 3]>,
+    prompted: usize,
+    in_action: bool,
+}
+
+impl<'c> Pacer<'c> {
+    fn new(challenge: &'c Challenge) -> Pacer<'c> {
+        Pacer { challenge, flash: None, prompted: 0, in_action: false }
+    }
+
+    fn advance(&mut self, t_ms: u64, ui: &mut dyn Ui) {
+        let flash = self.challenge.flashes.iter().find(|f| f.start_ms <= t_ms && t_ms < f.end_ms).map(|f| f.rgb);
+        if flash != self.flash {
+            self.flash = flash;
+            ui.flash(flash);
+        }
+        while let Some(step) = self.challenge.actions.get(self.prompted) {
+            if t_ms < step.start_ms {
+                break;
+            }
+            self.prompted += 1;
+            if t_ms < step.end_ms {
+                ui.prompt(step.action, Duration::from_millis(step.end_ms));
+                self.in_action = true;
+                return;
+            }
+        }
+        if self.in_action && self.prompted > 0 && t_ms >= self.challenge.actions[self.prompted - 1].end_ms {
+            self.in_action = false;
+            ui.hint(Hint::BackToNeutral);
+        }
+    }
+
+    fn finish(&mut self, ui: &mut dyn Ui) {
+        if self.flash.take().is_some() {
+            ui.flash(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huoti_api::{ActionStep, FlashStep};
+
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+    impl Ui for Recorder {
+        fn prompt(&mut self, action: Action, deadline: Duration) {
+            self.0.push(format!("prompt {action:?} {}", deadline.as_millis()));
+        }
+        fn flash(&mut self, rgb: Option<[u8; 3]>) {
+            self.0.push(format!("flash {rgb:?}"));
+        }
+        fn hint(&mut self, hint: Hint) {
+            self.0.push(format!("hint {hint:?}"));
+        }
+    }
+
+    #[test]
+    fn pacer_fires_each_event_once_in_order() {
+        let c = Challenge {
+            nonce: "n".into(),
+            neutral_ms: 1000,
+            actions: vec![
+                ActionStep { action: Action::TurnLeft, start_ms: 2000, end_ms: 3000 },
+                ActionStep { action: Action::Blink, start_ms: 3000, end_ms: 4000 },
+            ],
+            flashes: vec![
+                FlashStep { rgb: [255, 0, 0], start_ms: 1000, end_ms: 1500 },
+                FlashStep { rgb: [0, 0, 255], start_ms: 1500, end_ms: 2000 },
+            ],
+            reduced_flash: false,
+            total_ms: 4000,
+        };
+        let mut ui = Recorder::default();
+        let mut p = Pacer::new(&c);
+        for t in (0..4400).step_by(100) {
+            p.advance(t, &mut ui);
+        }
+        p.finish(&mut ui);
+        assert_eq!(
+            ui.0,
+            [
+                "flash Some([255, 0, 0])",
+                "flash Some([0, 0, 255])",
+                "flash None",
+                "prompt TurnLeft 3000",
+                "prompt Blink 4000",
+                "hint BackToNeutral"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_skipped_window_is_not_prompted_late() {
+        let c = Challenge {
+            nonce: "n".into(),
+            neutral_ms: 0,
+            actions: vec![
+                ActionStep { action: Action::Nod, start_ms: 0, end_ms: 100 },
+                ActionStep { action: Action::OpenMouth, start_ms: 100, end_ms: 900 },
+            ],
+            flashes: vec![],
+            reduced_flash: true,
+            total_ms: 900,
+        };
+        let mut ui = Recorder::default();
+        let mut p = Pacer::new(&c);
+        p.advance(500, &mut ui); // first frame arrives late: only the open window is prompted
+        assert_eq!(ui.0, ["prompt OpenMouth 900"]);
+    }
+
+    #[test]
+    fn ticket_debug_hides_the_token() {
+        let t = Ticket {
+            session_id: "s_1".into(),
+            client_token: ClientToken::new("ct_secret"),
+            challenge: Challenge { nonce: "n".into(), neutral_ms: 0, actions: vec![], flashes: vec![], reduced_flash: true, total_ms: 0 },
+            max_frames: None,
+        };
+        let d = format!("{t:?}");
+        assert!(d.contains("s_1") && !d.contains("ct_secret"), "{d}");
+    }
+}

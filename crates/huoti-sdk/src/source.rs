@@ -1,0 +1,297 @@
+//! Frame sources behind one trait: a camera (feature `camera`), a `.y4m` file, a directory of
+//! images, and any other video through an installed `ffmpeg` (via `huoti-media`).
+
+use std::path::{Path, PathBuf};
+
+use huoti_media::{FfmpegOptions, FrameIter, MediaError};
+use image::RgbImage;
+
+/// One captured frame.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Capture time in milliseconds, on the source's own clock (camera: since it opened;
+    /// file: presentation time). The driver turns it into challenge time.
+    pub t_ms: u64,
+    /// The pixels.
+    pub image: RgbImage,
+}
+
+/// How a source's time relates to the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Frames arrive in real time (a camera): the driver stamps each frame with the time it
+    /// arrived since the challenge started, and plays prompts and flashes on the wall clock.
+    Live,
+    /// Frames come from a recording: each frame's own `t_ms` (relative to the first frame) is
+    /// its capture time, and frames are read as fast as they can be uploaded.
+    Recorded,
+}
+
+/// Why a source failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// What was read.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Video decoding failed (Y4M parse error, ffmpeg missing or failing).
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// An image file could not be decoded.
+    #[error("{path}: {message}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The camera could not be opened or read (missing, busy, refused by the OS).
+    #[error("camera: {0}")]
+    Camera(String),
+    /// `next_frame` was called on a source that is not open (a bug in the caller).
+    #[error("the source is not open")]
+    NotOpen,
+}
+
+/// Where frames come from. The driver calls [`open`](FrameSource::open) once,
+/// [`next_frame`](FrameSource::next_frame) until capture ends, then
+/// [`close`](FrameSource::close) exactly once — through a guard, so `close` runs on success,
+/// error, cancel and panic alike (policy C2). After `close` nothing is read.
+pub trait FrameSource: Send {
+    /// Acquires the device or opens the file. For a camera, this is when it turns on.
+    fn open(&mut self) -> Result<(), SourceError>;
+    /// The next frame; `Ok(None)` at the end of a file (a camera never ends by itself).
+    fn next_frame(&mut self) -> Result<Option<Frame>, SourceError>;
+    /// Releases the device (camera off) or the file; must not fail, may be called on a
+    /// source that failed to open, and must be idempotent.
+    fn close(&mut self);
+    /// Real-time device or recording.
+    fn timing(&self) -> Timing {
+        Timing::Recorded
+    }
+    /// A short description for logs and errors (never personal data).
+    fn describe(&self) -> String;
+}
+
+/// Keeps a source open and closes it when dropped — on every path out of the capture loop,
+/// unwinding included (policy C2).
+pub(crate) struct OpenSource<'a> {
+    source: &'a mut dyn FrameSource,
+    open: bool,
+}
+
+impl<'a> OpenSource<'a> {
+    /// Opens `source`; on failure it is closed at once (a half-opened camera is released).
+    pub(crate) fn open(source: &'a mut dyn FrameSource) -> Result<OpenSource<'a>, SourceError> {
+        let guard = OpenSource { source, open: true };
+        guard.source.open()?; // on error `guard` drops here and closes the source
+        Ok(guard)
+    }
+
+    pub(crate) fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        if !self.open {
+            return Err(SourceError::NotOpen);
+        }
+        self.source.next_frame()
+    }
+
+    pub(crate) fn timing(&self) -> Timing {
+        self.source.timing()
+    }
+
+    /// Closes now (capture is over); dropping later does nothing more.
+    pub(crate) fn close(&mut self) {
+        if std::mem::replace(&mut self.open, false) {
+            self.source.close();
+        }
+    }
+}
+
+impl Drop for OpenSource<'_> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A video file: `.y4m` read natively, anything else decoded by an installed `ffmpeg`
+/// (`huoti-media`), optionally trimmed, resampled and scaled.
+pub struct VideoFile {
+    path: PathBuf,
+    options: FfmpegOptions,
+    frames: Option<FrameIter>,
+}
+
+impl VideoFile {
+    /// Any video ffmpeg reads (`.y4m` without options is read without ffmpeg).
+    pub fn new(path: impl Into<PathBuf>, options: FfmpegOptions) -> VideoFile {
+        VideoFile { path: path.into(), options, frames: None }
+    }
+
+    /// A `.y4m` file, read natively, every frame at its own time.
+    pub fn y4m(path: impl Into<PathBuf>) -> VideoFile {
+        VideoFile::new(path, FfmpegOptions::default())
+    }
+}
+
+impl FrameSource for VideoFile {
+    fn open(&mut self) -> Result<(), SourceError> {
+        self.frames = Some(huoti_media::open_video(&self.path, &self.options)?);
+        Ok(())
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        let frames = self.frames.as_mut().ok_or(SourceError::NotOpen)?;
+        match frames.next() {
+            Some(Ok(f)) => Ok(Some(Frame { t_ms: f.t_ms, image: f.image })),
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(None),
+        }
+    }
+
+    fn close(&mut self) {
+        // Dropping the iterator kills a running ffmpeg child (huoti-media's FfmpegSource).
+        self.frames = None;
+    }
+
+    fn describe(&self) -> String {
+        format!("video {}", self.path.display())
+    }
+}
+
+/// A directory of still images (JPEG, PNG), read in file-name order and stamped `1000 / fps`
+/// ms apart.
+pub struct ImageDir {
+    dir: PathBuf,
+    fps: f64,
+    files: Vec<PathBuf>,
+    next: usize,
+    open: bool,
+}
+
+/// Image decoding limits: a camera frame never needs more.
+const MAX_IMAGE_PIXELS: u64 = 4_194_304;
+
+impl ImageDir {
+    /// Frames from `dir`, `fps` per second (must be > 0).
+    pub fn new(dir: impl Into<PathBuf>, fps: f64) -> ImageDir {
+        ImageDir { dir: dir.into(), fps, files: Vec::new(), next: 0, open: false }
+    }
+
+    fn decode(path: &Path) -> Result<RgbImage, SourceError> {
+        let bad = |message: String| SourceError::Image { path: path.to_path_buf(), message };
+        let mut reader = image::ImageReader::open(path)
+            .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?
+            .with_guessed_format()
+            .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+        reader.limits(limits);
+        let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
+        if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
+            return Err(bad(format!("{w}×{h} is over {MAX_IMAGE_PIXELS} pixels")));
+        }
+        let img = image::ImageReader::open(path)
+            .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?
+            .with_guessed_format()
+            .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?
+            .decode()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(img.to_rgb8())
+    }
+}
+
+impl FrameSource for ImageDir {
+    fn open(&mut self) -> Result<(), SourceError> {
+        if !(self.fps.is_finite() && self.fps > 0.0) {
+            return Err(SourceError::Image { path: self.dir.clone(), message: format!("fps must be > 0, not {}", self.fps) });
+        }
+        let io = |source| SourceError::Io { path: self.dir.clone(), source };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map_err(io)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
+            })
+            .collect();
+        files.sort();
+        self.files = files;
+        self.next = 0;
+        self.open = true;
+        Ok(())
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        if !self.open {
+            return Err(SourceError::NotOpen);
+        }
+        let Some(path) = self.files.get(self.next) else { return Ok(None) };
+        let t_ms = (self.next as f64 * 1000.0 / self.fps).round() as u64;
+        self.next += 1;
+        Ok(Some(Frame { t_ms, image: ImageDir::decode(path)? }))
+    }
+
+    fn close(&mut self) {
+        self.open = false;
+        self.files.clear();
+    }
+
+    fn describe(&self) -> String {
+        format!("images in {}", self.dir.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_dir_reads_in_name_order_at_fps() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, shade) in [("b.png", 20u8), ("a.jpg", 10), ("c.txt", 0)] {
+            let img = RgbImage::from_pixel(80, 60, image::Rgb([shade; 3]));
+            if name.ends_with(".txt") {
+                std::fs::write(dir.path().join(name), "not an image").unwrap();
+            } else {
+                img.save(dir.path().join(name)).unwrap();
+            }
+        }
+        let mut src = ImageDir::new(dir.path(), 10.0);
+        assert!(matches!(src.next_frame(), Err(SourceError::NotOpen)));
+        src.open().unwrap();
+        let a = src.next_frame().unwrap().unwrap();
+        let b = src.next_frame().unwrap().unwrap();
+        assert!(src.next_frame().unwrap().is_none());
+        assert_eq!((a.t_ms, b.t_ms), (0, 100));
+        assert_eq!(b.image.get_pixel(0, 0).0, [20; 3]);
+        src.close();
+        assert!(matches!(src.next_frame(), Err(SourceError::NotOpen)));
+    }
+
+    #[test]
+    fn y4m_file_frames_carry_their_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.y4m");
+        let mut bytes = b"YUV4MPEG2 W4 H4 F15:1 C420jpeg\n".to_vec();
+        for _ in 0..3 {
+            bytes.extend_from_slice(b"FRAME\n");
+            bytes.extend_from_slice(&[128; 24]);
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let mut src = VideoFile::y4m(&path);
+        src.open().unwrap();
+        let times: Vec<u64> = std::iter::from_fn(|| src.next_frame().unwrap()).map(|f| f.t_ms).collect();
+        assert_eq!(times, vec![0, 66, 133]);
+        src.close();
+        assert!(matches!(src.next_frame(), Err(SourceError::NotOpen)));
+    }
+}

@@ -1,0 +1,694 @@
+//! HTTP handlers (thin: parse, authorise, call the store/vault/engine, answer) and the
+//! OpenAPI document generated from them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use http_body_util::BodyExt;
+use huoti_api as wire;
+use huoti_api::ErrorCode;
+use huoti_liveness::{AnalysisContext, ChallengePlan, SeenFrames, analyse};
+use huoti_vision::{DecodeLimits, decode_image};
+use rand_core::{OsRng, RngCore};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use utoipa::OpenApi;
+
+use crate::analysis::{Engine, FrameInput};
+use crate::blobs::FrameVault;
+use crate::clock::{Clock, RateLimiter, lock_remaining_s};
+use crate::config::ServerConfig;
+use crate::error::AppError;
+use crate::metrics;
+use crate::signing::Signer;
+use crate::store::{Db, SessionRow, state};
+
+/// Largest JSON request body.
+const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Decoding limits for uploaded frames (a camera frame never needs more).
+const FRAME_DECODE: DecodeLimits = DecodeLimits { max_pixels: 4_194_304, min_side: 64 };
+
+/// Everything a handler may use.
+pub struct AppState {
+    /// Configuration.
+    pub config: Arc<ServerConfig>,
+    /// Database.
+    pub db: Db,
+    /// Sealed frame storage.
+    pub vault: Arc<FrameVault>,
+    /// Vision models (absent: `complete` answers `analysis_unavailable`).
+    pub engine: Option<Arc<Engine>>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Verdict signing key.
+    pub signer: Arc<Signer>,
+    /// Per-session frame rate.
+    pub rate: RateLimiter,
+    /// Frame hashes of recent sessions (replay check), in memory, expired after
+    /// `analysis.seen_ttl_s`.
+    pub seen: Mutex<SeenFrames>,
+    /// Bounds concurrent analyses to the number of cores.
+    pub analysis_slots: Semaphore,
+}
+
+type St = State<Arc<AppState>>;
+
+/// The router: every route of the API.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/sessions", post(create_session))
+        .route("/v1/sessions/{id}/frames", post(upload_frame))
+        .route("/v1/sessions/{id}/complete", post(complete))
+        .route("/v1/sessions/{id}/result", get(result))
+        .route("/v1/keys", get(keys))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(|| async { AppError::new(ErrorCode::NotFound, "no such route") })
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+fn random_b64(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    OsRng.fill_bytes(&mut b);
+    B64.encode(b)
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// RFC 3339 UTC for a Unix-ms time.
+pub(crate) fn rfc3339(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Converts between huoti-liveness and huoti-api types, which share their JSON form.
+fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, AppError> {
+    serde_json::to_value(a).and_then(serde_json::from_value).map_err(|e| AppError::internal(format_args!("wire conversion: {e}")))
+}
+
+async fn json_body<T: DeserializeOwned + Default>(body: Body) -> Result<T, AppError> {
+    let bytes = read_limited(body, MAX_JSON_BYTES)
+        .await
+        .map_err(|too_large| if too_large { AppError::new(ErrorCode::RequestTooLarge, format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes")) } else { AppError::new(ErrorCode::InvalidRequest, "the request body could not be read") })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))
+}
+
+/// Reads a body, stopping as soon as it exceeds `limit` (`Err(true)`); `Err(false)` when the
+/// client broke off.
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, bool> {
+    let mut out: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err(false) };
+        if let Some(data) = frame.data_ref() {
+            if out.len() + data.len() > limit {
+                // Read and discard a bounded remainder, so that a client that does not wait
+                // for `100 Continue` still reads the 413 instead of a reset connection.
+                drain(body, (limit as u64).saturating_mul(4)).await;
+                return Err(true);
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Reads and discards up to `cap` bytes of a body (never stores them), for at most 5 s.
+async fn drain(mut body: Body, cap: u64) {
+    let mut seen = 0u64;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen += data.len() as u64;
+                if seen > cap {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// Makes an integrator and returns its API key (`hk_<id>.<secret>`); only a hash is stored,
+/// so the key can be shown once.
+pub async fn create_integrator(db: &Db, name: &str, now_ms: u64) -> Result<String, sqlx::Error> {
+    let id = random_hex(8);
+    let secret = random_b64(32);
+    db.insert_integrator(&id, name, &sha256_hex(&secret), now_ms).await?;
+    Ok(format!("hk_{id}.{secret}"))
+}
+
+impl AppState {
+    /// The integrator named by the `Authorization: Bearer hk_…` header.
+    async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
+        let unauthorized = || AppError::new(ErrorCode::Unauthorized, "send `Authorization: Bearer <integrator API key>`");
+        let key = bearer(headers).ok_or_else(unauthorized)?;
+        let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).ok_or_else(unauthorized)?;
+        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(unauthorized());
+        }
+        let stored = self.db.integrator_key_hash(id).await?;
+        // Compare even when the id is unknown, so timing does not tell ids apart.
+        let expected = stored.clone().unwrap_or_else(|| "0".repeat(64));
+        if ct_eq(&sha256_hex(secret), &expected) && stored.is_some() { Ok(id.to_owned()) } else { Err(unauthorized()) }
+    }
+
+    /// The session, if the `Authorization: Bearer <client token>` header is its token.
+    async fn client_session(&self, id: &str, headers: &HeaderMap) -> Result<SessionRow, AppError> {
+        let session = self.session(id).await?;
+        let token = bearer(headers).unwrap_or("");
+        if token.is_empty() || !ct_eq(&sha256_hex(token), &session.token_hash) {
+            return Err(AppError::new(ErrorCode::InvalidClientToken, "this endpoint needs the session's client token"));
+        }
+        Ok(session)
+    }
+
+    async fn session(&self, id: &str) -> Result<SessionRow, AppError> {
+        let not_found = || AppError::new(ErrorCode::SessionNotFound, "no such session");
+        if id.len() > 64 {
+            return Err(not_found());
+        }
+        self.db.session(id).await?.ok_or_else(not_found)
+    }
+
+    fn expired(&self, s: &SessionRow) -> AppError {
+        AppError::new(ErrorCode::SessionExpired, format!("the session expired at {}", rfc3339(s.expires_at_ms.max(0) as u64)))
+    }
+
+    /// Deletes a session's frames and data key; failures are logged (the janitor retries).
+    async fn erase(&self, id: &str) {
+        if let Err(e) = self.vault.erase_subject(&self.db, id).await {
+            tracing::error!(session = id, error = %e, "erasing frames failed");
+        }
+        self.rate.forget(id);
+    }
+
+    /// Background cleanup: expired sessions lose their frames, old failures and hashes go.
+    pub async fn janitor_pass(&self) {
+        let now = self.clock.now_ms();
+        match self.db.expired_open_sessions(now).await {
+            Ok(ids) => {
+                for id in ids {
+                    if self.db.set_state(&id, state::EXPIRED).await.is_ok() {
+                        self.erase(&id).await;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "janitor: listing expired sessions failed"),
+        }
+        let window_ms = self.config.abuse.window_s * 1000;
+        if let Err(e) = self.db.prune_failures(now.saturating_sub(window_ms)).await {
+            tracing::warn!(error = %e, "janitor: pruning failures failed");
+        }
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).expire(now, self.config.analysis.seen_ttl_s * 1000);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+/// Create a liveness session.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
+    request_body(content = wire::CreateSessionRequest, description = "Optional; `{}` is valid"),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 201, description = "Session created", body = wire::CreateSessionResponse),
+        (status = 400, description = "invalid_request", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "test_mode_disabled", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
+    let integrator_id = st.integrator(&headers).await?;
+    let req: wire::CreateSessionRequest = json_body(body).await?;
+    let now = st.clock.now_ms();
+    if let Some(c) = &req.correlation_id {
+        if c.is_empty() || c.len() > 128 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
+            return Err(AppError::new(ErrorCode::InvalidRequest, "correlation_id: 1–128 characters of [A-Za-z0-9._:-]"));
+        }
+        let window_s = st.config.abuse.window_s;
+        let fails = st.db.failures_since(c, now.saturating_sub(window_s * 1000)).await?;
+        if let Some(wait) = lock_remaining_s(&fails, now, st.config.abuse.max_failures, window_s) {
+            return Err(AppError::new(ErrorCode::TooManyFailures, "too many failed sessions for this correlation id; try again later")
+                .retry_after(wait));
+        }
+    }
+    let nonce = random_hex(16);
+    let plan = match &req.fixed_challenge {
+        Some(fixed) => {
+            if !st.config.test_mode {
+                return Err(AppError::new(ErrorCode::TestModeDisabled, "explicit challenges are accepted only by a server started in test mode"));
+            }
+            ChallengePlan::fixed(nonce, convert(&fixed.actions)?, convert(&fixed.flashes)?)
+                .map_err(|e| AppError::new(ErrorCode::InvalidChallenge, e.to_string()))?
+        }
+        None => {
+            let mut cfg = st.config.challenge.clone();
+            cfg.reduced_flash |= req.reduced_flash;
+            ChallengePlan::random(&cfg, nonce, &mut OsRng).map_err(AppError::internal)?
+        }
+    };
+    let id = format!("s_{}", random_hex(16));
+    let token = format!("ct_{}", random_b64(32));
+    let ttl_ms = st.config.session.ttl_s * 1000;
+    let row = SessionRow {
+        id: id.clone(),
+        integrator_id,
+        token_hash: sha256_hex(&token),
+        plan_json: serde_json::to_string(&plan).map_err(AppError::internal)?,
+        fixed_challenge: req.fixed_challenge.is_some(),
+        state: state::OPEN.into(),
+        correlation_id: req.correlation_id.clone(),
+        created_at_ms: now as i64,
+        expires_at_ms: (now + ttl_ms) as i64,
+        frame_count: 0,
+        device_model: None,
+        device_os_type: None,
+        device_os_version: None,
+        completed_at_ms: None,
+        decision: None,
+        verdict_json: None,
+        result_jws: None,
+    };
+    st.db.insert_session(&row).await?;
+    st.vault.create_subject_key(&st.db, &id, now).await.map_err(AppError::internal)?;
+    metrics::global().session_created();
+    let resp = wire::CreateSessionResponse {
+        session_id: id,
+        client_token: token,
+        challenge: convert(&plan)?,
+        expires_at: rfc3339(now + ttl_ms),
+        ttl_s: st.config.session.ttl_s,
+        max_frames: st.config.session.max_frames,
+        max_frame_bytes: st.config.session.max_frame_bytes,
+    };
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+fn device_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, AppError> {
+    let Some(v) = headers.get(name) else { return Ok(None) };
+    let v = v.to_str().ok().filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    match v {
+        Some(v) => Ok(Some(v.to_owned())),
+        None => Err(AppError::new(ErrorCode::InvalidRequest, format!("{name}: 1–64 printable ASCII characters"))),
+    }
+}
+
+/// Upload one frame (JPEG body).
+#[utoipa::path(post, path = "/v1/sessions/{id}/frames", tag = "sessions",
+    params(
+        ("id" = String, Path, description = "Session id"),
+        wire::FrameParams,
+        ("huoti-device-model" = Option<String>, Header, description = "Phone model, only if the person allowed device info (P2)"),
+        ("huoti-os-type" = Option<String>, Header, description = "OS type (P2)"),
+        ("huoti-os-version" = Option<String>, Header, description = "OS version (P2)"),
+    ),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "One JPEG frame"),
+    security(("client_token" = [])),
+    responses(
+        (status = 200, description = "Frame stored", body = wire::FrameAccepted),
+        (status = 401, description = "invalid_client_token", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "frames_after_complete, duplicate_frame", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "session_expired", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "frame_too_large", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "not_jpeg", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_frame, too_many_frames", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+async fn upload_frame(
+    State(st): St,
+    Path(id): Path<String>,
+    query: Result<Query<wire::FrameParams>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<wire::FrameAccepted>, AppError> {
+    let session = st.client_session(&id, &headers).await?;
+    let now = st.clock.now_ms();
+    if session.state != state::OPEN && session.state != state::EXPIRED {
+        return Err(AppError::new(ErrorCode::FramesAfterComplete, "the session was completed; it accepts no more frames"));
+    }
+    if session.state == state::EXPIRED || now >= session.expires_at_ms as u64 {
+        return Err(st.expired(&session));
+    }
+    let Query(params) = query.map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("query: {}", e.body_text())))?;
+    if params.nonce.is_empty() || params.nonce.len() > 64 {
+        return Err(AppError::new(ErrorCode::InvalidRequest, "nonce: 1–64 characters"));
+    }
+    let device = (
+        device_header(&headers, wire::HEADER_DEVICE_MODEL)?,
+        device_header(&headers, wire::HEADER_OS_TYPE)?,
+        device_header(&headers, wire::HEADER_OS_VERSION)?,
+    );
+    let jpeg_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(wire::FRAME_CONTENT_TYPE)));
+    if !jpeg_type {
+        return Err(AppError::new(ErrorCode::NotJpeg, "frames are sent as `Content-Type: image/jpeg`"));
+    }
+    let max = st.config.session.max_frame_bytes;
+    let too_large = || AppError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        drain(body, max.saturating_mul(4)).await;
+        return Err(too_large());
+    }
+    let cfg = &st.config.session;
+    st.rate.take(&id, now, cfg.frame_rate_per_s, cfg.frame_burst).map_err(|wait| {
+        AppError::new(ErrorCode::RateLimited, format!("at most {} frames per second", cfg.frame_rate_per_s)).retry_after(wait)
+    })?;
+    let bytes = read_limited(body, max as usize).await.map_err(|over| {
+        if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") }
+    })?;
+    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Err(AppError::new(ErrorCode::NotJpeg, "the body is not a JPEG"));
+    }
+    let check = bytes.clone();
+    tokio::task::spawn_blocking(move || decode_image(&check, &FRAME_DECODE).map(|_| ()))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(|e| AppError::new(ErrorCode::InvalidFrame, format!("the JPEG cannot be used: {e}")))?;
+
+    if st.db.frame_exists(&id, params.seq).await? {
+        return Err(AppError::new(ErrorCode::DuplicateFrame, format!("frame {} was already received", params.seq)));
+    }
+    if !st.db.reserve_frame(&id, cfg.max_frames, now).await? {
+        let s = st.session(&id).await?;
+        return Err(if s.state != state::OPEN {
+            AppError::new(ErrorCode::FramesAfterComplete, "the session was completed; it accepts no more frames")
+        } else if now >= s.expires_at_ms as u64 {
+            st.expired(&s)
+        } else {
+            AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
+        });
+    }
+    let stored = store_frame(&st, &id, &params, bytes, now).await;
+    match stored {
+        Ok(true) => {}
+        Ok(false) => {
+            st.db.release_frame(&id).await?;
+            return Err(AppError::new(ErrorCode::DuplicateFrame, format!("frame {} was already received", params.seq)));
+        }
+        Err(e) => {
+            st.db.release_frame(&id).await?;
+            return Err(e);
+        }
+    }
+    if device.0.is_some() || device.1.is_some() || device.2.is_some() {
+        st.db.set_device(&id, device.0.as_deref(), device.1.as_deref(), device.2.as_deref()).await?;
+    }
+    let frames_received = st.db.session(&id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
+    Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))
+}
+
+async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes: Bytes, now: u64) -> Result<bool, AppError> {
+    let key = st.vault.subject_key(&st.db, id).await.map_err(AppError::internal)?;
+    let (vault, subject, seq, len) = (st.vault.clone(), id.to_owned(), params.seq, bytes.len() as u64);
+    let blob_key = tokio::task::spawn_blocking(move || vault.put_frame(&key, &subject, seq, &bytes))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await?;
+    if inserted {
+        metrics::global().frame(len);
+    }
+    Ok(inserted)
+}
+
+/// Finish capture: analyse and decide.
+#[utoipa::path(post, path = "/v1/sessions/{id}/complete", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    request_body(content = wire::CompleteRequest, description = "Optional; empty or `{}`"),
+    security(("client_token" = [])),
+    responses(
+        (status = 200, description = "Pass or fail (details only when configured)", body = wire::CompleteResponse),
+        (status = 401, description = "invalid_client_token", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "session_reused", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "session_expired", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "no_frames", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "analysis_unavailable", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+async fn complete(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::CompleteResponse>, AppError> {
+    let session = st.client_session(&id, &headers).await?;
+    let now = st.clock.now_ms();
+    let reused = || AppError::new(ErrorCode::SessionReused, "sessions are single use; this one was already completed");
+    if session.state != state::OPEN && session.state != state::EXPIRED {
+        return Err(reused());
+    }
+    if session.state == state::EXPIRED || now >= session.expires_at_ms as u64 {
+        return Err(st.expired(&session));
+    }
+    let Some(engine) = st.engine.clone() else {
+        return Err(AppError::new(ErrorCode::AnalysisUnavailable, "the server has no analysis engine loaded"));
+    };
+    if !st.db.claim_complete(&id, now).await? {
+        let s = st.session(&id).await?;
+        return Err(if s.state == state::OPEN { st.expired(&s) } else { reused() });
+    }
+    let frames = st.db.frames(&id).await?;
+    if frames.is_empty() {
+        st.db.set_state(&id, state::OPEN).await?;
+        return Err(AppError::new(ErrorCode::NoFrames, "send frames before completing the session"));
+    }
+    let started = Instant::now();
+    match decide(&st, &session, engine, frames, now).await {
+        Ok(verdict) => {
+            metrics::global().verdict(verdict.decision, started.elapsed().as_secs_f64());
+            let passed = verdict.decision == wire::Decision::Live;
+            let expose = st.config.expose_verdict_to_client;
+            Ok(Json(wire::CompleteResponse {
+                session_id: id,
+                passed,
+                decision: expose.then_some(verdict.decision),
+                score: expose.then_some(verdict.score),
+                reasons: expose.then_some(verdict.reasons),
+            }))
+        }
+        Err(e) => {
+            let _ = st.db.set_state(&id, state::FAILED).await;
+            st.erase(&id).await;
+            Err(e)
+        }
+    }
+}
+
+/// Analysis, verdict, signature, storage; then the frames and their key are erased (L2).
+async fn decide(
+    st: &Arc<AppState>,
+    session: &SessionRow,
+    engine: Arc<Engine>,
+    frames: Vec<crate::store::FrameRow>,
+    now: u64,
+) -> Result<wire::SessionVerdict, AppError> {
+    let id = session.id.clone();
+    let key = st.vault.subject_key(&st.db, &id).await.map_err(AppError::internal)?;
+    let plan: ChallengePlan = serde_json::from_str(&session.plan_json).map_err(AppError::internal)?;
+    let passive_frames = st.config.analysis.passive_frames;
+    let vault = st.vault.clone();
+    let subject = id.clone();
+    let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
+    let observations = tokio::task::spawn_blocking(move || {
+        let inputs = frames
+            .iter()
+            .map(|f| {
+                Ok(FrameInput {
+                    seq: f.seq.clamp(0, i64::from(u32::MAX)) as u32,
+                    t_ms: f.t_ms.max(0) as u64,
+                    nonce: f.nonce.clone(),
+                    jpeg: vault.get_frame(&key, &subject, &f.blob_key).map_err(AppError::internal)?,
+                })
+            })
+            .collect::<Result<Vec<_>, AppError>>()?;
+        engine.observe(&inputs, passive_frames).map_err(AppError::internal).map(|o| (o, engine))
+    })
+    .await
+    .map_err(AppError::internal)??;
+    let (observations, engine) = observations;
+    drop(_slot);
+
+    let verdict = {
+        let mut seen = st.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.expire(now, st.config.analysis.seen_ttl_s * 1000);
+        let mut ctx = AnalysisContext::new(&seen);
+        ctx.model_versions = engine.model_versions().to_vec();
+        let v = analyse(&plan, &observations, &ctx);
+        seen.insert_session(&id, observations.iter().map(|o| &o.frame_hash), now);
+        v
+    };
+    let completed = st.clock.now_ms();
+    let payload = wire::SessionVerdict {
+        iss: st.config.issuer.clone(),
+        iat: completed / 1000,
+        session_id: id.clone(),
+        correlation_id: session.correlation_id.clone(),
+        decision: convert(&verdict.decision)?,
+        score: verdict.score,
+        reasons: verdict.reasons.iter().map(|r| wire::Reason { code: r.code.as_str().to_owned(), message: r.message.clone() }).collect(),
+        checks: verdict
+            .checks
+            .iter()
+            .map(|c| wire::CheckScore { check: c.check.as_str().to_owned(), score: c.score, passed: c.passed })
+            .collect(),
+        reference_frame: verdict.reference_frame,
+        model_versions: verdict.model_versions.iter().map(|(n, v)| wire::ModelVersion { name: n.clone(), version: v.clone() }).collect(),
+        frames: observations.len() as u32,
+        device: {
+            let s = st.session(&id).await?;
+            (s.device_model.is_some() || s.device_os_type.is_some() || s.device_os_version.is_some()).then_some(wire::DeviceInfo {
+                model: s.device_model,
+                os_type: s.device_os_type,
+                os_version: s.device_os_version,
+            })
+        },
+        fixed_challenge: session.fixed_challenge,
+        completed_at: rfc3339(completed),
+    };
+    let json = serde_json::to_string(&payload).map_err(AppError::internal)?;
+    let jws = st.signer.sign(json.as_bytes());
+    st.db.finish(&id, verdict.decision.as_str(), &json, &jws, completed).await?;
+    st.erase(&id).await;
+    if payload.decision != wire::Decision::Live {
+        if let Some(c) = &session.correlation_id {
+            st.db.insert_failure(c, completed).await?;
+        }
+    }
+    tracing::info!(session = %id, decision = verdict.decision.as_str(), score = verdict.score, "verdict");
+    Ok(payload)
+}
+
+/// The signed verdict.
+#[utoipa::path(get, path = "/v1/sessions/{id}/result", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 200, description = "Signed verdict", body = wire::ResultResponse),
+        (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
+    let integrator_id = st.integrator(&headers).await?;
+    let s = st.session(&id).await?;
+    if !ct_eq(&s.integrator_id, &integrator_id) {
+        return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
+    }
+    match (s.state.as_str(), s.verdict_json, s.result_jws) {
+        (state::COMPLETED, Some(json), Some(jws)) => {
+            let verdict = serde_json::from_str(&json).map_err(AppError::internal)?;
+            Ok(Json(wire::ResultResponse { jws, verdict }))
+        }
+        (state::EXPIRED, ..) => Err(AppError::new(ErrorCode::SessionExpired, "the session expired without being completed")),
+        (state::FAILED, ..) => Err(AppError::new(ErrorCode::AnalysisUnavailable, "the analysis of this session failed")),
+        _ => Err(AppError::new(ErrorCode::ResultNotReady, "the session has not been completed yet")),
+    }
+}
+
+/// Public keys that verify result signatures (JWKS).
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", responses((status = 200, description = "JSON Web Key Set", body = wire::Jwks)))]
+async fn keys(State(st): St) -> Json<wire::Jwks> {
+    Json(st.signer.jwks())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1")))]
+async fn openapi() -> Response {
+    let mut res = ApiDoc::openapi().to_pretty_json().unwrap_or_default().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    res
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "Serving", body = wire::Health)))]
+async fn healthz() -> Json<wire::Health> {
+    Json(wire::Health { status: "ok".into() })
+}
+
+/// Readiness: database reachable and models loaded.
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, description = "Ready", body = wire::Health), (status = 503, description = "Not ready", body = wire::Health)))]
+async fn readyz(State(st): St) -> (StatusCode, Json<wire::Health>) {
+    let status = if !st.db.ping().await {
+        "database unavailable"
+    } else if st.engine.is_none() {
+        "models not loaded"
+    } else {
+        "ok"
+    };
+    let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(wire::Health { status: status.into() }))
+}
+
+/// Prometheus metrics (no personal data, no tokens).
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+async fn metrics_text() -> Response {
+    let mut res = metrics::global().render().into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; version=0.0.4"));
+    res
+}
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "integrator_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Integrator API key `hk_…` (backend only)")).build()),
+        );
+        components.add_security_scheme(
+            "client_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The session's client token `ct_…`")).build()),
+        );
+    }
+}
+
+/// The OpenAPI document (3.1), generated from the handlers and the huoti-api types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "huoti liveness API", description = "Face liveness sessions: challenge, frames, verdict. See docs/API.md."),
+    paths(create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text),
+    components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo)),
+    modifiers(&SecuritySchemes),
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"))
+)]
+pub struct ApiDoc;

@@ -1,0 +1,255 @@
+//! Server configuration: a TOML file, then `HUOTI_*` environment overrides, then command-line
+//! flags (applied by the caller). Every key has a default; `huoti serve` runs with none.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use huoti_liveness::ChallengeConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::ServerError;
+
+/// Everything the server can be told. See `config/huoti.example.toml` for a commented file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on (`HUOTI_LISTEN`). Default `127.0.0.1:8443`.
+    pub listen: SocketAddr,
+    /// Where the database, keys, certificate and frame blobs live (`HUOTI_SERVER_DATA_DIR`; not `HUOTI_DATA_DIR`, which names the test-data directory).
+    pub data_dir: PathBuf,
+    /// Model directory (`HUOTI_MODEL_DIR`); the pinned models must be there (`huoti models fetch`).
+    pub model_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (`HUOTI_DATABASE_URL`). Empty: `<data_dir>/huoti.db`.
+    pub database_url: String,
+    /// `iss` of signed verdicts (`HUOTI_ISSUER`).
+    pub issuer: String,
+    /// Accept explicit (fixed) challenges in session requests (`HUOTI_TEST_MODE`). Never in
+    /// production: a fixed challenge can be rehearsed.
+    pub test_mode: bool,
+    /// Tell the capturing client the decision, score and reasons, not only pass/fail
+    /// (`HUOTI_EXPOSE_VERDICT_TO_CLIENT`).
+    pub expose_verdict_to_client: bool,
+    /// TLS.
+    pub tls: TlsConfig,
+    /// Session limits.
+    pub session: SessionConfig,
+    /// Abuse lock.
+    pub abuse: AbuseConfig,
+    /// Analysis.
+    pub analysis: AnalysisConfig,
+    /// How random challenges are drawn (see `huoti_liveness::ChallengeConfig`).
+    pub challenge: ChallengeConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8443".parse().expect("valid address"),
+            data_dir: PathBuf::from("huoti-data"),
+            model_dir: PathBuf::from("models"),
+            database_url: String::new(),
+            issuer: "huoti".into(),
+            test_mode: false,
+            expose_verdict_to_client: false,
+            tls: TlsConfig::default(),
+            session: SessionConfig::default(),
+            abuse: AbuseConfig::default(),
+            analysis: AnalysisConfig::default(),
+            challenge: ChallengeConfig::default(),
+        }
+    }
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Serve HTTPS (`HUOTI_TLS`). Plain HTTP only for a TLS-terminating proxy in front.
+    pub enabled: bool,
+    /// PEM certificate chain (`HUOTI_TLS_CERT`). Unset: a self-signed certificate for
+    /// `localhost`/`127.0.0.1` is made on first run in the data directory.
+    pub cert: Option<PathBuf>,
+    /// PEM private key (`HUOTI_TLS_KEY`).
+    pub key: Option<PathBuf>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig { enabled: true, cert: None, key: None }
+    }
+}
+
+/// Session limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Time to live of a session, seconds (`HUOTI_SESSION_TTL_S`, default 180).
+    pub ttl_s: u64,
+    /// Most frames per session (`HUOTI_MAX_FRAMES`, default 300).
+    pub max_frames: u32,
+    /// Largest frame, bytes (`HUOTI_MAX_FRAME_BYTES`, default 512 KiB).
+    pub max_frame_bytes: u64,
+    /// Sustained frame uploads per second per session (`HUOTI_FRAME_RATE_PER_S`, default 60).
+    pub frame_rate_per_s: u32,
+    /// Burst of frame uploads above the rate (`HUOTI_FRAME_BURST`, default 60).
+    pub frame_burst: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { ttl_s: 180, max_frames: 300, max_frame_bytes: 512 * 1024, frame_rate_per_s: 60, frame_burst: 60 }
+    }
+}
+
+/// The abuse lock: after `max_failures` sessions that did not end `live` for one correlation
+/// id within `window_s`, new sessions for it are refused until the oldest of those failures
+/// leaves the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AbuseConfig {
+    /// `HUOTI_ABUSE_MAX_FAILURES`, default 5.
+    pub max_failures: u32,
+    /// `HUOTI_ABUSE_WINDOW_S`, default 180.
+    pub window_s: u64,
+}
+
+impl Default for AbuseConfig {
+    fn default() -> Self {
+        AbuseConfig { max_failures: 5, window_s: 180 }
+    }
+}
+
+/// Analysis settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Frames scored by the passive anti-spoof models per session (default 3).
+    pub passive_frames: usize,
+    /// How long frame hashes are kept to catch replays across sessions, seconds (default 3600).
+    pub seen_ttl_s: u64,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig { passive_frames: 3, seen_ttl_s: 3600 }
+    }
+}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ServerError> {
+    value.parse().map_err(|_| ServerError::Config(format!("{key}={value:?} is not valid")))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool, ServerError> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ServerError::Config(format!("{key}={value:?} is not a boolean"))),
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML file (unknown keys are errors).
+    pub fn from_file(path: &Path) -> Result<ServerConfig, ServerError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ServerError::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Applies `HUOTI_*` overrides from `vars` (pass `std::env::vars()`); other variables are
+    /// ignored.
+    ///
+    /// ```
+    /// let mut c = huoti_server::ServerConfig::default();
+    /// c.apply_env([("HUOTI_SESSION_TTL_S".to_string(), "60".to_string())]).unwrap();
+    /// assert_eq!(c.session.ttl_s, 60);
+    /// ```
+    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ServerError> {
+        for (k, v) in vars {
+            let k = k.as_str();
+            match k {
+                "HUOTI_LISTEN" => self.listen = parse(k, &v)?,
+                "HUOTI_SERVER_DATA_DIR" => self.data_dir = PathBuf::from(v),
+                "HUOTI_MODEL_DIR" => self.model_dir = PathBuf::from(v),
+                "HUOTI_DATABASE_URL" => self.database_url = v,
+                "HUOTI_ISSUER" => self.issuer = v,
+                "HUOTI_TEST_MODE" => self.test_mode = parse_bool(k, &v)?,
+                "HUOTI_EXPOSE_VERDICT_TO_CLIENT" => self.expose_verdict_to_client = parse_bool(k, &v)?,
+                "HUOTI_TLS" => self.tls.enabled = parse_bool(k, &v)?,
+                "HUOTI_TLS_CERT" => self.tls.cert = Some(PathBuf::from(v)),
+                "HUOTI_TLS_KEY" => self.tls.key = Some(PathBuf::from(v)),
+                "HUOTI_SESSION_TTL_S" => self.session.ttl_s = parse(k, &v)?,
+                "HUOTI_MAX_FRAMES" => self.session.max_frames = parse(k, &v)?,
+                "HUOTI_MAX_FRAME_BYTES" => self.session.max_frame_bytes = parse(k, &v)?,
+                "HUOTI_FRAME_RATE_PER_S" => self.session.frame_rate_per_s = parse(k, &v)?,
+                "HUOTI_FRAME_BURST" => self.session.frame_burst = parse(k, &v)?,
+                "HUOTI_ABUSE_MAX_FAILURES" => self.abuse.max_failures = parse(k, &v)?,
+                "HUOTI_ABUSE_WINDOW_S" => self.abuse.window_s = parse(k, &v)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks values that would make the server misbehave.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        let bad = |m: &str| Err(ServerError::Config(m.to_owned()));
+        if self.session.ttl_s == 0 {
+            return bad("session.ttl_s must be > 0");
+        }
+        if self.session.max_frames == 0 || self.session.max_frame_bytes == 0 {
+            return bad("session.max_frames and session.max_frame_bytes must be > 0");
+        }
+        if self.session.frame_rate_per_s == 0 || self.session.frame_burst == 0 {
+            return bad("session.frame_rate_per_s and session.frame_burst must be > 0");
+        }
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return bad("tls.cert and tls.key must be given together");
+        }
+        self.challenge.validate().map_err(|e| ServerError::Config(format!("challenge: {e}")))?;
+        Ok(())
+    }
+
+    /// The database URL in use.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("huoti.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_env_overrides() {
+        let mut c = ServerConfig::default();
+        c.validate().unwrap();
+        assert_eq!(c.session.ttl_s, 180);
+        assert_eq!(c.abuse.max_failures, 5);
+        c.apply_env([("HUOTI_TEST_MODE".into(), "true".into()), ("PATH".into(), "/bin".into())]).unwrap();
+        assert!(c.test_mode);
+        assert!(c.apply_env([("HUOTI_MAX_FRAMES".into(), "many".into())]).is_err());
+    }
+
+    #[test]
+    fn toml_file_round_trip() {
+        let c: ServerConfig = toml::from_str("test_mode = true\n[session]\nttl_s = 30\n").unwrap();
+        assert!(c.test_mode);
+        assert_eq!(c.session.ttl_s, 30);
+        assert_eq!(c.session.max_frames, 300);
+        assert!(toml::from_str::<ServerConfig>("nonsense = 1").is_err());
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    #[test]
+    fn the_example_config_parses_and_validates() {
+        let c: super::ServerConfig = toml::from_str(include_str!("../../../config/huoti.example.toml")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c, super::ServerConfig::default());
+    }
+}

@@ -1,0 +1,108 @@
+//! Prometheus text exposition, hand-written: a few counters and one histogram.
+//!
+//! Labels are closed sets chosen by the server (error codes, decisions): never a session id,
+//! a token, a correlation id or anything about a person.
+
+use std::fmt::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use huoti_api::{Decision, ErrorCode};
+
+/// Upper bounds (seconds) of the analysis-duration histogram.
+const BUCKETS: [f64; 8] = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0];
+
+/// The server's counters.
+#[derive(Debug)]
+pub struct Metrics {
+    sessions_created: AtomicU64,
+    frames_received: AtomicU64,
+    frame_bytes: AtomicU64,
+    verdicts: [AtomicU64; 3],
+    errors: Vec<AtomicU64>,
+    analysis_buckets: [AtomicU64; BUCKETS.len()],
+    analysis_count: AtomicU64,
+    analysis_micros: AtomicU64,
+}
+
+/// The process-wide metrics.
+pub fn global() -> &'static Metrics {
+    static M: OnceLock<Metrics> = OnceLock::new();
+    M.get_or_init(|| Metrics {
+        sessions_created: AtomicU64::new(0),
+        frames_received: AtomicU64::new(0),
+        frame_bytes: AtomicU64::new(0),
+        verdicts: Default::default(),
+        errors: ErrorCode::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+        analysis_buckets: Default::default(),
+        analysis_count: AtomicU64::new(0),
+        analysis_micros: AtomicU64::new(0),
+    })
+}
+
+fn decision_index(d: Decision) -> usize {
+    match d {
+        Decision::Live => 0,
+        Decision::Spoof => 1,
+        Decision::Uncertain => 2,
+    }
+}
+
+impl Metrics {
+    pub(crate) fn session_created(&self) {
+        self.sessions_created.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn frame(&self, bytes: u64) {
+        self.frames_received.fetch_add(1, Relaxed);
+        self.frame_bytes.fetch_add(bytes, Relaxed);
+    }
+    pub(crate) fn verdict(&self, d: Decision, seconds: f64) {
+        self.verdicts[decision_index(d)].fetch_add(1, Relaxed);
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                self.analysis_buckets[i].fetch_add(1, Relaxed);
+            }
+        }
+        self.analysis_count.fetch_add(1, Relaxed);
+        self.analysis_micros.fetch_add((seconds * 1e6) as u64, Relaxed);
+    }
+    pub(crate) fn error(&self, code: ErrorCode) {
+        if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
+            self.errors[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# HELP huoti_sessions_created_total Sessions created.");
+        let _ = writeln!(s, "# TYPE huoti_sessions_created_total counter");
+        let _ = writeln!(s, "huoti_sessions_created_total {}", self.sessions_created.load(Relaxed));
+        let _ = writeln!(s, "# HELP huoti_frames_received_total Frames accepted.");
+        let _ = writeln!(s, "# TYPE huoti_frames_received_total counter");
+        let _ = writeln!(s, "huoti_frames_received_total {}", self.frames_received.load(Relaxed));
+        let _ = writeln!(s, "# HELP huoti_frame_bytes_total Bytes of accepted frames.");
+        let _ = writeln!(s, "# TYPE huoti_frame_bytes_total counter");
+        let _ = writeln!(s, "huoti_frame_bytes_total {}", self.frame_bytes.load(Relaxed));
+        let _ = writeln!(s, "# HELP huoti_verdicts_total Verdicts by decision.");
+        let _ = writeln!(s, "# TYPE huoti_verdicts_total counter");
+        for (d, name) in [(Decision::Live, "live"), (Decision::Spoof, "spoof"), (Decision::Uncertain, "uncertain")] {
+            let _ = writeln!(s, "huoti_verdicts_total{{decision=\"{name}\"}} {}", self.verdicts[decision_index(d)].load(Relaxed));
+        }
+        let _ = writeln!(s, "# HELP huoti_errors_total Error responses by stable code.");
+        let _ = writeln!(s, "# TYPE huoti_errors_total counter");
+        for (c, n) in ErrorCode::ALL.iter().zip(&self.errors) {
+            let _ = writeln!(s, "huoti_errors_total{{code=\"{}\"}} {}", c.as_str(), n.load(Relaxed));
+        }
+        let _ = writeln!(s, "# HELP huoti_analysis_seconds Time from complete to verdict.");
+        let _ = writeln!(s, "# TYPE huoti_analysis_seconds histogram");
+        for (b, n) in BUCKETS.iter().zip(&self.analysis_buckets) {
+            let _ = writeln!(s, "huoti_analysis_seconds_bucket{{le=\"{b}\"}} {}", n.load(Relaxed));
+        }
+        let count = self.analysis_count.load(Relaxed);
+        let _ = writeln!(s, "huoti_analysis_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(s, "huoti_analysis_seconds_sum {}", self.analysis_micros.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(s, "huoti_analysis_seconds_count {count}");
+        s
+    }
+}

@@ -1,0 +1,86 @@
+//! HTTPS: rustls (ring provider), a configured certificate or a self-signed one made on first
+//! run, and the accept loop that hands each TLS connection to hyper.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::ServerError;
+use crate::signing::write_private;
+
+/// The certificate and key paths in use, making a self-signed pair in `data_dir/tls/` when
+/// none is configured and none exists yet.
+pub fn ensure_certificate(data_dir: &Path, cert: Option<&Path>, key: Option<&Path>) -> Result<(PathBuf, PathBuf), ServerError> {
+    if let (Some(c), Some(k)) = (cert, key) {
+        return Ok((c.to_path_buf(), k.to_path_buf()));
+    }
+    let dir = data_dir.join("tls");
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    if c.exists() && k.exists() {
+        return Ok((c, k));
+    }
+    std::fs::create_dir_all(&dir).map_err(ServerError::io(format!("creating {}", dir.display())))?;
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let made = rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.to_string()))?;
+    let _ = std::fs::remove_file(&k);
+    write_private(&k, made.signing_key.serialize_pem().as_bytes()).map_err(ServerError::io(format!("writing {}", k.display())))?;
+    std::fs::write(&c, made.cert.pem()).map_err(ServerError::io(format!("writing {}", c.display())))?;
+    tracing::info!(cert = %c.display(), "made a self-signed TLS certificate");
+    Ok((c, k))
+}
+
+/// A rustls server configuration (HTTP/2 and HTTP/1.1 by ALPN).
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(ServerError::Tls(format!("{}: no certificate", cert.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| ServerError::Tls(format!("{}: {e}", key.display())))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServerError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ServerError::Tls(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves `app` over TLS on `listener` until the process ends.
+pub async fn serve_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, app: Router) -> Result<(), ServerError> {
+    let acceptor = TlsAcceptor::from(config);
+    loop {
+        let (tcp, _peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                _ => return, // failed or slow handshakes are dropped quietly
+            };
+            let service = TowerToHyperService::new(app);
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(std::time::Duration::from_secs(10));
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}

@@ -1,0 +1,190 @@
+//! `huoti eval`: ISO/IEC 30107-3 figures on a labelled set of images and clips.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use huoti_eval::dataset::{self, LabelMap, SessionSpec};
+use huoti_eval::report::{self, Settings};
+use huoti_eval::run::{Mode, RunOptions};
+use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::exit::Exit;
+
+pub const EVAL_HELP: &str = "\
+What the figures mean (ISO/IEC 30107-3):
+  A presentation is accepted as bona fide (live) when its score >= the threshold.
+  APCER  attack presentations wrongly accepted, per attack species (print, replay, mask...);
+         APCER_max is the worst species. Lower = harder to fool.
+  BPCER  bona fide (real, live) presentations wrongly rejected. Lower = fewer annoyed users.
+  ACER   (APCER_max + BPCER) / 2, for comparison with the literature.
+  Each rate comes with its counts and a Wilson 95 % interval: with 20 files, '0 %' means
+  'somewhere between 0 and ~16 %'. Thresholds chosen for a target (--target-bpcer,
+  --target-apcer) are fitted to the same data, so their figures are optimistic: choose them
+  on one set and report them on another.
+
+Sources:
+  a folder   <root>/bonafide/..., <root>/print/..., <root>/replay/... (any species name;
+             files searched recursively; a folder named 'other' is skipped)
+  a manifest TSV with columns 'path' (relative to the manifest) and 'kind': bonafide,
+             bonafide-image/-video, spoof-<species> (e.g. spoof-print), other (skipped);
+             map anything else with --label-map KIND=LABEL. For --session, optional
+             columns 'challenge' (open_mouth@0.5-4.0;turn_left@8.6-10.5, seconds from
+             'start'), 'start' and 'duration' (seconds into the clip).
+
+Examples:
+  huoti eval ../shared/data/MANIFEST.tsv --passive --out docs/evaluation/
+  huoti eval my-captures/ --target-bpcer 0.05 --json > report.json
+  huoti eval sessions.tsv --session --out eval-sessions/
+
+Writes with --out DIR: report.json (every score and figure), report.md (tables),
+det.png (DET curve) and histograms.png (scores per label). Plots need a TrueType font
+(fonts-dejavu-core, or HUOTI_FONT=/path/font.ttf); without one they are drawn without text.";
+
+/// Arguments of `huoti eval`.
+#[derive(Debug, Args)]
+#[command(after_help = EVAL_HELP)]
+pub struct EvalArgs {
+    /// A folder laid out as <root>/<label>/<files>, or a manifest TSV (path + kind columns).
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// Score each image / clip with the passive anti-spoof models (the default).
+    #[arg(long, conflicts_with = "session")]
+    pub passive: bool,
+    /// Run each clip as a liveness session with the fixed challenge from the manifest (or
+    /// --challenge); score = verdict score / 100. An image is presented as a perfectly still
+    /// clip (a photo held still) for the whole session.
+    #[arg(long)]
+    pub session: bool,
+    /// Score at or above which a presentation is accepted as bona fide.
+    #[arg(long, default_value_t = 0.5, value_name = "SCORE")]
+    pub threshold: f64,
+    /// Also report at the highest threshold with BPCER at most this (0-1).
+    #[arg(long, default_value_t = 0.05, value_name = "RATE", value_parser = rate)]
+    pub target_bpcer: f64,
+    /// Also report at the lowest threshold with APCER_max at most this (0-1).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", value_parser = rate)]
+    pub target_apcer: f64,
+    /// Frames per second sampled from clips in passive mode.
+    #[arg(long, default_value_t = 5.0)]
+    pub fps: f64,
+    /// Frames per second decoded from clips in session mode.
+    #[arg(long, default_value_t = 15.0)]
+    pub session_fps: f64,
+    /// Session mode: the challenge for clips whose manifest line has none, e.g.
+    /// "open_mouth@0.5-4.0;turn_left@8.6-10.5" (seconds from the clip's start).
+    #[arg(long, value_name = "SPEC")]
+    pub challenge: Option<String>,
+    /// Map a manifest kind to a label: KIND=bonafide, KIND=<species> or KIND=skip
+    /// (repeatable, or comma-separated).
+    #[arg(long = "label-map", value_name = "KIND=LABEL")]
+    pub label_map: Vec<String>,
+    /// Resolve a manifest's relative paths against this folder instead of the manifest's own.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Write report.json, report.md, det.png and histograms.png into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the JSON report on stdout instead of the Markdown summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Model directory.
+    #[arg(long, env = "HUOTI_MODEL_DIR", default_value = "models", value_name = "DIR")]
+    pub models: PathBuf,
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a rate between 0 and 1 (e.g. 0.05 for 5 %)")),
+    }
+}
+
+pub fn run(args: EvalArgs) -> Exit {
+    let labels = match LabelMap::parse(&args.label_map) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    let default_challenge = match args.challenge.as_deref().map(dataset::parse_challenge).transpose() {
+        Ok(steps) => steps.map(|steps| SessionSpec { steps, start_s: None, duration_s: None }),
+        Err(e) => {
+            eprintln!("error: --challenge: {e}");
+            return Exit::BadInput;
+        }
+    };
+    let loaded = match &args.root {
+        Some(root) if !args.source.is_dir() => dataset::load_manifest_in(&args.source, &labels, root),
+        _ => dataset::load(&args.source, &labels),
+    };
+    let ds = match loaded {
+        Ok(ds) => ds,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    if let Err(e) = huoti_assets::models().require(&args.models) {
+        eprintln!("error: {e}");
+        return Exit::Setup;
+    }
+    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&args.models), AnalyzerConfig::default()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
+    let mode = if args.session { Mode::Session } else { Mode::Passive };
+    let options = RunOptions { mode, fps: args.fps, session_fps: args.session_fps, default_challenge };
+    let settings = Settings {
+        source: args.source.display().to_string(),
+        mode,
+        fps: args.fps,
+        session_fps: args.session_fps,
+        threshold: args.threshold,
+        target_bpcer: Some(args.target_bpcer),
+        target_apcer: Some(args.target_apcer),
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {elapsed_precise} {wide_msg}").expect("valid template"),
+    );
+    let mut report = huoti_eval::evaluate(&analyzer, &ds, &options, settings, |i, n, p| {
+        bar.set_length(n as u64);
+        bar.set_position(i as u64);
+        bar.set_message(p.name.clone());
+    });
+    bar.finish_and_clear();
+    let ffmpeg_missing = report
+        .presentations
+        .iter()
+        .any(|r| r.message.as_deref().is_some_and(|m| m.contains("`ffmpeg` was not found")));
+    if let Some(dir) = &args.out {
+        report = match report::write_all(report, dir) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::BadInput;
+            }
+        };
+        eprintln!("wrote {} into {}", report.files.join(", "), dir.display());
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        print!("{}", report::markdown(&report));
+    }
+    for r in report.presentations.iter().filter(|r| r.status == huoti_eval::run::Status::Error) {
+        eprintln!("error: {}: {}", r.name, r.message.as_deref().unwrap_or("could not be analysed"));
+    }
+    if ffmpeg_missing {
+        Exit::Setup
+    } else if report.counts.errors > 0 {
+        Exit::BadInput
+    } else {
+        Exit::Ok
+    }
+}

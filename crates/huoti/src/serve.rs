@@ -1,0 +1,93 @@
+//! `huoti serve`: the verification server (see the `huoti-server` crate).
+//!
+//! Configuration, lowest precedence first: built-in defaults, `--config FILE` (TOML),
+//! `HUOTI_*` environment variables, then these flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use huoti_server::{ServeOptions, ServerConfig, ServerError};
+
+use crate::exit::Exit;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (see config/huoti.example.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: database, keys, TLS certificate, sealed frames [default: ./huoti-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8443].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Model directory [default: models].
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// Create a demo integrator (once per data directory) and print its API key.
+    #[arg(long)]
+    pub dev: bool,
+    /// Accept explicit (fixed) challenges, for recorded clips. Never in production.
+    #[arg(long)]
+    pub test_mode: bool,
+    /// Serve plain HTTP (only behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub no_tls: bool,
+}
+
+fn config(args: &ServeArgs) -> Result<ServerConfig, ServerError> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::from_file(path)?,
+        None => ServerConfig::default(),
+    };
+    config.apply_env(std::env::vars())?;
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(m) = &args.models {
+        config.model_dir = m.clone();
+    }
+    config.test_mode |= args.test_mode;
+    if args.no_tls {
+        config.tls.enabled = false;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+pub fn run(args: ServeArgs) -> Exit {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUOTI_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = match config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
+    if config.test_mode {
+        eprintln!("warning: test mode: explicit challenges are accepted; never run this in production");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Setup;
+        }
+    };
+    match runtime.block_on(huoti_server::serve(config, ServeOptions { dev_key: args.dev })) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Setup
+        }
+    }
+}

