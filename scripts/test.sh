@@ -6,6 +6,8 @@
 #   $HUOTI_DATA_MIRROR, default ../shared/models and ../shared/data; else upstream),
 # - runs every test (cargo-nextest when installed, else cargo test) and the doctests.
 # A missing model, sample or tool is a failure with a message saying how to get it — never a skip.
+# PostgreSQL: the storage suite also runs on it when HUOTI_TEST_POSTGRES_URL is set (.ci/run
+# starts a local cluster and sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -30,3 +32,5 @@ else
 fi
 echo "== doctests"
 cargo test --workspace --doc --locked
+echo "== the SDK's camera feature compiles (issue 7; needs libclang-dev)"
+cargo check -p huoti-sdk --features camera --locked
