@@ -285,7 +285,7 @@ def main():
 
     cv2.setNumThreads(1)
     if args.frames:
-        paths = sorted(glob.glob(os.path.join(args.frames, "*.png")))
+        paths = sorted(glob.glob(os.path.join(args.frames, "*.png")) + glob.glob(os.path.join(args.frames, "*.jpg")))
         if not paths:
             sys.exit("no PNG frames in %s" % args.frames)
     else:

@@ -185,25 +185,26 @@ impl ImageDir {
         ImageDir { dir: dir.into(), fps, files: Vec::new(), next: 0, open: false }
     }
 
+    /// Decodes one image, applying its EXIF orientation: phone photos are often stored
+    /// sideways with an EXIF note, and the frame is re-encoded without that note.
     fn decode(path: &Path) -> Result<RgbImage, SourceError> {
+        use image::ImageDecoder;
         let bad = |message: String| SourceError::Image { path: path.to_path_buf(), message };
-        let mut reader = image::ImageReader::open(path)
+        let reader = image::ImageReader::open(path)
             .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?
             .with_guessed_format()
             .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-        let mut limits = image::Limits::default();
-        limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
-        reader.limits(limits);
-        let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
+        let mut decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
+        let (w, h) = decoder.dimensions();
         if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
             return Err(bad(format!("{w}×{h} is over {MAX_IMAGE_PIXELS} pixels")));
         }
-        let img = image::ImageReader::open(path)
-            .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?
-            .with_guessed_format()
-            .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?
-            .decode()
-            .map_err(|e| bad(e.to_string()))?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+        decoder.set_limits(limits).map_err(|e| bad(e.to_string()))?;
+        let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+        let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
+        img.apply_orientation(orientation);
         Ok(img.to_rgb8())
     }
 }

@@ -361,7 +361,45 @@ async fn upload_frame(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<wire::FrameAccepted>, AppError> {
-    let session = st.client_session(&id, &headers).await?;
+    // A request refused before its body is read still has its body drained (bounded): closing
+    // the connection under a client that is still sending turns a clear 401/409/415 into a
+    // "broken pipe" on the client's side.
+    let max = st.config.session.max_frame_bytes;
+    let (now, params, device) = match frame_preflight(&st, &id, query, &headers).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            drain(body, max.saturating_mul(4)).await;
+            return Err(e);
+        }
+    };
+    let too_large = || AppError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max} bytes"));
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        drain(body, max.saturating_mul(4)).await;
+        return Err(too_large());
+    }
+    let cfg = &st.config.session;
+    if let Err(wait) = st.rate.take(&id, now, cfg.frame_rate_per_s, cfg.frame_burst) {
+        drain(body, max.saturating_mul(4)).await;
+        return Err(AppError::new(ErrorCode::RateLimited, format!("at most {} frames per second", cfg.frame_rate_per_s))
+            .retry_after(wait));
+    }
+    let bytes = read_limited(body, max as usize).await.map_err(|over| {
+        if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") }
+    })?;
+    upload_checked(&st, &id, now, params, device, cfg, bytes).await
+}
+
+type DeviceHeaders = (Option<String>, Option<String>, Option<String>);
+
+/// Everything about a frame upload that can be judged before its body is read.
+async fn frame_preflight(
+    st: &AppState,
+    id: &str,
+    query: Result<Query<wire::FrameParams>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<(u64, wire::FrameParams, DeviceHeaders), AppError> {
+    let session = st.client_session(id, headers).await?;
     let now = st.clock.now_ms();
     if session.state != state::OPEN && session.state != state::EXPIRED {
         return Err(AppError::new(ErrorCode::FramesAfterComplete, "the session was completed; it accepts no more frames"));
@@ -374,9 +412,9 @@ async fn upload_frame(
         return Err(AppError::new(ErrorCode::InvalidRequest, "nonce: 1–64 characters"));
     }
     let device = (
-        device_header(&headers, wire::HEADER_DEVICE_MODEL)?,
-        device_header(&headers, wire::HEADER_OS_TYPE)?,
-        device_header(&headers, wire::HEADER_OS_VERSION)?,
+        device_header(headers, wire::HEADER_DEVICE_MODEL)?,
+        device_header(headers, wire::HEADER_OS_TYPE)?,
+        device_header(headers, wire::HEADER_OS_VERSION)?,
     );
     let jpeg_type = headers
         .get(header::CONTENT_TYPE)
@@ -385,20 +423,19 @@ async fn upload_frame(
     if !jpeg_type {
         return Err(AppError::new(ErrorCode::NotJpeg, "frames are sent as `Content-Type: image/jpeg`"));
     }
-    let max = st.config.session.max_frame_bytes;
-    let too_large = || AppError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max} bytes"));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        drain(body, max.saturating_mul(4)).await;
-        return Err(too_large());
-    }
-    let cfg = &st.config.session;
-    st.rate.take(&id, now, cfg.frame_rate_per_s, cfg.frame_burst).map_err(|wait| {
-        AppError::new(ErrorCode::RateLimited, format!("at most {} frames per second", cfg.frame_rate_per_s)).retry_after(wait)
-    })?;
-    let bytes = read_limited(body, max as usize).await.map_err(|over| {
-        if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") }
-    })?;
+    Ok((now, params, device))
+}
+
+/// The rest of a frame upload, once its body is in hand.
+async fn upload_checked(
+    st: &AppState,
+    id: &str,
+    now: u64,
+    params: wire::FrameParams,
+    device: DeviceHeaders,
+    cfg: &crate::config::SessionConfig,
+    bytes: Bytes,
+) -> Result<Json<wire::FrameAccepted>, AppError> {
     if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Err(AppError::new(ErrorCode::NotJpeg, "the body is not a JPEG"));
     }

