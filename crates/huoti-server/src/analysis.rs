@@ -17,8 +17,8 @@
 
 use std::path::Path;
 
-use huoti_liveness::{FaceObservation, FrameObservation, select_passive_frames};
-use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Quality, Rect, TrackerConfig, VisionError, decode_image};
+use huoti_liveness::{FrameObservation, select_passive_frames};
+use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Rect, TrackerConfig, VisionError, decode_image};
 
 use crate::ServerError;
 
@@ -45,23 +45,6 @@ pub struct FrameInput {
     pub nonce: String,
     /// The JPEG.
     pub jpeg: Vec<u8>,
-}
-
-/// A 0–1 quality score from the vision engine's quality facts: face size, sharpness,
-/// exposure, clipping and centring (weights 0.3/0.3/0.2/0.1/0.1), reduced when the face is cut
-/// by the frame edge. Used only to rank frames (passive frames, reference frame).
-pub fn quality_score(q: &Quality) -> f32 {
-    if q.faces == 0 || q.face_width_ratio <= 0.0 {
-        return 0.0;
-    }
-    let size = (q.face_width_ratio / 0.25).clamp(0.0, 1.0);
-    let sharp = (q.sharpness / 100.0).clamp(0.0, 1.0);
-    let exposure = 1.0 - ((q.exposure_mean - 128.0).abs() / 128.0).clamp(0.0, 1.0);
-    let clip = 1.0 - q.exposure_clipped.clamp(0.0, 1.0);
-    let centre = 1.0 - (q.centre_offset * 2.0).clamp(0.0, 1.0);
-    let inside = if q.face_inside { 1.0 } else { 0.7 };
-    let s = (0.3 * size + 0.3 * sharp + 0.2 * exposure + 0.1 * clip + 0.1 * centre) * inside;
-    if s.is_finite() { s } else { 0.0 }
 }
 
 impl Engine {
@@ -100,43 +83,17 @@ impl Engine {
                     continue;
                 }
             };
-            let (w, h) = (img.width() as f32, img.height() as f32);
             let mut a = tracker.step(&img)?;
             // Byte-identical to the previous frame: nothing in the picture moved, so the
-            // landmark motion is 0 by definition. The tracker would report its own jitter
-            // instead (its crop follows the previous landmarks and resets at each re-detection:
-            // 0.003–0.026 face widths on a still photo, above the liveness crate's
-            // static-presentation limit), hiding a still image sent as video.
+            // landmark motion is 0 by definition, whatever the tracker's crop did.
             let i = observations.len();
             if i > 0 && frames[i - 1].jpeg == f.jpeg {
                 a.landmark_motion = 0.0;
             }
-            let face = match (a.face_box, a.measures) {
-                (Some(b), Some(m)) => Some(FaceObservation {
-                    bbox: [b.x / w, b.y / h, b.w / w, b.h / h],
-                    yaw_deg: m.yaw_deg,
-                    pitch_deg: m.pitch_deg,
-                    roll_deg: m.roll_deg,
-                    eye_openness: m.eye_openness,
-                    mouth_openness: m.mouth_openness,
-                    face_rgb: a.face_rgb,
-                    background_rgb: a.background_rgb,
-                    shape: a.shape.clone(),
-                    landmark_motion: a.landmark_motion,
-                    passive_real: None,
-                }),
-                _ => None,
-            };
-            boxes.push(face.as_ref().and(a.face_box));
-            observations.push(FrameObservation {
-                seq: f.seq,
-                t_ms: f.t_ms,
-                nonce: f.nonce.clone(),
-                faces: if face.is_some() { a.faces.max(1) as u32 } else { a.faces as u32 },
-                face,
-                frame_hash: a.frame_hash,
-                quality: quality_score(&a.quality),
-            });
+            // The vision → liveness conversion is shared with `huoti eval` (huoti-engine).
+            let obs = huoti_engine::observation(f.seq, f.t_ms, &f.nonce, &a, img.width(), img.height());
+            boxes.push(obs.face.as_ref().and(a.face_box));
+            observations.push(obs);
         }
         for seq in select_passive_frames(&observations, passive_frames) {
             let Some(i) = observations.iter().position(|o| o.seq == seq) else { continue };
