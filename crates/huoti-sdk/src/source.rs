@@ -255,6 +255,28 @@ impl FrameSource for ImageDir {
 mod tests {
     use super::*;
 
+    /// A JPEG stored sideways with EXIF Orientation = 6 (rotate 90° clockwise), as phones
+    /// write them: the frame sent must be upright, because the re-encoded JPEG carries no EXIF.
+    #[test]
+    fn image_dir_applies_exif_orientation() {
+        let wide = RgbImage::from_fn(64, 32, |x, _| image::Rgb([if x < 32 { 255 } else { 0 }, 0, 0]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&wide).unwrap();
+        // APP1 "Exif\0\0", big-endian TIFF, one IFD entry: Orientation (0x0112), SHORT, 1, value 6.
+        let mut app1 = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".to_vec();
+        let len = (app1.len() + 2) as u16;
+        let mut segment = vec![0xFF, 0xE1];
+        segment.extend_from_slice(&len.to_be_bytes());
+        segment.append(&mut app1);
+        jpeg.splice(2..2, segment);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sideways.jpg"), &jpeg).unwrap();
+        let img = ImageDir::decode(&dir.path().join("sideways.jpg")).unwrap();
+        assert_eq!(img.dimensions(), (32, 64), "rotated upright");
+        // rotating 90° clockwise puts the left (red) half on top
+        assert!(img.get_pixel(16, 8).0[0] > 200 && img.get_pixel(16, 56).0[0] < 60);
+    }
+
     #[test]
     fn image_dir_reads_in_name_order_at_fps() {
         let dir = tempfile::tempdir().unwrap();
