@@ -1,24 +1,33 @@
-//! From uploaded JPEG frames to `huoti_liveness` observations.
+//! From uploaded JPEG frames to `huoti_liveness` observations — on arrival.
 //!
-//! Per session, on a blocking thread:
-//! 1. decode each frame (`huoti_vision::decode_image`, with limits) and step the face
-//!    [`Tracker`](huoti_vision::Tracker) (detect once, then follow with FaceMesh), which gives
-//!    the per-frame measures: face count, box, pose, eye/mouth openness, landmark shape and
-//!    motion, face and background colour, frame hash, quality;
-//! 2. pick a few frames with [`select_passive_frames`] (best quality, spread over time) and
-//!    run the passive anti-spoof models on those only (they are the costliest stage);
-//! 3. the caller then runs [`huoti_liveness::analyse`].
+//! Each frame is measured **when it is uploaded** ([`Engine::push`]): the upload handler
+//! already decodes the JPEG to validate it, and the face [`Tracker`](huoti_vision::Tracker)
+//! (detect once, then follow with FaceMesh) steps on that image, so the per-frame work
+//! (~14 ms) overlaps the capture. A session's [`LiveRun`] holds only measures — no pixels —
+//! in memory. At `complete` only what needs the whole timeline is left:
+//!
+//! 1. pick a few frames with [`select_passive_frames`] (best quality, spread over time),
+//!    open just those from the vault and run the passive anti-spoof models on them (the
+//!    costliest models, so never on every frame);
+//! 2. the caller runs [`huoti_liveness::analyse`].
+//!
+//! **Fallback.** A live run is only trusted when it saw exactly the stored frames, in order
+//! ([`LiveRun::matches`]). Frames uploaded out of order or concurrently, a run lost with a
+//! server restart, or a `complete` served by another node: then [`Engine::observe`] measures
+//! every stored frame at `complete` — the same code path, slower, never a different answer.
 //!
 //! One correction is made to the tracker's output: a frame byte-identical to the previous one
-//! has landmark motion 0 (see [`Engine::observe`]); a real camera never sends two identical
-//! JPEGs in a row, a still image injected as video does.
+//! has landmark motion 0; a real camera never sends two identical JPEGs in a row, a still
+//! image injected as video does.
 //!
 //! Nothing here decides "live": that is `huoti-liveness`'s job.
 
 use std::path::Path;
 
 use huoti_liveness::{FrameObservation, select_passive_frames};
-use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Rect, TrackerConfig, VisionError, decode_image};
+use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Rect, TrackState, TrackerConfig, VisionError, decode_image};
+use image::RgbImage;
+use sha2::{Digest, Sha256};
 
 use crate::ServerError;
 
@@ -47,6 +56,41 @@ pub struct FrameInput {
     pub jpeg: Vec<u8>,
 }
 
+/// A session's analysis so far: the tracker's memory and one observation per frame pushed.
+#[derive(Debug)]
+pub struct LiveRun {
+    track: TrackState,
+    observations: Vec<FrameObservation>,
+    /// Per observation, the face box (for the passive models at `complete`).
+    boxes: Vec<Option<Rect>>,
+    last_jpeg: Option<[u8; 32]>,
+    /// A frame arrived out of order or could not be measured: `complete` re-analyses.
+    broken: bool,
+}
+
+impl LiveRun {
+    /// True when this run measured exactly `seqs` (the stored frames, ascending), so its
+    /// observations can stand for a full analysis.
+    pub fn matches(&self, seqs: &[u32]) -> bool {
+        !self.broken && self.observations.len() == seqs.len() && self.observations.iter().zip(seqs).all(|(o, s)| o.seq == *s)
+    }
+
+    /// Frames measured so far.
+    pub fn len(&self) -> usize {
+        self.observations.len()
+    }
+
+    /// True before the first frame.
+    pub fn is_empty(&self) -> bool {
+        self.observations.is_empty()
+    }
+
+    /// The observations and face boxes (passive scores not yet filled in).
+    pub fn into_parts(self) -> (Vec<FrameObservation>, Vec<Option<Rect>>) {
+        (self.observations, self.boxes)
+    }
+}
+
 impl Engine {
     /// Checks the pinned models in `model_dir` (a clear error naming what is missing and how
     /// to fetch it), then loads them.
@@ -65,45 +109,125 @@ impl Engine {
         &self.model_versions
     }
 
-    /// Measures every frame, then scores `passive_frames` of them with the anti-spoof models.
-    /// CPU-bound: run on a blocking thread.
-    pub fn observe(&self, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
-        let limits = self.analyzer.config().decode;
-        let mut tracker = self.analyzer.tracker(TrackerConfig::default());
-        let mut observations = Vec::with_capacity(frames.len());
-        let mut boxes: Vec<Option<Rect>> = Vec::with_capacity(frames.len());
-        for f in frames {
-            let img = match decode_image(&f.jpeg, &limits) {
-                Ok(img) => img,
-                Err(e @ (VisionError::ModelMissing { .. } | VisionError::Model { .. })) => return Err(e),
-                Err(_) => {
-                    // Checked at upload; should not happen. An undecodable frame has no face.
-                    observations.push(FrameObservation { seq: f.seq, t_ms: f.t_ms, nonce: f.nonce.clone(), ..Default::default() });
-                    boxes.push(None);
-                    continue;
-                }
-            };
-            let mut a = tracker.step(&img)?;
-            // Byte-identical to the previous frame: nothing in the picture moved, so the
-            // landmark motion is 0 by definition, whatever the tracker's crop did.
-            let i = observations.len();
-            if i > 0 && frames[i - 1].jpeg == f.jpeg {
-                a.landmark_motion = 0.0;
-            }
-            // The vision → liveness conversion is shared with `huoti eval` (huoti-engine).
-            let obs = huoti_engine::observation(f.seq, f.t_ms, &f.nonce, &a, img.width(), img.height());
-            boxes.push(obs.face.as_ref().and(a.face_box));
-            observations.push(obs);
+    /// A new, empty run for one session.
+    pub fn start(&self) -> LiveRun {
+        LiveRun {
+            track: TrackState::new(TrackerConfig::default()),
+            observations: Vec::new(),
+            boxes: Vec::new(),
+            last_jpeg: None,
+            broken: false,
         }
-        for seq in select_passive_frames(&observations, passive_frames) {
+    }
+
+    /// Measures the next frame of a run (`img` is `jpeg` decoded). CPU-bound: run on a
+    /// blocking thread. A frame older than the last one marks the run broken (a tracker
+    /// must see frames in order), as does a vision error, which is also returned.
+    pub fn push(&self, run: &mut LiveRun, seq: u32, t_ms: u64, nonce: &str, jpeg: &[u8], img: &RgbImage) -> Result<(), VisionError> {
+        if run.broken {
+            return Ok(());
+        }
+        if run.observations.last().is_some_and(|o| o.seq >= seq) {
+            run.broken = true;
+            return Ok(());
+        }
+        let mut tracker = self.analyzer.resume(run.track.clone());
+        let stepped = tracker.step(img);
+        run.track = tracker.suspend();
+        let mut a = match stepped {
+            Ok(a) => a,
+            Err(e) => {
+                run.broken = true;
+                return Err(e);
+            }
+        };
+        let digest: [u8; 32] = Sha256::digest(jpeg).into();
+        // Byte-identical to the previous frame: nothing in the picture moved, so the
+        // landmark motion is 0 by definition, whatever the tracker's crop did.
+        if run.last_jpeg == Some(digest) {
+            a.landmark_motion = 0.0;
+        }
+        run.last_jpeg = Some(digest);
+        // The vision → liveness conversion is shared with `huoti eval` (huoti-engine).
+        let obs = huoti_engine::observation(seq, t_ms, nonce, &a, img.width(), img.height());
+        run.boxes.push(obs.face.as_ref().and(a.face_box));
+        run.observations.push(obs);
+        Ok(())
+    }
+
+    /// Runs the passive anti-spoof models on `passive_frames` chosen observations; `load(i)`
+    /// gives the image of observation `i` (only the chosen ones are loaded).
+    pub fn score_passive<E: From<VisionError>>(
+        &self,
+        observations: &mut [FrameObservation],
+        boxes: &[Option<Rect>],
+        passive_frames: usize,
+        mut load: impl FnMut(usize) -> Result<RgbImage, E>,
+    ) -> Result<(), E> {
+        for seq in select_passive_frames(observations, passive_frames) {
             let Some(i) = observations.iter().position(|o| o.seq == seq) else { continue };
-            let Some(bbox) = boxes[i] else { continue };
-            let img = decode_image(&frames[i].jpeg, &limits)?;
+            let Some(bbox) = boxes.get(i).copied().flatten() else { continue };
+            let img = load(i)?;
             let passive = self.analyzer.passive(&img, &bbox)?;
             if let Some(face) = observations[i].face.as_mut() {
                 face.passive_real = Some(passive.real_probability);
             }
         }
+        Ok(())
+    }
+
+    /// The whole analysis at once (the fallback, and what tools use): every frame measured
+    /// in order, then the passive models on `passive_frames` of them. CPU-bound.
+    pub fn observe(&self, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
+        let limits = self.analyzer.config().decode;
+        let mut run = self.start();
+        for f in frames {
+            match decode_image(&f.jpeg, &limits) {
+                Ok(img) => self.push(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &img)?,
+                Err(e @ (VisionError::ModelMissing { .. } | VisionError::Model { .. })) => return Err(e),
+                Err(_) => {
+                    // Checked at upload; should not happen. An undecodable frame has no face.
+                    run.observations.push(FrameObservation { seq: f.seq, t_ms: f.t_ms, nonce: f.nonce.clone(), ..Default::default() });
+                    run.boxes.push(None);
+                }
+            }
+        }
+        let (mut observations, boxes) = run.into_parts();
+        self.score_passive(&mut observations, &boxes, passive_frames, |i| decode_image(&frames[i].jpeg, &limits))?;
         Ok(observations)
+    }
+
+    /// Decoding limits of the models' analyzer.
+    pub fn decode_limits(&self) -> huoti_vision::DecodeLimits {
+        self.analyzer.config().decode
+    }
+}
+
+/// The live runs of the sessions this node is receiving frames for.
+#[derive(Debug, Default)]
+pub struct LiveRuns {
+    runs: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<std::sync::Mutex<LiveRun>>>>,
+}
+
+impl LiveRuns {
+    /// The run of `session`, made with `start` on its first frame.
+    pub fn get_or_start(&self, session: &str, start: impl FnOnce() -> LiveRun) -> std::sync::Arc<std::sync::Mutex<LiveRun>> {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.entry(session.to_owned()).or_insert_with(|| std::sync::Arc::new(std::sync::Mutex::new(start()))).clone()
+    }
+
+    /// Removes and returns the run of `session` (at `complete`, or when its frames are erased).
+    pub fn take(&self, session: &str) -> Option<std::sync::Arc<std::sync::Mutex<LiveRun>>> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(session)
+    }
+
+    /// Runs held (a gauge for operators).
+    pub fn len(&self) -> usize {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True when no run is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 use utoipa::OpenApi;
 
-use crate::analysis::{Engine, FrameInput};
+use crate::analysis::{Engine, FrameInput, LiveRun, LiveRuns};
 use crate::blobs::FrameVault;
 use crate::clock::{Clock, RateLimiter, lock_remaining_s};
 use crate::config::ServerConfig;
@@ -61,6 +61,8 @@ pub struct AppState {
     pub seen: Mutex<SeenFrames>,
     /// Bounds concurrent analyses to the number of cores.
     pub analysis_slots: Semaphore,
+    /// Per open session, the frames measured so far (on arrival; see [`crate::analysis`]).
+    pub live: LiveRuns,
 }
 
 type St = State<Arc<AppState>>;
@@ -218,6 +220,7 @@ impl AppState {
             tracing::error!(session = id, error = %e, "erasing frames failed");
         }
         self.rate.forget(id);
+        self.live.take(id);
     }
 
     /// Background cleanup: expired sessions lose their frames, old failures and hashes go.
@@ -440,7 +443,7 @@ async fn upload_checked(
         return Err(AppError::new(ErrorCode::NotJpeg, "the body is not a JPEG"));
     }
     let check = bytes.clone();
-    tokio::task::spawn_blocking(move || decode_image(&check, &FRAME_DECODE).map(|_| ()))
+    let image = tokio::task::spawn_blocking(move || decode_image(&check, &FRAME_DECODE))
         .await
         .map_err(AppError::internal)?
         .map_err(|e| AppError::new(ErrorCode::InvalidFrame, format!("the JPEG cannot be used: {e}")))?;
@@ -458,9 +461,9 @@ async fn upload_checked(
             AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
         });
     }
-    let stored = store_frame(&st, &id, &params, bytes, now).await;
+    let stored = store_frame(&st, &id, &params, bytes.clone(), now).await;
     match stored {
-        Ok(true) => {}
+        Ok(true) => measure_on_arrival(st, id, &params, bytes, image).await,
         Ok(false) => {
             st.db.release_frame(&id).await?;
             return Err(AppError::new(ErrorCode::DuplicateFrame, format!("frame {} was already received", params.seq)));
@@ -475,6 +478,26 @@ async fn upload_checked(
     }
     let frames_received = st.db.session(&id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
     Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))
+}
+
+/// Steps the session's live run on the frame just stored (see [`crate::analysis`]). Never
+/// fails the upload: the frame is stored, and a run that could not use it is marked broken,
+/// so `complete` re-analyses the stored frames.
+async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams, jpeg: Bytes, image: image::RgbImage) {
+    let Some(engine) = st.engine.clone() else { return };
+    let run = st.live.get_or_start(id, || engine.start());
+    let Ok(_slot) = st.analysis_slots.acquire().await else { return };
+    let (seq, t_ms, nonce) = (params.seq, params.t_ms, params.nonce.clone());
+    let measured = tokio::task::spawn_blocking(move || {
+        let mut run = run.lock().unwrap_or_else(|e| e.into_inner());
+        engine.push(&mut run, seq, t_ms, &nonce, &jpeg, &image)
+    })
+    .await;
+    match measured {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(session = id, error = %e, "measuring a frame on arrival failed; complete will re-analyse"),
+        Err(e) => tracing::warn!(session = id, error = %e, "measuring a frame on arrival panicked; complete will re-analyse"),
+    }
 }
 
 async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes: Bytes, now: u64) -> Result<bool, AppError> {
@@ -563,8 +586,24 @@ async fn decide(
     let passive_frames = st.config.analysis.passive_frames;
     let vault = st.vault.clone();
     let subject = id.clone();
+    let seqs: Vec<u32> = frames.iter().map(|f| f.seq.clamp(0, i64::from(u32::MAX)) as u32).collect();
+    let live: Option<LiveRun> = st.live.take(&id).and_then(|run| {
+        let run = std::sync::Arc::into_inner(run)?.into_inner().unwrap_or_else(|e| e.into_inner());
+        run.matches(&seqs).then_some(run)
+    });
+    metrics::global().analysis_path(live.is_some());
     let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
     let observations = tokio::task::spawn_blocking(move || {
+        if let Some(run) = live {
+            // Measured on arrival: only the passive models remain, on the chosen frames.
+            let limits = engine.decode_limits();
+            let (mut observations, boxes) = run.into_parts();
+            engine.score_passive(&mut observations, &boxes, passive_frames, |i| -> Result<_, AppError> {
+                let jpeg = vault.get_frame(&key, &subject, &frames[i].blob_key).map_err(AppError::internal)?;
+                Ok(decode_image(&jpeg, &limits)?)
+            })?;
+            return Ok((observations, engine));
+        }
         let inputs = frames
             .iter()
             .map(|f| {

@@ -83,6 +83,12 @@ impl std::fmt::Display for AppError {
     }
 }
 
+impl From<huoti_vision::VisionError> for AppError {
+    fn from(e: huoti_vision::VisionError) -> AppError {
+        AppError::internal(format_args!("vision: {e}"))
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
         AppError::internal(format_args!("database: {e}"))

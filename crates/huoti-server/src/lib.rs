@@ -10,8 +10,9 @@
 //!    nonce — and device info only if the person allowed it (P2) — under per-frame size,
 //!    per-session count and per-session rate limits; bodies are read with a hard limit,
 //!    never buffered without bound;
-//! 3. `complete` runs the analysis ([`analysis`]: vision engine per frame, passive anti-spoof
-//!    on a few chosen frames, then `huoti_liveness::analyse`), stores the verdict, and
+//! 3. each frame is measured as it arrives ([`analysis`]: the vision engine's tracker steps on
+//!    the image the upload decoded anyway); `complete` then only runs the passive anti-spoof
+//!    models on a few chosen frames and `huoti_liveness::analyse`, stores the verdict, and
 //!    **deletes the frames and their data key** (L2: no images kept without separate consent);
 //!    the client learns pass/fail only, unless configured otherwise;
 //! 4. the backend fetches the verdict signed as a compact Ed25519 JWS; keys at `/v1/keys`.
@@ -111,6 +112,7 @@ pub async fn build_state(
         signer: Arc::new(signer),
         rate: Default::default(),
         seen: Mutex::new(Default::default()),
+        live: Default::default(),
         analysis_slots: tokio::sync::Semaphore::new(cores),
     }))
 }

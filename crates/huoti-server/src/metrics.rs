@@ -23,6 +23,8 @@ pub struct Metrics {
     analysis_buckets: [AtomicU64; BUCKETS.len()],
     analysis_count: AtomicU64,
     analysis_micros: AtomicU64,
+    /// Analyses by path: 0 measured on arrival, 1 re-analysed at complete (fallback).
+    analysis_paths: [AtomicU64; 2],
 }
 
 /// The process-wide metrics.
@@ -37,6 +39,7 @@ pub fn global() -> &'static Metrics {
         analysis_buckets: Default::default(),
         analysis_count: AtomicU64::new(0),
         analysis_micros: AtomicU64::new(0),
+        analysis_paths: Default::default(),
     })
 }
 
@@ -65,6 +68,9 @@ impl Metrics {
         }
         self.analysis_count.fetch_add(1, Relaxed);
         self.analysis_micros.fetch_add((seconds * 1e6) as u64, Relaxed);
+    }
+    pub(crate) fn analysis_path(&self, on_arrival: bool) {
+        self.analysis_paths[usize::from(!on_arrival)].fetch_add(1, Relaxed);
     }
     pub(crate) fn error(&self, code: ErrorCode) {
         if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
@@ -103,6 +109,11 @@ impl Metrics {
         let _ = writeln!(s, "huoti_analysis_seconds_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(s, "huoti_analysis_seconds_sum {}", self.analysis_micros.load(Relaxed) as f64 / 1e6);
         let _ = writeln!(s, "huoti_analysis_seconds_count {count}");
+        let _ = writeln!(s, "# HELP huoti_analyses_total Analyses by path: frames measured on arrival, or all re-measured at complete (out-of-order upload, restart, another node).");
+        let _ = writeln!(s, "# TYPE huoti_analyses_total counter");
+        for (i, path) in ["on_arrival", "at_complete"].iter().enumerate() {
+            let _ = writeln!(s, "huoti_analyses_total{{path=\"{path}\"}} {}", self.analysis_paths[i].load(Relaxed));
+        }
         s
     }
 }

@@ -194,6 +194,32 @@ impl Analyzer {
     pub fn tracker(&self, config: TrackerConfig) -> Tracker<'_> {
         Tracker { analyzer: self, config, crop: None, prev: None, frame_no: 0, faces: 0 }
     }
+
+    /// A tracker that continues from a [`TrackState`] saved by [`Tracker::suspend`].
+    pub fn resume(&self, state: TrackState) -> Tracker<'_> {
+        let TrackState { config, crop, prev, frame_no, faces } = state;
+        Tracker { analyzer: self, config, crop, prev, frame_no, faces }
+    }
+}
+
+/// A [`Tracker`]'s memory without its borrow of the [`Analyzer`]: what a server keeps per
+/// session between frames that arrive in separate requests (analysed on arrival, so that
+/// `complete` has little left to do). Owned and `Send`; a few kilobytes (the previous
+/// frame's landmarks), no pixels.
+#[derive(Debug, Clone)]
+pub struct TrackState {
+    config: TrackerConfig,
+    crop: Option<RotatedCrop>,
+    prev: Option<Vec<[f32; 3]>>,
+    frame_no: u64,
+    faces: usize,
+}
+
+impl TrackState {
+    /// A fresh track (nothing seen yet).
+    pub fn new(config: TrackerConfig) -> TrackState {
+        TrackState { config, crop: None, prev: None, frame_no: 0, faces: 0 }
+    }
 }
 
 /// Tracker settings.
@@ -260,6 +286,14 @@ pub struct Tracker<'a> {
 }
 
 impl Tracker<'_> {
+    /// Ends this borrow of the analyzer, keeping what the tracker remembers; continue with
+    /// [`Analyzer::resume`]. Stepping a resumed tracker gives exactly what stepping this one
+    /// would have.
+    pub fn suspend(self) -> TrackState {
+        let Tracker { analyzer: _, config, crop, prev, frame_no, faces } = self;
+        TrackState { config, crop, prev, frame_no, faces }
+    }
+
     /// Runs the detector. With `keep_track`, a face still followed by FaceMesh keeps its
     /// landmark-derived crop (the detector only counts faces): switching crops on the
     /// periodic re-detection would make the measures jitter every few frames.

@@ -58,7 +58,7 @@ mod quality;
 mod tensor;
 
 pub use analyzer::{
-    Analyzer, AnalyzerConfig, FaceAnalysis, FrameAnalysis, ImageAnalysis, ModelPaths, Timings, Tracker,
+    Analyzer, AnalyzerConfig, FaceAnalysis, FrameAnalysis, ImageAnalysis, ModelPaths, Timings, TrackState, Tracker,
     TrackerConfig,
 };
 pub use antispoof::Passive;

@@ -465,3 +465,56 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
     assert!(openapi["paths"]["/v1/sessions/{id}/frames"]["post"].is_object());
     assert_problem((server.get("/nope").0, serde_json::from_str(&server.get("/nope").1).unwrap()), 404, "not_found");
 }
+
+/// 3 s of cap12 as 15 fps JPEGs at the clip's width (as a client would upload them).
+fn cap12_jpegs(seconds: &str) -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-ss", CAP12_START, "-t", seconds, "-i"])
+        .arg(cap12())
+        .args(["-vf", "fps=15", "-q:v", "4"])
+        .arg(dir.path().join("f%03d.jpg"))
+        .status()
+        .expect("ffmpeg is needed (Debian: apt-get install ffmpeg)");
+    assert!(status.success());
+    let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn metric(text: &str, series: &str) -> u64 {
+    text.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Issue 3: frames are measured on arrival; frames that arrive out of order make `complete`
+/// re-measure them all — and both paths give the same verdict. (One server per order: a
+/// second session with the same frames on one server is a replay, rightly.)
+#[test]
+fn c3_frames_out_of_order_give_the_same_verdict_as_in_order() {
+    let jpegs = cap12_jpegs("3");
+    let mut verdicts = Vec::new();
+    for shuffled in [false, true] {
+        let server = Server::start(true, &[]);
+        let s = server.create(json!({"fixed_challenge": cap12_plan(false)}));
+        let mut order: Vec<usize> = (0..jpegs.len()).collect();
+        if shuffled {
+            order.swap(3, 4);
+            order.swap(10, 12);
+        }
+        for i in order {
+            let (status, v) = server.frame(&s, i as u32, i as u64 * 67, "image/jpeg", &jpegs[i]);
+            assert_eq!(status, 200, "{v}");
+        }
+        let (status, done) = server.complete(&s);
+        assert_eq!(status, 200, "{done}");
+        let (status, result) = server.get_auth(&format!("/v1/sessions/{}/result", s.session_id), &server.api_key);
+        assert_eq!(status, 200, "{result}");
+        let v = &result["verdict"];
+        verdicts.push((v["decision"].clone(), v["score"].clone(), v["reasons"].clone(), v["checks"].clone(), v["frames"].clone()));
+        let metrics = server.get("/metrics").1;
+        let (arrival, fallback) = if shuffled { (0, 1) } else { (1, 0) };
+        assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"on_arrival\"}"), arrival, "{metrics}");
+        assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"at_complete\"}"), fallback, "{metrics}");
+    }
+    assert_eq!(verdicts[0], verdicts[1], "on-arrival and re-measured verdicts differ");
+}
