@@ -1,0 +1,127 @@
+//! The server's time from `complete` to verdict (issue 3), through the real router, store,
+//! vault and models: a session's frames are uploaded at the capture pace (15 fps), each
+//! measured on arrival as in production, then `complete` is timed.
+//!
+//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR [--runs N] [--json OUT]`
+//!
+//! `bench/session.sh` runs it on one core beside the naive reference on the same JPEGs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use huoti_server::{ServerConfig, SystemClock, analysis::Engine, build_state, create_integrator, router};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app.clone().oneshot(req).await.expect("router");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn post_json(path: &str, token: &str, body: &Value) -> Request<Body> {
+    Request::post(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut jpeg_dir, mut json_out, mut runs) = (None, None, 5usize);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--jpegs" => jpeg_dir = args.next().map(PathBuf::from),
+            "--json" => json_out = args.next().map(PathBuf::from),
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    let jpeg_dir = jpeg_dir.expect("--jpegs DIR (JPEG frames, sorted by name)");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&jpeg_dir).expect("jpeg dir").flatten().map(|e| e.path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "jpg"));
+    files.sort();
+    let jpegs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert!(!jpegs.is_empty(), "no .jpg in {}", jpeg_dir.display());
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let report = rt.block_on(async move {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::default();
+        config.data_dir = data.path().to_path_buf();
+        config.model_dir = huoti_assets::testing::models_dir().to_path_buf();
+        let engine = Engine::load(&config.model_dir).expect("models");
+        let state = build_state(config, Arc::new(SystemClock), Some(Arc::new(engine))).await.expect("state");
+        let key = create_integrator(&state.db, "bench", 0).await.unwrap();
+        let app = router(state.clone());
+        let frame_gap = Duration::from_micros(66_667);
+        let (mut complete_ms, mut upload_ms) = (Vec::new(), Vec::new());
+        for run in 0..=runs {
+            // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
+            state.seen.lock().unwrap().expire(u64::MAX, 0);
+            let (status, s) = call(&app, post_json("/v1/sessions", &key, &json!({}))).await;
+            assert_eq!(status, StatusCode::CREATED, "{s}");
+            let (id, token, nonce) =
+                (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
+            let start = Instant::now();
+            for (i, jpeg) in jpegs.iter().enumerate() {
+                let due = frame_gap * i as u32;
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    tokio::time::sleep(wait).await;
+                }
+                let t = Instant::now();
+                let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "image/jpeg")
+                    .body(Body::from(jpeg.clone()))
+                    .unwrap();
+                let (status, v) = call(&app, req).await;
+                assert_eq!(status, StatusCode::OK, "{v}");
+                if run > 0 {
+                    upload_ms.push(ms(t.elapsed()));
+                }
+            }
+            let t = Instant::now();
+            let req = Request::post(format!("/v1/sessions/{id}/complete"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let (status, v) = call(&app, req).await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
+            if run > 0 {
+                complete_ms.push(ms(t.elapsed()));
+            }
+        }
+        let metrics = huoti_server::metrics::global().render();
+        let series = format!("huoti_analyses_total{{path=\"on_arrival\"}} {}", runs + 1);
+        assert!(metrics.contains(&series), "every run must take the on-arrival path:\n{metrics}");
+        json!({
+            "frames": jpegs.len(),
+            "runs": runs,
+            "complete_to_verdict_ms": median(complete_ms.clone()),
+            "complete_to_verdict_ms_all": complete_ms,
+            "upload_request_ms_mean": upload_ms.iter().sum::<f64>() / upload_ms.len() as f64,
+            "upload_request_ms_median": median(upload_ms),
+        })
+    });
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+    if let Some(p) = json_out {
+        std::fs::write(p, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    }
+}
