@@ -11,10 +11,15 @@
 //!    costliest models, so never on every frame);
 //! 2. the caller runs [`huoti_liveness::analyse`].
 //!
-//! **Fallback.** A live run is only trusted when it saw exactly the stored frames, in order
-//! ([`LiveRun::matches`]). Frames uploaded out of order or concurrently, a run lost with a
-//! server restart, or a `complete` served by another node: then [`Engine::observe`] measures
-//! every stored frame at `complete` — the same code path, slower, never a different answer.
+//! **Order.** The tracker must see frames in `seq` order. Clients upload a few frames in
+//! parallel, so a frame that arrives early waits (as JPEG bytes, at most
+//! [`REORDER_WINDOW`] per session) until its predecessors have been measured.
+//!
+//! **Fallback.** A live run is only trusted when it measured exactly the stored frames, in
+//! order ([`LiveRun::matches`]). A frame that arrives after the run moved past it, a run lost
+//! with a server restart, or a `complete` served by another node: then [`Engine::observe`]
+//! measures every stored frame at `complete` — the same code, slower, never a different
+//! answer.
 //!
 //! One correction is made to the tracker's output: a frame byte-identical to the previous one
 //! has landmark motion 0; a real camera never sends two identical JPEGs in a row, a still
@@ -56,7 +61,20 @@ pub struct FrameInput {
     pub jpeg: Vec<u8>,
 }
 
-/// A session's analysis so far: the tracker's memory and one observation per frame pushed.
+/// Frames held back because an earlier one has not arrived yet (uploads in parallel), at most
+/// this many per session; beyond it the gap is given up on and the run moves on.
+pub const REORDER_WINDOW: usize = 8;
+
+/// A frame that arrived before its predecessor: kept as its JPEG (≤ the frame size limit),
+/// decoded again when its turn comes.
+#[derive(Debug)]
+struct Pending {
+    t_ms: u64,
+    nonce: String,
+    jpeg: Vec<u8>,
+}
+
+/// A session's analysis so far: the tracker's memory and one observation per frame measured.
 #[derive(Debug)]
 pub struct LiveRun {
     track: TrackState,
@@ -64,15 +82,22 @@ pub struct LiveRun {
     /// Per observation, the face box (for the passive models at `complete`).
     boxes: Vec<Option<Rect>>,
     last_jpeg: Option<[u8; 32]>,
-    /// A frame arrived out of order or could not be measured: `complete` re-analyses.
+    /// The sequence number measured next; later ones wait in `pending`.
+    next_seq: u32,
+    pending: std::collections::BTreeMap<u32, Pending>,
+    /// A frame arrived after the run had moved past it, or could not be measured:
+    /// `complete` re-analyses.
     broken: bool,
 }
 
 impl LiveRun {
     /// True when this run measured exactly `seqs` (the stored frames, ascending), so its
-    /// observations can stand for a full analysis.
+    /// observations can stand for a full analysis. Call [`Engine::flush`] first.
     pub fn matches(&self, seqs: &[u32]) -> bool {
-        !self.broken && self.observations.len() == seqs.len() && self.observations.iter().zip(seqs).all(|(o, s)| o.seq == *s)
+        !self.broken
+            && self.pending.is_empty()
+            && self.observations.len() == seqs.len()
+            && self.observations.iter().zip(seqs).all(|(o, s)| o.seq == *s)
     }
 
     /// Frames measured so far.
@@ -80,7 +105,7 @@ impl LiveRun {
         self.observations.len()
     }
 
-    /// True before the first frame.
+    /// True before the first frame is measured.
     pub fn is_empty(&self) -> bool {
         self.observations.is_empty()
     }
@@ -116,31 +141,63 @@ impl Engine {
             observations: Vec::new(),
             boxes: Vec::new(),
             last_jpeg: None,
+            next_seq: 0,
+            pending: Default::default(),
             broken: false,
         }
     }
 
-    /// Measures the next frame of a run (`img` is `jpeg` decoded). CPU-bound: run on a
-    /// blocking thread. A frame older than the last one marks the run broken (a tracker
-    /// must see frames in order), as does a vision error, which is also returned.
+    /// Offers the next uploaded frame to a run (`img` is `jpeg` decoded). Frames are measured
+    /// in `seq` order: one that arrives early waits (up to [`REORDER_WINDOW`] frames) for
+    /// those before it. One that arrives after the run moved past it marks the run broken
+    /// (a tracker cannot go back in time), as does a vision error, which is also returned.
+    /// CPU-bound: run on a blocking thread.
     pub fn push(&self, run: &mut LiveRun, seq: u32, t_ms: u64, nonce: &str, jpeg: &[u8], img: &RgbImage) -> Result<(), VisionError> {
         if run.broken {
             return Ok(());
         }
-        if run.observations.last().is_some_and(|o| o.seq >= seq) {
+        if seq < run.next_seq || run.pending.contains_key(&seq) {
             run.broken = true;
             return Ok(());
         }
+        if seq == run.next_seq {
+            self.measure(run, seq, t_ms, nonce, jpeg, img)?;
+        } else {
+            run.pending.insert(seq, Pending { t_ms, nonce: nonce.to_owned(), jpeg: jpeg.to_vec() });
+        }
+        self.drain(run, false)
+    }
+
+    /// Measures every frame still waiting, in order (at `complete`: no earlier frame will come).
+    pub fn flush(&self, run: &mut LiveRun) -> Result<(), VisionError> {
+        if run.broken {
+            return Ok(());
+        }
+        self.drain(run, true)
+    }
+
+    /// Measures waiting frames whose turn has come; with `all` (or a full window), skips
+    /// over missing frames.
+    fn drain(&self, run: &mut LiveRun, all: bool) -> Result<(), VisionError> {
+        let limits = self.analyzer.config().decode;
+        while let Some(&seq) = run.pending.keys().next() {
+            let due = seq == run.next_seq || all || run.pending.len() > REORDER_WINDOW;
+            if !due {
+                break;
+            }
+            let Some(p) = run.pending.remove(&seq) else { break };
+            let img = decode_image(&p.jpeg, &limits).inspect_err(|_| run.broken = true)?;
+            self.measure(run, seq, p.t_ms, &p.nonce, &p.jpeg, &img)?;
+        }
+        Ok(())
+    }
+
+    fn measure(&self, run: &mut LiveRun, seq: u32, t_ms: u64, nonce: &str, jpeg: &[u8], img: &RgbImage) -> Result<(), VisionError> {
         let mut tracker = self.analyzer.resume(run.track.clone());
         let stepped = tracker.step(img);
         run.track = tracker.suspend();
-        let mut a = match stepped {
-            Ok(a) => a,
-            Err(e) => {
-                run.broken = true;
-                return Err(e);
-            }
-        };
+        let mut a = stepped.inspect_err(|_| run.broken = true)?;
+        run.next_seq = seq.saturating_add(1);
         let digest: [u8; 32] = Sha256::digest(jpeg).into();
         // Byte-identical to the previous frame: nothing in the picture moved, so the
         // landmark motion is 0 by definition, whatever the tracker's crop did.
@@ -177,13 +234,17 @@ impl Engine {
     }
 
     /// The whole analysis at once (the fallback, and what tools use): every frame measured
-    /// in order, then the passive models on `passive_frames` of them. CPU-bound.
+    /// in `seq` order, then the passive models on `passive_frames` of them. CPU-bound.
     pub fn observe(&self, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
         let limits = self.analyzer.config().decode;
+        let mut sorted: Vec<&FrameInput> = frames.iter().collect();
+        sorted.sort_by_key(|f| f.seq);
+        sorted.dedup_by_key(|f| f.seq);
         let mut run = self.start();
-        for f in frames {
+        let mut used = Vec::with_capacity(sorted.len());
+        for f in sorted {
             match decode_image(&f.jpeg, &limits) {
-                Ok(img) => self.push(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &img)?,
+                Ok(img) => self.measure(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &img)?,
                 Err(e @ (VisionError::ModelMissing { .. } | VisionError::Model { .. })) => return Err(e),
                 Err(_) => {
                     // Checked at upload; should not happen. An undecodable frame has no face.
@@ -191,9 +252,10 @@ impl Engine {
                     run.boxes.push(None);
                 }
             }
+            used.push(f);
         }
         let (mut observations, boxes) = run.into_parts();
-        self.score_passive(&mut observations, &boxes, passive_frames, |i| decode_image(&frames[i].jpeg, &limits))?;
+        self.score_passive(&mut observations, &boxes, passive_frames, |i| decode_image(&used[i].jpeg, &limits))?;
         Ok(observations)
     }
 

@@ -587,13 +587,17 @@ async fn decide(
     let vault = st.vault.clone();
     let subject = id.clone();
     let seqs: Vec<u32> = frames.iter().map(|f| f.seq.clamp(0, i64::from(u32::MAX)) as u32).collect();
-    let live: Option<LiveRun> = st.live.take(&id).and_then(|run| {
-        let run = std::sync::Arc::into_inner(run)?.into_inner().unwrap_or_else(|e| e.into_inner());
-        run.matches(&seqs).then_some(run)
-    });
-    metrics::global().analysis_path(live.is_some());
+    let live: Option<LiveRun> =
+        st.live.take(&id).and_then(|run| Some(std::sync::Arc::into_inner(run)?.into_inner().unwrap_or_else(|e| e.into_inner())));
     let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
     let observations = tokio::task::spawn_blocking(move || {
+        // Frames still waiting for a predecessor are measured now; then the run must have
+        // seen exactly the stored frames, or everything is measured again.
+        let live = live.and_then(|mut run| {
+            let flushed = engine.flush(&mut run).is_ok();
+            (flushed && run.matches(&seqs)).then_some(run)
+        });
+        metrics::global().analysis_path(live.is_some());
         if let Some(run) = live {
             // Measured on arrival: only the passive models remain, on the chosen frames.
             let limits = engine.decode_limits();

@@ -65,28 +65,66 @@ fn c3_on_arrival_observations_equal_the_full_analysis() {
 }
 
 #[test]
-fn c3_a_run_fed_out_of_order_or_missing_frames_is_not_trusted() {
+fn c3_frames_arriving_slightly_out_of_order_are_measured_in_order() {
     let engine = engine();
     let jpegs = cap12_jpegs();
     let limits = DecodeLimits::default();
-    let img = |i: usize| decode_image(&jpegs[i], &limits).unwrap();
-
-    // 0, 2, 1: the tracker cannot go back in time; the run is broken for good.
+    let frames: Vec<FrameInput> = (0..12u32)
+        .map(|i| FrameInput { seq: i, t_ms: u64::from(i) * 67, nonce: "n".into(), jpeg: jpegs[i as usize].clone() })
+        .collect();
+    let full = engine.observe(&frames, 3).unwrap();
+    // Three uploads in flight finish in any order.
     let mut run = engine.start();
-    for seq in [0u32, 2, 1] {
-        engine.push(&mut run, seq, u64::from(seq) * 67, "n", &jpegs[seq as usize], &img(seq as usize)).unwrap();
+    for i in [1usize, 0, 2, 5, 3, 4, 8, 6, 7, 9, 11, 10] {
+        let f = &frames[i];
+        engine.push(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &decode_image(&f.jpeg, &limits).unwrap()).unwrap();
     }
-    assert!(!run.matches(&[0, 1, 2]));
-    assert!(!run.matches(&[0, 2]));
+    engine.flush(&mut run).unwrap();
+    assert!(run.matches(&(0..12).collect::<Vec<_>>()));
+    let (mut live, boxes) = run.into_parts();
+    engine.score_passive(&mut live, &boxes, 3, |i| decode_image(&frames[i].jpeg, &limits)).unwrap();
+    assert_eq!(live, full);
+}
 
-    // 0, 1, 3 (frame 2 lost in transit): trusted for exactly those frames, not for 0..=3.
+#[test]
+fn c3_a_run_fed_a_frame_too_late_or_missing_frames_is_not_trusted() {
+    let engine = engine();
+    let jpegs = cap12_jpegs();
+    let limits = DecodeLimits::default();
+    let push = |run: &mut huoti_server::analysis::LiveRun, seq: u32| {
+        let jpeg = &jpegs[seq as usize];
+        engine.push(run, seq, u64::from(seq) * 67, "n", jpeg, &decode_image(jpeg, &limits).unwrap()).unwrap();
+    };
+    let window = huoti_server::analysis::REORDER_WINDOW as u32;
+
+    // Frame 1 arrives after more than a window of later frames: the run gave up waiting for
+    // it and moved on, and the tracker cannot go back in time — broken for good.
+    let mut run = engine.start();
+    push(&mut run, 0);
+    for seq in 2..=window + 2 {
+        push(&mut run, seq);
+    }
+    push(&mut run, 1);
+    engine.flush(&mut run).unwrap();
+    let all: Vec<u32> = (0..=window + 2).collect();
+    assert!(!run.matches(&all));
+
+    // 0, 1, 3 (frame 2 lost in transit): after the flush, trusted for exactly those frames.
     let mut run = engine.start();
     for seq in [0u32, 1, 3] {
-        engine.push(&mut run, seq, u64::from(seq) * 67, "n", &jpegs[seq as usize], &img(seq as usize)).unwrap();
+        push(&mut run, seq);
     }
+    assert!(!run.matches(&[0, 1, 3]), "frame 3 still waits for frame 2 before the flush");
+    engine.flush(&mut run).unwrap();
     assert!(run.matches(&[0, 1, 3]));
     assert!(!run.matches(&[0, 1, 2, 3]), "a frame stored but not measured");
     assert!(!run.matches(&[0, 1]));
+
+    // The same frame twice is a client bug (the server refuses the duplicate upload anyway).
+    let mut run = engine.start();
+    push(&mut run, 0);
+    push(&mut run, 0);
+    assert!(!run.matches(&[0]));
 }
 
 #[test]

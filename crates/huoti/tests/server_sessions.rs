@@ -486,20 +486,29 @@ fn metric(text: &str, series: &str) -> u64 {
     text.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0)
 }
 
-/// Issue 3: frames are measured on arrival; frames that arrive out of order make `complete`
-/// re-measure them all — and both paths give the same verdict. (One server per order: a
-/// second session with the same frames on one server is a replay, rightly.)
+/// Issue 3: frames are measured on arrival, in `seq` order even when a few uploads overtake
+/// each other; a frame that comes far too late makes `complete` re-measure them all — and
+/// every path gives the same verdict. (One server per order: a second session with the same
+/// frames on one server is a replay, rightly.)
 #[test]
 fn c3_frames_out_of_order_give_the_same_verdict_as_in_order() {
     let jpegs = cap12_jpegs("3");
+    let n = jpegs.len();
     let mut verdicts = Vec::new();
-    for shuffled in [false, true] {
+    for (case, on_arrival) in [("in order", 1), ("overtaking", 1), ("one far too late", 0)] {
         let server = Server::start(true, &[]);
         let s = server.create(json!({"fixed_challenge": cap12_plan(false)}));
-        let mut order: Vec<usize> = (0..jpegs.len()).collect();
-        if shuffled {
-            order.swap(3, 4);
-            order.swap(10, 12);
+        let mut order: Vec<usize> = (0..n).collect();
+        match case {
+            "overtaking" => {
+                order.swap(3, 4);
+                order.swap(10, 12);
+            }
+            "one far too late" => {
+                let late = order.remove(5);
+                order.insert(20, late);
+            }
+            _ => {}
         }
         for i in order {
             let (status, v) = server.frame(&s, i as u32, i as u64 * 67, "image/jpeg", &jpegs[i]);
@@ -512,9 +521,9 @@ fn c3_frames_out_of_order_give_the_same_verdict_as_in_order() {
         let v = &result["verdict"];
         verdicts.push((v["decision"].clone(), v["score"].clone(), v["reasons"].clone(), v["checks"].clone(), v["frames"].clone()));
         let metrics = server.get("/metrics").1;
-        let (arrival, fallback) = if shuffled { (0, 1) } else { (1, 0) };
-        assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"on_arrival\"}"), arrival, "{metrics}");
-        assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"at_complete\"}"), fallback, "{metrics}");
+        assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"on_arrival\"}"), on_arrival, "{case}: {metrics}");
+        assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"at_complete\"}"), 1 - on_arrival, "{case}: {metrics}");
     }
-    assert_eq!(verdicts[0], verdicts[1], "on-arrival and re-measured verdicts differ");
+    assert_eq!(verdicts[0], verdicts[1], "overtaking uploads changed the verdict");
+    assert_eq!(verdicts[0], verdicts[2], "the re-measured verdict differs");
 }
