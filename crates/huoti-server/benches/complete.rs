@@ -78,6 +78,11 @@ fn main() {
             assert_eq!(status, StatusCode::CREATED, "{s}");
             let (id, token, nonce) =
                 (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
+            // The person's consent comes before any frame (policy A1).
+            let (_, policy) = call(&app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+            let consent = json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload"], "channel": "sdk"});
+            let (status, v) = call(&app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
+            assert_eq!(status, StatusCode::CREATED, "{v}");
             let start = Instant::now();
             for (i, jpeg) in jpegs.iter().enumerate() {
                 let due = frame_gap * i as u32;
