@@ -50,3 +50,46 @@ CREATE TABLE training_images (
     kept_at_ms BIGINT NOT NULL
 );
 CREATE INDEX training_images_by_subject ON training_images (subject_id);
+
+-- Staff roles (S2, least privilege): every API key has one role. Integrators keep theirs.
+ALTER TABLE integrators ADD COLUMN role TEXT NOT NULL DEFAULT 'integrator';
+
+-- The hash-chained, append-only audit log of staff access to personal data (S2, C4).
+-- seq is the primary key: two nodes appending at once collide and one retries.
+CREATE TABLE audit_log (
+    seq BIGINT PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+
+-- Short-lived links that let a person reach their own data on the /privacy page (R1-R9).
+CREATE TABLE link_tokens (
+    token_hash TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    expires_at_ms BIGINT NOT NULL
+);
+
+-- Rights requests and complaints (R1-R9), with their due dates (China dates, YYYY-MM-DD).
+CREATE TABLE rights_requests (
+    id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    kind TEXT NOT NULL,
+    field TEXT,
+    verified_field BIGINT NOT NULL,
+    unlawful BIGINT NOT NULL,
+    details TEXT NOT NULL,
+    status TEXT NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    identity_verified_at_ms BIGINT,
+    due_date TEXT,
+    refusal_ground TEXT,
+    refusal_explanation TEXT,
+    closed_at_ms BIGINT
+);
+CREATE INDEX rights_requests_open ON rights_requests (status);

@@ -79,6 +79,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/policy", get(privacy::policy::get_policy))
         .route("/v1/policy/text", get(privacy::policy::get_policy_text))
         .route("/v1/subjects/{subject_ref}/consents/{scope}", delete(privacy::consent::withdraw_by_ref))
+        .route("/v1/admin/policy-versions", post(privacy::policy::publish))
+        .route("/v1/admin/audit", get(privacy::audit::list_endpoint))
+        .route("/v1/admin/audit/verify", get(privacy::audit::verify_endpoint))
+        .route("/v1/subjects/{subject_ref}/privacy-link", post(privacy::rights::privacy_link))
+        .route("/v1/me", get(privacy::rights::me))
+        .route("/v1/me/export", get(privacy::rights::me_export))
+        .route("/v1/me/consents/{scope}", delete(privacy::rights::me_withdraw))
+        .route("/v1/me/requests", post(privacy::rights::me_request))
+        .route("/v1/admin/requests", get(privacy::rights::admin_list))
+        .route("/v1/admin/requests/overdue", get(privacy::rights::admin_overdue))
+        .route("/v1/admin/requests/{request_id}/verify-identity", post(privacy::rights::admin_verify_identity))
+        .route("/v1/admin/requests/{request_id}/complete", post(privacy::rights::admin_complete))
+        .route("/v1/admin/requests/{request_id}/refuse", post(privacy::rights::admin_refuse))
         .route("/v1/keys", get(keys))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -176,25 +189,14 @@ async fn drain(mut body: Body, cap: u64) {
 /// Makes an integrator and returns its API key (`hk_<id>.<secret>`); only a hash is stored,
 /// so the key can be shown once.
 pub async fn create_integrator(db: &Db, name: &str, now_ms: u64) -> Result<String, sqlx::Error> {
-    let id = random_hex(8);
-    let secret = random_b64(32);
-    db.insert_integrator(&id, name, &sha256_hex(&secret), now_ms).await?;
-    Ok(format!("hk_{id}.{secret}"))
+    privacy::auth::create_key(db, name, huoti_privacy::Role::Integrator, now_ms).await
 }
 
 impl AppState {
-    /// The integrator named by the `Authorization: Bearer hk_…` header.
-    pub(crate) async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
-        let unauthorized = || AppError::new(ErrorCode::Unauthorized, "send `Authorization: Bearer <integrator API key>`");
-        let key = bearer(headers).ok_or_else(unauthorized)?;
-        let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).ok_or_else(unauthorized)?;
-        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(unauthorized());
-        }
-        let stored = self.db.integrator_key_hash(id).await?;
-        // Compare even when the id is unknown, so timing does not tell ids apart.
-        let expected = stored.clone().unwrap_or_else(|| "0".repeat(64));
-        if ct_eq(&sha256_hex(secret), &expected) && stored.is_some() { Ok(id.to_owned()) } else { Err(unauthorized()) }
+    /// The integrator (key id) named by the `Authorization: Bearer hk_…` header, if its role
+    /// has `needed` (401 `unauthorized`, 403 `forbidden`; see [`privacy::auth`]).
+    pub(crate) async fn integrator(&self, headers: &HeaderMap, needed: huoti_privacy::Permission) -> Result<String, AppError> {
+        Ok(self.authorize(headers, &[needed]).await?.key_id)
     }
 
     /// The session, if the `Authorization: Bearer <client token>` header is its token.
@@ -260,12 +262,12 @@ impl AppState {
         (status = 201, description = "Session created", body = wire::CreateSessionResponse),
         (status = 400, description = "invalid_request", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "test_mode_disabled", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "test_mode_disabled, forbidden", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    let integrator_id = st.integrator(&headers).await?;
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
     if req.subject_ref.as_deref().is_some_and(|r| !privacy::consent::valid_subject_ref(r)) {
@@ -699,7 +701,7 @@ async fn decide(
         (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
-    let integrator_id = st.integrator(&headers).await?;
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::ReadOwnSessionResults).await?;
     let s = st.session(&id).await?;
     if !ct_eq(&s.integrator_id, &integrator_id) {
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
@@ -751,8 +753,13 @@ async fn readyz(State(st): St) -> (StatusCode, Json<wire::Health>) {
 
 /// Prometheus metrics (no personal data, no tokens).
 #[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-async fn metrics_text() -> Response {
-    let mut res = metrics::global().render().into_response();
+async fn metrics_text(State(st): St) -> Response {
+    let mut text = metrics::global().render();
+    // R5, R6, R9: requests past their due date (a count; no ids).
+    if let Ok(n) = st.db.overdue_requests(st.clock.now_ms()).await {
+        text.push_str(&format!("# HELP huoti_privacy_requests_overdue Rights requests and complaints past their due date.\n# TYPE huoti_privacy_requests_overdue gauge\nhuoti_privacy_requests_overdue {n}\n"));
+    }
+    let mut res = text.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; version=0.0.4"));
     res
 }
@@ -768,6 +775,10 @@ impl utoipa::Modify for SecuritySchemes {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Integrator API key `hk_…` (backend only)")).build()),
         );
         components.add_security_scheme(
+            "link_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A person's privacy-page link token `pl_…`")).build()),
+        );
+        components.add_security_scheme(
             "client_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The session's client token `ct_…`")).build()),
         );
@@ -781,9 +792,13 @@ impl utoipa::Modify for SecuritySchemes {
     paths(
         create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
         privacy::policy::get_policy, privacy::policy::get_policy_text, privacy::consent::record_consent, privacy::consent::withdraw_by_ref,
+        privacy::policy::publish, privacy::audit::list_endpoint, privacy::audit::verify_endpoint,
+        privacy::rights::privacy_link, privacy::rights::me, privacy::rights::me_export, privacy::rights::me_withdraw, privacy::rights::me_request,
+        privacy::rights::admin_list, privacy::rights::admin_overdue, privacy::rights::admin_verify_identity, privacy::rights::admin_complete,
+        privacy::rights::admin_refuse,
     ),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, requests, samples"))
 )]
 pub struct ApiDoc;
