@@ -256,7 +256,7 @@ impl AppState {
         (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
+pub(crate) async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
     let integrator_id = st.integrator(&headers).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();

@@ -1,0 +1,60 @@
+//! `POST /demo/session` (dev mode only): the demo page's stand-in for an integrator's backend.
+//! It creates a session through the ordinary API handler with the demo integrator's key, which
+//! stays on the server; the page only ever sees the session id, client token and challenge.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use huoti_api::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+use super::PagesState;
+use crate::AppError;
+
+/// What the demo page may ask for; anything else an integrator could send is not forwarded.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct DemoSessionRequest {
+    /// The person asked for reduced flashing.
+    #[serde(default)]
+    reduced_flash: bool,
+    /// A fixed challenge for a recorded clip; the API refuses it unless the server runs in
+    /// test mode (`test_mode_disabled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fixed_challenge: Option<serde_json::Value>,
+}
+
+pub(super) fn not_dev() -> Response {
+    AppError::new(ErrorCode::NotFound, "the demo exists only on a server started with `huoti serve --dev`").into_response()
+}
+
+pub(super) async fn create(State(st): State<PagesState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(key) = st.demo_key.clone() else { return not_dev() };
+    // A JSON content type forces a CORS preflight, which this route never answers: another
+    // site cannot make a visitor's browser create demo sessions.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return AppError::new(ErrorCode::InvalidRequest, "send `Content-Type: application/json`").into_response();
+    }
+    let req: DemoSessionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        DemoSessionRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")).into_response(),
+        }
+    };
+    let Ok(forward) = serde_json::to_vec(&req) else { return AppError::internal("demo request").into_response() };
+    let mut api_headers = HeaderMap::new();
+    let Ok(auth) = HeaderValue::from_str(&format!("Bearer {key}")) else { return AppError::internal("demo key").into_response() };
+    api_headers.insert(header::AUTHORIZATION, auth);
+    api_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    match crate::api::create_session(State(st.app.clone()), api_headers, Body::from(forward)).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
