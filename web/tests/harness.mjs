@@ -1,10 +1,12 @@
-// Test harness: a real `huoti serve --dev --test-mode --no-tls`, a same-origin Node server that
-// serves the test page + dist bundle and forwards /v1/* and /metrics to huoti, and Debian's
+// Test harness: a real `huoti serve --dev --test-mode --no-tls`, which serves the SDK bundle and
+// the /demo, /privacy and /console pages itself (one origin, as in production), and Debian's
 // Chromium (playwright-core, never a downloaded browser) fed a Y4M clip as its camera
-// (recipe: ../shared/TESTING.md).
+// (recipe: ../shared/TESTING.md). The element runs on the server's own /demo page, which creates
+// each session through the demo integrator; the fixed challenge a clip follows is given in the
+// fragment (`#challenge=`), accepted because the server is in test mode.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,13 +84,9 @@ export async function startHuoti() {
   return {
     base,
     apiKey,
-    async createSession(body) {
-      const r = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      if (r.status !== 201) throw new Error(`create session: ${r.status} ${await r.text()}`);
-      return r.json();
-    },
+    /** The signed verdict of a demo session, as the integrator's backend sees it. */
     async result(id) {
-      const r = await fetch(`${base}/v1/sessions/${id}/result`, { headers: { Authorization: `Bearer ${apiKey}` } });
+      const r = await fetch(`${base}/demo/sessions/${id}/result`);
       return { status: r.status, body: await r.json() };
     },
     async framesReceived() {
@@ -102,45 +100,6 @@ export async function startHuoti() {
   };
 }
 
-const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>huoti web SDK test page</title></head>
-<body><main><h1>huoti liveness test page</h1><div id="host"></div></main>
-<script type="module">
-import '/huoti-liveness.js';
-window.__events = [];
-for (const t of ['huoti-consent', 'huoti-error', 'huoti-result', 'huoti-retry', 'huoti-cancel'])
-  document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
-window.__ready = true;
-</script></body></html>`;
-
-/** Serves the page and the bundle, forwards everything else to huoti: one origin, no CORS. */
-export async function startPageServer(upstream) {
-  const up = new URL(upstream);
-  const bundle = join(WEB, 'dist/huoti-liveness.js');
-  const srv = createServer((req, res) => {
-    if (req.url === '/' || req.url === '/index.html') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      return res.end(PAGE);
-    }
-    if (req.url === '/huoti-liveness.js') {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      return res.end(readFileSync(bundle));
-    }
-    const fwd = httpRequest({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    fwd.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(fwd);
-  });
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${srv.address().port}/`, close: () => new Promise((r) => srv.close(r)) };
-}
-
 /** Chromium with TESTING.md's flags; `denyCamera` launches without the fake permission UI. */
 export async function launch({ denyCamera = false, clip = cameraClip() } = {}) {
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -150,42 +109,44 @@ export async function launch({ denyCamera = false, clip = cameraClip() } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 
-/** A page with the element mounted for `session`; records requests, events and camera streams. */
-export async function openElement(browser, pageUrl, session, { lang = 'en', policyVersion = '2026-11' } = {}) {
+/**
+ * The server's /demo page with the element, whose session the page creates with `plan` as its
+ * fixed challenge; records requests, huoti-* events and the camera streams the page opened.
+ */
+export async function openDemo(browser, base, plan, { lang = 'en', init } = {}) {
   const context = await browser.newContext({ viewport: { width: 600, height: 900 } });
   const page = await context.newPage();
   const requests = [];
+  const csp = [];
   page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers() }));
+  page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && csp.push(m.text()));
   await page.addInitScript(() => {
     window.__streams = [];
+    window.__events = [];
+    for (const t of ['huoti-consent', 'huoti-error', 'huoti-result', 'huoti-retry', 'huoti-cancel'])
+      document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
     const md = navigator.mediaDevices;
     if (md) {
       const orig = md.getUserMedia.bind(md);
       md.getUserMedia = async (c) => {
+        window.__constraints = [...(window.__constraints ?? []), c];
         const s = await orig(c);
         window.__streams.push(s);
         return s;
       };
     }
   });
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => window.__ready === true);
-  await page.evaluate(({ s, lang, policyVersion }) => {
-    const el = document.createElement('huoti-liveness');
-    el.setAttribute('server', location.origin);
-    el.setAttribute('session-id', s.session_id);
-    el.setAttribute('token', s.client_token);
-    el.setAttribute('lang', lang);
-    el.setAttribute('policy-version', policyVersion);
-    el.challenge = s.challenge;
-    document.getElementById('host').append(el);
-  }, { s: session, lang, policyVersion });
-  return { context, page, requests };
+  if (init) await page.addInitScript(init);
+  await page.goto(`${base}/demo?lang=${lang}#challenge=${encodeURIComponent(JSON.stringify(plan))}`);
+  await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
+  const sessionId = () => page.evaluate(() => document.querySelector('huoti-liveness').getAttribute('session-id'));
+  return { context, page, requests, csp, sessionId };
 }
 
 /** Ticks the two required consents (and optionally the device-info switch), clicks Agree. */
 export async function consent(page, { deviceInfo = false } = {}) {
   const el = page.locator('huoti-liveness');
+  await page.waitForFunction(() => !/…/.test(document.querySelector('huoti-liveness').shadowRoot.querySelector('#policy-version')?.textContent ?? '…'));
   await el.locator('#scope-face').check();
   await el.locator('#scope-upload').check();
   if (deviceInfo) await el.locator('#device-info').check();
@@ -210,9 +171,13 @@ function freePort() {
   });
 }
 
-/** axe-core scan of the element (open shadow root included): serious or critical violations. */
+const AXE = readFileSync(join(WEB, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** axe-core scan of the page and the element (open shadow root included): serious or critical violations. */
 export async function axeSerious(page) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: join(WEB, 'node_modules/axe-core/axe.min.js') });
+  // Injected through devtools (evaluate), not a <script> tag: the pages' CSP rightly refuses
+  // inline scripts, and a refused tag would show up as a violation in the CSP checks.
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(`${AXE};0`);
   const violations = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));

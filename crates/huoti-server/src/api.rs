@@ -643,7 +643,7 @@ async fn decide(
         (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
+pub(crate) async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
     let integrator_id = st.integrator(&headers).await?;
     let s = st.session(&id).await?;
     if !ct_eq(&s.integrator_id, &integrator_id) {

@@ -1,9 +1,11 @@
 //! `POST /demo/session` (dev mode only): the demo page's stand-in for an integrator's backend.
 //! It creates a session through the ordinary API handler with the demo integrator's key, which
 //! stays on the server; the page only ever sees the session id, client token and challenge.
+//! `GET /demo/sessions/{id}/result` shows what the integrator's backend would receive (the
+//! signed verdict), for demo sessions only.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use huoti_api::ErrorCode;
@@ -29,6 +31,21 @@ pub(super) fn not_dev() -> Response {
     AppError::new(ErrorCode::NotFound, "the demo exists only on a server started with `huoti serve --dev`").into_response()
 }
 
+fn demo_headers(key: &str) -> Option<HeaderMap> {
+    let mut h = HeaderMap::new();
+    h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {key}")).ok()?);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Some(h)
+}
+
+/// The signed verdict of a demo session, through the API's own handler (which answers
+/// `session_not_found` for any session of another integrator).
+pub(super) async fn result(State(st): State<PagesState>, Path(id): Path<String>) -> Response {
+    let Some(key) = st.demo_key.clone() else { return not_dev() };
+    let Some(headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
+    crate::api::result(State(st.app.clone()), Path(id), headers).await.into_response()
+}
+
 pub(super) async fn create(State(st): State<PagesState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let Some(key) = st.demo_key.clone() else { return not_dev() };
     // A JSON content type forces a CORS preflight, which this route never answers: another
@@ -49,10 +66,7 @@ pub(super) async fn create(State(st): State<PagesState>, headers: HeaderMap, bod
         }
     };
     let Ok(forward) = serde_json::to_vec(&req) else { return AppError::internal("demo request").into_response() };
-    let mut api_headers = HeaderMap::new();
-    let Ok(auth) = HeaderValue::from_str(&format!("Bearer {key}")) else { return AppError::internal("demo key").into_response() };
-    api_headers.insert(header::AUTHORIZATION, auth);
-    api_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let Some(api_headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
     match crate::api::create_session(State(st.app.clone()), api_headers, Body::from(forward)).await {
         Ok(res) => res,
         Err(e) => e.into_response(),

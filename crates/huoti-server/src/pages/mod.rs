@@ -6,7 +6,8 @@
 //!   embedded here. Cacheable with an `ETag`; readable cross-origin (integrators load it from
 //!   their own pages as a module script, which needs CORS).
 //! * `/demo` (dev mode only): a page that creates a session through the demo integrator on the
-//!   server side ([`demo`]) and runs the element; `POST /demo/session` exists only in dev mode.
+//!   server side ([`demo`]) and runs the element; `POST /demo/session` and
+//!   `GET /demo/sessions/{id}/result` exist only in dev mode.
 //! * `/privacy` (a person, through a link token in the URL fragment) and `/console` (staff,
 //!   with an API key kept in `sessionStorage`): small server-rendered HTML in zh-CN and en,
 //!   with vanilla JS that calls the API; the API enforces every role.
@@ -97,6 +98,7 @@ pub fn router(app: Arc<AppState>, demo_key: Option<String>) -> Router {
         .route("/pages/{name}", get(asset))
         .route("/demo", get(demo_page))
         .route("/demo/session", post(demo::create))
+        .route("/demo/sessions/{id}/result", get(demo::result))
         .route("/privacy", get(privacy_page))
         .route("/console", get(console_page))
         .with_state(state)
