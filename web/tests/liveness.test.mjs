@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAP12_PLAN, axeSerious, consent, launch, openDemo, shot, startHuoti, stillClip, trackStates, waitState } from './harness.mjs';
+import { CAP12_PLAN, axeSerious, consent, hintClip, launch, openDemo, shot, startHuoti, stillClip, trackStates, waitState } from './harness.mjs';
 
 let huoti, browser;
 
@@ -240,5 +240,60 @@ test('reduced_flash_choice_with_a_flash_plan_gets_a_new_session_without_flashes_
   assert.equal(await page.evaluate(() => document.querySelector('huoti-liveness').challenge.flashes.length), 0);
   assert.equal(await el.locator('#reduced-flash').isChecked(), true, 'the choice is remembered');
   assert.deepEqual(await trackStates(page), [], 'the camera was not opened');
+  await context.close();
+});
+
+test('guide_hints_too_dark_too_bright_too_far_off_centre_several_faces', { timeout: 90000 }, async () => {
+  const expected = { dark: /Too dark/, bright: /Too bright/, far: /Move closer/, side: /centre/, two: /one face/ };
+  for (const [kind, want] of Object.entries(expected)) {
+    const b = await launch({ clip: hintClip(kind) });
+    try {
+      const { page } = await openDemo(b, huoti.base, SHORT_PLAN);
+      await consent(page);
+      await waitState(page, ['capture'], 20000);
+      await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('huoti-liveness').shadowRoot.querySelector('#hint').textContent), want.source, { timeout: 8000 })
+        .catch(async () => assert.fail(`${kind}: hint was ${JSON.stringify(await shadowText(page, '#hint'))}`));
+      // The hint sits in a live region and the oval turns amber.
+      assert.equal(await page.locator('huoti-liveness #hint').getAttribute('aria-live'), 'polite');
+      assert.ok(await page.evaluate(() => document.querySelector('huoti-liveness').shadowRoot.querySelector('.stage').classList.contains('off')));
+      await shot(page, `guide-hint-${kind}`);
+    } finally {
+      await b.close();
+    }
+  }
+});
+
+test('camera_picker_offers_every_camera_and_remembers_the_choice_c2_old_camera_released', { timeout: 60000 }, async () => {
+  // Chromium's fake device is one camera; a second ("rear") is listed, and opening it opens the
+  // fake one, so the picker's whole path runs.
+  const init = () => {
+    const md = navigator.mediaDevices;
+    const enumerate = md.enumerateDevices.bind(md);
+    md.enumerateDevices = async () => [...(await enumerate()), { kind: 'videoinput', deviceId: 'test-rear', label: 'Rear camera', groupId: 'g' }];
+    const gum = md.getUserMedia;
+    md.getUserMedia = (c) => {
+      window.__asked = [...(window.__asked ?? []), c];
+      return gum(c?.video?.deviceId?.exact === 'test-rear' ? { video: true, audio: false } : c);
+    };
+  };
+  const { page, context, sessionId } = await openDemo(browser, huoti.base, SHORT_PLAN, { init });
+  const first = await sessionId();
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  const select = page.locator('huoti-liveness #camera');
+  await select.waitFor({ timeout: 5000 });
+  const labels = await select.locator('option').allTextContents();
+  assert.ok(labels.length >= 2 && labels.includes('Rear camera'), JSON.stringify(labels));
+  await shot(page, 'guide-camera-picker');
+  await select.selectOption('test-rear');
+  // A new session (the challenge clock restarts with the new camera); the old camera is off.
+  await page.waitForFunction((old) => document.querySelector('huoti-liveness').getAttribute('session-id') !== old, first);
+  for (const t of await trackStates(page)) assert.equal(t.readyState, 'ended');
+  assert.equal(await page.evaluate(() => localStorage.getItem('huoti-liveness.camera')), 'test-rear');
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  const constraints = await page.evaluate(() => window.__asked);
+  assert.equal(constraints.at(-1).video.deviceId.exact, 'test-rear', JSON.stringify(constraints));
+  assert.ok(constraints[0].video.facingMode === 'user', 'the first check asked for the front camera (C1)');
   await context.close();
 });
