@@ -636,8 +636,10 @@ export class HuotiLiveness extends HTMLElement {
    */
   private async deliver(up: Uploader, progress: HTMLProgressElement, prompt: HTMLElement) {
     await up.idle();
-    if (up.stalled && !up.fatal && this.at('uploading')) {
-      up.resume(); // the network may be back by the end of capture: one more go before asking
+    if (up.stalled && !up.fatal && this.at('uploading') && performance.now() - up.stalledAt > 3000) {
+      // The network went down a while ago and may be back: one more go before asking. (A
+      // stall that has just happened already used its retries; asking is quicker.)
+      up.resume();
       await up.idle();
     }
     if (!this.at('uploading') || this.uploader !== up) return;

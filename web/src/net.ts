@@ -92,6 +92,8 @@ export class Uploader {
   private inflight = 0;
   private waiters: (() => void)[] = [];
   stalled = false;
+  /** When the queue last stalled (performance.now()). */
+  stalledAt = 0;
   fatal: unknown = null;
   stored = 0;
   total = 0;
@@ -147,6 +149,7 @@ export class Uploader {
             if (e instanceof DOMException && e.name === 'AbortError') return; // cancelled
             if (retryable(e)) {
               this.queue.unshift(p);
+              if (!this.stalled) this.stalledAt = performance.now();
               this.stalled = true;
             } else this.fatal ??= e;
           },

