@@ -85,11 +85,17 @@ export const CAP12_PLAN = {
   flashes: [],
 };
 
+/** An integrator's page origin that the test server allows (CORS); nothing listens there: tests fulfil it with page.route. */
+export const INTEGRATOR_ORIGIN = 'http://localhost:8999';
+
 export async function startHuoti() {
   const data = mkdtempSync(join(tmpdir(), 'huoti-web-test-'));
   const port = await freePort();
   const child = spawn(HUOTI_BIN, ['serve', '--dev', '--test-mode', '--no-tls', '--data-dir', data,
-    '--listen', `127.0.0.1:${port}`, '--models', MODELS], { env: { ...process.env, HUOTI_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--listen', `127.0.0.1:${port}`, '--models', MODELS], {
+    env: { ...process.env, HUOTI_LOG: 'warn', HUOTI_CORS_ORIGINS: INTEGRATOR_ORIGIN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const apiKey = await new Promise((res, rej) => {
@@ -108,6 +114,12 @@ export async function startHuoti() {
   return {
     base,
     apiKey,
+    /** A demo session made from Node, as an integrator's backend would. */
+    async demoSession(plan) {
+      const r = await fetch(`${base}/demo/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fixed_challenge: plan }) });
+      if (r.status !== 201) throw new Error(`demo session: ${r.status} ${await r.text()}`);
+      return r.json();
+    },
     /** The signed verdict of a demo session, as the integrator's backend sees it. */
     async result(id) {
       const r = await fetch(`${base}/demo/sessions/${id}/result`);
@@ -125,11 +137,11 @@ export async function startHuoti() {
 }
 
 /** Chromium with TESTING.md's flags; `denyCamera` launches without the fake permission UI. */
-export async function launch({ denyCamera = false, clip = cameraClip() } = {}) {
+export async function launch({ denyCamera = false, clip = cameraClip(), extraArgs = [] } = {}) {
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clip}`];
-  args.push(denyCamera ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream');
+  args.push(denyCamera ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream', ...extraArgs);
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 

@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAP12_PLAN, axeSerious, consent, hintClip, launch, openDemo, shot, startHuoti, stillClip, trackStates, waitState } from './harness.mjs';
+import { CAP12_PLAN, INTEGRATOR_ORIGIN, axeSerious, consent, hintClip, launch, openDemo, shot, startHuoti, stillClip, trackStates, waitState } from './harness.mjs';
 
 let huoti, browser;
 
@@ -312,4 +312,36 @@ test('camera_picker_offers_every_camera_and_remembers_the_choice_c2_old_camera_r
   assert.equal(constraints.at(-1).video.deviceId.exact, 'test-rear', JSON.stringify(constraints));
   assert.ok(constraints[0].video.facingMode === 'user', 'the first check asked for the front camera (C1)');
   await context.close();
+});
+
+test('element_on_an_integrators_page_on_another_origin_works_through_cors', { timeout: 60000 }, async () => {
+  const s = await huoti.demoSession(SHORT_PLAN);
+  // A page fulfilled by the test has no address, so Chromium's local-network-access check would
+  // treat it as public and refuse loopback; real integrator pages and servers are both public.
+  const b = await launch({ extraArgs: ['--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,BlockInsecurePrivateNetworkRequests'] });
+  try {
+    const context = await b.newContext({ viewport: { width: 600, height: 900 } });
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      window.__events = [];
+      for (const t of ['huoti-consent', 'huoti-error', 'huoti-result'])
+        document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
+    });
+    // The integrator's own page (another origin): loads the SDK from huoti and points the element at it.
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body><main><h1>Shop checkout</h1>
+  <script type="module" src="${huoti.base}/sdk/huoti-liveness.js"></script>
+  <huoti-liveness server="${huoti.base}" session-id="${s.session_id}" token="${s.client_token}" lang="en" challenge='${JSON.stringify(s.challenge)}'></huoti-liveness>
+  </main></body></html>`;
+    await page.route(`${INTEGRATOR_ORIGIN}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+    await page.goto(`${INTEGRATOR_ORIGIN}/checkout`);
+    await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
+    await consent(page);
+    await waitState(page, ['result', 'error'], 45000);
+    const ev = await events(page);
+    assert.deepEqual(ev.filter((e) => e.type === 'huoti-error'), [], JSON.stringify(ev));
+    assert.ok(ev.some((e) => e.type === 'huoti-result'), JSON.stringify(ev));
+    assert.equal((await huoti.result(s.session_id)).status, 200);
+  } finally {
+    await b.close();
+  }
 });
