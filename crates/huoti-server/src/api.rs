@@ -9,7 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -32,6 +32,7 @@ use crate::clock::{Clock, RateLimiter, lock_remaining_s};
 use crate::config::ServerConfig;
 use crate::error::AppError;
 use crate::metrics;
+use crate::privacy;
 use crate::signing::Signer;
 use crate::store::{Db, SessionRow, state};
 
@@ -72,6 +73,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions/{id}/frames", post(upload_frame))
         .route("/v1/sessions/{id}/complete", post(complete))
         .route("/v1/sessions/{id}/result", get(result))
+        .route("/v1/sessions/{id}/consent", post(privacy::consent::record_consent))
+        .route("/v1/policy", get(privacy::policy::get_policy))
+        .route("/v1/policy/text", get(privacy::policy::get_policy_text))
+        .route("/v1/subjects/{subject_ref}/consents/{scope}", delete(privacy::consent::withdraw_by_ref))
         .route("/v1/keys", get(keys))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -84,27 +89,27 @@ pub fn router(state: Arc<AppState>) -> Router {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn ct_eq(a: &str, b: &str) -> bool {
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn random_b64(n: usize) -> String {
+pub(crate) fn random_b64(n: usize) -> String {
     let mut b = vec![0u8; n];
     OsRng.fill_bytes(&mut b);
     B64.encode(b)
 }
 
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     OsRng.fill_bytes(&mut b);
     hex::encode(b)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
@@ -121,7 +126,7 @@ fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, AppError> {
     serde_json::to_value(a).and_then(serde_json::from_value).map_err(|e| AppError::internal(format_args!("wire conversion: {e}")))
 }
 
-async fn json_body<T: DeserializeOwned + Default>(body: Body) -> Result<T, AppError> {
+pub(crate) async fn json_body<T: DeserializeOwned + Default>(body: Body) -> Result<T, AppError> {
     let bytes = read_limited(body, MAX_JSON_BYTES)
         .await
         .map_err(|too_large| if too_large { AppError::new(ErrorCode::RequestTooLarge, format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes")) } else { AppError::new(ErrorCode::InvalidRequest, "the request body could not be read") })?;
@@ -177,7 +182,7 @@ pub async fn create_integrator(db: &Db, name: &str, now_ms: u64) -> Result<Strin
 
 impl AppState {
     /// The integrator named by the `Authorization: Bearer hk_…` header.
-    async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
+    pub(crate) async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
         let unauthorized = || AppError::new(ErrorCode::Unauthorized, "send `Authorization: Bearer <integrator API key>`");
         let key = bearer(headers).ok_or_else(unauthorized)?;
         let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).ok_or_else(unauthorized)?;
@@ -191,7 +196,7 @@ impl AppState {
     }
 
     /// The session, if the `Authorization: Bearer <client token>` header is its token.
-    async fn client_session(&self, id: &str, headers: &HeaderMap) -> Result<SessionRow, AppError> {
+    pub(crate) async fn client_session(&self, id: &str, headers: &HeaderMap) -> Result<SessionRow, AppError> {
         let session = self.session(id).await?;
         let token = bearer(headers).unwrap_or("");
         if token.is_empty() || !ct_eq(&sha256_hex(token), &session.token_hash) {
@@ -260,6 +265,9 @@ pub(crate) async fn create_session(State(st): St, headers: HeaderMap, body: Body
     let integrator_id = st.integrator(&headers).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
+    if req.subject_ref.as_deref().is_some_and(|r| !privacy::consent::valid_subject_ref(r)) {
+        return Err(AppError::new(ErrorCode::InvalidRequest, "subject_ref: 1–128 characters of [A-Za-z0-9._:-]"));
+    }
     if let Some(c) = &req.correlation_id {
         if c.is_empty() || c.len() > 128 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
             return Err(AppError::new(ErrorCode::InvalidRequest, "correlation_id: 1–128 characters of [A-Za-z0-9._:-]"));
@@ -309,6 +317,7 @@ pub(crate) async fn create_session(State(st): St, headers: HeaderMap, body: Body
         result_jws: None,
     };
     st.db.insert_session(&row).await?;
+    privacy::consent::attach_subject(&st, &row.integrator_id, req.subject_ref.as_deref(), &id, now).await?;
     st.vault.create_subject_key(&st.db, &id, now).await.map_err(AppError::internal)?;
     metrics::global().session_created();
     let resp = wire::CreateSessionResponse {
@@ -351,7 +360,8 @@ fn device_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, AppE
         (status = 410, description = "session_expired", body = wire::Problem, content_type = "application/problem+json"),
         (status = 413, description = "frame_too_large", body = wire::Problem, content_type = "application/problem+json"),
         (status = 415, description = "not_jpeg", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_frame, too_many_frames", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "consent_required", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_frame, too_many_frames, device_info_not_consented", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 async fn upload_frame(
@@ -416,6 +426,8 @@ async fn frame_preflight(
         device_header(headers, wire::HEADER_OS_TYPE)?,
         device_header(headers, wire::HEADER_OS_VERSION)?,
     );
+    let device_sent = device.0.is_some() || device.1.is_some() || device.2.is_some();
+    privacy::consent::gate_frame(st, id, device_sent, now).await?;
     let jpeg_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -723,9 +735,12 @@ impl utoipa::Modify for SecuritySchemes {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "huoti liveness API", description = "Face liveness sessions: challenge, frames, verdict. See docs/API.md."),
-    paths(create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text),
-    components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo)),
+    paths(
+        create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
+        privacy::policy::get_policy, privacy::policy::get_policy_text, privacy::consent::record_consent, privacy::consent::withdraw_by_ref,
+    ),
+    components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"))
 )]
 pub struct ApiDoc;

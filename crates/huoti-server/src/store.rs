@@ -11,7 +11,10 @@ use sqlx::{AnyPool, Row};
 use crate::ServerError;
 
 /// The embedded migrations: (version, name, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "sessions", include_str!("../migrations/0001_sessions.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "sessions", include_str!("../migrations/0001_sessions.sql")),
+    (2, "privacy_access", include_str!("../migrations/0002_privacy_access.sql")),
+];
 
 /// Session states.
 pub mod state {
@@ -146,6 +149,11 @@ impl Db {
             tracing::info!(version, name, "applied migration");
         }
         Ok(())
+    }
+
+    /// The pool, for the queries of other modules (`privacy`).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Answers `SELECT 1` (readiness).
@@ -484,11 +492,14 @@ mod tests {
             eprintln!("HUOTI_TEST_POSTGRES_URL not set: PostgreSQL suite skipped");
             return;
         };
-        let db = Db::connect(&url).await.unwrap();
-        for t in ["frames", "subject_keys", "failures", "sessions", "integrators", "huoti_migrations"] {
-            sqlx::raw_sql(&format!("DROP TABLE IF EXISTS {t} CASCADE")).execute(&db.pool).await.unwrap();
-        }
-        let db = Db::connect(&url).await.unwrap();
+        // A fresh schema per run: tests of several branches share one database.
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&url).await.unwrap();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let schema = format!("store_{}_{nanos:x}", std::process::id());
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let db = Db::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}")).await.unwrap();
         suite(&db).await;
     }
 }
