@@ -154,7 +154,7 @@ export async function openDemo(browser, base, plan, { lang = 'en', init } = {}) 
   const page = await context.newPage();
   const requests = [];
   const csp = [];
-  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers() }));
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers(), json: /json/.test(r.headers()['content-type'] ?? '') ? r.postData() : null }));
   page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && csp.push(m.text()));
   await page.addInitScript(() => {
     window.__streams = [];

@@ -71,6 +71,13 @@ test('c1_c2_c3_p2_l1_bona_fide_clip_verified_tracks_ended_no_device_info', { tim
   const ev0 = await events(page);
   assert.equal(ev0[0].type, 'huoti-consent');
   assert.deepEqual(ev0[0].detail.scopes, ['face_capture_and_upload']);
+  // L1: the agree click was recorded by the server, against the policy it publishes.
+  const policy = await (await fetch(`${huoti.base}/v1/policy`)).json();
+  assert.match(await shadowText(page, '#policy-version'), new RegExp(policy.version));
+  const consents = requests.filter((r) => r.method === 'POST' && r.url.endsWith(`/v1/sessions/${id}/consent`));
+  assert.equal(consents.length, 1);
+  assert.deepEqual(JSON.parse(consents[0].json), { policy_version: policy.version, scopes: ['face_capture_and_upload'], channel: 'web' });
+  assert.ok(ev0[0].detail.consentId, 'the server answered with a consent id');
 
   await waitState(page, ['capture'], 20000);
   await page.waitForTimeout(600);
@@ -117,6 +124,8 @@ test('p2_device_info_on_is_sent_and_c2_cancel_stops_tracks_with_flash_plan', { t
   await shot(page, 'consent-zh-CN');
   await consent(page, { deviceInfo: true });
   assert.deepEqual((await events(page))[0].detail.scopes, ['face_capture_and_upload', 'device_info']);
+  const recorded = requests.find((r) => r.method === 'POST' && r.url.endsWith('/consent'));
+  assert.deepEqual(JSON.parse(recorded.json).scopes, ['face_capture_and_upload', 'device_info']);
   await waitState(page, ['capture'], 20000);
   await page.waitForFunction(() => !document.querySelector('huoti-liveness').shadowRoot.querySelector('.flash').hidden, null, { timeout: 5000 });
   await shot(page, 'flash');

@@ -31,12 +31,12 @@ async function open(path, lang) {
 
 for (const lang of ['en', 'zh-CN']) {
   test(`pages_are_accessible_and_csp_clean_in_${lang}`, { timeout: 60000 }, async () => {
-    for (const path of ['/demo', '/privacy', '/console']) {
+    for (const path of ['/demo', '/privacy', '/console', '/privacy/policy']) {
       const { context, page, csp } = await open(`${path}?lang=${lang}`, lang);
       await page.waitForLoadState('networkidle');
       assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
       assert.deepEqual(await axeSerious(page), [], `${path} (${lang})`);
-      await shot(page, `page-${path.slice(1)}-${lang}`);
+      await shot(page, `page-${path.slice(1).replace('/', '-')}-${lang}`);
       assert.deepEqual(csp, [], `${path}: CSP violations`);
       await context.close();
     }

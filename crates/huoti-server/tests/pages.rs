@@ -61,7 +61,7 @@ async fn sdk_bundle_is_the_committed_build_with_js_type_etag_and_304() {
 #[tokio::test]
 async fn c1_pages_send_a_csp_without_inline_script_and_allow_the_camera_to_this_origin_only() {
     let (_dir, app) = setup(true, ServerConfig::default()).await;
-    for path in ["/demo", "/privacy", "/console", "/pages/demo.js", "/pages/pages.css"] {
+    for path in ["/demo", "/privacy", "/console", "/privacy/policy", "/pages/demo.js", "/pages/pages.css"] {
         let (status, h, body) = call(&app, get(path)).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         let csp = header(&h, "content-security-policy");
@@ -174,4 +174,23 @@ fn cors_origins_must_be_bare_origins() {
     c.apply_env([("HUOTI_CORS_ORIGINS".to_string(), "https://a.example, http://localhost:3000".to_string())]).unwrap();
     assert_eq!(c.cors.allowed_origins, ["https://a.example", "http://localhost:3000"]);
     c.validate().unwrap();
+}
+
+#[tokio::test]
+async fn a2_policy_page_shows_the_version_in_force_and_the_text_consents_refer_to() {
+    let (_dir, app) = setup(false, ServerConfig::default()).await;
+    let (status, _, info) = call(&app, get("/v1/policy")).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    let info: Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["url"], "/privacy/policy");
+    let (status, h, page) = call(&app, get("/privacy/policy?lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(header(&h, "content-security-policy").contains("script-src 'self'"));
+    let version = info["version"].as_str().unwrap();
+    assert!(page.contains(&format!("<strong id=\"policy-version\">{version}</strong>")), "{page}");
+    let (_, _, text) = call(&app, get("/v1/policy/text")).await;
+    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap();
+    let escaped = first_line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;");
+    assert!(page.contains(&escaped), "the policy text is on the page: {first_line}");
+    assert!(!page.contains("<script type=\"module\""), "a page without script");
 }

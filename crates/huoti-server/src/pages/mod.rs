@@ -8,6 +8,7 @@
 //! * `/demo` (dev mode only): a page that creates a session through the demo integrator on the
 //!   server side ([`demo`]) and runs the element; `POST /demo/session` and
 //!   `GET /demo/sessions/{id}/result` exist only in dev mode.
+//! * `/privacy/policy`: the policy in force, as text (the `url` of `GET /v1/policy`).
 //! * `/privacy` (a person, through a link token in the URL fragment) and `/console` (staff,
 //!   with an API key kept in `sessionStorage`): small server-rendered HTML in zh-CN and en,
 //!   with vanilla JS that calls the API; the API enforces every role.
@@ -101,6 +102,7 @@ pub fn router(app: Arc<AppState>, demo_key: Option<String>) -> Router {
         .route("/demo/sessions/{id}/result", get(demo::result))
         .route("/privacy", get(privacy_page))
         .route("/console", get(console_page))
+        .route("/privacy/policy", get(policy_page))
         .with_state(state)
         .layer(axum::middleware::from_fn(security::page_headers))
 }
@@ -131,22 +133,31 @@ async fn demo_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: H
     if st.demo_key.is_none() {
         return demo::not_dev();
     }
-    render(Page::Demo, &q, &headers)
+    render(Page::Demo, &q, &headers, &[])
 }
 
 async fn privacy_page(q: Query<LangQuery>, headers: HeaderMap) -> Response {
-    render(Page::Privacy, &q, &headers)
+    render(Page::Privacy, &q, &headers, &[])
 }
 
 async fn console_page(q: Query<LangQuery>, headers: HeaderMap) -> Response {
-    render(Page::Console, &q, &headers)
+    render(Page::Console, &q, &headers, &[])
+}
+
+/// The policy in force (`PolicyInfo.url`), as a readable page: the same text whose digest
+/// `GET /v1/policy` gives and to which consents refer.
+async fn policy_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: HeaderMap) -> Response {
+    match crate::privacy::policy::current(&st.app.db, st.app.clock.now_ms()).await {
+        Ok(p) => render(Page::Policy, &q, &headers, &[("version", &p.version), ("text", &p.text)]),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The page in the language asked for (`?lang=`), else the browser's (`Accept-Language`).
-fn render(page: Page, q: &LangQuery, headers: &HeaderMap) -> Response {
+fn render(page: Page, q: &LangQuery, headers: &HeaderMap, values: &[(&str, &str)]) -> Response {
     let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     let lang = Lang::pick(q.lang.as_deref(), accept);
-    let mut res = strings::html(page, lang).into_response();
+    let mut res = strings::html(page, lang, values).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     // /privacy and /console show personal data once their scripts run; the HTML itself holds

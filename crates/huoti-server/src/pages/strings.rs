@@ -48,14 +48,17 @@ pub enum Page {
     Privacy,
     /// `/console`.
     Console,
+    /// `/privacy/policy`: the policy in force (its text is filled in by the caller).
+    Policy,
 }
 
 impl Page {
-    fn parts(self) -> (&'static str, &'static str, &'static str) {
+    fn parts(self) -> (&'static str, &'static str, Option<&'static str>) {
         match self {
-            Page::Demo => ("demo", include_str!("assets/demo.html"), "/pages/demo.js"),
-            Page::Privacy => ("privacy", include_str!("assets/privacy.html"), "/pages/privacy.js"),
-            Page::Console => ("console", include_str!("assets/console.html"), "/pages/console.js"),
+            Page::Demo => ("demo", include_str!("assets/demo.html"), Some("/pages/demo.js")),
+            Page::Privacy => ("privacy", include_str!("assets/privacy.html"), Some("/pages/privacy.js")),
+            Page::Console => ("console", include_str!("assets/console.html"), Some("/pages/console.js")),
+            Page::Policy => ("policy", include_str!("assets/policy.html"), None),
         }
     }
 }
@@ -76,6 +79,10 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("demo.failedResult", "Result: not verified", "结果：验证未通过"),
     ("demo.error", "The check stopped: {code}", "检测已停止：{code}"),
     ("demo.another", "Start another check", "再检测一次"),
+    // /privacy/policy
+    ("policy.title", "Privacy policy", "隐私政策"),
+    ("policy.version", "Version in force:", "现行版本："),
+    ("policy.note", "The text below is the policy you agree to in the liveness check, in English and Chinese.", "以下为您在活体检测中同意的隐私政策全文（中英文）。"),
     // /privacy
     ("privacy.title", "Your personal information", "您的个人信息"),
     ("privacy.intro", "See what the liveness service holds about you, download a copy, withdraw consents, or ask for deletion or account closure. Open this page through the link your service provider gave you.", "在此查看活体检测服务保存的关于您的信息、下载副本、撤回同意，或申请删除信息、注销账户。请通过服务方提供的链接打开本页面。"),
@@ -162,8 +169,8 @@ fn fill(template: &str, lang: Lang) -> String {
     out
 }
 
-/// The whole page.
-pub fn html(page: Page, lang: Lang) -> String {
+/// The whole page; `@@name@@` markers in the body template are replaced by the escaped `values`.
+pub fn html(page: Page, lang: Lang, values: &[(&str, &str)]) -> String {
     let (name, body, script) = page.parts();
     let prefix = format!("{name}.");
     let strings: serde_json::Map<String, serde_json::Value> = STRINGS
@@ -183,7 +190,11 @@ pub fn html(page: Page, lang: Lang) -> String {
     let languages = escape(lookup("languages", lang));
     let footer = escape(lookup("footer", lang));
     let noscript = escape(lookup("noscript", lang));
-    let body = fill(body, lang);
+    let mut body = fill(body, lang);
+    for (k, v) in values {
+        body = body.replace(&format!("@@{k}@@"), &escape(v));
+    }
+    let script = script.map(|src| format!(r#"<script type="module" src="{src}"></script>"#)).unwrap_or_default();
     format!(
         r##"<!doctype html>
 <html lang="{tag}">
@@ -192,7 +203,7 @@ pub fn html(page: Page, lang: Lang) -> String {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title} · huoti</title>
 <link rel="stylesheet" href="/pages/pages.css">
-<script type="module" src="{script}"></script>
+{script}
 </head>
 <body>
 <a class="skip" href="#main">{skip}</a>
