@@ -67,13 +67,14 @@ test('c1_c2_c3_p2_l1_bona_fide_clip_verified_tracks_ended_no_device_info', { tim
   await page.waitForFunction(() => /\d|—/.test(document.querySelector('huoti-liveness').shadowRoot.querySelector('#policy-version')?.textContent ?? ''));
   await shot(page, 'consent');
   assert.deepEqual(await axeSerious(page), [], 'consent screen');
+  // The version shown is the one the server publishes.
+  const policy = await (await fetch(`${huoti.base}/v1/policy`)).json();
+  assert.match(await shadowText(page, '#policy-version'), new RegExp(policy.version));
   await consent(page); // device-info switch left off (P2)
   const ev0 = await events(page);
   assert.equal(ev0[0].type, 'huoti-consent');
   assert.deepEqual(ev0[0].detail.scopes, ['face_capture_and_upload']);
   // L1: the agree click was recorded by the server, against the policy it publishes.
-  const policy = await (await fetch(`${huoti.base}/v1/policy`)).json();
-  assert.match(await shadowText(page, '#policy-version'), new RegExp(policy.version));
   const consents = requests.filter((r) => r.method === 'POST' && r.url.endsWith(`/v1/sessions/${id}/consent`));
   assert.equal(consents.length, 1);
   assert.deepEqual(JSON.parse(consents[0].json), { policy_version: policy.version, scopes: ['face_capture_and_upload'], channel: 'web' });
@@ -353,4 +354,30 @@ test('element_on_an_integrators_page_on_another_origin_works_through_cors', { ti
   } finally {
     await b.close();
   }
+});
+
+test('a1_policy_changed_before_the_agree_click_asks_again_and_opens_no_camera', { timeout: 30000 }, async () => {
+  const { page, context, requests } = await openDemo(browser, huoti.base, SHORT_PLAN);
+  // The server answers the first agree click as it does when a new version was published meanwhile.
+  let refused = 0;
+  await page.route('**/consent', (route) =>
+    refused++ === 0
+      ? route.fulfill({ status: 409, contentType: 'application/problem+json', body: JSON.stringify({ type: 'urn:huoti:problem:policy_outdated', title: 'Policy outdated', status: 409, code: 'policy_outdated', detail: 'the current version is newer' }) })
+      : route.continue(),
+  );
+  const el = page.locator('huoti-liveness');
+  await el.locator('#scope-face').check();
+  await el.locator('#scope-upload').check();
+  await el.locator('#agree').click();
+  await el.locator('#notice').waitFor();
+  assert.match(await shadowText(page, '#notice'), /changed/);
+  await waitState(page, ['consent']);
+  assert.deepEqual(await events(page), [], 'nothing recorded, nothing started');
+  assert.deepEqual(await trackStates(page), [], 'no camera before a recorded consent (L1)');
+  assert.equal(await el.locator('#scope-face').isChecked(), false, 'the person agrees afresh');
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  assert.equal(requests.filter((r) => r.url.endsWith('/consent')).length, 2);
+  await page.locator('huoti-liveness #cancel').click();
+  await context.close();
 });

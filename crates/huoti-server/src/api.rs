@@ -738,9 +738,11 @@ impl utoipa::Modify for SecuritySchemes {
     paths(
         create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
         privacy::policy::get_policy, privacy::policy::get_policy_text, privacy::consent::record_consent, privacy::consent::withdraw_by_ref,
+        crate::pages::sdk, crate::pages::demo_page, crate::pages::privacy_page, crate::pages::console_page, crate::pages::policy_page,
+        crate::pages::demo::create, crate::pages::demo::result,
     ),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"), (name = "web", description = "The web SDK bundle and the pages (demo, privacy, console)"))
 )]
 pub struct ApiDoc;

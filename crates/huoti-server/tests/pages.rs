@@ -194,3 +194,13 @@ async fn a2_policy_page_shows_the_version_in_force_and_the_text_consents_refer_t
     assert!(page.contains(&escaped), "the policy text is on the page: {first_line}");
     assert!(!page.contains("<script type=\"module\""), "a page without script");
 }
+
+#[tokio::test]
+async fn openapi_lists_the_sdk_and_the_pages() {
+    let (_dir, app) = setup(false, ServerConfig::default()).await;
+    let (_, _, doc) = call(&app, get("/v1/openapi.json")).await;
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    for p in ["/sdk/huoti-liveness.js", "/demo", "/demo/session", "/demo/sessions/{id}/result", "/privacy", "/privacy/policy", "/console"] {
+        assert!(doc["paths"][p].is_object(), "missing {p}");
+    }
+}

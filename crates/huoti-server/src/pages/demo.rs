@@ -40,13 +40,30 @@ fn demo_headers(key: &str) -> Option<HeaderMap> {
 
 /// The signed verdict of a demo session, through the API's own handler (which answers
 /// `session_not_found` for any session of another integrator).
-pub(super) async fn result(State(st): State<PagesState>, Path(id): Path<String>) -> Response {
+#[utoipa::path(get, path = "/demo/sessions/{id}/result", tag = "web",
+    params(("id" = String, Path, description = "A demo session's id")),
+    responses(
+        (status = 200, description = "Signed verdict", body = huoti_api::ResultResponse),
+        (status = 404, description = "not_found (not in dev mode), session_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "result_not_ready", body = huoti_api::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn result(State(st): State<PagesState>, Path(id): Path<String>) -> Response {
     let Some(key) = st.demo_key.clone() else { return not_dev() };
     let Some(headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
     crate::api::result(State(st.app.clone()), Path(id), headers).await.into_response()
 }
 
-pub(super) async fn create(State(st): State<PagesState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+/// Create a demo session (dev mode only): the body may ask for reduced flashing and, in test
+/// mode, a fixed challenge.
+#[utoipa::path(post, path = "/demo/session", tag = "web",
+    request_body(content = String, content_type = "application/json", description = "`{\"reduced_flash\"?: bool, \"fixed_challenge\"?: FixedChallenge}`"),
+    responses(
+        (status = 201, description = "Session created (as POST /v1/sessions)", body = huoti_api::CreateSessionResponse),
+        (status = 400, description = "invalid_request (not JSON, unknown field)", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "test_mode_disabled", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: not in dev mode", body = huoti_api::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create(State(st): State<PagesState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let Some(key) = st.demo_key.clone() else { return not_dev() };
     // A JSON content type forces a CORS preflight, which this route never answers: another
     // site cannot make a visitor's browser create demo sessions.

@@ -17,7 +17,7 @@
 //! `nosniff`, `no-referrer` (the privacy link token must not leak), and a Permissions-Policy
 //! that allows the camera to this origin only.
 
-mod demo;
+pub(crate) mod demo;
 pub mod security;
 mod strings;
 
@@ -107,7 +107,14 @@ pub fn router(app: Arc<AppState>, demo_key: Option<String>) -> Router {
         .layer(axum::middleware::from_fn(security::page_headers))
 }
 
-async fn sdk(headers: HeaderMap) -> Response {
+/// The `<huoti-liveness>` web SDK (ES module).
+#[utoipa::path(get, path = "/sdk/huoti-liveness.js", tag = "web",
+    params(("if-none-match" = Option<String>, Header, description = "An ETag from an earlier answer")),
+    responses(
+        (status = 200, description = "The bundle, with ETag and Cache-Control; readable from any origin", body = String, content_type = "text/javascript"),
+        (status = 304, description = "Unchanged since the given ETag"),
+    ))]
+pub(crate) async fn sdk(headers: HeaderMap) -> Response {
     let mut res = SDK.respond(&headers, ASSET_CACHE);
     // Integrators load the bundle from their own origin as a module script: a public file,
     // never sent with credentials, so any origin may read it.
@@ -125,28 +132,43 @@ async fn asset(axum::extract::Path(name): axum::extract::Path<String>, headers: 
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct LangQuery {
+pub(crate) struct LangQuery {
     lang: Option<String>,
 }
 
-async fn demo_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: HeaderMap) -> Response {
+/// The demo page (dev mode only): runs the element on a session made server-side.
+#[utoipa::path(get, path = "/demo", tag = "web",
+    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language)")),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html"), (status = 404, description = "not_found: not in dev mode", body = huoti_api::Problem, content_type = "application/problem+json")))]
+pub(crate) async fn demo_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: HeaderMap) -> Response {
     if st.demo_key.is_none() {
         return demo::not_dev();
     }
     render(Page::Demo, &q, &headers, &[])
 }
 
-async fn privacy_page(q: Query<LangQuery>, headers: HeaderMap) -> Response {
+/// A person's privacy page (their data, export, consents, requests), reached with a link token in the fragment (`#t=…`).
+#[utoipa::path(get, path = "/privacy", tag = "web",
+    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language)")),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html")))]
+pub(crate) async fn privacy_page(q: Query<LangQuery>, headers: HeaderMap) -> Response {
     render(Page::Privacy, &q, &headers, &[])
 }
 
-async fn console_page(q: Query<LangQuery>, headers: HeaderMap) -> Response {
+/// The staff console (requests with due dates, complaints, incidents, audit verification).
+#[utoipa::path(get, path = "/console", tag = "web",
+    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language)")),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html")))]
+pub(crate) async fn console_page(q: Query<LangQuery>, headers: HeaderMap) -> Response {
     render(Page::Console, &q, &headers, &[])
 }
 
 /// The policy in force (`PolicyInfo.url`), as a readable page: the same text whose digest
 /// `GET /v1/policy` gives and to which consents refer.
-async fn policy_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/privacy/policy", tag = "web",
+    params(("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language)")),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html")))]
+pub(crate) async fn policy_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: HeaderMap) -> Response {
     match crate::privacy::policy::current(&st.app.db, st.app.clock.now_ms()).await {
         Ok(p) => render(Page::Policy, &q, &headers, &[("version", &p.version), ("text", &p.text)]),
         Err(e) => e.into_response(),
