@@ -8,6 +8,8 @@
 # A missing model, sample or tool is a failure with a message saying how to get it — never a skip.
 # PostgreSQL: the storage suite also runs on it when HUOTI_TEST_POSTGRES_URL is set (.ci/run
 # starts a local cluster and sets it).
+# - then the web SDK's browser tests (web/test.sh: Node + npm, Debian's chromium, the built
+#   `huoti` binary); screenshots of each state land in web/test-results/ (CI artefacts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -18,6 +20,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
 for tool in ffmpeg; do
   command -v "$tool" >/dev/null || { echo "error: '$tool' is required by the video tests (Debian: apt-get install $tool)" >&2; exit 1; }
 done
+# The browser tests' needs, checked before the long build rather than after it.
+command -v node >/dev/null && command -v npm >/dev/null || { echo "error: node and npm are required by the web SDK tests (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "error: Debian's chromium is required by the web SDK tests (apt-get install chromium)" >&2; exit 1; }
 
 echo "== build"
 cargo build --workspace --all-targets --locked
@@ -34,3 +39,7 @@ echo "== doctests"
 cargo test --workspace --doc --locked
 echo "== the SDK's camera feature compiles (issue 7; needs libclang-dev)"
 cargo check -p huoti-sdk --features camera --locked
+echo "== web SDK in a real browser (web/test.sh)"
+# npm ci: exactly the committed package-lock.json, from the npm registry.
+(cd web && npm ci --no-audit --no-fund)
+HUOTI_BIN="$CARGO_TARGET_DIR/debug/huoti" sh web/test.sh

@@ -3,10 +3,12 @@
 // device model/OS only), C2 (every camera track stopped the moment capture ends: success, error,
 // cancel, removal), P1 (camera refused → clear screen, `huoti-error` camera_denied, nothing
 // uploaded), P2 (device info is a separate switch; off → no device headers, check still runs),
-// L1 (separate consent to collect the face and to send it off the device).
+// L1 (separate consent to collect the face and to send it off the device; the agree click is
+// recorded by the server, `POST /v1/sessions/{id}/consent`, before the camera opens).
 
-import { HuotiHttpError, request } from './net.js';
+import { HuotiHttpError, type Pending, type PolicyInfo, Uploader, request } from './net.js';
 import { type Key, type Lang, pickLang, t } from './i18n.js';
+import { Guide, type Hint } from './guide.js';
 
 export type Action = 'turn_left' | 'turn_right' | 'nod' | 'blink' | 'open_mouth';
 export interface Challenge {
@@ -71,7 +73,45 @@ progress{width:100%;height:12px}
 .flash{position:fixed;inset:0;z-index:2147483647;pointer-events:none;display:flex;align-items:center;justify-content:center;font-size:1.5rem;font-weight:700;text-align:center;padding:24px}
 .flash[hidden]{display:none}
 .muted{color:#444;font-size:.9rem}
+#oval{transition:stroke .2s}
+.stage.off #oval{stroke:#f9ab00}
+select{font:inherit;min-height:44px;padding:6px;border-radius:6px;border:1px solid #767676;max-width:100%}
+.notice{color:#a50e0e}
 `;
+
+/** Wire scopes (consent contract): the two L1 consents together are `face_capture_and_upload`. */
+const SCOPE_FACE = 'face_capture_and_upload';
+const SCOPE_DEVICE = 'device_info';
+/** The camera the person chose last time (a device id, meaningless to anyone else). */
+const CAMERA_KEY = 'huoti-liveness.camera';
+const store = {
+  get: (k: string) => {
+    try {
+      return localStorage.getItem(k);
+    } catch {
+      return null; // storage blocked (sandboxed frame, privacy mode)
+    }
+  },
+  set: (k: string, v: string) => {
+    try {
+      localStorage.setItem(k, v);
+    } catch {
+      /* not remembered: the picker still works for this check */
+    }
+  },
+};
+
+/** Styles the shadow root without a <style> element, so pages with a strict CSP (no inline styles) work. */
+function adoptStyles(root: ShadowRoot): boolean {
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -127,6 +167,9 @@ export class HuotiLiveness extends HTMLElement {
   private abort: AbortController | null = null;
   private allowDevice = false;
   private reducedFlash = false;
+  private policy: PolicyInfo | null = null;
+  /** Frames of the current session held until stored, for "Send the rest". */
+  private uploader: Uploader | null = null;
 
   constructor() {
     super();
@@ -134,8 +177,8 @@ export class HuotiLiveness extends HTMLElement {
     this.titleEl = h('h2', { id: 'title' });
     this.body = h('div');
     this.flashEl = h('div', { class: 'flash', hidden: true, 'aria-hidden': 'true' });
+    if (!adoptStyles(this.root)) this.root.append(h('style', {}, CSS));
     this.root.append(
-      h('style', {}, CSS),
       h('section', { class: 'card', part: 'card', 'aria-labelledby': 'title' }, this.titleEl, this.body),
       this.flashEl,
     );
@@ -157,6 +200,7 @@ export class HuotiLiveness extends HTMLElement {
   disconnectedCallback() {
     this.stopCapture(); // C2: removing the element releases the camera
     this.abort?.abort();
+    this.uploader = null; // frames held for a resumed upload go with the element
   }
   attributeChangedCallback() {
     if (this._state === 'consent') this.renderConsent();
@@ -166,6 +210,7 @@ export class HuotiLiveness extends HTMLElement {
   setSession(s: Session) {
     this.stopCapture();
     this.abort?.abort();
+    this.uploader = null;
     this.setAttribute('session-id', s.sessionId);
     this.setAttribute('token', s.token);
     this.challenge = s.challenge;
@@ -202,7 +247,21 @@ export class HuotiLiveness extends HTMLElement {
     }
   }
 
-  private renderConsent() {
+  private get server(): string {
+    return (this.getAttribute('server') || '').replace(/\/$/, '');
+  }
+
+  /** The policy to agree to: `GET /v1/policy`, else the `policy-version` attribute (a server without a consent ledger). */
+  private async loadPolicy(): Promise<PolicyInfo | null> {
+    try {
+      return (await request(`${this.server}/v1/policy`, { method: 'GET' }, { timeoutMs: 10000, retries: 2, baseDelayMs: 500 })) as PolicyInfo;
+    } catch {
+      // No policy endpoint (a server without a consent ledger): the host's attribute, if any.
+      return { version: this.getAttribute('policy-version') ?? '' };
+    }
+  }
+
+  private renderConsent(notice?: Key) {
     this.setState('consent');
     const plan = this.plan();
     const secs = plan ? Math.ceil(plan.total_ms / 1000) : 15;
@@ -211,35 +270,42 @@ export class HuotiLiveness extends HTMLElement {
     const upload = h('input', { type: 'checkbox', id: 'scope-upload' });
     const device = h('input', { type: 'checkbox', id: 'device-info', role: 'switch' });
     const reduced = h('input', { type: 'checkbox', id: 'reduced-flash' });
-    reduced.checked = !!plan?.reduced_flash || matchMedia('(prefers-reduced-motion: reduce)').matches;
+    reduced.checked = this.reducedFlash || !!plan?.reduced_flash || matchMedia('(prefers-reduced-motion: reduce)').matches;
     const agree = h('button', { type: 'button', id: 'agree', disabled: true }, this.tr('agree'));
     const decline = h('button', { type: 'button', id: 'decline', class: 'secondary' }, this.tr('decline'));
-    const sync = () => (agree.disabled = !(face.checked && upload.checked));
+    const version = h('p', { class: 'muted', id: 'policy-version' }, this.tr('policyLoading'));
+    const sync = () => (agree.disabled = !(face.checked && upload.checked && this.policy));
     face.onchange = upload.onchange = sync;
+    const showPolicy = (p: PolicyInfo | null) => {
+      this.policy = p;
+      version.replaceChildren(this.tr('policy', { v: p?.version || '—' }));
+      if (p?.url) {
+        const a = h('a', { href: new URL(p.url, this.server || location.href).href, target: '_blank', rel: 'noopener' }, this.tr('policyLink'));
+        version.append(' · ', a);
+      }
+      sync();
+    };
+    this.policy = null;
+    void this.loadPolicy().then((p) => this.at('consent') && showPolicy(p));
     agree.onclick = () => {
+      agree.disabled = true;
       this.allowDevice = device.checked;
       this.reducedFlash = reduced.checked;
-      const scopes = ['face_capture', 'face_upload', ...(device.checked ? ['device_info'] : [])];
-      this.emit('huoti-consent', {
-        policyVersion: this.getAttribute('policy-version') || '1',
-        sessionId: this.getAttribute('session-id'),
-        scopes,
-        reducedFlash: reduced.checked,
-        at: new Date().toISOString(),
-      });
       if (reduced.checked && plan && plan.flashes.length > 0) {
-        // The plan has flashes: only the server can issue a plan without them.
+        // The plan has flashes: only the server can issue a plan without them. Nothing is
+        // recorded for this session; the person agrees again on the new one.
         return this.waitForSession('reduced_flash');
       }
-      void this.run();
+      void this.recordConsent([SCOPE_FACE, ...(device.checked ? [SCOPE_DEVICE] : [])]);
     };
     decline.onclick = () => {
       this.emit('huoti-error', { code: 'consent_declined' });
       this.renderMessage('error', 'cancelledTitle', this.tr('cancelled'), 'bad', true);
     };
     this.body.replaceChildren(
+      ...(notice ? [h('p', { class: 'notice', role: 'alert', id: 'notice' }, this.tr(notice))] : []),
       h('p', {}, this.tr('consentIntro', { s: secs })),
-      h('p', { class: 'muted', id: 'policy-version' }, this.tr('policy', { v: this.getAttribute('policy-version') || '1' })),
+      version,
       h('label', {}, face, this.tr('scopeFace')),
       h('label', {}, upload, this.tr('scopeUpload')),
       h('label', {}, device, this.tr('deviceInfo')),
@@ -248,36 +314,80 @@ export class HuotiLiveness extends HTMLElement {
     );
   }
 
-  private renderMessage(state: State, titleKey: Key, text: string, cls: string, retry: boolean, iconName = 'bad') {
+  /** The agree click, recorded by the server before the camera opens (L1); then the check runs. */
+  private async recordConsent(scopes: string[]) {
+    const id = this.getAttribute('session-id');
+    const token = this.getAttribute('token');
+    const version = this.policy?.version ?? '';
+    let record: { consent_id?: string; recorded_at?: string } = {};
+    try {
+      record = (await request(
+        `${this.server}/v1/sessions/${encodeURIComponent(id ?? '')}/consent`,
+        {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ policy_version: version, scopes, channel: 'web' }),
+        },
+        { timeoutMs: 10000, retries: 3, baseDelayMs: 500 },
+      )) as typeof record;
+    } catch (e) {
+      if (!this.at('consent')) return;
+      if (e instanceof HuotiHttpError && e.code === 'policy_outdated') return this.renderConsent('policyOutdated');
+      // A server without the consent endpoint (route not found) has no ledger to record in;
+      // the check runs, and a server that has one refuses frames without it (consent_required).
+      if (e instanceof HuotiHttpError && e.status === 404 && e.code === 'not_found') return this.afterConsent(scopes, version, {});
+      const code = e instanceof HuotiHttpError ? e.code : 'network';
+      this.emit('huoti-error', { code });
+      return this.renderMessage('error', 'error', this.tr('consentError', { c: code }), 'bad', true);
+    }
+    if (this.at('consent')) this.afterConsent(scopes, version, record);
+  }
+
+  private afterConsent(scopes: string[], version: string, record: { consent_id?: string; recorded_at?: string }) {
+    const id = this.getAttribute('session-id');
+    this.emit('huoti-consent', {
+      policyVersion: version,
+      sessionId: id,
+      scopes,
+      consentId: record.consent_id,
+      reducedFlash: this.reducedFlash,
+      at: record.recorded_at ?? new Date().toISOString(),
+    });
+    void this.run();
+  }
+
+  private renderMessage(state: State, titleKey: Key, text: string, cls: string, retry: boolean, iconName = 'bad', extra: Node[] = []) {
     this.setState(state);
     this.titleEl.textContent = this.tr('title');
-    const msg = h('p', { id: 'message' }, text);
-    const kids: Node[] = [
-      h('div', { class: `big ${cls}`, role: 'alert', id: 'headline' }),
-      msg,
-      h('p', { class: 'muted' }, this.tr('cameraOff')),
-    ];
-    (kids[0] as HTMLElement).innerHTML = icon(iconName);
-    (kids[0] as HTMLElement).append(this.tr(titleKey));
+    const head = h('div', { class: `big ${cls}`, role: 'alert', id: 'headline' });
+    head.innerHTML = icon(iconName);
+    head.append(this.tr(titleKey));
+    const kids: Node[] = [head, h('p', { id: 'message' }, text), h('p', { class: 'muted' }, this.tr('cameraOff'))];
+    const buttons: Node[] = [...extra];
     if (retry) {
-      const b = h('button', { type: 'button', id: 'retry' }, this.tr('retry'));
+      const b = h('button', { type: 'button', id: 'retry', class: extra.length ? 'secondary' : '' }, this.tr(extra.length ? 'startOver' : 'retry'));
       b.onclick = () => this.waitForSession(state);
-      kids.push(h('div', { class: 'row' }, b));
+      buttons.push(b);
     }
+    if (buttons.length) kids.push(h('div', { class: 'row' }, ...buttons));
     this.body.replaceChildren(...kids);
     (this.body.querySelector('button') as HTMLButtonElement | null)?.focus();
   }
 
   /** "Try again": asks the host page for a new session (`huoti-retry`); it answers with `setSession`. */
   private waitForSession(reason: string) {
+    this.stopCapture();
+    this.abort?.abort();
+    this.uploader = null;
     this.setState('waiting');
-    this.body.replaceChildren(h('p', { role: 'status', id: 'message' }, this.tr('waiting')));
+    this.body.replaceChildren(h('p', { role: 'status', id: 'message' }, this.tr(reason === 'camera_changed' ? 'cameraChanged' : 'waiting')));
     this.emit('huoti-retry', { reason, reducedFlash: this.reducedFlash });
   }
 
   private fail(code: string, textKey: Key, vars?: Record<string, string>) {
     this.stopCapture();
     this.abort?.abort();
+    this.uploader = null;
     this.emit('huoti-error', { code });
     this.renderMessage('error', 'error', this.tr(textKey, vars), 'bad', true);
   }
@@ -292,34 +402,69 @@ export class HuotiLiveness extends HTMLElement {
     this.flashEl.hidden = true;
   }
 
+  /** C1: the front camera, or the one the person picked before; P1: refused → `null`, nothing captured. */
+  private async openCamera(): Promise<MediaStream | null> {
+    const size = { width: { ideal: 640 }, height: { ideal: 480 } };
+    const picked = store.get(CAMERA_KEY);
+    const tries: MediaStreamConstraints[] = [
+      ...(picked ? [{ video: { deviceId: { exact: picked }, ...size }, audio: false }] : []),
+      { video: { facingMode: 'user', ...size }, audio: false },
+      { video: true, audio: false },
+    ];
+    for (const c of tries) {
+      try {
+        return await navigator.mediaDevices.getUserMedia(c);
+      } catch (e) {
+        const name = (e as DOMException)?.name;
+        if (name === 'NotAllowedError' || name === 'SecurityError') {
+          this.emit('huoti-error', { code: 'camera_denied' });
+          this.renderMessage('error', 'cameraDeniedTitle', this.tr('cameraDenied'), 'bad', true);
+          return null;
+        }
+        // Overconstrained / not found: the picked camera is gone, or no facing mode; next try.
+      }
+    }
+    this.emit('huoti-error', { code: 'camera_unavailable' });
+    this.renderMessage('error', 'cameraUnavailableTitle', this.tr('cameraUnavailable'), 'bad', true);
+    return null;
+  }
+
+  /** A camera picker when there is more than one; a change starts a new check with that camera. */
+  private async picker(): Promise<HTMLElement | null> {
+    let cams: MediaDeviceInfo[] = [];
+    try {
+      cams = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput' && d.deviceId);
+    } catch {
+      return null;
+    }
+    if (cams.length < 2) return null;
+    const current = this.stream?.getVideoTracks()[0]?.getSettings().deviceId;
+    const select = h('select', { id: 'camera' });
+    cams.forEach((c, i) => {
+      const o = h('option', { value: c.deviceId }, c.label || `${this.tr('camera')} ${i + 1}`);
+      o.selected = c.deviceId === current;
+      select.append(o);
+    });
+    select.onchange = () => {
+      store.set(CAMERA_KEY, select.value);
+      // The challenge's clock started with the old camera: a new session keeps timings honest.
+      this.waitForSession('camera_changed');
+    };
+    return h('label', { class: 'row' }, this.tr('camera'), select);
+  }
+
   private async run() {
     const plan = this.plan();
-    const server = (this.getAttribute('server') || '').replace(/\/$/, '');
+    const server = this.server;
     const id = this.getAttribute('session-id');
     const token = this.getAttribute('token');
     if (!plan || !id || !token) return this.fail('bad_configuration', 'sessionError', { c: 'bad_configuration' });
     this.setState('camera');
     this.body.replaceChildren(h('p', { role: 'status' }, this.tr('askingCamera')));
 
-    // P1: ask for the camera; refused → nothing is captured or uploaded.
-    try {
-      this.stream = await navigator.mediaDevices.getUserMedia({
-        video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 } },
-        audio: false,
-      });
-    } catch (e) {
-      const name = (e as DOMException)?.name;
-      if (name === 'NotAllowedError' || name === 'SecurityError') {
-        this.emit('huoti-error', { code: 'camera_denied' });
-        return this.renderMessage('error', 'cameraDeniedTitle', this.tr('cameraDenied'), 'bad', true);
-      }
-      try {
-        this.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
-      } catch {
-        this.emit('huoti-error', { code: 'camera_unavailable' });
-        return this.renderMessage('error', 'cameraUnavailableTitle', this.tr('cameraUnavailable'), 'bad', true);
-      }
-    }
+    const stream = await this.openCamera();
+    if (!stream) return;
+    this.stream = stream;
     if (this._state !== 'camera') return this.stopCapture(); // cancelled or removed meanwhile
 
     const device = this.allowDevice ? await deviceInfo() : {}; // P2: off → no device headers
@@ -329,7 +474,7 @@ export class HuotiLiveness extends HTMLElement {
     video.muted = true;
     video.srcObject = this.stream;
     const prompt = h('div', { class: 'prompt', role: 'status', 'aria-live': 'polite', id: 'prompt' });
-    const hint = h('div', { class: 'hint', 'aria-live': 'polite', id: 'hint' });
+    const hint = h('div', { class: 'hint', role: 'status', 'aria-live': 'polite', id: 'hint' });
     const progress = h('progress', { max: '100', value: '0', 'aria-label': this.tr('progress'), id: 'progress' });
     const cancel = h('button', { type: 'button', class: 'secondary', id: 'cancel' }, this.tr('cancel'));
     cancel.onclick = () => this.cancel();
@@ -338,8 +483,10 @@ export class HuotiLiveness extends HTMLElement {
       'beforeend',
       '<svg viewBox="0 0 400 300" aria-hidden="true" focusable="false"><defs><mask id="m"><rect width="400" height="300" fill="#fff"/><ellipse cx="200" cy="145" rx="88" ry="118" fill="#000"/></mask></defs><rect width="400" height="300" fill="rgba(0,0,0,.45)" mask="url(#m)"/><ellipse id="oval" cx="200" cy="145" rx="88" ry="118" fill="none" stroke="#fff" stroke-width="4"/></svg>',
     );
+    const controls = h('div', { class: 'row' }, cancel);
     this.setState('capture');
-    this.body.replaceChildren(stage, prompt, hint, progress, h('div', { class: 'row' }, cancel));
+    this.body.replaceChildren(stage, prompt, hint, progress, controls);
+    void this.picker().then((p) => p && this.at('capture') && controls.prepend(p));
     try {
       await video.play();
     } catch {
@@ -350,22 +497,26 @@ export class HuotiLiveness extends HTMLElement {
     // Time 0 of the challenge: the camera is playing (frames' t_ms share this origin).
     const t0 = performance.now();
     const canvas = document.createElement('canvas');
-    const small = document.createElement('canvas');
-    small.width = 32;
-    small.height = 24;
-    const sctx = small.getContext('2d', { willReadFrequently: true });
+    const guide = new Guide();
     let seq = 0;
-    let captured = 0;
-    let uploaded = 0;
-    let fatal: unknown = null;
-    const uploads: Promise<void>[] = [];
     let lastPrompt = '';
-    let lastHint = '';
-    const setProgress = () => {
-      const pct = captured ? Math.round((100 * uploaded) / Math.max(captured, 1)) : 0;
-      if (this.at('uploading')) progress.value = pct;
-      if (this._state === 'uploading') prompt.lastChild!.textContent = this.tr('uploading', { p: pct });
-    };
+    let lastHint: Hint = '';
+    const up = (this.uploader = new Uploader(
+      (p: Pending) =>
+        request(
+          `${server}/v1/sessions/${encodeURIComponent(id)}/frames?seq=${p.seq}&t_ms=${p.tMs}&nonce=${encodeURIComponent(plan.nonce)}`,
+          { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg', ...device }, body: p.blob },
+          { timeoutMs: 10000, retries: 5, baseDelayMs: 300, signal },
+        ),
+      () => {
+        if (this.at('uploading')) {
+          const pct = Math.round((100 * up.stored) / Math.max(up.total, 1));
+          progress.value = pct;
+          prompt.lastChild!.textContent = this.tr('uploading', { p: pct });
+        }
+      },
+    ));
+    const encoding: Promise<void>[] = [];
     const say = (key: Key, ic: string) => {
       if (key === lastPrompt) return;
       lastPrompt = key;
@@ -373,28 +524,9 @@ export class HuotiLiveness extends HTMLElement {
       prompt.append(h('span', {}, this.tr(key)));
     };
 
-    const upload = (blob: Blob, s: number, tms: number) => {
-      const url = `${server}/v1/sessions/${encodeURIComponent(id)}/frames?seq=${s}&t_ms=${tms}&nonce=${encodeURIComponent(plan.nonce)}`;
-      const p = request(
-        url,
-        { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg', ...device }, body: blob },
-        { timeoutMs: 10000, retries: 5, baseDelayMs: 300, signal },
-      )
-        .catch((e) => {
-          if (e instanceof HuotiHttpError && e.code === 'duplicate_frame') return; // resumed retry: already stored
-          fatal ??= e;
-        })
-        .then(() => {
-          uploaded++;
-          setProgress();
-        });
-      uploads.push(p);
-      return true;
-    };
-
     const tick = () => {
       const tms = Math.round(performance.now() - t0);
-      if (tms >= plan.total_ms || fatal) return void finish();
+      if (tms >= plan.total_ms || up.fatal) return void finish();
       progress.value = Math.round((100 * tms) / plan.total_ms);
       // Prompts: neutral phase, flashes, actions, in between "hold still".
       const flash = this.reducedFlash ? undefined : plan.flashes.find((f) => tms >= f.start_ms && tms < f.end_ms);
@@ -414,6 +546,16 @@ export class HuotiLiveness extends HTMLElement {
       if (!useVfc) grab(tms);
     };
 
+    // Placement hints, about 3 a second; during a flash the colour would fool the exposure check.
+    const look = async () => {
+      if (!this.at('capture') || !this.flashEl.hidden) return;
+      const k = await guide.look(video);
+      if (k === undefined || !this.at('capture') || k === lastHint) return;
+      lastHint = k;
+      hint.textContent = k ? this.tr(k) : '';
+      stage.classList.toggle('off', !!k);
+    };
+
     // One frame every 1/fps s, stamped with the camera frame's own capture time when the browser
     // gives it (requestVideoFrameCallback), so a busy main thread does not skew t_ms.
     const grab = (tms: number) => {
@@ -424,17 +566,7 @@ export class HuotiLiveness extends HTMLElement {
       if (canvas.height !== hgt) canvas.height = hgt;
       canvas.getContext('2d')!.drawImage(video, 0, 0, w, hgt);
       const s = seq++;
-      captured++;
-      uploads.push(new Promise<void>((res) => canvas.toBlob((b) => (b && !signal.aborted && upload(b, s, tms), res()), 'image/jpeg', 0.85)));
-      if (sctx && s % 5 === 0) {
-        sctx.drawImage(video, 0, 0, 32, 24);
-        const d = sctx.getImageData(0, 0, 32, 24).data;
-        let y = 0;
-        for (let i = 0; i < d.length; i += 4) y += 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
-        y /= d.length / 4;
-        const k = y < 45 ? this.tr('tooDark') : y > 220 ? this.tr('tooBright') : '';
-        if (k !== lastHint) hint.textContent = lastHint = k;
-      }
+      encoding.push(new Promise<void>((res) => canvas.toBlob((b) => (b && !signal.aborted && up.add({ seq: s, tMs: tms, blob: b }), res()), 'image/jpeg', 0.85)));
     };
 
     let finished = false;
@@ -446,15 +578,12 @@ export class HuotiLiveness extends HTMLElement {
       if (!this.at('capture')) return;
       this.setState('uploading');
       hint.textContent = '';
-      cancel.remove();
+      controls.remove();
       prompt.replaceChildren(h('span', {}, ''));
-      setProgress();
-      for (let n = -1; n !== uploads.length; ) {
-        n = uploads.length;
-        await Promise.all(uploads);
-      }
-      if (!this.at('uploading')) return;
-      if (fatal) return this.failFrom(fatal);
+      await Promise.all(encoding);
+      await this.deliver(up, progress, prompt);
+    };
+    const complete = async () => {
       this.setState('analysing');
       prompt.replaceChildren(h('span', {}, this.tr('analysing')));
       progress.removeAttribute('value');
@@ -464,6 +593,7 @@ export class HuotiLiveness extends HTMLElement {
           { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: '{}' },
           { timeoutMs: 120000, retries: 1, baseDelayMs: 1000, signal },
         )) as { session_id: string; passed: boolean; decision?: string; score?: number; reasons?: unknown[] };
+        this.uploader = null;
         this.emit('huoti-result', { sessionId: r.session_id, passed: r.passed, decision: r.decision, score: r.score, reasons: r.reasons });
         if (r.passed) this.renderMessage('result', 'verified', this.tr('verifiedDetail'), 'ok', false, 'ok');
         else this.renderMessage('result', 'notVerified', this.tr('notVerifiedDetail'), 'bad', true);
@@ -471,6 +601,7 @@ export class HuotiLiveness extends HTMLElement {
         if (this.at('analysing')) this.failFrom(e);
       }
     };
+    this.completeSession = complete;
 
     type VfcMeta = { captureTime?: number };
     type VfcVideo = HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, m: VfcMeta) => void) => number };
@@ -492,7 +623,40 @@ export class HuotiLiveness extends HTMLElement {
       vv.requestVideoFrameCallback!(onFrame);
     }
     this.timers.push(window.setInterval(tick, useVfc ? 50 : Math.round(1000 / this.fps)));
+    this.timers.push(window.setInterval(() => void look(), 330));
     tick();
+  }
+
+  private completeSession: (() => Promise<void>) | null = null;
+
+  /**
+   * Waits for the held frames to reach the server, then completes. A stalled network ends in a
+   * clear error with "Send the rest" (same session: only frames the server lacks are sent again)
+   * and "Start over" (a new session); never an endless spinner.
+   */
+  private async deliver(up: Uploader, progress: HTMLProgressElement, prompt: HTMLElement) {
+    await up.idle();
+    if (up.stalled && !up.fatal && this.at('uploading') && performance.now() - up.stalledAt > 3000) {
+      // The network went down a while ago and may be back: one more go before asking. (A
+      // stall that has just happened already used its retries; asking is quicker.)
+      up.resume();
+      await up.idle();
+    }
+    if (!this.at('uploading') || this.uploader !== up) return;
+    if (up.fatal) return this.failFrom(up.fatal);
+    if (up.stalled) {
+      const resume = h('button', { type: 'button', id: 'resume' }, this.tr('resume'));
+      resume.onclick = () => {
+        this.setState('uploading');
+        this.body.replaceChildren(prompt, progress);
+        prompt.replaceChildren(h('span', {}, this.tr('uploading', { p: Math.round((100 * up.stored) / Math.max(up.total, 1)) })));
+        up.resume();
+        void this.deliver(up, progress, prompt);
+      };
+      this.emit('huoti-error', { code: 'network', resumable: true });
+      return this.renderMessage('error', 'error', this.tr('stalled', { n: up.left }), 'bad', true, 'bad', [resume]);
+    }
+    await this.completeSession?.();
   }
 
   private failFrom(e: unknown) {

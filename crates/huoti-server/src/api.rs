@@ -266,7 +266,7 @@ impl AppState {
         (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
+pub(crate) async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
     let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
@@ -700,7 +700,7 @@ async fn decide(
         (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
+pub(crate) async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
     let integrator_id = st.integrator(&headers, huoti_privacy::Permission::ReadOwnSessionResults).await?;
     let s = st.session(&id).await?;
     if !ct_eq(&s.integrator_id, &integrator_id) {
@@ -796,9 +796,11 @@ impl utoipa::Modify for SecuritySchemes {
         privacy::rights::privacy_link, privacy::rights::me, privacy::rights::me_export, privacy::rights::me_withdraw, privacy::rights::me_request,
         privacy::rights::admin_list, privacy::rights::admin_overdue, privacy::rights::admin_verify_identity, privacy::rights::admin_complete,
         privacy::rights::admin_refuse,
+        crate::pages::sdk, crate::pages::demo_page, crate::pages::privacy_page, crate::pages::console_page, crate::pages::policy_page,
+        crate::pages::demo::create, crate::pages::demo::result,
     ),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, requests, samples"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, requests, samples"), (name = "web", description = "The web SDK bundle and the pages (demo, privacy, console)"))
 )]
 pub struct ApiDoc;

@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub analysis: AnalysisConfig,
     /// How random challenges are drawn (see `huoti_liveness::ChallengeConfig`).
     pub challenge: ChallengeConfig,
+    /// Cross-origin access to the API, for `<huoti-liveness>` on an integrator's own page.
+    pub cors: CorsConfig,
 }
 
 impl Default for ServerConfig {
@@ -56,8 +58,21 @@ impl Default for ServerConfig {
             abuse: AbuseConfig::default(),
             analysis: AnalysisConfig::default(),
             challenge: ChallengeConfig::default(),
+            cors: CorsConfig::default(),
         }
     }
+}
+
+/// Which other origins may call the API from a browser. The element runs on the integrator's
+/// page, often another origin than this server; only the listed origins get CORS headers (no
+/// wildcard: client tokens are bearer secrets, and a wildcard would let any site drive a session
+/// whose token leaked to it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Exact origins, e.g. `https://shop.example.com` (`HUOTI_CORS_ORIGINS`, comma-separated).
+    /// Empty (the default): same origin only.
+    pub allowed_origins: Vec<String>,
 }
 
 /// TLS settings.
@@ -184,6 +199,9 @@ impl ServerConfig {
                 "HUOTI_FRAME_BURST" => self.session.frame_burst = parse(k, &v)?,
                 "HUOTI_ABUSE_MAX_FAILURES" => self.abuse.max_failures = parse(k, &v)?,
                 "HUOTI_ABUSE_WINDOW_S" => self.abuse.window_s = parse(k, &v)?,
+                "HUOTI_CORS_ORIGINS" => {
+                    self.cors.allowed_origins = v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
+                }
                 _ => {}
             }
         }
@@ -206,6 +224,16 @@ impl ServerConfig {
             return bad("tls.cert and tls.key must be given together");
         }
         self.challenge.validate().map_err(|e| ServerError::Config(format!("challenge: {e}")))?;
+        for o in &self.cors.allowed_origins {
+            // An origin is scheme://host[:port], nothing more: a path or `*` would never match
+            // what a browser sends, or match far too much.
+            let valid = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.ends_with('/')
+                && o.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains(['/', '*', ' ', '?', '#']));
+            if !valid {
+                return bad(&format!("cors.allowed_origins: {o:?} is not an origin like https://shop.example.com"));
+            }
+        }
         Ok(())
     }
 

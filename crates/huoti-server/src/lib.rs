@@ -67,8 +67,10 @@ pub mod api;
 pub mod blobs;
 pub mod clock;
 pub mod config;
+pub mod cors;
 mod error;
 pub mod metrics;
+pub mod pages;
 pub mod privacy;
 pub mod signing;
 pub mod store;
@@ -119,6 +121,21 @@ pub async fn build_state(
     }))
 }
 
+/// The whole HTTP application: the API ([`router`]), the SDK bundle and pages ([`pages`]),
+/// CORS for the API ([`cors`]) and `nosniff` on every response. `demo_key` (dev mode only)
+/// turns `/demo` on.
+pub fn app(state: Arc<AppState>, demo_key: Option<String>) -> axum::Router {
+    let cors = Arc::new(state.config.cors.clone());
+    router(state.clone())
+        .merge(pages::router(state, demo_key))
+        .layer(axum::middleware::from_fn_with_state(cors, cors::layer))
+        .layer(axum::middleware::map_response(|mut res: axum::response::Response| async move {
+            res.headers_mut()
+                .insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+            res
+        }))
+}
+
 /// Runs the server until the process is stopped: loads the models (a clear error when they
 /// are missing), opens the stores, binds, prints `huoti serving on https://ADDR` and serves.
 pub async fn serve(config: ServerConfig, options: ServeOptions) -> Result<(), ServerError> {
@@ -129,6 +146,7 @@ pub async fn serve(config: ServerConfig, options: ServeOptions) -> Result<(), Se
         .map_err(|e| ServerError::Models(e.to_string()))??;
     let state = build_state(config, Arc::new(SystemClock), Some(Arc::new(engine))).await?;
     let config = state.config.clone();
+    let mut demo_key = None;
     if options.dev_key {
         if state.db.integrator_named("dev").await? {
             println!("dev integrator already exists in {} (its key was printed when it was made)", config.data_dir.display());
@@ -136,6 +154,9 @@ pub async fn serve(config: ServerConfig, options: ServeOptions) -> Result<(), Se
             let key = create_integrator(&state.db, "dev", state.clock.now_ms()).await?;
             println!("HUOTI_DEV_API_KEY={key}");
         }
+        // The /demo page's integrator: a fresh key each start, held in memory only (the
+        // database keeps its hash, like every key), never printed or sent to the page.
+        demo_key = Some(create_integrator(&state.db, "demo", state.clock.now_ms()).await?);
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -149,14 +170,16 @@ pub async fn serve(config: ServerConfig, options: ServeOptions) -> Result<(), Se
             janitor.janitor_pass().await;
         }
     });
-    let app = router(state.clone());
+    let dev = demo_key.is_some();
+    let app = app(state.clone(), demo_key);
+    let demo_url = |scheme: &str| if dev { format!("; demo page {scheme}://{addr}/demo") } else { String::new() };
     if config.tls.enabled {
         let (cert, key) = tls::ensure_certificate(&config.data_dir, config.tls.cert.as_deref(), config.tls.key.as_deref())?;
         let tls_config = tls::server_config(&cert, &key)?;
-        println!("huoti serving on https://{addr} (certificate {})", cert.display());
+        println!("huoti serving on https://{addr} (certificate {}){}", cert.display(), demo_url("https"));
         tls::serve_tls(listener, tls_config, app).await
     } else {
-        println!("huoti serving on http://{addr} (TLS disabled: put a TLS proxy in front)");
+        println!("huoti serving on http://{addr} (TLS disabled: put a TLS proxy in front){}", demo_url("http"));
         axum::serve(listener, app).await.map_err(ServerError::io("serving"))
     }
 }

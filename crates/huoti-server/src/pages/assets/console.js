@@ -1,0 +1,102 @@
+// /console: staff tools. The staff API key is kept in sessionStorage (this tab only, gone when
+// it closes), never in localStorage or a cookie, and sent only to this server. The server
+// enforces each role; this page shows its refusal (403) plainly.
+
+const S = JSON.parse(document.getElementById('strings').textContent);
+const fmt = (s, v = {}) => s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? ''));
+const $ = (id) => document.getElementById(id);
+const KEY = 'huoti.console.key';
+
+class ApiError extends Error {
+  constructor(status, code) {
+    super(code);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path) {
+  const key = sessionStorage.getItem(KEY);
+  if (!key) throw new ApiError(0, 'no_key');
+  const r = await fetch(path, { method, headers: { Authorization: `Bearer ${key}` }, cache: 'no-store', credentials: 'omit' });
+  const text = await r.text();
+  const j = text ? JSON.parse(text) : null;
+  if (!r.ok) throw new ApiError(r.status, j?.code || `http_${r.status}`);
+  return j;
+}
+
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...kids);
+  return e;
+};
+
+function problem(out, e) {
+  const p = el('p', { class: 'bad', role: 'alert' });
+  if (e.code === 'no_key') p.textContent = S.noKey;
+  else if (e.status === 401) p.textContent = S.unauthorized;
+  else if (e.status === 403) p.textContent = fmt(S.forbidden, { code: e.code });
+  else p.textContent = fmt(S.error, { code: e.code || e.message });
+  out.replaceChildren(p);
+}
+
+const COLUMNS = {
+  requests: [['id', 'colId'], ['kind', 'colKind'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_at', 'colDue']],
+  complaints: [['id', 'colId'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_at', 'colDue'], ['summary', 'colSummary']],
+  incidents: [['id', 'colId'], ['severity', 'colSeverity'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['summary', 'colSummary']],
+};
+
+function table(kind, rows) {
+  if (!rows.length) return el('p', {}, S.empty);
+  const cols = COLUMNS[kind];
+  const head = el('tr', {}, ...cols.map(([, label]) => el('th', { scope: 'col' }, S[label])));
+  const today = new Date().toISOString().slice(0, 10);
+  const body = rows.map((r) =>
+    el('tr', {}, ...cols.map(([f]) => {
+      const v = r[f] ?? r[f.replace('_at', '_date')] ?? '';
+      const td = el('td', {}, String(v));
+      if (f === 'due_at' && v && String(v).slice(0, 10) < today && !/done|closed|completed/.test(r.status ?? '')) td.append(' ', el('strong', { class: 'bad' }, `(${S.overdue})`));
+      return td;
+    })),
+  );
+  return el('table', {}, el('caption', { class: 'muted' }, S[kind]), el('thead', {}, head), el('tbody', {}, ...body));
+}
+
+for (const b of document.querySelectorAll('button[data-load]')) {
+  const kind = b.dataset.load;
+  const out = $(`${kind}-out`);
+  b.addEventListener('click', async () => {
+    try {
+      const j = await api('GET', `/v1/admin/${kind}`);
+      out.replaceChildren(table(kind, Array.isArray(j) ? j : (j?.items ?? j?.[kind] ?? [])));
+    } catch (e) {
+      problem(out, e);
+    }
+  });
+}
+
+$('verify-audit').addEventListener('click', async () => {
+  const out = $('audit-out');
+  try {
+    const j = await api('GET', '/v1/admin/audit/verify');
+    const ok = j.ok ?? j.valid ?? j.intact;
+    out.replaceChildren(el('p', { class: ok ? 'ok' : 'bad', role: ok ? 'status' : 'alert' }, ok ? fmt(S.auditOk, { n: j.entries ?? j.count ?? '' }) : fmt(S.auditBroken, { at: j.broken_at ?? j.first_bad ?? '?' })));
+  } catch (e) {
+    problem(out, e);
+  }
+});
+
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const v = $('key').value.trim();
+  if (!v) return;
+  sessionStorage.setItem(KEY, v);
+  $('key').value = '';
+  $('key-msg').textContent = S.keySet;
+});
+$('forget').addEventListener('click', () => {
+  sessionStorage.removeItem(KEY);
+  $('key-msg').textContent = S.keyForgotten;
+});
+if (sessionStorage.getItem(KEY)) $('key-msg').textContent = S.keySet;

@@ -1,0 +1,61 @@
+// /demo: plays the integrator's part. Sessions come from POST /demo/session, which creates them
+// on the server with the demo integrator's key (the key never reaches the page). A fixed
+// challenge for a recorded clip can be given in the fragment, `#challenge=<JSON>`; the server
+// accepts it only in test mode.
+import '/sdk/huoti-liveness.js';
+
+const S = JSON.parse(document.getElementById('strings').textContent);
+const fmt = (s, v) => s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? ''));
+const lang = document.documentElement.lang;
+const host = document.getElementById('host');
+const status = document.getElementById('status');
+const another = document.getElementById('another');
+
+function fixedChallenge(reducedFlash) {
+  const m = /(?:^#|&)challenge=([^&]*)/.exec(location.hash);
+  if (!m) return undefined;
+  const c = JSON.parse(decodeURIComponent(m[1]));
+  // A recorded clip keeps its actions; the person's reduced-flash choice drops the flashes.
+  return reducedFlash ? { ...c, flashes: [] } : c;
+}
+
+async function newSession(reducedFlash = false) {
+  const body = { reduced_flash: reducedFlash };
+  const fixed = fixedChallenge(reducedFlash);
+  if (fixed) body.fixed_challenge = fixed;
+  const r = await fetch('/demo/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const j = await r.json().catch(() => ({}));
+  if (r.status !== 201) throw new Error(j.code || `http_${r.status}`);
+  return { sessionId: j.session_id, token: j.client_token, challenge: j.challenge };
+}
+
+let el = null;
+async function start(reducedFlash = false) {
+  status.textContent = S.loading;
+  another.hidden = true;
+  let s;
+  try {
+    s = await newSession(reducedFlash);
+  } catch (e) {
+    status.textContent = fmt(S.failed, { code: e.message });
+    return;
+  }
+  status.textContent = '';
+  if (el) return el.setSession(s);
+  el = document.createElement('huoti-liveness');
+  el.setAttribute('lang', lang);
+  el.setAttribute('session-id', s.sessionId);
+  el.setAttribute('token', s.token);
+  el.challenge = s.challenge;
+  // "Try again" in the element: the host (this page) makes a new session.
+  el.addEventListener('huoti-retry', (e) => start(!!e.detail?.reducedFlash));
+  el.addEventListener('huoti-result', (e) => {
+    status.textContent = e.detail.passed ? S.passed : S.failedResult;
+    another.hidden = false;
+  });
+  el.addEventListener('huoti-error', (e) => (status.textContent = fmt(S.error, { code: e.detail.code })));
+  host.append(el);
+}
+
+another.addEventListener('click', () => start());
+start();

@@ -1,0 +1,91 @@
+//! `POST /demo/session` (dev mode only): the demo page's stand-in for an integrator's backend.
+//! It creates a session through the ordinary API handler with the demo integrator's key, which
+//! stays on the server; the page only ever sees the session id, client token and challenge.
+//! `GET /demo/sessions/{id}/result` shows what the integrator's backend would receive (the
+//! signed verdict), for demo sessions only.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use huoti_api::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+use super::PagesState;
+use crate::AppError;
+
+/// What the demo page may ask for; anything else an integrator could send is not forwarded.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct DemoSessionRequest {
+    /// The person asked for reduced flashing.
+    #[serde(default)]
+    reduced_flash: bool,
+    /// A fixed challenge for a recorded clip; the API refuses it unless the server runs in
+    /// test mode (`test_mode_disabled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fixed_challenge: Option<serde_json::Value>,
+}
+
+pub(super) fn not_dev() -> Response {
+    AppError::new(ErrorCode::NotFound, "the demo exists only on a server started with `huoti serve --dev`").into_response()
+}
+
+fn demo_headers(key: &str) -> Option<HeaderMap> {
+    let mut h = HeaderMap::new();
+    h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {key}")).ok()?);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Some(h)
+}
+
+/// The signed verdict of a demo session, through the API's own handler (which answers
+/// `session_not_found` for any session of another integrator).
+#[utoipa::path(get, path = "/demo/sessions/{id}/result", tag = "web",
+    params(("id" = String, Path, description = "A demo session's id")),
+    responses(
+        (status = 200, description = "Signed verdict", body = huoti_api::ResultResponse),
+        (status = 404, description = "not_found (not in dev mode), session_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "result_not_ready", body = huoti_api::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn result(State(st): State<PagesState>, Path(id): Path<String>) -> Response {
+    let Some(key) = st.demo_key.clone() else { return not_dev() };
+    let Some(headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
+    crate::api::result(State(st.app.clone()), Path(id), headers).await.into_response()
+}
+
+/// Create a demo session (dev mode only): the body may ask for reduced flashing and, in test
+/// mode, a fixed challenge.
+#[utoipa::path(post, path = "/demo/session", tag = "web",
+    request_body(content = String, content_type = "application/json", description = "`{\"reduced_flash\"?: bool, \"fixed_challenge\"?: FixedChallenge}`"),
+    responses(
+        (status = 201, description = "Session created (as POST /v1/sessions)", body = huoti_api::CreateSessionResponse),
+        (status = 400, description = "invalid_request (not JSON, unknown field)", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "test_mode_disabled", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found: not in dev mode", body = huoti_api::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create(State(st): State<PagesState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(key) = st.demo_key.clone() else { return not_dev() };
+    // A JSON content type forces a CORS preflight, which this route never answers: another
+    // site cannot make a visitor's browser create demo sessions.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json {
+        return AppError::new(ErrorCode::InvalidRequest, "send `Content-Type: application/json`").into_response();
+    }
+    let req: DemoSessionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        DemoSessionRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")).into_response(),
+        }
+    };
+    let Ok(forward) = serde_json::to_vec(&req) else { return AppError::internal("demo request").into_response() };
+    let Some(api_headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
+    match crate::api::create_session(State(st.app.clone()), api_headers, Body::from(forward)).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,93 @@
+// The server's own pages (/demo, /privacy, /console) in Chromium: accessible (axe-core: no
+// serious or critical violation), in zh-CN and en, under their CSP (no violation), and the
+// privacy link token kept out of the address bar, the Referer and every other request.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { axeSerious, launch, shot, startHuoti } from './harness.mjs';
+
+let huoti, browser;
+
+before(async () => {
+  huoti = await startHuoti();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  huoti?.stop();
+});
+
+async function open(path, lang) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 }, locale: lang === 'zh-CN' ? 'zh-CN' : 'en-US' });
+  const page = await context.newPage();
+  const csp = [];
+  const requests = [];
+  page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && csp.push(m.text()));
+  page.on('request', (r) => requests.push({ url: r.url(), headers: r.headers() }));
+  await page.goto(`${huoti.base}${path}`);
+  return { context, page, csp, requests };
+}
+
+for (const lang of ['en', 'zh-CN']) {
+  test(`pages_are_accessible_and_csp_clean_in_${lang}`, { timeout: 60000 }, async () => {
+    for (const path of ['/demo', '/privacy', '/console', '/privacy/policy']) {
+      const { context, page, csp } = await open(`${path}?lang=${lang}`, lang);
+      await page.waitForLoadState('networkidle');
+      assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+      assert.deepEqual(await axeSerious(page), [], `${path} (${lang})`);
+      await shot(page, `page-${path.slice(1).replace('/', '-')}-${lang}`);
+      assert.deepEqual(csp, [], `${path}: CSP violations`);
+      await context.close();
+    }
+  });
+}
+
+test('privacy_page_link_token_leaves_the_address_bar_and_goes_only_to_the_api_as_a_bearer', { timeout: 30000 }, async () => {
+  const token = 'lt_not-a-real-token-123';
+  const { context, page, requests } = await open(`/privacy?lang=en#t=${token}`, 'en');
+  await page.waitForFunction(() => /invalid|expired|wrong/i.test(document.getElementById('msg').textContent));
+  await shot(page, 'page-privacy-bad-token');
+  assert.equal(new URL(page.url()).hash, '', 'the token is removed from the address bar');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('huoti.privacy.token')), token);
+  for (const r of requests) {
+    assert.ok(!r.url.includes(token), `token in a URL: ${r.url}`);
+    assert.ok(!(r.headers.referer ?? '').includes(token), 'token in a Referer');
+    if (r.headers.authorization?.includes(token)) assert.ok(new URL(r.url).pathname.startsWith('/v1/me'), r.url);
+  }
+  assert.equal(await page.evaluate(() => document.getElementById('msg').getAttribute('role')), 'status');
+  await context.close();
+});
+
+test('privacy_page_without_a_token_says_how_to_get_one', async () => {
+  const { context, page } = await open('/privacy?lang=zh-CN', 'zh-CN');
+  await page.waitForFunction(() => document.getElementById('msg').textContent.length > 0);
+  assert.match(await page.locator('#msg').textContent(), /访问码/);
+  await context.close();
+});
+
+test('console_keeps_the_key_in_session_storage_and_shows_the_servers_refusal', { timeout: 30000 }, async () => {
+  const { context, page, requests } = await open('/console?lang=en', 'en');
+  await page.locator('[data-load="requests"]').click();
+  await page.waitForFunction(() => document.getElementById('requests-out').textContent.length > 0);
+  assert.match(await page.locator('#requests-out').textContent(), /Paste a staff API key/);
+  // An integrator key is not a staff key: the server refuses, the page says so plainly.
+  await page.locator('#key').fill(huoti.apiKey);
+  await page.locator('#login button[type=submit]').click();
+  assert.equal(await page.locator('#key').inputValue(), '', 'the field is cleared');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('huoti.console.key')), huoti.apiKey);
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'never in localStorage');
+  for (const kind of ['requests', 'complaints', 'incidents']) {
+    await page.locator(`[data-load="${kind}"]`).click();
+    await page.waitForFunction((k) => /\((40[134])|\b40[134]\b|not_found|forbidden|unauthorized/.test(document.getElementById(`${k}-out`).textContent), kind);
+    assert.equal(await page.locator(`#${kind}-out [role=alert]`).count(), 1);
+  }
+  await page.locator('#verify-audit').click();
+  await page.waitForFunction(() => document.getElementById('audit-out').textContent.length > 0);
+  await shot(page, 'page-console-refused');
+  assert.deepEqual(await axeSerious(page), []);
+  const api = requests.filter((r) => new URL(r.url).pathname.startsWith('/v1/admin/'));
+  assert.ok(api.length >= 4);
+  for (const r of api) assert.equal(r.headers.authorization, `Bearer ${huoti.apiKey}`);
+  await context.close();
+});
