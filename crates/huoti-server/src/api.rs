@@ -657,6 +657,7 @@ async fn decide(
     responses(
         (status = 200, description = "Signed verdict", body = wire::ResultResponse),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
     ))]
