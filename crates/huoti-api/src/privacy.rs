@@ -255,3 +255,49 @@ pub struct MyData {
     /// Face images kept for training (only with retain_for_training).
     pub training_images: u64,
 }
+
+/// `POST /v1/admin/samples`: ask for `size` random training images (ML engineer). No member
+/// names a person: who is picked is random (C4).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleAsk {
+    /// How many images (1–1000).
+    pub size: usize,
+    /// Why (audited), e.g. "testing model v3".
+    pub purpose: String,
+}
+
+/// `POST /v1/admin/samples/{sample_id}/approve` (privacy officer, not the requester).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleApproval {
+    /// How long the export stays open, seconds (at most 7 days).
+    pub ttl_s: u64,
+    /// Why (audited).
+    pub purpose: String,
+}
+
+/// A training sample's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SampleInfo {
+    /// `sm_…`.
+    pub id: String,
+    /// Images asked for.
+    pub size: u64,
+    /// `requested`, `approved`.
+    pub status: String,
+    /// Images picked at approval.
+    pub picked: u64,
+    /// Export closes, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// One exported image (decrypted; JPEG, base64), identified by a sample-local number only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SampleImage {
+    /// 0, 1, 2, … (no subject or session id).
+    pub n: u64,
+    /// JPEG bytes, standard base64.
+    pub jpeg_base64: String,
+}

@@ -93,3 +93,17 @@ CREATE TABLE rights_requests (
     closed_at_ms BIGINT
 );
 CREATE INDEX rights_requests_open ON rights_requests (status);
+
+-- Training samples (C4): asked by an ML engineer, approved by another person (privacy
+-- officer), picked at random at approval, exportable decrypted until expires_at_ms.
+CREATE TABLE training_samples (
+    id TEXT PRIMARY KEY,
+    requester TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    purpose TEXT NOT NULL,
+    requested_at_ms BIGINT NOT NULL,
+    approver TEXT,
+    approved_at_ms BIGINT,
+    expires_at_ms BIGINT,
+    picked TEXT
+);

@@ -92,6 +92,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/admin/requests/{request_id}/verify-identity", post(privacy::rights::admin_verify_identity))
         .route("/v1/admin/requests/{request_id}/complete", post(privacy::rights::admin_complete))
         .route("/v1/admin/requests/{request_id}/refuse", post(privacy::rights::admin_refuse))
+        .route("/v1/admin/samples", post(privacy::sampling::ask))
+        .route("/v1/admin/samples/{sample_id}/approve", post(privacy::sampling::approve))
+        .route("/v1/admin/samples/{sample_id}/export", get(privacy::sampling::export))
         .route("/v1/keys", get(keys))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -697,6 +700,7 @@ async fn decide(
     responses(
         (status = 200, description = "Signed verdict", body = wire::ResultResponse),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
     ))]
@@ -795,7 +799,7 @@ impl utoipa::Modify for SecuritySchemes {
         privacy::policy::publish, privacy::audit::list_endpoint, privacy::audit::verify_endpoint,
         privacy::rights::privacy_link, privacy::rights::me, privacy::rights::me_export, privacy::rights::me_withdraw, privacy::rights::me_request,
         privacy::rights::admin_list, privacy::rights::admin_overdue, privacy::rights::admin_verify_identity, privacy::rights::admin_complete,
-        privacy::rights::admin_refuse,
+        privacy::rights::admin_refuse, privacy::sampling::ask, privacy::sampling::approve, privacy::sampling::export,
         crate::pages::sdk, crate::pages::demo_page, crate::pages::privacy_page, crate::pages::console_page, crate::pages::policy_page,
         crate::pages::demo::create, crate::pages::demo::result,
     ),

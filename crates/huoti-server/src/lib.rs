@@ -45,8 +45,9 @@
 //!
 //! * **No vision maths and no decision logic**: measuring is `huoti-vision`'s job, deciding is
 //!   `huoti-liveness`'s. This crate moves bytes, keeps state, and signs.
-//! * **No identity**: a session's subject is pseudonymous (its id); identity data, consent
-//!   ledger, staff roles and the privacy centre are further work.
+//! * **No identity**: a session's subject is pseudonymous (the integrator's `subject_ref`, or the
+//!   session alone); the consent ledger, staff roles, audit log, rights requests and training
+//!   samples are wired in [`privacy`], identity data is further work.
 //! * **No fixed challenges in production**: an explicit challenge is refused
 //!   (`test_mode_disabled`) unless the server was started with `test_mode`.
 //! * **No secrets or face data in logs or metrics**: keys and tokens are stored as hashes,

@@ -14,6 +14,7 @@ pub mod consent;
 pub mod db;
 pub mod policy;
 pub mod rights;
+pub mod sampling;
 pub mod training;
 
 use time::OffsetDateTime;
