@@ -114,6 +114,10 @@ export async function startHuoti() {
   return {
     base,
     apiKey,
+    /** A new API key with a staff role, made as an operator would (`huoti admin keys create`). */
+    staffKey(role) {
+      return execFileSync(HUOTI_BIN, ['admin', 'keys', 'create', '--role', role, '--name', `web-test-${role}`, '--data-dir', data], { encoding: 'utf8' }).trim();
+    },
     /** A demo session made from Node, as an integrator's backend would. */
     async demoSession(plan) {
       const r = await fetch(`${base}/demo/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fixed_challenge: plan }) });

@@ -82,12 +82,45 @@ test('console_keeps_the_key_in_session_storage_and_shows_the_servers_refusal', {
     await page.waitForFunction((k) => /\((40[134])|\b40[134]\b|not_found|forbidden|unauthorized/.test(document.getElementById(`${k}-out`).textContent), kind);
     assert.equal(await page.locator(`#${kind}-out [role=alert]`).count(), 1);
   }
+  // The audit log needs the auditor's permission: an integrator key is refused (403).
   await page.locator('#verify-audit').click();
-  await page.waitForFunction(() => document.getElementById('audit-out').textContent.length > 0);
+  await page.waitForFunction(() => /403/.test(document.getElementById('audit-out').textContent));
+  assert.match(await page.locator('#audit-out').textContent(), /role may not do this \(403 forbidden\)/);
   await shot(page, 'page-console-refused');
   assert.deepEqual(await axeSerious(page), []);
   const api = requests.filter((r) => new URL(r.url).pathname.startsWith('/v1/admin/'));
   assert.ok(api.length >= 4);
   for (const r of api) assert.equal(r.headers.authorization, `Bearer ${huoti.apiKey}`);
+  await context.close();
+});
+
+test('s2_console_audit_verification_with_an_auditor_key', { timeout: 30000 }, async () => {
+  // One audited staff action first: a privacy officer publishes a (non-material) policy version.
+  const officer = huoti.staffKey('privacy_officer');
+  const current = await (await fetch(`${huoti.base}/v1/policy`)).json();
+  const text = await (await fetch(`${huoti.base}/v1/policy/text`)).text();
+  const r = await fetch(`${huoti.base}/v1/admin/policy-versions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${officer}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ version: `${current.version}-web`, text: `${text}\n`, material_change: false, privacy_contact: current.privacy_contact, purpose: 'web console test' }),
+  });
+  assert.equal(r.status, 201, await r.text());
+  const auditor = huoti.staffKey('auditor');
+  const { context, page } = await open('/console?lang=zh-CN', 'zh-CN');
+  await page.locator('#key').fill(auditor);
+  await page.locator('#login button[type=submit]').click();
+  await page.locator('#verify-audit').click();
+  await page.waitForFunction(() => document.getElementById('audit-verdict'));
+  assert.match(await page.locator('#audit-verdict').textContent(), /审计链完整：已校验 1 条记录/);
+  await page.locator('[data-load="audit"]').click();
+  await page.waitForFunction(() => document.querySelector('#audit-out table'));
+  const row = await page.locator('#audit-out tbody tr').first().textContent();
+  assert.match(row, /privacy_officer/);
+  assert.match(row, /web console test/);
+  await shot(page, 'page-console-audit-zh-CN');
+  assert.deepEqual(await axeSerious(page), []);
+  // Rights requests need a privacy officer's or operator's permission, not the auditor's.
+  await page.locator('[data-load="requests"]').click();
+  await page.waitForFunction(() => document.querySelector('#requests-out [role=alert]'));
   await context.close();
 });

@@ -48,6 +48,9 @@ pub enum Command {
     /// SOURCE is a folder <root>/<label>/<files> (bonafide, print, replay, mask, ...) or a
     /// manifest TSV (path + kind columns). See `huoti eval --help` for what the figures mean.
     Eval(crate::eval::EvalArgs),
+    /// Staff administration on the server's data: API keys with roles, audit-log check.
+    #[command(subcommand)]
+    Admin(crate::admin::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -133,6 +133,14 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("console.colDue", "Due", "截止日期"),
     ("console.colSeverity", "Severity", "级别"),
     ("console.colSummary", "Summary", "摘要"),
+    ("console.colSeq", "#", "序号"),
+    ("console.colAt", "Time", "时间"),
+    ("console.colRole", "Role", "角色"),
+    ("console.colAction", "Action", "操作"),
+    ("console.colPurpose", "Purpose", "目的"),
+    ("console.loadAudit", "Show the audit log", "查看审计日志"),
+    ("console.auditCaption", "Audit log (staff access to personal data)", "审计日志（工作人员访问个人信息的记录）"),
+    ("console.auditHead", "Chain head (anchor it elsewhere):", "链头哈希（请在别处留存）："),
 ];
 
 fn lookup(key: &str, lang: Lang) -> &'static str {

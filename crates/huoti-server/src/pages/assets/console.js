@@ -45,6 +45,7 @@ const COLUMNS = {
   requests: [['id', 'colId'], ['kind', 'colKind'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_at', 'colDue']],
   complaints: [['id', 'colId'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_at', 'colDue'], ['summary', 'colSummary']],
   incidents: [['id', 'colId'], ['severity', 'colSeverity'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['summary', 'colSummary']],
+  audit: [['seq', 'colSeq'], ['at', 'colAt'], ['role', 'colRole'], ['action', 'colAction'], ['purpose', 'colPurpose']],
 };
 
 function table(kind, rows) {
@@ -60,7 +61,7 @@ function table(kind, rows) {
       return td;
     })),
   );
-  return el('table', {}, el('caption', { class: 'muted' }, S[kind]), el('thead', {}, head), el('tbody', {}, ...body));
+  return el('table', {}, el('caption', { class: 'muted' }, S[`${kind}Caption`] ?? S[kind]), el('thead', {}, head), el('tbody', {}, ...body));
 }
 
 for (const b of document.querySelectorAll('button[data-load]')) {
@@ -68,6 +69,7 @@ for (const b of document.querySelectorAll('button[data-load]')) {
   const out = $(`${kind}-out`);
   b.addEventListener('click', async () => {
     try {
+      // Rights requests, complaints and incidents: GET /v1/admin/{kind}; the audit log: GET /v1/admin/audit.
       const j = await api('GET', `/v1/admin/${kind}`);
       out.replaceChildren(table(kind, Array.isArray(j) ? j : (j?.items ?? j?.[kind] ?? [])));
     } catch (e) {
@@ -79,9 +81,11 @@ for (const b of document.querySelectorAll('button[data-load]')) {
 $('verify-audit').addEventListener('click', async () => {
   const out = $('audit-out');
   try {
+    // GET /v1/admin/audit/verify → {ok, entries, first_bad_seq?, head_hash?}
     const j = await api('GET', '/v1/admin/audit/verify');
-    const ok = j.ok ?? j.valid ?? j.intact;
-    out.replaceChildren(el('p', { class: ok ? 'ok' : 'bad', role: ok ? 'status' : 'alert' }, ok ? fmt(S.auditOk, { n: j.entries ?? j.count ?? '' }) : fmt(S.auditBroken, { at: j.broken_at ?? j.first_bad ?? '?' })));
+    const p = el('p', { class: j.ok ? 'ok' : 'bad', role: j.ok ? 'status' : 'alert', id: 'audit-verdict' }, j.ok ? fmt(S.auditOk, { n: j.entries }) : fmt(S.auditBroken, { at: j.first_bad_seq ?? '?' }));
+    out.replaceChildren(p);
+    if (j.head_hash) out.append(el('p', { class: 'muted' }, `${S.auditHead} ${j.head_hash}`));
   } catch (e) {
     problem(out, e);
   }
