@@ -114,6 +114,28 @@ export async function startHuoti() {
   return {
     base,
     apiKey,
+    /** A new API key with a staff role, made as an operator would (`huoti admin keys create`). */
+    staffKey(role) {
+      return execFileSync(HUOTI_BIN, ['admin', 'keys', 'create', '--role', role, '--name', `web-test-${role}`, '--data-dir', data], { encoding: 'utf8' }).trim();
+    },
+    /**
+     * A person known to the dev integrator as `subjectRef`, with a session and a recorded consent
+     * (`scopes`), and a privacy-page link issued for them, as an integrator's backend would.
+     */
+    async privacyLink(subjectRef, scopes) {
+      const auth = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
+      const s = await (await fetch(`${base}/v1/sessions`, { method: 'POST', headers: auth, body: JSON.stringify({ subject_ref: subjectRef }) })).json();
+      const policy = await (await fetch(`${base}/v1/policy`)).json();
+      const c = await fetch(`${base}/v1/sessions/${s.session_id}/consent`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${s.client_token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ policy_version: policy.version, scopes, channel: 'web' }),
+      });
+      if (c.status !== 201) throw new Error(`consent: ${c.status} ${await c.text()}`);
+      const l = await fetch(`${base}/v1/subjects/${encodeURIComponent(subjectRef)}/privacy-link`, { method: 'POST', headers: auth });
+      if (l.status !== 201) throw new Error(`privacy link: ${l.status} ${await l.text()}`);
+      return l.json();
+    },
     /** A demo session made from Node, as an integrator's backend would. */
     async demoSession(plan) {
       const r = await fetch(`${base}/demo/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fixed_challenge: plan }) });

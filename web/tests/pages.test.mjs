@@ -46,7 +46,7 @@ for (const lang of ['en', 'zh-CN']) {
 test('privacy_page_link_token_leaves_the_address_bar_and_goes_only_to_the_api_as_a_bearer', { timeout: 30000 }, async () => {
   const token = 'lt_not-a-real-token-123';
   const { context, page, requests } = await open(`/privacy?lang=en#t=${token}`, 'en');
-  await page.waitForFunction(() => /invalid|expired|wrong/i.test(document.getElementById('msg').textContent));
+  await page.waitForFunction(() => /invalid or has expired/i.test(document.getElementById('msg').textContent));
   await shot(page, 'page-privacy-bad-token');
   assert.equal(new URL(page.url()).hash, '', 'the token is removed from the address bar');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('huoti.privacy.token')), token);
@@ -56,6 +56,48 @@ test('privacy_page_link_token_leaves_the_address_bar_and_goes_only_to_the_api_as
     if (r.headers.authorization?.includes(token)) assert.ok(new URL(r.url).pathname.startsWith('/v1/me'), r.url);
   }
   assert.equal(await page.evaluate(() => document.getElementById('msg').getAttribute('role')), 'status');
+  await context.close();
+});
+
+test('r1_r4_r5_r7_privacy_page_shows_masked_data_exports_withdraws_and_takes_requests', { timeout: 60000 }, async () => {
+  const ref = 'cust-00012345-abcdef';
+  const link = await huoti.privacyLink(ref, ['face_capture_and_upload', 'device_info']);
+  assert.ok(link.url.startsWith('/privacy#'), link.url);
+  const { context, page, csp, requests } = await open(`${link.url.replace('/privacy#', '/privacy?lang=en#')}`, 'en');
+  await page.locator('#consents').waitFor();
+  await shot(page, 'page-privacy-data-en');
+  // R1: the data, masked on screen.
+  const profile = await page.locator('#profile').textContent();
+  assert.ok(!profile.includes(ref), `the reference is masked: ${profile}`);
+  assert.match(await page.locator('#consent-list').textContent(), /Device model/);
+  assert.deepEqual(await axeSerious(page), []);
+  // Export: a JSON download of the same data.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export').click()]);
+  assert.equal(download.suggestedFilename(), 'huoti-my-data.json');
+  const exported = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8'));
+  assert.deepEqual(exported.consents.map((c) => c.scope).sort(), ['device_info', 'face_capture_and_upload']);
+  // R4: withdraw device info; the list no longer offers it.
+  await page.locator('#consent-list button[data-scope="device_info"]').click();
+  await page.waitForFunction(() => !document.querySelector('#consent-list button[data-scope="device_info"]'));
+  assert.match(await page.locator('#msg').textContent(), /Withdrawn/);
+  // R5/R7: ask for deletion, then account closure (confirmed), then a complaint: each listed.
+  await page.locator('#ask-delete').click();
+  await page.waitForFunction(() => /Deletion/.test(document.getElementById('request-list').textContent));
+  page.once('dialog', (d) => d.accept());
+  await page.locator('#ask-close').click();
+  await page.waitForFunction(() => /Account closure/.test(document.getElementById('request-list').textContent));
+  await page.locator('#complaint').fill('The check kept failing in daylight.');
+  await page.locator('#complaint-form button[type=submit]').click();
+  await page.waitForFunction(() => /Complaint/.test(document.getElementById('request-list').textContent));
+  await shot(page, 'page-privacy-requests-en');
+  assert.deepEqual(await axeSerious(page), []);
+  assert.deepEqual(csp, []);
+  for (const r of requests) assert.ok(!r.url.includes(link.token), `token in a URL: ${r.url}`);
+  // The server holds them, with due dates, for staff.
+  const officer = huoti.staffKey('privacy_officer');
+  const staff = await (await fetch(`${huoti.base}/v1/admin/requests`, { headers: { Authorization: `Bearer ${officer}`, 'huoti-purpose': 'web test' } })).json();
+  const kinds = staff.map((r) => r.kind);
+  for (const k of ['deletion', 'closure', 'complaint']) assert.ok(kinds.includes(k), JSON.stringify(staff));
   await context.close();
 });
 
@@ -82,12 +124,46 @@ test('console_keeps_the_key_in_session_storage_and_shows_the_servers_refusal', {
     await page.waitForFunction((k) => /\((40[134])|\b40[134]\b|not_found|forbidden|unauthorized/.test(document.getElementById(`${k}-out`).textContent), kind);
     assert.equal(await page.locator(`#${kind}-out [role=alert]`).count(), 1);
   }
+  // The audit log needs the auditor's permission: an integrator key is refused (403).
   await page.locator('#verify-audit').click();
-  await page.waitForFunction(() => document.getElementById('audit-out').textContent.length > 0);
+  await page.waitForFunction(() => /403/.test(document.getElementById('audit-out').textContent));
+  assert.match(await page.locator('#audit-out').textContent(), /role may not do this \(403 forbidden\)/);
   await shot(page, 'page-console-refused');
   assert.deepEqual(await axeSerious(page), []);
   const api = requests.filter((r) => new URL(r.url).pathname.startsWith('/v1/admin/'));
   assert.ok(api.length >= 4);
   for (const r of api) assert.equal(r.headers.authorization, `Bearer ${huoti.apiKey}`);
+  await context.close();
+});
+
+test('s2_console_audit_verification_with_an_auditor_key', { timeout: 30000 }, async () => {
+  // One audited staff action first: a privacy officer publishes a (non-material) policy version.
+  const officer = huoti.staffKey('privacy_officer');
+  const current = await (await fetch(`${huoti.base}/v1/policy`)).json();
+  const text = await (await fetch(`${huoti.base}/v1/policy/text`)).text();
+  const r = await fetch(`${huoti.base}/v1/admin/policy-versions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${officer}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ version: `${current.version}-web`, text: `${text}\n`, material_change: false, privacy_contact: current.privacy_contact, purpose: 'web console test' }),
+  });
+  assert.equal(r.status, 201, await r.text());
+  const auditor = huoti.staffKey('auditor');
+  const { context, page } = await open('/console?lang=zh-CN', 'zh-CN');
+  await page.locator('#key').fill(auditor);
+  await page.locator('#login button[type=submit]').click();
+  await page.locator('#verify-audit').click();
+  await page.waitForFunction(() => document.getElementById('audit-verdict'));
+  const server = await (await fetch(`${huoti.base}/v1/admin/audit/verify`, { headers: { Authorization: `Bearer ${auditor}` } })).json();
+  assert.ok(server.ok && server.entries >= 1, JSON.stringify(server));
+  assert.equal(await page.locator('#audit-verdict').textContent(), `审计链完整：已校验 ${server.entries} 条记录。`);
+  await page.locator('[data-load="audit"]').click();
+  await page.waitForFunction(() => document.querySelector('#audit-out table'));
+  const rows = await page.locator('#audit-out tbody tr').allTextContents();
+  assert.ok(rows.some((r) => /privacy_officer/.test(r) && /web console test/.test(r) && /publish_policy_version/.test(r)), JSON.stringify(rows));
+  await shot(page, 'page-console-audit-zh-CN');
+  assert.deepEqual(await axeSerious(page), []);
+  // Rights requests need a privacy officer's or operator's permission, not the auditor's.
+  await page.locator('[data-load="requests"]').click();
+  await page.waitForFunction(() => document.querySelector('#requests-out [role=alert]'));
   await context.close();
 });

@@ -76,17 +76,16 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("get", "/healthz", Access::Public),
     ("get", "/readyz", Access::Public),
     ("get", "/metrics", Access::Public),
-    // The web SDK bundle and the pages (no personal data in them; the pages call the API
-    // above with the caller's own credentials).
+    // The web SDK and the pages (crate::pages): static or empty of personal data until their
+    // scripts call the API with a link token or a staff key. The /demo routes exist only on a
+    // server started with --dev (404 otherwise), where they act as the demo integrator.
     ("get", "/sdk/huoti-liveness.js", Access::Public),
-    ("get", "/privacy", Access::Public),
-    ("get", "/privacy/policy", Access::Public),
-    ("get", "/console", Access::Public),
-    // Dev mode only (404 otherwise): sessions made with the demo integrator key, which the
-    // server holds and never sends to the page.
     ("get", "/demo", Access::Public),
     ("post", "/demo/session", Access::Public),
     ("get", "/demo/sessions/{id}/result", Access::Public),
+    ("get", "/privacy", Access::Public),
+    ("get", "/privacy/policy", Access::Public),
+    ("get", "/console", Access::Public),
 ];
 
 /// Makes a key with `role` and returns it (`hk_<id>.<secret>`); only a hash is stored, so it

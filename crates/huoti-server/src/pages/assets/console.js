@@ -15,10 +15,19 @@ class ApiError extends Error {
   }
 }
 
+/** The purpose staff give for an access to personal data (audited with it, S2). Header values
+ * are ISO-8859-1 only, so other text (Chinese) travels percent-encoded. */
+function purposeHeader() {
+  const p = $('purpose').value.trim();
+  return /^[\x20-\x7e]*$/.test(p) ? p : encodeURIComponent(p);
+}
+
 async function api(method, path) {
   const key = sessionStorage.getItem(KEY);
   if (!key) throw new ApiError(0, 'no_key');
-  const r = await fetch(path, { method, headers: { Authorization: `Bearer ${key}` }, cache: 'no-store', credentials: 'omit' });
+  const headers = { Authorization: `Bearer ${key}` };
+  if ($('purpose').value.trim()) headers['huoti-purpose'] = purposeHeader();
+  const r = await fetch(path, { method, headers, cache: 'no-store', credentials: 'omit' });
   const text = await r.text();
   const j = text ? JSON.parse(text) : null;
   if (!r.ok) throw new ApiError(r.status, j?.code || `http_${r.status}`);
@@ -37,30 +46,32 @@ function problem(out, e) {
   if (e.code === 'no_key') p.textContent = S.noKey;
   else if (e.status === 401) p.textContent = S.unauthorized;
   else if (e.status === 403) p.textContent = fmt(S.forbidden, { code: e.code });
+  else if (e.code === 'purpose_required') p.textContent = S.purposeRequired;
+  else if (e.status === 404 && e.code === 'not_found') p.textContent = S.notAvailable;
   else p.textContent = fmt(S.error, { code: e.code || e.message });
   out.replaceChildren(p);
 }
 
 const COLUMNS = {
-  requests: [['id', 'colId'], ['kind', 'colKind'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_at', 'colDue']],
-  complaints: [['id', 'colId'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_at', 'colDue'], ['summary', 'colSummary']],
+  requests: [['id', 'colId'], ['kind', 'colKind'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_date', 'colDue']],
+  complaints: [['id', 'colId'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_date', 'colDue']],
   incidents: [['id', 'colId'], ['severity', 'colSeverity'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['summary', 'colSummary']],
+  audit: [['seq', 'colSeq'], ['at', 'colAt'], ['role', 'colRole'], ['action', 'colAction'], ['purpose', 'colPurpose']],
 };
 
 function table(kind, rows) {
   if (!rows.length) return el('p', {}, S.empty);
   const cols = COLUMNS[kind];
   const head = el('tr', {}, ...cols.map(([, label]) => el('th', { scope: 'col' }, S[label])));
-  const today = new Date().toISOString().slice(0, 10);
   const body = rows.map((r) =>
     el('tr', {}, ...cols.map(([f]) => {
-      const v = r[f] ?? r[f.replace('_at', '_date')] ?? '';
-      const td = el('td', {}, String(v));
-      if (f === 'due_at' && v && String(v).slice(0, 10) < today && !/done|closed|completed/.test(r.status ?? '')) td.append(' ', el('strong', { class: 'bad' }, `(${S.overdue})`));
+      const td = el('td', {}, String(r[f] ?? '—'));
+      // `overdue` is the server's judgement (China working days), not this browser's clock.
+      if (f === 'due_date' && r.overdue) td.append(' ', el('strong', { class: 'bad' }, `(${S.overdue})`));
       return td;
     })),
   );
-  return el('table', {}, el('caption', { class: 'muted' }, S[kind]), el('thead', {}, head), el('tbody', {}, ...body));
+  return el('table', {}, el('caption', { class: 'muted' }, S[`${kind}Caption`] ?? S[kind]), el('thead', {}, head), el('tbody', {}, ...body));
 }
 
 for (const b of document.querySelectorAll('button[data-load]')) {
@@ -68,8 +79,14 @@ for (const b of document.querySelectorAll('button[data-load]')) {
   const out = $(`${kind}-out`);
   b.addEventListener('click', async () => {
     try {
-      const j = await api('GET', `/v1/admin/${kind}`);
-      out.replaceChildren(table(kind, Array.isArray(j) ? j : (j?.items ?? j?.[kind] ?? [])));
+      // Requests and complaints: GET /v1/admin/requests (one list; complaints are kind
+      // `complaint`); incidents: GET /v1/admin/incidents; the audit log: GET /v1/admin/audit.
+      const path = kind === 'complaints' ? 'requests' : kind;
+      const j = await api('GET', `/v1/admin/${path}`);
+      let rows = Array.isArray(j) ? j : (j?.items ?? []);
+      if (kind === 'requests') rows = rows.filter((r) => r.kind !== 'complaint');
+      if (kind === 'complaints') rows = rows.filter((r) => r.kind === 'complaint');
+      out.replaceChildren(table(kind, rows));
     } catch (e) {
       problem(out, e);
     }
@@ -79,9 +96,11 @@ for (const b of document.querySelectorAll('button[data-load]')) {
 $('verify-audit').addEventListener('click', async () => {
   const out = $('audit-out');
   try {
+    // GET /v1/admin/audit/verify → {ok, entries, first_bad_seq?, head_hash?}
     const j = await api('GET', '/v1/admin/audit/verify');
-    const ok = j.ok ?? j.valid ?? j.intact;
-    out.replaceChildren(el('p', { class: ok ? 'ok' : 'bad', role: ok ? 'status' : 'alert' }, ok ? fmt(S.auditOk, { n: j.entries ?? j.count ?? '' }) : fmt(S.auditBroken, { at: j.broken_at ?? j.first_bad ?? '?' })));
+    const p = el('p', { class: j.ok ? 'ok' : 'bad', role: j.ok ? 'status' : 'alert', id: 'audit-verdict' }, j.ok ? fmt(S.auditOk, { n: j.entries }) : fmt(S.auditBroken, { at: j.first_bad_seq ?? '?' }));
+    out.replaceChildren(p);
+    if (j.head_hash) out.append(el('p', { class: 'muted' }, `${S.auditHead} ${j.head_hash}`));
   } catch (e) {
     problem(out, e);
   }

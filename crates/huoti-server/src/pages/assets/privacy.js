@@ -1,7 +1,8 @@
-// /privacy: a person's own data, reached through a link token that the integrator issued. The
-// token is in the URL fragment (#t=…), which browsers never send to any server or put in a
-// Referer; the page moves it to sessionStorage and removes it from the address bar, then sends
-// it only to this server's /v1/me endpoints as a bearer token.
+// /privacy: a person's own data, reached through the link their service issued
+// (`POST /v1/subjects/{ref}/privacy-link` → `/privacy#token=pl_…`). The token is in the URL
+// fragment, which browsers never send to a server or put in a Referer; the page moves it to
+// sessionStorage (this tab only), removes it from the address bar, and sends it only to this
+// server's /v1/me endpoints as a bearer token.
 
 const S = JSON.parse(document.getElementById('strings').textContent);
 const fmt = (s, v = {}) => s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? ''));
@@ -9,7 +10,8 @@ const $ = (id) => document.getElementById(id);
 const msg = $('msg');
 const KEY = 'huoti.privacy.token';
 
-const fromHash = new URLSearchParams(location.hash.slice(1)).get('t');
+const frag = new URLSearchParams(location.hash.slice(1));
+const fromHash = frag.get('token') || frag.get('t');
 if (fromHash) {
   sessionStorage.setItem(KEY, fromHash);
   history.replaceState(null, '', location.pathname + location.search);
@@ -29,7 +31,12 @@ async function api(method, path, body) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
   const text = await r.text();
-  const j = text ? JSON.parse(text) : null;
+  let j = null;
+  try {
+    j = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
   if (!r.ok) throw new ApiError(r.status, j?.code || `http_${r.status}`);
   return j;
 }
@@ -40,19 +47,32 @@ const el = (tag, attrs = {}, ...kids) => {
   e.append(...kids);
   return e;
 };
+const say = (cls, text) => {
+  msg.className = cls;
+  msg.textContent = text;
+};
 
 function showError(e) {
-  msg.className = 'bad';
-  msg.textContent = e instanceof ApiError && (e.status === 401 || e.status === 403) ? S.badToken : fmt(S.error, { code: e.code || e.message });
+  say('bad', e instanceof ApiError && e.code === 'invalid_link_token' ? S.badToken : fmt(S.error, { code: e.code || e.message }));
 }
 
-function renderProfile(me) {
+const scopeName = (s) => S[`scope_${s}`] ?? s;
+const kindName = (k) => S[`kind_${k}`] ?? k;
+
+function renderData(me) {
   const dl = $('profile');
-  dl.replaceChildren();
-  for (const [k, v] of Object.entries(me.masked ?? me.data ?? {})) {
-    if (v === null || typeof v === 'object') continue;
-    dl.append(el('dt', {}, k), el('dd', {}, String(v)));
-  }
+  dl.replaceChildren(el('dt', {}, S.subject), el('dd', {}, me.subject_ref), el('dt', {}, S.trainingImages), el('dd', {}, String(me.training_images ?? 0)));
+  const sessions = me.sessions ?? [];
+  const box = $('sessions');
+  if (!sessions.length) box.replaceChildren(el('p', {}, S.noSessions));
+  else
+    box.replaceChildren(
+      el('table', {},
+        el('caption', { class: 'muted' }, S.sessions),
+        el('thead', {}, el('tr', {}, ...[S.colWhen, S.colState, S.colDecision, S.colDevice].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...sessions.map((s) => el('tr', {}, el('td', {}, s.created_at), el('td', {}, s.state), el('td', {}, s.decision ?? '—'), el('td', {}, s.device_info_kept ? S.yes : S.no)))),
+      ),
+    );
   $('data').hidden = false;
 }
 
@@ -62,20 +82,19 @@ function renderConsents(consents) {
   const live = (consents ?? []).filter((c) => !c.withdrawn_at);
   if (!live.length) ul.append(el('li', {}, S.noConsents));
   for (const c of live) {
-    const b = el('button', { type: 'button', class: 'secondary', 'aria-label': `${S.withdraw}: ${c.scope}` }, S.withdraw);
+    const b = el('button', { type: 'button', class: 'secondary', 'data-scope': c.scope, 'aria-label': `${S.withdraw}: ${scopeName(c.scope)}` }, S.withdraw);
     b.addEventListener('click', async () => {
       b.disabled = true;
       try {
         await api('DELETE', `/v1/me/consents/${encodeURIComponent(c.scope)}`);
-        msg.className = 'ok';
-        msg.textContent = fmt(S.withdrawn, { scope: c.scope });
         await load();
+        say('ok', fmt(S.withdrawn, { scope: scopeName(c.scope) }));
       } catch (e) {
         b.disabled = false;
         showError(e);
       }
     });
-    ul.append(el('li', {}, el('span', {}, `${c.scope} · ${c.policy_version ?? ''} · ${c.recorded_at ?? ''}`), b));
+    ul.append(el('li', {}, el('span', {}, `${scopeName(c.scope)} · ${S.policyVersion} ${c.policy_version} · ${c.granted_at}`), b));
   }
   $('consents').hidden = false;
 }
@@ -84,23 +103,25 @@ function renderRequests(requests) {
   const ul = $('request-list');
   ul.replaceChildren();
   if (!requests?.length) ul.append(el('li', {}, S.noRequests));
-  for (const r of requests ?? []) ul.append(el('li', {}, `${r.kind} · ${r.status ?? ''} · ${r.due_at ?? r.due_date ?? ''}`));
+  for (const r of requests ?? []) {
+    const due = r.due_date ? fmt(S.dueBy, { due: r.due_date }) : S.dueAfterCheck;
+    ul.append(el('li', {}, el('span', {}, `${kindName(r.kind)} · ${S[`status_${r.status}`] ?? r.status} · ${due}${r.overdue ? ` · ${S.overdue}` : ''}`)));
+  }
   $('rights').hidden = false;
 }
 
 async function load() {
   const me = await api('GET', '/v1/me');
-  renderProfile(me);
+  renderData(me);
   renderConsents(me.consents);
   renderRequests(me.requests);
 }
 
-async function ask(kind) {
+async function ask(kind, details = '') {
   try {
-    const r = await api('POST', '/v1/me/requests', { kind });
-    msg.className = 'ok';
-    msg.textContent = fmt(S.requested, { kind: r.kind ?? kind, due: r.due_at ?? r.due_date ?? '' });
+    const r = await api('POST', '/v1/me/requests', { kind, details });
     await load();
+    say('ok', fmt(S.requested, { kind: kindName(r.kind), due: r.due_date ? fmt(S.dueBy, { due: r.due_date }) : S.dueAfterCheck }));
   } catch (e) {
     showError(e);
   }
@@ -120,12 +141,17 @@ $('export').addEventListener('click', async () => {
   }
 });
 $('ask-delete').addEventListener('click', () => ask('deletion'));
-$('ask-close').addEventListener('click', () => confirm(S.confirmClose) && ask('account_closure'));
+$('ask-close').addEventListener('click', () => confirm(S.confirmClose) && ask('closure'));
+$('complaint-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('complaint').value.trim();
+  if (!text) return;
+  $('complaint').value = '';
+  ask('complaint', text);
+});
 
-if (!token) {
-  msg.className = 'bad';
-  msg.textContent = S.noToken;
-} else {
-  msg.textContent = S.loading;
-  load().then(() => (msg.textContent = ''), showError);
+if (!token) say('bad', S.noToken);
+else {
+  say('', S.loading);
+  load().then(() => say('', ''), showError);
 }
