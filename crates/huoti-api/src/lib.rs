@@ -41,6 +41,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod ops;
+
 /// Media type of every error response (RFC 9457).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// Media type of a frame upload body.
@@ -127,6 +129,16 @@ error_codes! {
     RateLimited = ("rate_limited", 429, "Too many requests"),
     /// Too many failed sessions for this correlation id recently: temporarily locked.
     TooManyFailures = ("too_many_failures", 429, "Temporarily locked after failed sessions"),
+    /// The key is valid but its holder may not use this endpoint (staff endpoints need a staff
+    /// key; S2 least privilege).
+    Forbidden = ("forbidden", 403, "Not allowed"),
+    /// A disclosure to a third party was refused: no consent of scope `share_with:<recipient>`
+    /// for this recipient, and no legal ground with a recorded reason (D1–D6). Nothing was sent.
+    DisclosureNotAllowed = ("disclosure_not_allowed", 403, "Disclosure not allowed"),
+    /// No such incident.
+    IncidentNotFound = ("incident_not_found", 404, "Incident not found"),
+    /// The service is winding down (S6): collection has stopped and no new session starts.
+    ServiceWoundDown = ("service_wound_down", 503, "Service winding down"),
     /// An unexpected server fault (details are in the server log, never in the response).
     Internal = ("internal", 500, "Internal server error"),
     /// The analysis could not run (models not loaded, worker failure).

@@ -72,6 +72,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions/{id}/frames", post(upload_frame))
         .route("/v1/sessions/{id}/complete", post(complete))
         .route("/v1/sessions/{id}/result", get(result))
+        .route("/v1/sessions/{id}/identity", axum::routing::put(crate::identity::put_identity))
+        .route("/v1/disclosures", post(crate::disclosure::create).get(crate::disclosure::list))
+        .route("/v1/admin/incidents", post(crate::incidents::create))
+        .route("/v1/admin/incidents/{id}", get(crate::incidents::show))
+        .route("/v1/admin/incidents/{id}/dispatch", post(crate::incidents::dispatch))
         .route("/v1/keys", get(keys))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -84,11 +89,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn ct_eq(a: &str, b: &str) -> bool {
+pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
@@ -98,13 +103,13 @@ fn random_b64(n: usize) -> String {
     B64.encode(b)
 }
 
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     OsRng.fill_bytes(&mut b);
     hex::encode(b)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
@@ -121,7 +126,7 @@ fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, AppError> {
     serde_json::to_value(a).and_then(serde_json::from_value).map_err(|e| AppError::internal(format_args!("wire conversion: {e}")))
 }
 
-async fn json_body<T: DeserializeOwned + Default>(body: Body) -> Result<T, AppError> {
+pub(crate) async fn json_body<T: DeserializeOwned + Default>(body: Body) -> Result<T, AppError> {
     let bytes = read_limited(body, MAX_JSON_BYTES)
         .await
         .map_err(|too_large| if too_large { AppError::new(ErrorCode::RequestTooLarge, format!("JSON bodies are limited to {MAX_JSON_BYTES} bytes")) } else { AppError::new(ErrorCode::InvalidRequest, "the request body could not be read") })?;
@@ -177,7 +182,7 @@ pub async fn create_integrator(db: &Db, name: &str, now_ms: u64) -> Result<Strin
 
 impl AppState {
     /// The integrator named by the `Authorization: Bearer hk_…` header.
-    async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
+    pub(crate) async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
         let unauthorized = || AppError::new(ErrorCode::Unauthorized, "send `Authorization: Bearer <integrator API key>`");
         let key = bearer(headers).ok_or_else(unauthorized)?;
         let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).ok_or_else(unauthorized)?;
@@ -200,7 +205,7 @@ impl AppState {
         Ok(session)
     }
 
-    async fn session(&self, id: &str) -> Result<SessionRow, AppError> {
+    pub(crate) async fn session(&self, id: &str) -> Result<SessionRow, AppError> {
         let not_found = || AppError::new(ErrorCode::SessionNotFound, "no such session");
         if id.len() > 64 {
             return Err(not_found());
@@ -258,6 +263,7 @@ impl AppState {
     ))]
 async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
     let integrator_id = st.integrator(&headers).await?;
+    crate::winddown::refuse_if_wound_down(&st.db).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
     if let Some(c) = &req.correlation_id {
@@ -471,7 +477,8 @@ async fn upload_checked(
         }
     }
     if device.0.is_some() || device.1.is_some() || device.2.is_some() {
-        st.db.set_device(&id, device.0.as_deref(), device.1.as_deref(), device.2.as_deref()).await?;
+        let info = wire::DeviceInfo { model: device.0, os_type: device.1, os_version: device.2 };
+        crate::devices::record(st, id, &info, now).await?;
     }
     let frames_received = st.db.session(&id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
     Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))
@@ -609,21 +616,19 @@ async fn decide(
         reference_frame: verdict.reference_frame,
         model_versions: verdict.model_versions.iter().map(|(n, v)| wire::ModelVersion { name: n.clone(), version: v.clone() }).collect(),
         frames: observations.len() as u32,
-        device: {
-            let s = st.session(&id).await?;
-            (s.device_model.is_some() || s.device_os_type.is_some() || s.device_os_version.is_some()).then_some(wire::DeviceInfo {
-                model: s.device_model,
-                os_type: s.device_os_type,
-                os_version: s.device_os_version,
-            })
-        },
+        // Device info stays sealed apart (S2); the signed verdict adds it when fetched.
+        device: None,
         fixed_challenge: session.fixed_challenge,
         completed_at: rfc3339(completed),
     };
     let json = serde_json::to_string(&payload).map_err(AppError::internal)?;
-    let jws = st.signer.sign(json.as_bytes());
-    st.db.finish(&id, verdict.decision.as_str(), &json, &jws, completed).await?;
-    st.erase(&id).await;
+    st.db.finish(&id, verdict.decision.as_str(), &json, "", completed).await?;
+    // L2: frames go now, unless the person consented to keeping them for training (then the
+    // retention job deletes them after `retention.training_max_days`).
+    if !crate::retention::keeps_frames_for_training(&st.db, &id).await? {
+        st.erase(&id).await;
+    }
+    let payload = wire::SessionVerdict { device: crate::devices::load(st, &id).await?, ..payload };
     if payload.decision != wire::Decision::Live {
         if let Some(c) = &session.correlation_id {
             st.db.insert_failure(c, completed).await?;
@@ -649,9 +654,9 @@ async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Re
     if !ct_eq(&s.integrator_id, &integrator_id) {
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
     }
-    match (s.state.as_str(), s.verdict_json, s.result_jws) {
-        (state::COMPLETED, Some(json), Some(jws)) => {
-            let verdict = serde_json::from_str(&json).map_err(AppError::internal)?;
+    match (s.state.as_str(), s.verdict_json) {
+        (state::COMPLETED, Some(json)) => {
+            let (jws, verdict) = crate::devices::signed_verdict(&st, &id, &json).await?;
             Ok(Json(wire::ResultResponse { jws, verdict }))
         }
         (state::EXPIRED, ..) => Err(AppError::new(ErrorCode::SessionExpired, "the session expired without being completed")),
@@ -723,9 +728,11 @@ impl utoipa::Modify for SecuritySchemes {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "huoti liveness API", description = "Face liveness sessions: challenge, frames, verdict. See docs/API.md."),
-    paths(create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text),
+    paths(create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
+        crate::identity::put_identity, crate::disclosure::create, crate::disclosure::list,
+        crate::incidents::create, crate::incidents::show, crate::incidents::dispatch),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Identity data, disclosures"), (name = "admin", description = "Staff: incidents"))
 )]
 pub struct ApiDoc;

@@ -74,8 +74,8 @@ impl BlobStore for DirBlobStore {
 
 /// Seals frames under per-subject keys and keeps them in a [`BlobStore`].
 pub struct FrameVault {
-    kek: LocalKeyFile,
-    store: Box<dyn BlobStore>,
+    pub(crate) kek: LocalKeyFile,
+    pub(crate) store: Box<dyn BlobStore>,
 }
 
 impl std::fmt::Debug for FrameVault {
@@ -151,11 +151,12 @@ impl FrameVault {
         envelope::open(key, &sealed, &Self::context(subject, blob_key)).map_err(|_| VaultError::Crypto)
     }
 
-    /// Deletes every frame of a subject, then its data key (L2; crypto-shredding).
+    /// Deletes every frame of a subject, then its biometric data key (L2; crypto-shredding).
+    /// Keys of other domains (device info, identity) follow their own retention.
     pub async fn erase_subject(&self, db: &Db, subject: &str) -> Result<(), VaultError> {
         db.delete_frames(subject).await?;
         self.store.delete_prefix(subject)?;
-        db.delete_subject_keys(subject).await?;
+        db.delete_subject_key(subject, DOMAIN).await?;
         Ok(())
     }
 }

@@ -66,11 +66,22 @@ pub mod api;
 pub mod blobs;
 pub mod clock;
 pub mod config;
+pub mod devices;
+pub mod disclosure;
 mod error;
+pub mod identity;
+pub mod incidents;
 pub mod metrics;
+pub mod ops_config;
+pub mod retention;
+pub mod sealing;
 pub mod signing;
+mod staff;
 pub mod store;
+#[doc(hidden)]
+pub mod testkit;
 pub mod tls;
+pub mod winddown;
 
 use std::sync::{Arc, Mutex};
 
@@ -145,6 +156,21 @@ pub async fn serve(config: ServerConfig, options: ServeOptions) -> Result<(), Se
             janitor.janitor_pass().await;
         }
     });
+    let interval_s = state.config.retention.interval_s;
+    if interval_s > 0 {
+        // S1/S5/L2: the retention job; safe on several nodes (rows are claimed).
+        let job = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_s));
+            loop {
+                tick.tick().await;
+                match retention::run(&job, false).await {
+                    Ok(r) => tracing::info!(sessions = r.processed.len(), failed = r.failed, "retention run"),
+                    Err(e) => tracing::warn!(error = %e, "retention run failed"),
+                }
+            }
+        });
+    }
     let app = router(state.clone());
     if config.tls.enabled {
         let (cert, key) = tls::ensure_certificate(&config.data_dir, config.tls.cert.as_deref(), config.tls.key.as_deref())?;
