@@ -495,11 +495,8 @@ mod tests {
             eprintln!("HUOTI_TEST_POSTGRES_URL not set: PostgreSQL suite skipped");
             return;
         };
-        let db = Db::connect(&url).await.unwrap();
-        for t in ["frames", "subject_keys", "failures", "sessions", "integrators", "huoti_migrations"] {
-            sqlx::raw_sql(&format!("DROP TABLE IF EXISTS {t} CASCADE")).execute(&db.pool).await.unwrap();
-        }
-        let db = Db::connect(&url).await.unwrap();
-        suite(&db).await;
+        // A fresh schema: tests running at the same time never share tables.
+        let url = crate::testkit::fresh_postgres_schema(&url).await;
+        suite(&Db::connect(&url).await.unwrap()).await;
     }
 }

@@ -25,3 +25,13 @@ pub async fn fresh_postgres_schema(base: &str) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
+
+/// `SELECT COUNT(*) …`-style query answering one integer.
+pub async fn scalar(db: &crate::store::Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.expect("query")
+}
+
+/// A query answering one text column.
+pub async fn strings(db: &crate::store::Db, sql: &str) -> Vec<String> {
+    sqlx::query_scalar(sql).fetch_all(&db.pool).await.expect("query")
+}

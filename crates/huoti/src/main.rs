@@ -1,6 +1,7 @@
 //! `huoti`: the command line of the huoti liveness system.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod assets_cmd;
 mod check;
 mod cli;
@@ -20,6 +21,7 @@ fn main() {
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::Verify(args) => verify::run(args),
         cli::Command::Eval(args) => eval::run(args),
+        cli::Command::Admin(cmd) => admin::run(cmd),
     };
     std::process::exit(code as i32);
 }
