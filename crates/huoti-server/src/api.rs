@@ -721,6 +721,10 @@ impl utoipa::Modify for SecuritySchemes {
             "client_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The session's client token `ct_…`")).build()),
         );
+        components.add_security_scheme(
+            "operator_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Staff (operator) key; configured by its SHA-256")).build()),
+        );
     }
 }
 

@@ -520,7 +520,7 @@ async fn d3_complaint_facts_go_to_the_regulator_on_a_named_law_and_are_recorded(
 }
 
 #[tokio::test]
-async fn d4_transfer_without_consent_or_law_is_refused_d5_public_disclosure_needs_consent_to_public() {
+async fn d4_d5_transfer_or_public_disclosure_without_consent_or_law_is_refused() {
     for e in envs().await {
         let (_, v) = disclose(&e, disclosure("s_3", "acquirer-co", "transfer", json!({"consent": "share_with:acquirer-co"}))).await;
         assert_eq!(v["code"], "disclosure_not_allowed");
