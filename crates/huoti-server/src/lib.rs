@@ -32,6 +32,16 @@
 //! * The verdict signing key is `<data_dir>/signing-ed25519.key` (0600); the self-signed TLS
 //!   certificate, when none is configured, is `<data_dir>/tls/`.
 //!
+//! ## Privacy operations
+//!
+//! * [`retention`]: the scheduled job (S1, S5, L2) that deletes frames and device info when
+//!   due and anonymises verdicts after their legal minimum, claiming rows so that several
+//!   nodes can run it; `huoti admin retention run`.
+//! * [`sealing`]: key domains and KEK rotation without rewriting blobs (S2).
+//! * [`incidents`]: incident records, the notice outbox and its senders (S3).
+//! * [`disclosure`]: the disclosure ledger (D1–D6).
+//! * [`winddown`] (S6) and data residency ([`ops_config::ResidencyConfig`], S1).
+//!
 //! ## Abuse control
 //!
 //! A session that does not end `live` counts as a failure of its `correlation_id`; after
@@ -44,8 +54,9 @@
 //!
 //! * **No vision maths and no decision logic**: measuring is `huoti-vision`'s job, deciding is
 //!   `huoti-liveness`'s. This crate moves bytes, keeps state, and signs.
-//! * **No identity**: a session's subject is pseudonymous (its id); identity data, consent
-//!   ledger, staff roles and the privacy centre are further work.
+//! * **No identity in the biometric store**: a session's subject is pseudonymous (its id).
+//!   Identity data an integrator sends lives in its own table under its own key domain
+//!   ([`identity`], L3); device info is sealed too ([`devices`]).
 //! * **No fixed challenges in production**: an explicit challenge is refused
 //!   (`test_mode_disabled`) unless the server was started with `test_mode`.
 //! * **No secrets or face data in logs or metrics**: keys and tokens are stored as hashes,
