@@ -42,6 +42,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod ops;
+mod privacy;
+pub use privacy::*;
 
 /// Media type of every error response (RFC 9457).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -129,9 +131,42 @@ error_codes! {
     RateLimited = ("rate_limited", 429, "Too many requests"),
     /// Too many failed sessions for this correlation id recently: temporarily locked.
     TooManyFailures = ("too_many_failures", 429, "Temporarily locked after failed sessions"),
-    /// The key is valid but its holder may not use this endpoint (staff endpoints need a staff
-    /// key; S2 least privilege).
-    Forbidden = ("forbidden", 403, "Not allowed"),
+    /// Frames were sent for a session whose person has no current consent to
+    /// `face_capture_and_upload` (never given, withdrawn, or given under a policy version that
+    /// a material change superseded: A1, A3, L1). Record consent first; nothing was stored.
+    ConsentRequired = ("consent_required", 403, "Consent required"),
+    /// Device-info headers were sent but the person did not consent to `device_info` (P2);
+    /// nothing was stored. Send the frame without them.
+    DeviceInfoNotConsented = ("device_info_not_consented", 422, "Device info not consented"),
+    /// The consent names a policy version that is not the current one; the detail names the
+    /// current version. Show it and ask again.
+    PolicyOutdated = ("policy_outdated", 409, "Policy version outdated"),
+    /// A consent without the required scope `face_capture_and_upload`.
+    ConsentScopeRequired = ("consent_scope_required", 422, "Required consent scope missing"),
+    /// No such subject (or not one of this integrator's).
+    SubjectNotFound = ("subject_not_found", 404, "Subject not found"),
+    /// The API key is valid but its role may not do this (least privilege, S2).
+    Forbidden = ("forbidden", 403, "Not allowed for this role"),
+    /// A staff request on personal data without a `purpose` (header `huoti-purpose` or body
+    /// member `purpose`): every staff access is audited with its purpose (S2).
+    PurposeRequired = ("purpose_required", 400, "Purpose required"),
+    /// Missing, unknown or expired privacy-centre link token.
+    InvalidLinkToken = ("invalid_link_token", 401, "Missing or invalid link token"),
+    /// No such rights request or complaint.
+    RequestNotFound = ("request_not_found", 404, "Request not found"),
+    /// The request cannot move to that state from its current one (already done or refused,
+    /// identity not yet verified for a verified field, …).
+    InvalidRequestState = ("invalid_request_state", 409, "Invalid request state"),
+    /// A refusal without one of the listed grounds (R8).
+    RefusalGroundRequired = ("refusal_ground_required", 422, "Refusal ground required"),
+    /// No such training sample.
+    SampleNotFound = ("sample_not_found", 404, "Sample not found"),
+    /// A training sample approved by the person who asked for it (C4: two people).
+    SelfApproval = ("self_approval", 403, "Requester cannot approve"),
+    /// The training sample is not approved yet.
+    SampleNotApproved = ("sample_not_approved", 409, "Sample not approved"),
+    /// The training sample's export window has passed.
+    SampleExpired = ("sample_expired", 410, "Sample expired"),
     /// A disclosure to a third party was refused: no consent of scope `share_with:<recipient>`
     /// for this recipient, and no legal ground with a recorded reason (D1–D6). Nothing was sent.
     DisclosureNotAllowed = ("disclosure_not_allowed", 403, "Disclosure not allowed"),
@@ -268,6 +303,11 @@ pub struct CreateSessionRequest {
     /// Test mode only: use this challenge instead of a random one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed_challenge: Option<FixedChallenge>,
+    /// The integrator's pseudonymous reference for the person (1–128 of `[A-Za-z0-9._:-]`;
+    /// never a name, phone or ID number). Consents, rights and retention attach to it; without
+    /// it they attach to this session alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_ref: Option<String>,
 }
 
 /// `POST /v1/sessions` answer. Hand `session_id`, `client_token` and `challenge` to the app;

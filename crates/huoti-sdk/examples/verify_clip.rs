@@ -207,7 +207,9 @@ fn run() -> Result<bool, String> {
     };
     eprintln!("session {} ({} actions, {} flashes, {:.1} s)", ticket.session_id, ticket.challenge.actions.len(), ticket.challenge.flashes.len(), ticket.challenge.total_ms as f64 / 1000.0);
     let mut src = source(&a)?;
-    let permissions = Granted { camera: !a.deny_camera, device_info: !a.no_device_info };
+    // This example stands for a person who already accepted the policy in force (an app shows
+    // `GET /v1/policy` and asks through its own `Permissions::consent`).
+    let permissions = Granted { camera: !a.deny_camera, device_info: !a.no_device_info, policy: true };
     let driver = Driver::new(server).with_trust(trust);
     let cancel = CancelToken::new();
     // The driver blocks: run it on a worker thread, as an app must (its UI thread stays free).

@@ -178,6 +178,7 @@ pub struct Driver {
     capture: CaptureOptions,
     clock: Arc<dyn Clock>,
     device_info: Arc<DeviceInfoFn>,
+    channel: String,
 }
 
 impl std::fmt::Debug for Driver {
@@ -196,6 +197,7 @@ impl Driver {
             capture: CaptureOptions::default(),
             clock: Arc::new(SystemClock::default()),
             device_info: Arc::new(crate::device::collect),
+            channel: "sdk".into(),
         }
     }
 
@@ -217,6 +219,13 @@ impl Driver {
         self
     }
 
+    /// The consent channel recorded with the person's agreement: `sdk` (default), `cli` or
+    /// `web`.
+    pub fn with_consent_channel(mut self, channel: impl Into<String>) -> Driver {
+        self.channel = channel.into();
+        self
+    }
+
     /// Time source (tests inject a fake one; see [`Clock`]).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Driver {
         self.clock = clock;
@@ -235,7 +244,10 @@ impl Driver {
     /// thread.
     ///
     /// Order: camera permission (refused → [`Error::CameraDenied`], nothing opened, nothing
-    /// sent) → device-info permission (refused → no device info sent) → the source opens →
+    /// sent) → device-info permission (refused → no device info sent) → the policy in force
+    /// (`GET /v1/policy`) and the person's agreement to it (refused →
+    /// [`Error::ConsentDenied`], nothing opened or uploaded) → consent recorded with scope
+    /// `face_capture_and_upload` (+ `device_info` when allowed) → the source opens →
     /// frames are captured, paced and queued while an upload thread sends them → the source
     /// is closed (C2; on every path, panics included) → `complete` → [`Outcome`].
     pub fn run(
@@ -257,6 +269,19 @@ impl Driver {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        // A1, L1: the person agrees to the policy in force before anything is captured; the
+        // consent names the scopes actually used (device_info only when allowed: P2).
+        let is_cancelled = || cancel.is_cancelled();
+        let policy = with_retries(&self.net.retry, &*self.clock, "policy", &is_cancelled, |n| client.policy(n))?;
+        if !permissions.consent(&policy).is_granted() {
+            return Err(Error::ConsentDenied);
+        }
+        let mut scopes = vec!["face_capture_and_upload".to_owned()];
+        if device.is_some() {
+            scopes.push("device_info".to_owned());
+        }
+        let consent = wire::ConsentRequest { policy_version: policy.version, scopes, channel: self.channel.clone() };
+        with_retries(&self.net.retry, &*self.clock, "consent", &is_cancelled, |n| client.consent(&consent, n))?;
 
         let abort = AtomicBool::new(false);
         let uploaded = AtomicU32::new(0);

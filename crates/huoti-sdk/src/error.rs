@@ -17,6 +17,11 @@ pub enum Error {
     #[error("camera permission refused: liveness detection cannot run (policy P1)")]
     CameraDenied,
 
+    /// The person did not agree to the privacy policy in force (A1, L1). Returned before the
+    /// source is opened: nothing captured, nothing uploaded, no consent recorded.
+    #[error("the privacy policy was not accepted: liveness detection cannot run (policy A1, L1)")]
+    ConsentDenied,
+
     /// The host cancelled the session through its [`CancelToken`](crate::CancelToken).
     #[error("the session was cancelled")]
     Cancelled,

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | **P1** | asks the host for the camera first; refused → [`Error::CameraDenied`] at once: no source opened, no network call, nothing uploaded |
 //! | **P2** | asks separately for device info; refused → capture runs exactly the same and no device info is sent |
+//! | **A1, L1** | fetches the policy in force (`GET /v1/policy`) and asks [`Permissions::consent`]; refused → [`Error::ConsentDenied`] before the source opens; accepted → records consent (`face_capture_and_upload`, `device_info` only when allowed, channel `sdk`) before the first frame |
 //! | **C1** | device info is the model, OS type and OS version — nothing else ([`device`]) |
 //! | **C2** | the frame source (camera) is closed when capture ends — on success, error, cancel and panic (an RAII guard) — and nothing is read after that |
 //! | **C3** | what was captured is uploaded to the huoti server, which decides |
@@ -20,7 +21,9 @@
 //! the app a [`Ticket`]: session id, client token and challenge. The driver then
 //!
 //! 1. asks [`Permissions::camera`] (refused → [`Error::CameraDenied`]) and
-//!    [`Permissions::device_info`] (refused → no device info);
+//!    [`Permissions::device_info`] (refused → no device info), then, with the policy in
+//!    force in hand, [`Permissions::consent`] (refused → [`Error::ConsentDenied`]), and records
+//!    the consent on the server;
 //! 2. opens the [`FrameSource`] and captures until the challenge is over, calling the host's
 //!    [`Ui`] to show the prompts (`turn_left`, `blink`, … until a deadline) and the colour
 //!    flashes at the right times;

@@ -420,6 +420,41 @@ impl Client {
         }
     }
 
+    /// One attempt at reading the policy in force (`GET /v1/policy`, public).
+    pub(crate) fn policy(&self, attempt: u32) -> Attempt<wire::PolicyInfo> {
+        let url = format!("{}/v1/policy", self.base);
+        Self::answer("policy", attempt, self.agent.get(&url).call())
+    }
+
+    /// One attempt at recording the person's consent. Not idempotent on the server (each call
+    /// is one act of consent), but a repeated act only records the same agreement twice.
+    pub(crate) fn consent(&self, body: &wire::ConsentRequest, attempt: u32) -> Attempt<wire::ConsentRecorded> {
+        let url = format!("{}/v1/sessions/{}/consent", self.base, encode_segment(&self.session_id));
+        let req = self.agent.post(&url).header("authorization", self.token.bearer());
+        Self::answer("consent", attempt, req.send_json(body))
+    }
+
+    fn answer<T: serde::de::DeserializeOwned>(what: &str, attempt: u32, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Attempt<T> {
+        match sent {
+            Err(e) if is_tls(&e) => {
+                Attempt::Fail(Error::Network { after: Duration::ZERO, attempts: attempt + 1, what: what.into(), reason: transport_reason(&e) })
+            }
+            Err(e) => Attempt::Retry(transport_reason(&e)),
+            Ok(mut res) if res.status().is_success() => match read_json(&mut res) {
+                Ok(v) => Attempt::Done(v),
+                Err(e) => Attempt::Fail(e),
+            },
+            Ok(mut res) => {
+                let (status, p) = problem(&mut res);
+                match classify_status(status, p.as_ref()) {
+                    Some(wait) if wait.is_zero() => Attempt::Retry(format!("HTTP {status}")),
+                    Some(wait) => Attempt::RetryAfter(wait, format!("HTTP {status} (rate limited)")),
+                    None => Attempt::Fail(server_error(what, status, p)),
+                }
+            }
+        }
+    }
+
     /// One attempt at `complete`.
     pub(crate) fn complete(&self, attempt: u32) -> Attempt<wire::CompleteResponse> {
         let url = format!("{}/v1/sessions/{}/complete", self.base, encode_segment(&self.session_id));

@@ -13,6 +13,10 @@ pub enum Permission {
     /// The device's model, OS type and OS version (C1, P2). Refused → capture runs exactly
     /// the same and no device information leaves the device.
     DeviceInfo,
+    /// Agreement to the privacy policy in force (A1, L1), asked after the two device
+    /// permissions with the policy's version and scopes in hand. Refused →
+    /// [`Error::ConsentDenied`](crate::Error::ConsentDenied): nothing captured, nothing sent.
+    PolicyConsent,
 }
 
 impl Permission {
@@ -21,6 +25,7 @@ impl Permission {
         match self {
             Permission::Camera => "camera",
             Permission::DeviceInfo => "device_info",
+            Permission::PolicyConsent => "policy_consent",
         }
     }
 }
@@ -57,6 +62,10 @@ pub trait Permissions {
     fn camera(&mut self) -> Answer;
     /// May the SDK send the device's model, OS type and OS version?
     fn device_info(&mut self) -> Answer;
+    /// Does the person agree to the privacy policy `policy` (show its text at `policy.url`,
+    /// version `policy.version`)? The SDK then records consent to `face_capture_and_upload`,
+    /// and to `device_info` only when [`device_info`](Self::device_info) was granted.
+    fn consent(&mut self, policy: &huoti_api::PolicyInfo) -> Answer;
 }
 
 /// Fixed answers, for hosts that asked the person beforehand (and for tests).
@@ -66,20 +75,24 @@ pub struct Granted {
     pub camera: bool,
     /// Answer to [`Permission::DeviceInfo`].
     pub device_info: bool,
+    /// Answer to [`Permission::PolicyConsent`]: the person read and accepted the policy in
+    /// force (whatever its version: a host that must show a specific version implements
+    /// [`Permissions`] itself).
+    pub policy: bool,
 }
 
 impl Granted {
     /// Camera and device info both allowed.
     pub fn all() -> Granted {
-        Granted { camera: true, device_info: true }
+        Granted { camera: true, device_info: true, policy: true }
     }
-    /// Camera allowed, device info refused.
+    /// Camera allowed, device info refused (policy accepted).
     pub fn camera_only() -> Granted {
-        Granted { camera: true, device_info: false }
+        Granted { camera: true, device_info: false, policy: true }
     }
     /// Nothing allowed.
     pub fn none() -> Granted {
-        Granted { camera: false, device_info: false }
+        Granted { camera: false, device_info: false, policy: false }
     }
 }
 
@@ -90,6 +103,9 @@ impl Permissions for Granted {
     fn device_info(&mut self) -> Answer {
         self.device_info.into()
     }
+    fn consent(&mut self, _policy: &huoti_api::PolicyInfo) -> Answer {
+        self.policy.into()
+    }
 }
 
 /// Any `FnMut(Permission) -> Answer` closure answers permissions.
@@ -99,5 +115,8 @@ impl<F: FnMut(Permission) -> Answer> Permissions for F {
     }
     fn device_info(&mut self) -> Answer {
         self(Permission::DeviceInfo)
+    }
+    fn consent(&mut self, _policy: &huoti_api::PolicyInfo) -> Answer {
+        self(Permission::PolicyConsent)
     }
 }

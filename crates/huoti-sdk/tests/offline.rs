@@ -25,6 +25,8 @@ struct Seen {
     path: String,
     headers: Vec<(String, String)>,
     body_len: usize,
+    /// The body, when it is JSON.
+    json: Option<serde_json::Value>,
 }
 
 /// How the stub answers frame uploads.
@@ -68,6 +70,8 @@ impl Stub {
     }
 }
 
+const POLICY: &str = r#"{"version":"2026-11","digest":"sha256:00","material_change":true,"published_at":"2026-11-01T00:00:00Z","url":"/privacy/policy","privacy_contact":"privacy@huoti.example","scopes":[{"id":"face_capture_and_upload","required":true,"description_en":"face","description_zh":"人脸"}]}"#;
+
 fn serve(conn: TcpStream, frames: Frames, log: Arc<Mutex<Vec<Seen>>>) {
     conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
@@ -98,7 +102,7 @@ fn serve(conn: TcpStream, frames: Frames, log: Arc<Mutex<Vec<Seen>>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        log.lock().unwrap().push(Seen { method, path: path.clone(), headers, body_len: len });
+        log.lock().unwrap().push(Seen { method, path: path.clone(), headers, body_len: len, json: serde_json::from_slice(&body).ok() });
         let seq: u32 = path.split("seq=").nth(1).and_then(|s| s.split('&').next()).and_then(|s| s.parse().ok()).unwrap_or(0);
         let (status, json) = if path.contains("/frames") {
             let tries = log.lock().unwrap().iter().filter(|s| s.path.contains(&format!("seq={seq}&"))).count();
@@ -113,12 +117,16 @@ fn serve(conn: TcpStream, frames: Frames, log: Arc<Mutex<Vec<Seen>>>) {
                 Frames::HangUpFrom(n) if seq >= n => return,
                 _ => (200, format!(r#"{{"seq":{seq},"frames_received":{}}}"#, seq + 1)),
             }
+        } else if path == "/v1/policy" {
+            (200, POLICY.to_owned())
+        } else if path.ends_with("/consent") {
+            (201, r#"{"consent_id":"cn_test","policy_version":"2026-11","scopes":["face_capture_and_upload"],"recorded_at":"2026-11-29T00:00:00Z"}"#.to_owned())
         } else if path.ends_with("/complete") {
             (200, r#"{"session_id":"s_test","passed":true}"#.to_owned())
         } else {
             (404, r#"{"type":"urn:huoti:problem:not_found","title":"Not found","status":404,"code":"not_found"}"#.to_owned())
         };
-        let ctype = if status == 200 { "application/json" } else { "application/problem+json" };
+        let ctype = if status < 300 { "application/json" } else { "application/problem+json" };
         let reply = format!("HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\n\r\n{json}", json.len());
         if out.write_all(reply.as_bytes()).is_err() {
             return;
@@ -348,7 +356,10 @@ fn c2_a_source_that_fails_to_open_is_closed_and_nothing_is_sent() {
     assert!(matches!(err, Error::Source(_)), "{err:?}");
     calls.assert_released();
     assert_eq!(calls.reads(), 0);
-    assert!(stub.seen().is_empty());
+    // Only the policy was read and the consent recorded (A1, before any capture); no frame.
+    let paths: Vec<String> = stub.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths[0] == "/v1/policy" && paths[1].ends_with("/consent"), "{paths:?}");
 }
 
 #[derive(Default)]
@@ -421,4 +432,44 @@ fn c2_a_live_camera_is_stamped_by_the_clock_and_released_when_the_challenge_ends
     assert_eq!(times[0], 0, "time 0 is the first frame");
     assert!(times.windows(2).all(|w| w[1] - w[0] >= 50), "thinned to ≤ 15 fps: {times:?}");
     assert!(*times.last().unwrap() < 700, "{times:?}");
+}
+
+#[test]
+fn a1_l1_policy_refused_nothing_opened_nothing_sent_but_the_policy_read() {
+    let stub = Stub::start(Frames::Accept);
+    let driver = Driver::new(&stub.url).with_net(fast_net(2000));
+    let mut src = Instrumented::grey(5);
+    let calls = src.calls.clone();
+    let mut asked = Vec::new();
+    let mut perms = |p: Permission| {
+        asked.push(p);
+        if p == Permission::PolicyConsent { Answer::Denied } else { Answer::Granted }
+    };
+    let err = driver.run(&ticket(10_000), &mut src, &mut perms, &mut NoUi, &CancelToken::new()).unwrap_err();
+    assert!(matches!(err, Error::ConsentDenied), "{err:?}");
+    assert_eq!(asked, [Permission::Camera, Permission::DeviceInfo, Permission::PolicyConsent]);
+    assert_eq!((calls.opens(), calls.reads()), (0, 0), "the source was never opened");
+    let paths: Vec<String> = stub.seen().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert_eq!(paths, ["GET /v1/policy"], "no consent recorded, no frame sent");
+}
+
+#[test]
+fn l1_p2_consent_recorded_before_the_first_frame_with_device_info_only_when_allowed() {
+    for (granted, scopes) in [
+        (Granted::all(), vec!["face_capture_and_upload", "device_info"]),
+        (Granted::camera_only(), vec!["face_capture_and_upload"]),
+    ] {
+        let stub = Stub::start(Frames::Accept);
+        let driver = Driver::new(&stub.url).with_net(fast_net(2000)).with_device_info(device);
+        driver.run(&ticket(10_000), &mut Instrumented::grey(2), &mut { granted }, &mut NoUi, &CancelToken::new()).unwrap();
+        let seen = stub.seen();
+        assert_eq!(seen[0].path, "/v1/policy");
+        assert!(seen[1].path.ends_with("/consent"), "{:?}", seen[1].path);
+        assert!(seen[2..].iter().all(|s| !s.path.ends_with("/consent") && s.path != "/v1/policy"));
+        let body = seen[1].json.clone().unwrap();
+        assert_eq!(body["policy_version"], "2026-11");
+        assert_eq!(body["channel"], "sdk");
+        assert_eq!(body["scopes"], serde_json::json!(scopes));
+        assert!(seen[1].headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("Bearer ")));
+    }
 }

@@ -18,7 +18,6 @@ CREATE TABLE session_devices (
 
 -- Retention (S1, S5, L2): when to look at a session again, and a claim so that several
 -- nodes never process the same row twice.
-ALTER TABLE sessions ADD COLUMN retain_for_training BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN subject_deleted_at_ms BIGINT;
 ALTER TABLE sessions ADD COLUMN retention_next_ms BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN retention_claim TEXT;

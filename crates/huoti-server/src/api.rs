@@ -9,7 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -32,6 +32,7 @@ use crate::clock::{Clock, RateLimiter, lock_remaining_s};
 use crate::config::ServerConfig;
 use crate::error::AppError;
 use crate::metrics;
+use crate::privacy;
 use crate::signing::Signer;
 use crate::store::{Db, SessionRow, state};
 
@@ -72,6 +73,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions/{id}/frames", post(upload_frame))
         .route("/v1/sessions/{id}/complete", post(complete))
         .route("/v1/sessions/{id}/result", get(result))
+        .route("/v1/sessions/{id}/consent", post(privacy::consent::record_consent))
+        .route("/v1/policy", get(privacy::policy::get_policy))
+        .route("/v1/policy/text", get(privacy::policy::get_policy_text))
+        .route("/v1/subjects/{subject_ref}/consents/{scope}", delete(privacy::consent::withdraw_by_ref))
         .route("/v1/sessions/{id}/identity", axum::routing::put(crate::identity::put_identity))
         .route("/v1/disclosures", post(crate::disclosure::create).get(crate::disclosure::list))
         .route("/v1/admin/incidents", post(crate::incidents::create))
@@ -97,7 +102,7 @@ pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn random_b64(n: usize) -> String {
+pub(crate) fn random_b64(n: usize) -> String {
     let mut b = vec![0u8; n];
     OsRng.fill_bytes(&mut b);
     B64.encode(b)
@@ -196,7 +201,7 @@ impl AppState {
     }
 
     /// The session, if the `Authorization: Bearer <client token>` header is its token.
-    async fn client_session(&self, id: &str, headers: &HeaderMap) -> Result<SessionRow, AppError> {
+    pub(crate) async fn client_session(&self, id: &str, headers: &HeaderMap) -> Result<SessionRow, AppError> {
         let session = self.session(id).await?;
         let token = bearer(headers).unwrap_or("");
         if token.is_empty() || !ct_eq(&sha256_hex(token), &session.token_hash) {
@@ -266,6 +271,9 @@ async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result
     crate::winddown::refuse_if_wound_down(&st.db).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
+    if req.subject_ref.as_deref().is_some_and(|r| !privacy::consent::valid_subject_ref(r)) {
+        return Err(AppError::new(ErrorCode::InvalidRequest, "subject_ref: 1–128 characters of [A-Za-z0-9._:-]"));
+    }
     if let Some(c) = &req.correlation_id {
         if c.is_empty() || c.len() > 128 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
             return Err(AppError::new(ErrorCode::InvalidRequest, "correlation_id: 1–128 characters of [A-Za-z0-9._:-]"));
@@ -315,6 +323,7 @@ async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result
         result_jws: None,
     };
     st.db.insert_session(&row).await?;
+    privacy::consent::attach_subject(&st, &row.integrator_id, req.subject_ref.as_deref(), &id, now).await?;
     st.vault.create_subject_key(&st.db, &id, now).await.map_err(AppError::internal)?;
     metrics::global().session_created();
     let resp = wire::CreateSessionResponse {
@@ -357,7 +366,8 @@ fn device_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, AppE
         (status = 410, description = "session_expired", body = wire::Problem, content_type = "application/problem+json"),
         (status = 413, description = "frame_too_large", body = wire::Problem, content_type = "application/problem+json"),
         (status = 415, description = "not_jpeg", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_frame, too_many_frames", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "consent_required", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_frame, too_many_frames, device_info_not_consented", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 async fn upload_frame(
@@ -422,6 +432,8 @@ async fn frame_preflight(
         device_header(headers, wire::HEADER_OS_TYPE)?,
         device_header(headers, wire::HEADER_OS_VERSION)?,
     );
+    let device_sent = device.0.is_some() || device.1.is_some() || device.2.is_some();
+    privacy::consent::gate_frame(st, id, device_sent, now).await?;
     let jpeg_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -625,7 +637,7 @@ async fn decide(
     st.db.finish(&id, verdict.decision.as_str(), &json, "", completed).await?;
     // L2: frames go now, unless the person consented to keeping them for training (then the
     // retention job deletes them after `retention.training_max_days`).
-    if !crate::retention::keeps_frames_for_training(&st.db, &id).await? {
+    if !crate::retention::keeps_frames_for_training(st, &id, completed).await? {
         st.erase(&id).await;
     }
     let payload = wire::SessionVerdict { device: crate::devices::load(st, &id).await?, ..payload };
@@ -732,11 +744,14 @@ impl utoipa::Modify for SecuritySchemes {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "huoti liveness API", description = "Face liveness sessions: challenge, frames, verdict. See docs/API.md."),
-    paths(create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
+    paths(
+        create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
+        privacy::policy::get_policy, privacy::policy::get_policy_text, privacy::consent::record_consent, privacy::consent::withdraw_by_ref,
         crate::identity::put_identity, crate::disclosure::create, crate::disclosure::list,
-        crate::incidents::create, crate::incidents::show, crate::incidents::dispatch),
-    components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo)),
+        crate::incidents::create, crate::incidents::show, crate::incidents::dispatch,
+    ),
+    components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Identity data, disclosures"), (name = "admin", description = "Staff: incidents"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights, identity data, disclosures (POLICY.md)"), (name = "admin", description = "Staff: incidents"))
 )]
 pub struct ApiDoc;

@@ -144,6 +144,17 @@ impl FrameVault {
         Ok(blob_key)
     }
 
+    /// Seals and stores a blob of `subject` under `blob_key` (which must start with
+    /// `<subject>/`, so that [`erase_subject`](Self::erase_subject) removes it); blocking I/O.
+    pub fn put_at(&self, key: &DataKey, subject: &str, blob_key: &str, bytes: &[u8]) -> Result<(), VaultError> {
+        if !blob_key.starts_with(&format!("{subject}/")) {
+            return Err(VaultError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "blob key outside the subject")));
+        }
+        let sealed = envelope::seal(key, bytes, &Self::context(subject, blob_key), &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        self.store.put(blob_key, &sealed.to_bytes())?;
+        Ok(())
+    }
+
     /// Reads and opens a frame (blocking I/O).
     pub fn get_frame(&self, key: &DataKey, subject: &str, blob_key: &str) -> Result<Vec<u8>, VaultError> {
         let bytes = self.store.get(blob_key)?;

@@ -42,10 +42,14 @@ fn basis(b: &DisclosureBasisWire) -> Result<DisclosureBasis, AppError> {
     }
 }
 
+/// The subject a request names: a session (its subject) or a subject id.
+async fn resolve_subject(st: &AppState, named: &str) -> Result<String, AppError> {
+    Ok(st.db.session_subject(named).await?.unwrap_or_else(|| named.to_owned()))
+}
+
 /// The consent ledger of `subject` as the server holds it.
-pub async fn ledger(_st: &AppState, _subject: &str) -> Result<ConsentLedger, AppError> {
-    // No consents are stored on this branch yet: a consent basis never holds.
-    ConsentLedger::new(Vec::new()).map_err(AppError::internal)
+pub async fn ledger(st: &AppState, subject: &str) -> Result<ConsentLedger, AppError> {
+    crate::privacy::consent::ledger(st, subject).await
 }
 
 fn kind_name(k: DisclosureKind) -> &'static str {
@@ -67,14 +71,15 @@ pub async fn disclose(st: &AppState, req: &DisclosureRequest) -> Result<Disclosu
         return Err(refused(format!("a public disclosure has recipient {PUBLIC:?}, and only a public disclosure has it (D5)")));
     }
     let now = st.clock.now_ms();
+    let subject = resolve_subject(st, &req.subject).await?;
     let d = Disclosure {
-        subject: SubjectId::new(req.subject.clone()),
+        subject: SubjectId::new(subject.clone()),
         recipient: req.recipient.clone(),
         data: req.data.clone(),
         basis: basis(&req.basis)?,
         at: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now) * 1_000_000).map_err(AppError::internal)?,
     };
-    let ledger = ledger(st, &req.subject).await?;
+    let ledger = ledger(st, &subject).await?;
     check_disclosure(&d, &ledger).map_err(|e| refused(format!("{e} (D1–D6: consent share_with:<recipient> or a legal ground with a reason)")))?;
     let id = format!("dc_{}", random_hex(12));
     sqlx::query(

@@ -84,6 +84,7 @@ pub mod identity;
 pub mod incidents;
 pub mod metrics;
 pub mod ops_config;
+pub mod privacy;
 pub mod retention;
 pub mod sealing;
 pub mod signing;
@@ -120,6 +121,7 @@ pub async fn build_state(
     let dir = &config.data_dir;
     std::fs::create_dir_all(dir).map_err(ServerError::io(format!("creating {}", dir.display())))?;
     let db = store::Db::connect(&config.database_url()).await?;
+    privacy::policy::seed(&db, clock.now_ms()).await?;
     let blob_store = blobs::DirBlobStore::new(&dir.join("blobs"))?;
     let vault = blobs::FrameVault::open(&dir.join("kek.json"), Box::new(blob_store))?;
     let signer = signing::Signer::load_or_create(&dir.join("signing-ed25519.key"))?;

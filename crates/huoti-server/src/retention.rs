@@ -63,29 +63,24 @@ fn ms(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000).clamp(0, i128::from(i64::MAX)) as i64
 }
 
-/// Whether the session's frames are kept after the verdict (retain-for-training consent, L2).
-pub async fn keeps_frames_for_training(db: &Db, session: &str) -> Result<bool, sqlx::Error> {
-    if crate::winddown::is_wound_down(db).await? {
-        return Ok(false); // S6: collection stopped, nothing kept for training.
+/// Whether the session's frames may be kept after the verdict at `now_ms`: the subject holds
+/// a current `retain_for_training` consent (L2, from the consent ledger), has not deleted
+/// their data (S5), and the service is not winding down (S6).
+pub async fn keeps_frames_for_training(st: &AppState, session: &str, now_ms: u64) -> Result<bool, AppError> {
+    if crate::winddown::is_wound_down(&st.db).await? {
+        return Ok(false);
     }
-    let v: Option<i64> =
-        sqlx::query_scalar("SELECT retain_for_training FROM sessions WHERE id = $1 AND subject_deleted_at_ms IS NULL")
-            .bind(session)
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(v.unwrap_or(0) != 0)
-}
-
-/// Records whether the person consented to keeping this session's frames for training (L2).
-/// Withdrawal makes the next retention run delete them.
-pub async fn set_training_consent(db: &Db, session: &str, consented: bool, now_ms: u64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET retain_for_training = $2, retention_next_ms = $3 WHERE id = $1")
+    let deleted: Option<i64> = sqlx::query_scalar("SELECT subject_deleted_at_ms FROM sessions WHERE id = $1")
         .bind(session)
-        .bind(i64::from(consented))
-        .bind(now_ms as i64)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+        .fetch_optional(&st.db.pool)
+        .await?
+        .flatten();
+    if deleted.is_some() {
+        return Ok(false);
+    }
+    let Some(subject) = st.db.session_subject(session).await? else { return Ok(false) };
+    let ledger = crate::privacy::consent::ledger(st, &subject).await?;
+    Ok(ledger.may_retain_for_training(&huoti_privacy::SubjectId::new(&subject), at(now_ms as i64)).is_ok())
 }
 
 /// The person deleted their data (R3) or closed the account (R5): face data and device info
@@ -93,13 +88,17 @@ pub async fn set_training_consent(db: &Db, session: &str, consented: bool, now_m
 /// commercial use, then anonymised; identity data after its legal minimum.
 pub async fn delete_subject(st: &AppState, session: &str) -> Result<(), AppError> {
     let now = st.clock.now_ms();
-    sqlx::query("UPDATE sessions SET subject_deleted_at_ms = $2, retain_for_training = 0, retention_next_ms = $2 WHERE id = $1")
+    sqlx::query("UPDATE sessions SET subject_deleted_at_ms = $2, retention_next_ms = $2 WHERE id = $1")
         .bind(session)
         .bind(now as i64)
         .execute(&st.db.pool)
         .await?;
     st.vault.erase_subject(&st.db, session).await.map_err(AppError::internal)?;
     crate::devices::erase(&st.db, session).await?;
+    // Training images are kept per subject (under the subject's own key): shred them too.
+    if let Some(subject) = st.db.session_subject(session).await? {
+        crate::privacy::consent::delete_training_images(st, &subject).await?;
+    }
     Ok(())
 }
 
@@ -109,7 +108,6 @@ struct Candidate {
     state: String,
     created_at_ms: i64,
     completed_at_ms: Option<i64>,
-    retain: bool,
     deleted_at_ms: Option<i64>,
     verdict_json: Option<String>,
     fixed_challenge: i64,
@@ -125,7 +123,7 @@ async fn candidates(db: &Db, claimer: Option<&str>, now: u64) -> Result<Vec<Cand
         None => format!("retention_next_ms <= $1 AND state IN {DONE_STATES}"),
     };
     let sql = format!(
-        "SELECT id, integrator_id, state, created_at_ms, completed_at_ms, retain_for_training, subject_deleted_at_ms, \
+        "SELECT id, integrator_id, state, created_at_ms, completed_at_ms, subject_deleted_at_ms, \
          verdict_json, fixed_challenge, frame_count FROM sessions WHERE {filter} ORDER BY retention_next_ms"
     );
     let q = sqlx::query(&sql);
@@ -142,7 +140,6 @@ async fn candidates(db: &Db, claimer: Option<&str>, now: u64) -> Result<Vec<Cand
                 state: r.try_get("state")?,
                 created_at_ms: r.try_get("created_at_ms")?,
                 completed_at_ms: r.try_get("completed_at_ms")?,
-                retain: r.try_get::<i64, _>("retain_for_training")? != 0,
                 deleted_at_ms: r.try_get("subject_deleted_at_ms")?,
                 verdict_json: r.try_get("verdict_json")?,
                 fixed_challenge: r.try_get("fixed_challenge")?,
@@ -229,7 +226,7 @@ fn count(report: &mut RetentionReport, category: &str, action: Action, dry_run: 
 async fn process(st: &AppState, c: &Candidate, now_ms: u64, dry_run: bool, report: &mut RetentionReport) -> Result<(), AppError> {
     let policy = st.config.retention.policy();
     let now = at(now_ms as i64);
-    let training = c.retain && !crate::winddown::is_wound_down(&st.db).await?;
+    let training = keeps_frames_for_training(st, &c.id, now_ms).await?;
     let mut next: Option<OffsetDateTime> = None;
     let mut keep = |a: Action| {
         if let Action::Keep { until: Some(u), .. } = a {

@@ -13,6 +13,7 @@ use crate::ServerError;
 /// The embedded migrations: (version, name, SQL).
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "sessions", include_str!("../migrations/0001_sessions.sql")),
+    (2, "privacy_access", include_str!("../migrations/0002_privacy_access.sql")),
     (3, "privacy_ops", include_str!("../migrations/0003_privacy_ops.sql")),
 ];
 
@@ -151,6 +152,11 @@ impl Db {
             tracing::info!(version, name, "applied migration");
         }
         Ok(())
+    }
+
+    /// The pool, for the queries of other modules (`privacy`).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Answers `SELECT 1` (readiness).
@@ -495,8 +501,14 @@ mod tests {
             eprintln!("HUOTI_TEST_POSTGRES_URL not set: PostgreSQL suite skipped");
             return;
         };
-        // A fresh schema: tests running at the same time never share tables.
-        let url = crate::testkit::fresh_postgres_schema(&url).await;
-        suite(&Db::connect(&url).await.unwrap()).await;
+        // A fresh schema per run: tests of several branches share one database.
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&url).await.unwrap();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let schema = format!("store_{}_{nanos:x}", std::process::id());
+        sqlx::raw_sql(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let db = Db::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}")).await.unwrap();
+        suite(&db).await;
     }
 }

@@ -36,7 +36,8 @@ pub struct WindDownReport {
     pub newly_stopped: bool,
     /// Notices queued: one per subject with data still held, and a public notice.
     pub notices_queued: u64,
-    /// Sessions whose training frames the next retention run deletes.
+    /// Sessions whose kept frames the next retention run deletes (nothing is kept for
+    /// training once collection stops).
     pub training_frames_released: u64,
     /// The last verdict still held is anonymised by then (end of its legal minimum).
     pub anonymised_by: Option<String>,
@@ -76,7 +77,7 @@ pub async fn wind_down(st: &AppState, message: &str) -> Result<WindDownReport, A
     }
     crate::incidents::queue(st, None, "wind_down", "public", &body, now).await?;
     report.notices_queued = subjects.len() as u64 + 1;
-    report.training_frames_released = sqlx::query("UPDATE sessions SET retain_for_training = 0, retention_next_ms = $1 WHERE retain_for_training <> 0")
+    report.training_frames_released = sqlx::query("UPDATE sessions SET retention_next_ms = $1 WHERE id IN (SELECT DISTINCT session_id FROM frames)")
         .bind(now as i64)
         .execute(&st.db.pool)
         .await?

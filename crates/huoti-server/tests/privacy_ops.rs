@@ -66,10 +66,29 @@ fn sample_jpeg() -> Vec<u8> {
     std::fs::read(huoti_assets::testing::data_file("silent-face-anti-spoofing/image_T1.jpg")).unwrap()
 }
 
+/// A session whose person consented to capture and device info (L1, P2).
 async fn session(e: &Env) -> Value {
+    session_with(e, &["face_capture_and_upload", "device_info"]).await
+}
+
+async fn session_with(e: &Env, scopes: &[&str]) -> Value {
     let (status, s) = call(&e.app, post("/v1/sessions", &e.key, json!({}))).await;
     assert_eq!(status, StatusCode::CREATED, "{s}");
+    consent(e, &s, scopes, None).await;
     s
+}
+
+/// Records consent under the current policy version (or `version`).
+async fn consent(e: &Env, s: &Value, scopes: &[&str], version: Option<&str>) {
+    let (_, policy) = call(&e.app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+    let version = version.map_or_else(|| policy["version"].clone(), |v| json!(v));
+    let req = post(
+        &format!("/v1/sessions/{}/consent", s["session_id"].as_str().unwrap()),
+        s["client_token"].as_str().unwrap(),
+        json!({"policy_version": version, "scopes": scopes, "channel": "sdk"}),
+    );
+    let (status, v) = call(&e.app, req).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
 }
 
 async fn upload(e: &Env, s: &Value, seq: u32, jpeg: &[u8], device: bool) {
@@ -288,11 +307,10 @@ async fn l2_s1_s5_retention_keeps_training_frames_at_most_the_configured_period_
         c.retention.training_max_days = 7;
         e.state = build_state(c, e.clock.clone(), None).await.unwrap();
         e.app = router(e.state.clone());
-        let s = session(&e).await;
+        let s = session_with(&e, &["face_capture_and_upload", "device_info", "retain_for_training"]).await;
         let sid = s["session_id"].as_str().unwrap().to_owned();
         put_identity(&e, &sid).await;
         upload(&e, &s, 0, &jpeg, true).await;
-        huoti_server::retention::set_training_consent(&e.state.db, &sid, true, T0).await.unwrap();
         finish(&e, &sid, T0 + 1_000).await;
         // A second session without training consent: its frames are due at once (L2).
         let s2 = session(&e).await;
@@ -490,6 +508,32 @@ async fn d1_sharing_needs_consent_within_its_scope_and_without_it_nothing_is_rec
 }
 
 #[tokio::test]
+async fn d1_r4_sharing_within_the_consented_recipient_is_recorded_and_stops_after_withdrawal() {
+    for e in envs().await {
+        // A (non-material) policy version that names a recipient one may agree to share with.
+        let row = huoti_server::privacy::policy::row("2027-01", "policy text naming acme", false, (T0 - DAY) as i64, "privacy@huoti.example", &["acme".to_owned()]).unwrap();
+        assert!(e.state.db.insert_policy(&row).await.unwrap());
+        let (_, s) = call(&e.app, post("/v1/sessions", &e.key, json!({}))).await;
+        consent(&e, &s, &["face_capture_and_upload", "share_with:acme"], Some("2027-01")).await;
+        let sid = s["session_id"].as_str().unwrap();
+        let (status, v) = disclose(&e, disclosure(sid, "acme", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        // Only within its scope: another recipient is refused.
+        let (_, v) = disclose(&e, disclosure(sid, "other-co", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed");
+        // R4: after withdrawal, sharing stops.
+        let subject = e.state.db.session_subject(sid).await.unwrap().unwrap();
+        huoti_server::privacy::consent::withdraw(&e.state, &subject, "share_with:acme", T0).await.unwrap();
+        e.clock.advance_ms(1);
+        let (_, v) = disclose(&e, disclosure(sid, "acme", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed", "{v}");
+        let recs = recorded(&e, sid).await;
+        assert_eq!(recs.len(), 1, "one disclosure happened and is recorded");
+        assert_eq!(recs[0]["basis"], json!({"consent": "share_with:acme"}));
+    }
+}
+
+#[tokio::test]
 async fn d6_c5_a_legal_ground_with_its_reason_allows_disclosure_and_is_recorded() {
     for e in envs().await {
         let basis = json!({"law": {"ground": "criminal_investigation_and_trial", "reason": "court order 2027-17"}});
@@ -536,11 +580,12 @@ async fn d4_d5_transfer_or_public_disclosure_without_consent_or_law_is_refused()
 async fn s6_wind_down_stops_collection_queues_notices_and_releases_training_frames() {
     let jpeg = sample_jpeg();
     for e in envs().await {
-        let s = session(&e).await;
+        let s = session_with(&e, &["face_capture_and_upload", "retain_for_training"]).await;
         let sid = s["session_id"].as_str().unwrap().to_owned();
         upload(&e, &s, 0, &jpeg, false).await;
-        huoti_server::retention::set_training_consent(&e.state.db, &sid, true, T0).await.unwrap();
         finish(&e, &sid, T0 + 1_000).await;
+        e.clock.advance_ms(1_000);
+        assert_eq!(huoti_server::retention::run(&e.state, false).await.unwrap().categories["frames"].deleted, 0, "kept for training");
         let r = huoti_server::winddown::wind_down(&e.state, "huoti demo service closes on 2027-03-01").await.unwrap();
         assert!(r.newly_stopped);
         assert_eq!(r.notices_queued, 2, "the person and a public notice");

@@ -1,62 +1,20 @@
 //! In-process tests of the router with a manual clock: expiry and the abuse lock to the
 //! millisecond. No models needed (the engine is absent; `complete` is not exercised here).
 
-use std::sync::Arc;
+mod common;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use huoti_server::{ManualClock, ServerConfig, build_state, create_integrator, router};
-use serde_json::{Value, json};
+use common::{call, consented_session, create, frame, setup};
+use serde_json::json;
 use tower::ServiceExt;
 
-const T0: u64 = 1_800_000_000_000;
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-fn create(key: &str, body: Value) -> Request<Body> {
-    Request::post("/v1/sessions").header("authorization", format!("Bearer {key}")).body(Body::from(body.to_string())).unwrap()
-}
-
-fn tiny_jpeg() -> Vec<u8> {
-    let img = image::RgbImage::from_pixel(80, 80, image::Rgb([120, 100, 90]));
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new(&mut out).encode_image(&img).unwrap();
-    out
-}
-
-fn frame(s: &Value, seq: u32) -> Request<Body> {
-    Request::post(format!(
-        "/v1/sessions/{}/frames?seq={seq}&t_ms={}&nonce={}",
-        s["session_id"].as_str().unwrap(),
-        seq * 66,
-        s["challenge"]["nonce"].as_str().unwrap()
-    ))
-    .header("authorization", format!("Bearer {}", s["client_token"].as_str().unwrap()))
-    .header("content-type", "image/jpeg")
-    .body(Body::from(tiny_jpeg()))
-    .unwrap()
-}
-
-async fn setup() -> (tempfile::TempDir, Arc<ManualClock>, Arc<huoti_server::AppState>, axum::Router, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = ServerConfig { data_dir: dir.path().to_path_buf(), ..ServerConfig::default() };
-    let clock = Arc::new(ManualClock::new(T0));
-    let state = build_state(config, clock.clone(), None).await.unwrap();
-    let key = create_integrator(&state.db, "test", T0).await.unwrap();
-    let app = router(state.clone());
-    (dir, clock, state, app, key)
-}
+const T0: u64 = common::T0;
 
 #[tokio::test]
 async fn session_expires_exactly_at_its_ttl() {
-    let (_dir, clock, _state, app, key) = setup().await;
-    let (status, s) = call(&app, create(&key, json!({}))).await;
-    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let common::Env { dir: _dir, clock, app, key, .. } = setup().await;
+    let s = consented_session(&app, &key, json!({})).await;
     assert_eq!(s["ttl_s"], 180);
     clock.advance_ms(179_999);
     let (status, v) = call(&app, frame(&s, 0)).await;
@@ -68,7 +26,7 @@ async fn session_expires_exactly_at_its_ttl() {
 
 #[tokio::test]
 async fn abuse_lock_after_five_failures_in_three_minutes_lifts_on_time() {
-    let (_dir, clock, state, app, key) = setup().await;
+    let common::Env { dir: _dir, clock, state, app, key, .. } = setup().await;
     for i in 0..5 {
         state.db.insert_failure("dev-1", T0 + i * 10_000).await.unwrap();
     }
@@ -86,8 +44,8 @@ async fn abuse_lock_after_five_failures_in_three_minutes_lifts_on_time() {
 
 #[tokio::test]
 async fn rate_limit_per_session() {
-    let (_dir, _clock, _state, app, key) = setup().await;
-    let (_, s) = call(&app, create(&key, json!({}))).await;
+    let common::Env { dir: _dir, app, key, .. } = setup().await;
+    let s = consented_session(&app, &key, json!({})).await;
     for seq in 0..60 {
         let (status, v) = call(&app, frame(&s, seq)).await;
         assert_eq!(status, StatusCode::OK, "{v}");
@@ -99,8 +57,8 @@ async fn rate_limit_per_session() {
 
 #[tokio::test]
 async fn complete_without_models_is_analysis_unavailable_and_errors_are_problem_json() {
-    let (_dir, _clock, _state, app, key) = setup().await;
-    let (_, s) = call(&app, create(&key, json!({}))).await;
+    let common::Env { dir: _dir, app, key, .. } = setup().await;
+    let s = consented_session(&app, &key, json!({})).await;
     call(&app, frame(&s, 0)).await;
     let req = Request::post(format!("/v1/sessions/{}/complete", s["session_id"].as_str().unwrap()))
         .header("authorization", format!("Bearer {}", s["client_token"].as_str().unwrap()))
@@ -116,7 +74,7 @@ async fn complete_without_models_is_analysis_unavailable_and_errors_are_problem_
 
 #[tokio::test]
 async fn openapi_is_3_1_and_lists_every_route() {
-    let (_dir, _clock, _state, app, _key) = setup().await;
+    let common::Env { dir: _dir, app, .. } = setup().await;
     let (status, doc) = call(&app, Request::get("/v1/openapi.json").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");

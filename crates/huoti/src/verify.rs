@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args};
 use huoti_api as wire;
 use huoti_media::FfmpegOptions;
-use huoti_sdk::{CancelToken, Driver, FrameSource, Granted, ImageDir, NoUi, Ticket, Trust, VideoFile};
+use huoti_sdk::{CancelToken, Driver, FrameSource, ImageDir, NoUi, Ticket, Trust, VideoFile};
 use serde::Serialize;
 
 use crate::exit::Exit;
@@ -70,9 +70,55 @@ pub struct VerifyArgs {
     /// OS version to send (P2).
     #[arg(long)]
     pub os_version: Option<String>,
+    /// The person being verified has read and accepts the server's privacy policy (the
+    /// version in force, `GET /v1/policy`): consent to face capture and upload, and to device
+    /// info when --device-model/--os-type/--os-version are given, is recorded with channel
+    /// `cli`. Without this flag the policy is shown and the question asked on the terminal;
+    /// without a terminal, verify refuses to run (nothing is captured or sent).
+    #[arg(long)]
+    pub consent: bool,
+    /// The integrator's pseudonymous reference for the person (consents and rights attach to
+    /// it).
+    #[arg(long, value_name = "REF")]
+    pub subject_ref: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The CLI's permission answers: camera yes (the operator chose the input), device info when
+/// given, and consent from `--consent` or the terminal (A1, L1).
+struct CliPermissions {
+    device_info: bool,
+    consent: bool,
+}
+
+impl huoti_sdk::Permissions for CliPermissions {
+    fn camera(&mut self) -> huoti_sdk::Answer {
+        huoti_sdk::Answer::Granted
+    }
+    fn device_info(&mut self) -> huoti_sdk::Answer {
+        self.device_info.into()
+    }
+    fn consent(&mut self, policy: &wire::PolicyInfo) -> huoti_sdk::Answer {
+        use std::io::{BufRead, IsTerminal, Write};
+        if self.consent {
+            return huoti_sdk::Answer::Granted;
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: the person's consent is required: pass --consent once they accepted privacy policy {} ({})", policy.version, policy.url);
+            return huoti_sdk::Answer::Denied;
+        }
+        eprintln!("Privacy policy {} ({}; {}). The person agrees to:", policy.version, policy.digest, policy.url);
+        for s in policy.scopes.iter().filter(|s| s.required || (self.device_info && s.id == "device_info")) {
+            eprintln!("  - {}: {}", s.id, s.description_en);
+        }
+        eprint!("Does the person accept? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        matches!(line.trim(), "y" | "Y" | "yes" | "Yes").into()
+    }
 }
 
 #[derive(Debug)]
@@ -163,7 +209,12 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
         }
         None => None,
     };
-    let request = wire::CreateSessionRequest { correlation_id: args.correlation_id.clone(), reduced_flash: args.reduced_flash, fixed_challenge };
+    let request = wire::CreateSessionRequest {
+        correlation_id: args.correlation_id.clone(),
+        reduced_flash: args.reduced_flash,
+        fixed_challenge,
+        subject_ref: args.subject_ref.clone(),
+    };
     let auth = format!("Bearer {}", args.api_key);
     let created: wire::CreateSessionResponse =
         read(agent.post(format!("{base}/v1/sessions")).header("authorization", &auth).send_json(&request).map_err(transport)?)?;
@@ -175,10 +226,10 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
     let device = wire::DeviceInfo { model: args.device_model.clone(), os_type: args.os_type.clone(), os_version: args.os_version.clone() };
     // P2: device info leaves only when given (the CLI's stand-in for the person's consent).
     let allowed = device.model.is_some() || device.os_type.is_some() || device.os_version.is_some();
-    let driver = Driver::new(base).with_trust(trust).with_device_info(move || device.clone());
+    let driver = Driver::new(base).with_trust(trust).with_device_info(move || device.clone()).with_consent_channel("cli");
     let mut frames = source(args);
     let outcome = driver
-        .run(&Ticket::from(created), &mut *frames, &mut Granted { camera: true, device_info: allowed }, &mut NoUi, &CancelToken::new())
+        .run(&Ticket::from(created), &mut *frames, &mut CliPermissions { device_info: allowed, consent: args.consent }, &mut NoUi, &CancelToken::new())
         .map_err(sdk_failure)?;
     let sent = outcome.frames_sent;
     let result: wire::ResultResponse =

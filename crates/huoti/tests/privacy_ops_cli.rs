@@ -98,6 +98,14 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
     assert_eq!(status, 201, "{created}");
     let s: Value = serde_json::from_str(&created).unwrap();
     let (sid, token, nonce) = (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
+    let (_, policy) = send(a.get(format!("{base}/v1/policy")).call());
+    let policy: Value = serde_json::from_str(&policy).unwrap();
+    let (status, b) = send(
+        a.post(format!("{base}/v1/sessions/{sid}/consent"))
+            .header("authorization", auth(token))
+            .send(json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload", "device_info"], "channel": "sdk"}).to_string()),
+    );
+    assert_eq!(status, 201, "{b}");
     let identity = json!({"name": "张三", "id_number": ID_NUMBER, "phone": PHONE}).to_string();
     let (status, b) = send(a.put(format!("{base}/v1/sessions/{sid}/identity")).header("authorization", auth(&api_key)).send(identity));
     assert_eq!(status, 204, "{b}");

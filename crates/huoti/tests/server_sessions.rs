@@ -153,7 +153,17 @@ impl Server {
         (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
     }
 
+    /// A session whose person consented to face capture (A1, L1), as the SDK does first.
     fn create(&self, body: Value) -> wire::CreateSessionResponse {
+        let s = self.create_without_consent(body);
+        let policy: wire::PolicyInfo = serde_json::from_str(&self.get("/v1/policy").1).unwrap();
+        let consent = json!({"policy_version": policy.version, "scopes": ["face_capture_and_upload"], "channel": "cli"});
+        let (status, v) = self.post_json(&format!("/v1/sessions/{}/consent", s.session_id), &s.client_token, &consent);
+        assert_eq!(status, 201, "{v}");
+        s
+    }
+
+    fn create_without_consent(&self, body: Value) -> wire::CreateSessionResponse {
         let (status, v) = self.post_json("/v1/sessions", &self.api_key, &body);
         assert_eq!(status, 201, "{v}");
         serde_json::from_value(v).unwrap()
@@ -197,7 +207,7 @@ impl Server {
     /// Runs `huoti verify` against this server; returns its JSON output and exit code.
     fn verify(&self, args: &[&str]) -> (Value, i32) {
         let out = Command::new(env!("CARGO_BIN_EXE_huoti"))
-            .args(["verify", "--json", "--server", &self.base])
+            .args(["verify", "--json", "--consent", "--server", &self.base])
             .arg("--ca-cert")
             .arg(&self.ca)
             .args(args)
@@ -387,6 +397,27 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
     );
     server.assert_serving();
 
+    // A1, L1: no frame without the person's consent; nothing stored, the session still usable.
+    let s = server.create_without_consent(json!({}));
+    assert_problem(server.frame(&s, 0, 0, "image/jpeg", &img), 403, "consent_required");
+    assert_problem(server.complete(&s), 422, "no_frames");
+    // `huoti verify` without --consent and without a terminal refuses before capturing.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("0.jpg"), &img).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_huoti"))
+        .args(["verify", "--server", &server.base])
+        .arg("--ca-cert")
+        .arg(&server.ca)
+        .arg("--frames")
+        .arg(dir.path())
+        .env("HUOTI_API_KEY", &server.api_key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--consent"), "{stderr}");
+
     // Wrong client token; the integrator key is not a client token either.
     let s = server.create(json!({}));
     assert_problem(server.frame_as(&s, "ct_wrong", 0, 0, "image/jpeg", &img), 401, "invalid_client_token");
@@ -458,7 +489,7 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
     let (status, metrics) = server.get("/metrics");
     assert_eq!(status, 200);
     assert!(metrics.contains("huoti_errors_total{code=\"not_jpeg\"} 2"), "{metrics}");
-    assert!(!metrics.contains(&s.session_id) && !metrics.contains("device-123") && !metrics.contains("ct_"));
+    assert!(!metrics.contains(&s.session_id) && !metrics.contains("device-123") && !metrics.contains(&s.client_token));
     assert_eq!(server.get("/readyz").0, 200);
     let openapi: Value = serde_json::from_str(&server.get("/v1/openapi.json").1).unwrap();
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));

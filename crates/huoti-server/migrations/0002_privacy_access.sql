@@ -1,0 +1,52 @@
+-- huoti-server schema v2: the consent ledger (A1, A3, C6, L1, L2, P2, R4, U2).
+-- Portable SQL: runs unchanged on SQLite and PostgreSQL (BIGINT flags and Unix-ms times).
+
+-- Published versions of the privacy policy; the text is kept so a consent proves which words
+-- were agreed to (digest = sha256 of text).
+CREATE TABLE policy_versions (
+    version TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    material_change BIGINT NOT NULL,
+    published_at_ms BIGINT NOT NULL,
+    privacy_contact TEXT NOT NULL,
+    share_with TEXT NOT NULL
+);
+
+-- A person, pseudonymously: the integrator's subject_ref, or (without one) a single session.
+CREATE TABLE subjects (
+    id TEXT PRIMARY KEY,
+    integrator_id TEXT NOT NULL REFERENCES integrators(id),
+    subject_ref TEXT,
+    created_at_ms BIGINT NOT NULL,
+    UNIQUE (integrator_id, subject_ref)
+);
+
+ALTER TABLE sessions ADD COLUMN subject_id TEXT;
+CREATE INDEX sessions_by_subject ON sessions (subject_id);
+
+-- One row per scope of one act of consent; withdrawal sets withdrawn_at_ms (never deleted:
+-- the ledger proves what was agreed and when).
+CREATE TABLE consents (
+    consent_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    session_id TEXT,
+    policy_version TEXT NOT NULL REFERENCES policy_versions(version),
+    channel TEXT NOT NULL,
+    granted_at_ms BIGINT NOT NULL,
+    withdrawn_at_ms BIGINT,
+    PRIMARY KEY (consent_id, scope)
+);
+CREATE INDEX consents_by_subject ON consents (subject_id, scope);
+
+-- Face images kept for training (only with retain_for_training, L2), sealed under the
+-- subject's own data key in the blob store at <subject_id>/...
+CREATE TABLE training_images (
+    id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    session_id TEXT NOT NULL,
+    blob_key TEXT NOT NULL,
+    kept_at_ms BIGINT NOT NULL
+);
+CREATE INDEX training_images_by_subject ON training_images (subject_id);

@@ -1,0 +1,175 @@
+//! Policy versions: the shipped version is stored on first start; `GET /v1/policy` tells
+//! clients which version to show and which scopes to ask for, each separately (A1, A3, C6).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use huoti_api as wire;
+use huoti_privacy::{ConsentLedger, PolicyVersion};
+use serde::Deserialize;
+
+use super::db::PolicyRow;
+use super::instant;
+use crate::api::{AppState, rfc3339};
+use crate::error::AppError;
+use crate::store::Db;
+use crate::ServerError;
+
+const SHIPPED_TOML: &str = include_str!("../../../../config/policy/policy.toml");
+const SHIPPED_TEXT: &str = include_str!("../../../../config/policy/policy.md");
+
+/// Where people read the policy (the web branch serves it).
+pub const POLICY_URL: &str = "/privacy/policy";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Shipped {
+    version: String,
+    material_change: bool,
+    published_at: String,
+    privacy_contact: String,
+    share_with: Vec<String>,
+}
+
+/// The policy version shipped in `config/policy/`, as a row published at its date (or at
+/// `now_ms`, if that date is still ahead: a version cannot bind before it is shown).
+pub fn shipped(now_ms: u64) -> Result<PolicyRow, ServerError> {
+    let s: Shipped = toml::from_str(SHIPPED_TOML).map_err(|e| ServerError::Config(format!("config/policy/policy.toml: {e}")))?;
+    let at = time::OffsetDateTime::parse(&s.published_at, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| ServerError::Config(format!("config/policy/policy.toml published_at: {e}")))?;
+    let at_ms = (at.unix_timestamp_nanos() / 1_000_000).clamp(0, i128::from(now_ms)) as i64;
+    row(&s.version, SHIPPED_TEXT, s.material_change, at_ms, &s.privacy_contact, &s.share_with)
+}
+
+/// A validated policy row (label, contact A3, recipients).
+pub fn row(version: &str, text: &str, material: bool, at_ms: i64, contact: &str, share_with: &[String]) -> Result<PolicyRow, ServerError> {
+    let p = PolicyVersion::new(version, text, material, instant(at_ms.max(0) as u64), contact).map_err(|e| ServerError::Config(e.to_string()))?;
+    if share_with.iter().any(|r| format!("share_with:{r}").parse::<huoti_privacy::Scope>().is_err() || r.contains(',')) {
+        return Err(ServerError::Config("share_with: recipients are non-empty, without spaces or commas".into()));
+    }
+    Ok(PolicyRow {
+        version: p.version,
+        text: text.to_owned(),
+        digest: p.text_digest,
+        material_change: material,
+        published_at_ms: at_ms,
+        privacy_contact: p.privacy_contact,
+        share_with: share_with.join(","),
+    })
+}
+
+/// Stores the shipped version unless it is there already (first start).
+pub async fn seed(db: &Db, now_ms: u64) -> Result<(), ServerError> {
+    db.insert_policy(&shipped(now_ms)?).await?;
+    Ok(())
+}
+
+/// The version in force at `now_ms`: the latest published at or before it.
+pub async fn current(db: &Db, now_ms: u64) -> Result<PolicyRow, AppError> {
+    db.policies()
+        .await?
+        .into_iter()
+        .rev()
+        .find(|p| p.published_at_ms <= now_ms as i64)
+        .ok_or_else(|| AppError::internal("no policy version is published"))
+}
+
+/// The ledger's view of a stored version.
+pub fn version(p: &PolicyRow) -> PolicyVersion {
+    PolicyVersion {
+        version: p.version.clone(),
+        text_digest: p.digest.clone(),
+        material_change: p.material_change,
+        published_at: instant(p.published_at_ms.max(0) as u64),
+        privacy_contact: p.privacy_contact.clone(),
+    }
+}
+
+/// An empty ledger over every stored version.
+pub async fn ledger(db: &Db) -> Result<ConsentLedger, AppError> {
+    let versions = db.policies().await?.iter().map(version).collect();
+    ConsentLedger::new(versions).map_err(AppError::internal)
+}
+
+/// The recipients a version lets people consent to share with.
+pub fn recipients(p: &PolicyRow) -> Vec<String> {
+    p.share_with.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect()
+}
+
+fn scope(id: String, required: bool, en: &str, zh: &str) -> wire::PolicyScope {
+    wire::PolicyScope { id, required, description_en: en.into(), description_zh: zh.into() }
+}
+
+/// The wire form of a version, with its scopes (required first).
+pub fn info(p: &PolicyRow) -> wire::PolicyInfo {
+    let mut scopes = vec![
+        scope(
+            "face_capture_and_upload".into(),
+            true,
+            "Capture your face with the front camera and upload it to check that a live person is present.",
+            "使用前置摄像头采集您的人脸并上传，以判断是否为真人本人操作。",
+        ),
+        scope(
+            "device_info".into(),
+            false,
+            "Send your phone model, OS type and OS version to spot risky requests. Refusing does not stop the check.",
+            "发送手机型号、操作系统类型及版本，用于识别风险请求；拒绝不影响检测。",
+        ),
+        scope(
+            "retain_for_training".into(),
+            false,
+            "Keep your face images, encrypted, for a limited time to improve the models.",
+            "在限定期限内加密保存您的人脸图像，用于改进模型。",
+        ),
+    ];
+    for r in recipients(p) {
+        scopes.push(scope(format!("share_with:{r}"), false, &format!("Share the result with {r}."), &format!("将检测结果共享给 {r}。")));
+    }
+    wire::PolicyInfo {
+        version: p.version.clone(),
+        digest: format!("sha256:{}", p.digest),
+        material_change: p.material_change,
+        published_at: rfc3339(p.published_at_ms.max(0) as u64),
+        url: POLICY_URL.into(),
+        privacy_contact: p.privacy_contact.clone(),
+        scopes,
+    }
+}
+
+/// The privacy policy in force, and the consent scopes to ask for (public).
+#[utoipa::path(get, path = "/v1/policy", tag = "privacy",
+    responses((status = 200, description = "The current policy version", body = wire::PolicyInfo)))]
+pub async fn get_policy(State(st): State<Arc<AppState>>) -> Result<Json<wire::PolicyInfo>, AppError> {
+    Ok(Json(info(&current(&st.db, st.clock.now_ms()).await?)))
+}
+
+/// The text of the policy in force (Markdown, English and Chinese; public). Its SHA-256 is the
+/// `digest` of `GET /v1/policy`.
+#[utoipa::path(get, path = "/v1/policy/text", tag = "privacy",
+    responses((status = 200, description = "Policy text", body = String, content_type = "text/markdown")))]
+pub async fn get_policy_text(State(st): State<Arc<AppState>>) -> Result<Response, AppError> {
+    let p = current(&st.db, st.clock.now_ms()).await?;
+    let mut res = p.text.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/markdown; charset=utf-8"));
+    res.headers_mut().insert("huoti-policy-version", header::HeaderValue::from_str(&p.version).map_err(AppError::internal)?);
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a3_shipped_policy_names_a_contact_and_its_digest_is_of_its_text() {
+        let p = shipped(u64::MAX / 4).unwrap();
+        assert!(!p.privacy_contact.is_empty());
+        assert!(p.text.contains(&p.privacy_contact), "the text names the contact");
+        assert!(version(&p).matches_text(SHIPPED_TEXT));
+        let i = info(&p);
+        assert_eq!(i.digest, format!("sha256:{}", huoti_privacy::consent::text_digest(SHIPPED_TEXT)));
+        assert_eq!(i.scopes.iter().filter(|s| s.required).map(|s| s.id.as_str()).collect::<Vec<_>>(), ["face_capture_and_upload"]);
+    }
+}

@@ -1,0 +1,47 @@
+//! Face images kept for model training: only with the subject's own `retain_for_training`
+//! consent (L2), sealed under the subject's data key at `<subject>/train-…` so that deleting
+//! the key shreds them all, and seen by people only through an approved random sample (C4).
+
+use huoti_api::ErrorCode;
+
+use super::consent;
+use super::instant;
+use crate::api::{AppState, random_hex};
+use crate::blobs::VaultError;
+use crate::error::AppError;
+
+/// Keeps one image of `session_id` for training, if and only if the subject consented to
+/// `retain_for_training` (L2). Returns whether it was kept.
+pub async fn keep(st: &AppState, subject_id: &str, session_id: &str, jpeg: Vec<u8>, now_ms: u64) -> Result<bool, AppError> {
+    let ledger = consent::ledger(st, subject_id).await?;
+    if ledger.may_retain_for_training(&huoti_privacy::SubjectId::new(subject_id), instant(now_ms)).is_err() {
+        return Ok(false);
+    }
+    let key = match st.vault.subject_key(&st.db, subject_id).await {
+        Ok(k) => k,
+        Err(VaultError::NoKey) => {
+            st.vault.create_subject_key(&st.db, subject_id, now_ms).await.map_err(AppError::internal)?;
+            st.vault.subject_key(&st.db, subject_id).await.map_err(AppError::internal)?
+        }
+        Err(e) => return Err(AppError::internal(e)),
+    };
+    let id = format!("ti_{}", random_hex(12));
+    let blob_key = format!("{subject_id}/train-{id}.sealed");
+    let (vault, subject, bk) = (st.vault.clone(), subject_id.to_owned(), blob_key.clone());
+    tokio::task::spawn_blocking(move || vault.put_at(&key, &subject, &bk, &jpeg))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    st.db.insert_training_image(&id, subject_id, session_id, &blob_key, now_ms).await?;
+    Ok(true)
+}
+
+/// Opens a kept training image (for an approved sample only).
+pub async fn open(st: &AppState, subject_id: &str, blob_key: &str) -> Result<Vec<u8>, AppError> {
+    let key = st.vault.subject_key(&st.db, subject_id).await.map_err(|e| match e {
+        VaultError::NoKey => AppError::new(ErrorCode::SampleExpired, "the image was deleted"),
+        e => AppError::internal(e),
+    })?;
+    let (vault, subject, bk) = (st.vault.clone(), subject_id.to_owned(), blob_key.to_owned());
+    tokio::task::spawn_blocking(move || vault.get_frame(&key, &subject, &bk)).await.map_err(AppError::internal)?.map_err(AppError::internal)
+}
