@@ -25,6 +25,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
     /// Deletes every blob under `prefix/` (no error when none).
     fn delete_prefix(&self, prefix: &str) -> std::io::Result<()>;
+    /// Deletes one blob (no error when it is gone).
+    fn delete(&self, key: &str) -> std::io::Result<()>;
 }
 
 /// Blobs as files under a directory.
@@ -62,6 +64,13 @@ impl BlobStore for DirBlobStore {
 
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.root.join(safe(key)?))
+    }
+
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.root.join(safe(key)?)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
     }
 
     fn delete_prefix(&self, prefix: &str) -> std::io::Result<()> {

@@ -45,7 +45,7 @@ pub struct RetentionReport {
     pub dry_run: bool,
     /// When it ran, RFC 3339.
     pub at: String,
-    /// Per category (`frames`, `device_info`, `identity_data`, `verdict`).
+    /// Per category (`frames`, `training_images`, `device_info`, `identity_data`, `verdict`).
     pub categories: BTreeMap<String, CategoryReport>,
     /// Sessions this run processed (ids; for the operator and the multi-node test, never
     /// logged).
@@ -166,9 +166,10 @@ pub async fn claim(db: &Db, claimer: &str, now: u64, batch: u32) -> Result<Vec<S
 pub async fn run(st: &AppState, dry_run: bool) -> Result<RetentionReport, AppError> {
     let now = st.clock.now_ms();
     let mut report = RetentionReport { dry_run, at: rfc3339(now), ..Default::default() };
-    for c in ["frames", "device_info", "identity_data", "verdict"] {
+    for c in ["frames", "training_images", "device_info", "identity_data", "verdict"] {
         report.categories.insert(c.into(), CategoryReport::default());
     }
+    training_images(st, now, dry_run, &mut report).await?;
     if dry_run {
         for c in candidates(&st.db, None, now).await? {
             process(st, &c, now, true, &mut report).await?;
@@ -194,6 +195,43 @@ pub async fn run(st: &AppState, dry_run: bool) -> Result<RetentionReport, AppErr
         }
     }
     Ok(report)
+}
+
+/// Face images kept for training per subject (`training_images`): at most
+/// `retention.training_max_days` after they were kept, and only while the subject's
+/// `retain_for_training` consent holds (L2). Deleting one is idempotent, so two nodes doing
+/// it at once do no harm.
+async fn training_images(st: &AppState, now_ms: u64, dry_run: bool, report: &mut RetentionReport) -> Result<(), AppError> {
+    let rows = sqlx::query("SELECT id, subject_id, blob_key, kept_at_ms FROM training_images ORDER BY kept_at_ms")
+        .fetch_all(&st.db.pool)
+        .await?;
+    let policy = st.config.retention.policy();
+    let wound_down = crate::winddown::is_wound_down(&st.db).await?;
+    for r in rows {
+        let (id, subject, blob_key, kept): (String, String, String, i64) =
+            (r.try_get("id")?, r.try_get("subject_id")?, r.try_get("blob_key")?, r.try_get("kept_at_ms")?);
+        let ledger = crate::privacy::consent::ledger(st, &subject).await?;
+        let consented = !wound_down && ledger.may_retain_for_training(&huoti_privacy::SubjectId::new(&subject), at(now_ms as i64)).is_ok();
+        let item = RetentionSubject {
+            category: DataCategory::Frames,
+            created_at: at(kept),
+            verdict_at: Some(at(kept)),
+            has_training_consent: consented,
+            subject_deleted_at: None,
+            unlawful: false,
+        };
+        let a = policy.decide(&item, at(now_ms as i64));
+        count(report, "training_images", a, dry_run);
+        if a == Action::Delete && !dry_run {
+            st.vault.store.delete(&blob_key).map_err(AppError::internal)?;
+            sqlx::query("DELETE FROM training_images WHERE id = $1").bind(&id).execute(&st.db.pool).await?;
+            // The subject's key serves only its training images: none left, shred it.
+            if st.db.training_images(&subject).await?.is_empty() {
+                st.vault.erase_subject(&st.db, &subject).await.map_err(AppError::internal)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn item(category: DataCategory, created_ms: i64, c: &Candidate, training: bool) -> RetentionSubject {

@@ -312,6 +312,9 @@ async fn l2_s1_s5_retention_keeps_training_frames_at_most_the_configured_period_
         put_identity(&e, &sid).await;
         upload(&e, &s, 0, &jpeg, true).await;
         finish(&e, &sid, T0 + 1_000).await;
+        // An image kept for training in the subject's own store (privacy::training).
+        let subject = e.state.db.session_subject(&sid).await.unwrap().unwrap();
+        assert!(huoti_server::privacy::training::keep(&e.state, &subject, &sid, jpeg.clone(), T0 + 1_000).await.unwrap());
         // A second session without training consent: its frames are due at once (L2).
         let s2 = session(&e).await;
         let sid2 = s2["session_id"].as_str().unwrap().to_owned();
@@ -329,8 +332,11 @@ async fn l2_s1_s5_retention_keeps_training_frames_at_most_the_configured_period_
         assert!(dry.dry_run);
         assert_eq!((dry.categories["frames"].due, dry.categories["frames"].deleted), (1, 0), "{dry:?}");
         assert_eq!(e.state.db.frames(&sid).await.unwrap().len(), 1, "dry run changes nothing");
+        assert_eq!(dry.categories["training_images"].due, 1, "{dry:?}");
         let r = huoti_server::retention::run(&e.state, false).await.unwrap();
         assert_eq!(r.categories["frames"].deleted, 1, "{r:?}");
+        assert_eq!(r.categories["training_images"].deleted, 1, "{r:?}");
+        assert!(e.state.db.training_images(&subject).await.unwrap().is_empty());
         assert!(e.state.db.frames(&sid).await.unwrap().is_empty());
         assert!(e.state.vault.subject_key(&e.state.db, &sid).await.is_err(), "key shredded with the frames");
 
