@@ -96,3 +96,41 @@ pub struct PublishPolicyRequest {
     /// Why (audited).
     pub purpose: String,
 }
+
+/// One audit-log entry (S2): who (key id and role), why, what, on what, when, chained by hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryInfo {
+    /// Position in the chain, from 0.
+    pub seq: u64,
+    /// When, RFC 3339 UTC.
+    pub at: String,
+    /// The key id that acted.
+    pub actor: String,
+    /// Its role.
+    pub role: String,
+    /// Why.
+    pub purpose: String,
+    /// What was done.
+    pub action: String,
+    /// On what (pseudonymous ids only).
+    pub target: String,
+    /// Hash of the previous entry.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+/// `GET /v1/admin/audit/verify`: is the audit chain intact?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerifyResult {
+    /// True when every entry fits the chain.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// The first entry changed, missing or out of place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<u64>,
+    /// The head (last entry's hash) to anchor elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_hash: Option<String>,
+}

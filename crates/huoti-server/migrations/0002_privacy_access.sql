@@ -50,3 +50,20 @@ CREATE TABLE training_images (
     kept_at_ms BIGINT NOT NULL
 );
 CREATE INDEX training_images_by_subject ON training_images (subject_id);
+
+-- Staff roles (S2, least privilege): every API key has one role. Integrators keep theirs.
+ALTER TABLE integrators ADD COLUMN role TEXT NOT NULL DEFAULT 'integrator';
+
+-- The hash-chained, append-only audit log of staff access to personal data (S2, C4).
+-- seq is the primary key: two nodes appending at once collide and one retries.
+CREATE TABLE audit_log (
+    seq BIGINT PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);

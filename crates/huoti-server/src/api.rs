@@ -77,6 +77,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/policy", get(privacy::policy::get_policy))
         .route("/v1/policy/text", get(privacy::policy::get_policy_text))
         .route("/v1/subjects/{subject_ref}/consents/{scope}", delete(privacy::consent::withdraw_by_ref))
+        .route("/v1/admin/policy-versions", post(privacy::policy::publish))
+        .route("/v1/admin/audit", get(privacy::audit::list_endpoint))
+        .route("/v1/admin/audit/verify", get(privacy::audit::verify_endpoint))
         .route("/v1/sessions/{id}/identity", axum::routing::put(crate::identity::put_identity))
         .route("/v1/disclosures", post(crate::disclosure::create).get(crate::disclosure::list))
         .route("/v1/admin/incidents", post(crate::incidents::create))
@@ -179,25 +182,14 @@ async fn drain(mut body: Body, cap: u64) {
 /// Makes an integrator and returns its API key (`hk_<id>.<secret>`); only a hash is stored,
 /// so the key can be shown once.
 pub async fn create_integrator(db: &Db, name: &str, now_ms: u64) -> Result<String, sqlx::Error> {
-    let id = random_hex(8);
-    let secret = random_b64(32);
-    db.insert_integrator(&id, name, &sha256_hex(&secret), now_ms).await?;
-    Ok(format!("hk_{id}.{secret}"))
+    privacy::auth::create_key(db, name, huoti_privacy::Role::Integrator, now_ms).await
 }
 
 impl AppState {
-    /// The integrator named by the `Authorization: Bearer hk_…` header.
-    pub(crate) async fn integrator(&self, headers: &HeaderMap) -> Result<String, AppError> {
-        let unauthorized = || AppError::new(ErrorCode::Unauthorized, "send `Authorization: Bearer <integrator API key>`");
-        let key = bearer(headers).ok_or_else(unauthorized)?;
-        let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).ok_or_else(unauthorized)?;
-        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(unauthorized());
-        }
-        let stored = self.db.integrator_key_hash(id).await?;
-        // Compare even when the id is unknown, so timing does not tell ids apart.
-        let expected = stored.clone().unwrap_or_else(|| "0".repeat(64));
-        if ct_eq(&sha256_hex(secret), &expected) && stored.is_some() { Ok(id.to_owned()) } else { Err(unauthorized()) }
+    /// The integrator (key id) named by the `Authorization: Bearer hk_…` header, if its role
+    /// has `needed` (401 `unauthorized`, 403 `forbidden`; see [`privacy::auth`]).
+    pub(crate) async fn integrator(&self, headers: &HeaderMap, needed: huoti_privacy::Permission) -> Result<String, AppError> {
+        Ok(self.authorize(headers, &[needed]).await?.key_id)
     }
 
     /// The session, if the `Authorization: Bearer <client token>` header is its token.
@@ -262,12 +254,12 @@ impl AppState {
         (status = 201, description = "Session created", body = wire::CreateSessionResponse),
         (status = 400, description = "invalid_request", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "test_mode_disabled", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "test_mode_disabled, forbidden", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    let integrator_id = st.integrator(&headers).await?;
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
     crate::winddown::refuse_if_wound_down(&st.db).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
@@ -661,7 +653,7 @@ async fn decide(
         (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 async fn result(State(st): St, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::ResultResponse>, AppError> {
-    let integrator_id = st.integrator(&headers).await?;
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::ReadOwnSessionResults).await?;
     let s = st.session(&id).await?;
     if !ct_eq(&s.integrator_id, &integrator_id) {
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
@@ -733,10 +725,6 @@ impl utoipa::Modify for SecuritySchemes {
             "client_token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("The session's client token `ct_…`")).build()),
         );
-        components.add_security_scheme(
-            "operator_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Staff (operator) key; configured by its SHA-256")).build()),
-        );
     }
 }
 
@@ -747,11 +735,12 @@ impl utoipa::Modify for SecuritySchemes {
     paths(
         create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
         privacy::policy::get_policy, privacy::policy::get_policy_text, privacy::consent::record_consent, privacy::consent::withdraw_by_ref,
+        privacy::policy::publish, privacy::audit::list_endpoint, privacy::audit::verify_endpoint,
         crate::identity::put_identity, crate::disclosure::create, crate::disclosure::list,
         crate::incidents::create, crate::incidents::show, crate::incidents::dispatch,
     ),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights, identity data, disclosures (POLICY.md)"), (name = "admin", description = "Staff: incidents"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights, identity data, disclosures (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, incidents, requests, samples"))
 )]
 pub struct ApiDoc;

@@ -47,8 +47,6 @@ pub struct ServerConfig {
     pub retention: crate::ops_config::RetentionConfig,
     /// Incident notices (S3).
     pub incidents: crate::ops_config::IncidentsConfig,
-    /// Staff gate of the admin endpoints.
-    pub admin: crate::ops_config::AdminConfig,
 }
 
 impl Default for ServerConfig {
@@ -70,7 +68,6 @@ impl Default for ServerConfig {
             residency: Default::default(),
             retention: Default::default(),
             incidents: Default::default(),
-            admin: Default::default(),
         }
     }
 }
@@ -213,7 +210,6 @@ impl ServerConfig {
                 "HUOTI_NOTICE_SENDER" => self.incidents.sender = v,
                 "HUOTI_OUTBOX_DIR" => self.incidents.outbox_dir = v,
                 "HUOTI_NOTICE_WEBHOOK_URL" => self.incidents.webhook_url = v,
-                "HUOTI_ADMIN_KEY_SHA256" => self.admin.key_sha256 = v.to_ascii_lowercase(),
                 _ => {}
             }
         }

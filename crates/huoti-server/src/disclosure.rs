@@ -21,6 +21,9 @@ use sqlx::Row;
 use crate::api::{AppState, json_body, random_hex, rfc3339};
 use crate::error::AppError;
 
+/// Who may disclose and read the ledger: staff who handle data-subject matters.
+pub const STAFF: &[huoti_privacy::Permission] = &[huoti_privacy::Permission::HandleSubjectRequests];
+
 /// The recipient of a public disclosure (D5).
 pub const PUBLIC: &str = "public";
 
@@ -133,7 +136,8 @@ pub async fn records(st: &AppState, subject: &str) -> Result<Vec<DisclosureRecor
 /// Disclose personal data to a third party (checked and recorded).
 #[utoipa::path(post, path = "/v1/disclosures", tag = "privacy",
     request_body(content = DisclosureRequest),
-    security(("operator_key" = [])),
+    security(("integrator_key" = [])),
+    params(("huoti-purpose" = String, Header, description = "Why (audited)")),
     responses(
         (status = 201, description = "Allowed and recorded", body = DisclosureRecordWire),
         (status = 400, description = "invalid_request", body = huoti_api::Problem, content_type = "application/problem+json"),
@@ -141,8 +145,9 @@ pub async fn records(st: &AppState, subject: &str) -> Result<Vec<DisclosureRecor
         (status = 403, description = "forbidden, disclosure_not_allowed", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    crate::staff::require_staff(&st, &headers).await?;
+    let caller = st.authorize(&headers, STAFF).await?;
     let req: DisclosureRequest = json_body_required(body).await?;
+    crate::staff::audited(&st, &caller, &headers, "disclose", &format!("{} -> {}", req.subject, req.recipient)).await?;
     let rec = disclose(&st, &req).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
 }
@@ -161,8 +166,8 @@ pub struct SubjectQuery {
 
 /// The disclosures of one subject: who received what, when, on which ground.
 #[utoipa::path(get, path = "/v1/disclosures", tag = "privacy",
-    params(SubjectQuery),
-    security(("operator_key" = [])),
+    params(SubjectQuery, ("huoti-purpose" = String, Header, description = "Why (audited)")),
+    security(("integrator_key" = [])),
     responses(
         (status = 200, description = "Recorded disclosures", body = Vec<DisclosureRecordWire>),
         (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
@@ -173,7 +178,8 @@ pub async fn list(
     headers: HeaderMap,
     q: Result<Query<SubjectQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<DisclosureRecordWire>>, AppError> {
-    crate::staff::require_staff(&st, &headers).await?;
+    let caller = st.authorize(&headers, STAFF).await?;
     let Ok(Query(q)) = q else { return Err(AppError::new(ErrorCode::InvalidRequest, "query: subject is required")) };
+    crate::staff::audited(&st, &caller, &headers, "read_disclosures", &q.subject).await?;
     Ok(Json(records(&st, &q.subject).await?))
 }

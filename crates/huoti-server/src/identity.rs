@@ -94,7 +94,7 @@ pub async fn erase(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
         (status = 404, description = "session_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_identity(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<StatusCode, AppError> {
-    let integrator_id = st.integrator(&headers).await?;
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
     let session = st.session(&id).await?;
     if session.integrator_id != integrator_id {
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));

@@ -255,10 +255,14 @@ pub async fn dispatch_all(st: &AppState) -> Result<DispatchReport, AppError> {
     dispatch_with(st, Arc::from(sender(&st.config))).await
 }
 
+/// Who manages incidents (S3).
+pub const STAFF: &[huoti_privacy::Permission] = &[huoti_privacy::Permission::ManageIncidents];
+
 /// Record a security incident and queue its notices (S3).
 #[utoipa::path(post, path = "/v1/admin/incidents", tag = "admin",
     request_body(content = IncidentRequest),
-    security(("operator_key" = [])),
+    security(("integrator_key" = [])),
+    params(("huoti-purpose" = String, Header, description = "Why (audited)")),
     responses(
         (status = 201, description = "Recorded; notices queued", body = IncidentWire),
         (status = 400, description = "invalid_request", body = huoti_api::Problem, content_type = "application/problem+json"),
@@ -266,7 +270,7 @@ pub async fn dispatch_all(st: &AppState) -> Result<DispatchReport, AppError> {
         (status = 403, description = "forbidden", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    crate::staff::require_staff(&st, &headers).await?;
+    crate::staff::require_staff(&st, &headers, STAFF, "record_incident", "-").await?;
     let v: serde_json::Value = json_body(body).await?;
     let r: IncidentRequest = serde_json::from_value(v).map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))?;
     Ok((StatusCode::CREATED, Json(record(&st, &r).await?)).into_response())
@@ -274,27 +278,27 @@ pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: B
 
 /// An incident and how many of its notices were sent.
 #[utoipa::path(get, path = "/v1/admin/incidents/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Incident id")),
-    security(("operator_key" = [])),
+    params(("id" = String, Path, description = "Incident id"), ("huoti-purpose" = String, Header, description = "Why (audited)")),
+    security(("integrator_key" = [])),
     responses(
         (status = 200, description = "The incident", body = IncidentWire),
         (status = 404, description = "incident_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn show(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<IncidentWire>, AppError> {
-    crate::staff::require_staff(&st, &headers).await?;
+    crate::staff::require_staff(&st, &headers, STAFF, "read_incident", &id).await?;
     Ok(Json(show_incident(&st, &id).await?))
 }
 
 /// Deliver the queued notices with the configured sender.
 #[utoipa::path(post, path = "/v1/admin/incidents/{id}/dispatch", tag = "admin",
-    params(("id" = String, Path, description = "Incident id (every queued notice is dispatched)")),
-    security(("operator_key" = [])),
+    params(("id" = String, Path, description = "Incident id (every queued notice is dispatched)"), ("huoti-purpose" = String, Header, description = "Why (audited)")),
+    security(("integrator_key" = [])),
     responses(
         (status = 200, description = "Dispatched", body = DispatchReport),
         (status = 404, description = "incident_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn dispatch(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<DispatchReport>, AppError> {
-    crate::staff::require_staff(&st, &headers).await?;
+    crate::staff::require_staff(&st, &headers, STAFF, "dispatch_notices", &id).await?;
     show_incident(&st, &id).await?;
     Ok(Json(dispatch_all(&st).await?))
 }

@@ -130,12 +130,3 @@ pub struct IncidentsConfig {
     /// the integrator's push/SMS/e-mail gateway.
     pub webhook_url: String,
 }
-
-/// The staff gate of the admin endpoints.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdminConfig {
-    /// Lower-case hex SHA-256 of the operator key that may call `/v1/admin/*`
-    /// (`HUOTI_ADMIN_KEY_SHA256`). Empty: the admin endpoints refuse every caller.
-    pub key_sha256: String,
-}

@@ -10,12 +10,10 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use huoti_server::{ManualClock, ServerConfig, build_state, create_integrator, router};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
 const T0: u64 = 1_800_000_000_000;
 const DAY: u64 = 86_400_000;
-const OPERATOR_KEY: &str = "op_test-operator-key";
 const ID_NUMBER: &str = "11010519491231002X";
 const PHONE: &str = "13812345678";
 
@@ -27,12 +25,12 @@ struct Env {
     state: Arc<huoti_server::AppState>,
     app: axum::Router,
     key: String,
+    /// A privacy officer's key (incidents, disclosures).
+    officer: String,
 }
 
 fn config(dir: &Path, url: &str) -> ServerConfig {
-    let mut c = ServerConfig { data_dir: dir.to_path_buf(), database_url: url.to_owned(), ..ServerConfig::default() };
-    c.admin.key_sha256 = hex::encode(Sha256::digest(OPERATOR_KEY.as_bytes()));
-    c
+    ServerConfig { data_dir: dir.to_path_buf(), database_url: url.to_owned(), ..ServerConfig::default() }
 }
 
 async fn envs() -> Vec<Env> {
@@ -45,8 +43,9 @@ async fn envs() -> Vec<Env> {
         let clock = Arc::new(ManualClock::new(T0));
         let state = build_state(config(dir.path(), &url), clock.clone(), None).await.unwrap();
         let key = create_integrator(&state.db, "test", T0).await.unwrap();
+        let officer = huoti_server::privacy::auth::create_key(&state.db, "po", huoti_privacy::Role::PrivacyOfficer, T0).await.unwrap();
         let app = router(state.clone());
-        out.push(Env { dir: dir.path().to_path_buf(), _dir: dir, url, clock, state, app, key });
+        out.push(Env { dir: dir.path().to_path_buf(), _dir: dir, url, clock, state, app, key, officer });
     }
     out
 }
@@ -58,8 +57,17 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// A POST with a key and a stated purpose (staff endpoints audit it; others ignore it).
 fn post(path: &str, key: &str, body: Value) -> Request<Body> {
-    Request::post(path).header("authorization", format!("Bearer {key}")).body(Body::from(body.to_string())).unwrap()
+    Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("huoti-purpose", "privacy-ops test")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn get_staff(path: &str, key: &str) -> Request<Body> {
+    Request::get(path).header("authorization", format!("Bearer {key}")).header("huoti-purpose", "privacy-ops test").body(Body::empty()).unwrap()
 }
 
 fn sample_jpeg() -> Vec<u8> {
@@ -404,12 +412,12 @@ async fn s3_incident_notices_to_each_affected_person_and_regulator_report_in_the
         // S2 least privilege: integrator keys and strangers are refused.
         assert_eq!(call(&e.app, post("/v1/admin/incidents", &e.key, incident(&[&sid], None))).await.1["code"], "forbidden");
         assert_eq!(call(&e.app, post("/v1/admin/incidents", "nope", incident(&[&sid], None))).await.1["code"], "unauthorized");
-        let (status, inc) = call(&e.app, post("/v1/admin/incidents", OPERATOR_KEY, incident(&["s_named"], Some("2027-01-01T00:00:00Z")))).await;
+        let (status, inc) = call(&e.app, post("/v1/admin/incidents", &e.officer, incident(&["s_named"], Some("2027-01-01T00:00:00Z")))).await;
         assert_eq!(status, StatusCode::CREATED, "{inc}");
         assert_eq!(inc["affected_subjects"], 2, "the named subject and the session in the range");
         assert_eq!(inc["notices_queued"], 3, "two people and the regulator");
         let id = inc["id"].as_str().unwrap();
-        let (status, d) = call(&e.app, post(&format!("/v1/admin/incidents/{id}/dispatch"), OPERATOR_KEY, json!({}))).await;
+        let (status, d) = call(&e.app, post(&format!("/v1/admin/incidents/{id}/dispatch"), &e.officer, json!({}))).await;
         assert_eq!((status, d["sent"].as_u64()), (StatusCode::OK, Some(3)), "{d}");
         let files: Vec<Value> = std::fs::read_dir(e.dir.join("outbox"))
             .unwrap()
@@ -429,7 +437,7 @@ async fn s3_incident_notices_to_each_affected_person_and_regulator_report_in_the
         let report = files.iter().find(|n| n["kind"] == "regulator").expect("regulator report");
         assert_eq!(report["body"]["affected_people"], 2);
         assert!(!report.to_string().contains(&sid), "the regulator report names no one");
-        let (_, shown) = call(&e.app, Request::get(format!("/v1/admin/incidents/{id}")).header("authorization", format!("Bearer {OPERATOR_KEY}")).body(Body::empty()).unwrap()).await;
+        let (_, shown) = call(&e.app, get_staff(&format!("/v1/admin/incidents/{id}"), &e.officer)).await;
         assert_eq!(shown["notices_sent"], 3);
         // Dispatching again sends nothing twice.
         assert_eq!(huoti_server::incidents::dispatch_all(&e.state).await.unwrap().sent, 0);
@@ -489,11 +497,11 @@ fn disclosure(subject: &str, recipient: &str, kind: &str, basis: Value) -> Value
 }
 
 async fn disclose(e: &Env, body: Value) -> (StatusCode, Value) {
-    call(&e.app, post("/v1/disclosures", OPERATOR_KEY, body)).await
+    call(&e.app, post("/v1/disclosures", &e.officer, body)).await
 }
 
 async fn recorded(e: &Env, subject: &str) -> Vec<Value> {
-    let (status, v) = call(&e.app, Request::get(format!("/v1/disclosures?subject={subject}")).header("authorization", format!("Bearer {OPERATOR_KEY}")).body(Body::empty()).unwrap()).await;
+    let (status, v) = call(&e.app, get_staff(&format!("/v1/disclosures?subject={subject}"), &e.officer)).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     v.as_array().unwrap().clone()
 }

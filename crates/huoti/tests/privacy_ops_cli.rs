@@ -12,11 +12,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const ID_NUMBER: &str = "11010519491231002X";
 const PHONE: &str = "13812345678";
-const ADMIN_KEY: &str = "op_leak-test-operator-key-0123456789";
 
 fn huoti() -> Command {
     Command::new(env!("CARGO_BIN_EXE_huoti"))
@@ -57,7 +55,6 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
         .arg(models())
         .env("HUOTI_LOG", "debug")
         .env("RUST_LOG", "debug")
-        .env("HUOTI_ADMIN_KEY_SHA256", hex::encode(Sha256::digest(ADMIN_KEY.as_bytes())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -83,11 +80,12 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
     }
     // The dev key is printed once on stdout at start; read it from the data directory's
     // database instead: make our own integrator key through the library.
-    let api_key = {
+    let (api_key, officer_key) = {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let db = huoti_server::store::Db::connect(&format!("sqlite://{}?mode=rwc", data.path().join("huoti.db").display())).await.unwrap();
-            huoti_server::create_integrator(&db, "leak-test", 0).await.unwrap()
+            let officer = huoti_server::privacy::auth::create_key(&db, "po", huoti_privacy::Role::PrivacyOfficer, 0).await.unwrap();
+            (huoti_server::create_integrator(&db, "leak-test", 0).await.unwrap(), officer)
         })
     };
     let img = jpeg();
@@ -132,7 +130,7 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
     bodies.push(send(a.post(&frame_url.replace("seq=1", "seq=9")).header("authorization", auth(token)).header("content-type", "image/jpeg").send(&img[..img.len() / 2])).1);
     bodies.push(send(a.post(&frame_url).header("authorization", auth(token)).header("content-type", "image/jpeg").send(&img[..])).1);
     bodies.push(send(a.post(format!("{base}/v1/admin/incidents")).header("authorization", auth(&api_key)).send("{}")).1);
-    bodies.push(send(a.post(format!("{base}/v1/disclosures")).header("authorization", auth(ADMIN_KEY)).send(json!({"subject": sid, "recipient": "acme", "data": ["verdict"], "kind": "share", "basis": {"consent": "share_with:acme"}}).to_string())).1);
+    bodies.push(send(a.post(format!("{base}/v1/disclosures")).header("authorization", auth(&officer_key)).header("huoti-purpose", "leak test").send(json!({"subject": sid, "recipient": "acme", "data": ["verdict"], "kind": "share", "basis": {"consent": "share_with:acme"}}).to_string())).1);
     let (status, done) = send(a.post(format!("{base}/v1/sessions/{sid}/complete")).header("authorization", auth(token)).send_empty());
     assert_eq!(status, 200, "{done}");
     bodies.push(done);
@@ -153,7 +151,8 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
         ("client token secret".into(), token["ct_".len()..].as_bytes().to_vec()),
         ("API key".into(), api_key.as_bytes().to_vec()),
         ("API key secret".into(), api_key.split('.').nth(1).unwrap().as_bytes().to_vec()),
-        ("operator key".into(), ADMIN_KEY.as_bytes().to_vec()),
+        ("privacy officer key".into(), officer_key.as_bytes().to_vec()),
+        ("privacy officer key secret".into(), officer_key.split('.').nth(1).unwrap().as_bytes().to_vec()),
         ("ID number".into(), ID_NUMBER.as_bytes().to_vec()),
         ("ID number digits".into(), ID_NUMBER[6..14].as_bytes().to_vec()),
         ("phone".into(), PHONE.as_bytes().to_vec()),

@@ -233,7 +233,7 @@ pub async fn withdraw_by_ref(
     Path((subject_ref, scope)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<wire::ConsentWithdrawn>, AppError> {
-    let integrator_id = st.integrator(&headers).await?;
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::SubmitSubjectRequest).await?;
     let not_found = || AppError::new(ErrorCode::SubjectNotFound, "no such subject");
     if !valid_subject_ref(&subject_ref) {
         return Err(not_found());

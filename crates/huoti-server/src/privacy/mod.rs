@@ -8,6 +8,8 @@
 //!   withdrawal with its effects (R4, L2).
 //! * [`db`]: the queries of these tables.
 
+pub mod audit;
+pub mod auth;
 pub mod consent;
 pub mod db;
 pub mod policy;

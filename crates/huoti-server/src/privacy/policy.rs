@@ -158,6 +158,36 @@ pub async fn get_policy_text(State(st): State<Arc<AppState>>) -> Result<Response
     Ok(res)
 }
 
+/// Publish a new policy version (privacy officer; audited). A material change makes every
+/// earlier consent stop counting (A1).
+#[utoipa::path(post, path = "/v1/admin/policy-versions", tag = "admin",
+    request_body(content = wire::PublishPolicyRequest),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 201, description = "Published", body = wire::PolicyInfo),
+        (status = 400, description = "invalid_request, purpose_required", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "policy_outdated (the version label exists)", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn publish(State(st): State<Arc<AppState>>, headers: axum::http::HeaderMap, body: axum::body::Body) -> Result<Response, AppError> {
+    use huoti_api::ErrorCode;
+    let caller = st.authorize(&headers, &[huoti_privacy::Permission::PublishPolicyVersion]).await?;
+    let req: wire::PublishPolicyRequest = crate::api::json_body::<Option<wire::PublishPolicyRequest>>(body)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "send {version, text, material_change, privacy_contact, purpose}"))?;
+    let purpose = super::auth::purpose(&headers, Some(&req.purpose))?;
+    let now = st.clock.now_ms();
+    let current = current(&st.db, now).await?;
+    let p = row(&req.version, &req.text, req.material_change, now as i64, &req.privacy_contact, &recipients(&current))
+        .map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    if !st.db.insert_policy(&p).await? {
+        return Err(AppError::new(ErrorCode::PolicyOutdated, format!("version {} exists already", p.version)));
+    }
+    super::audit::record(&st.db, &caller, &purpose, "publish_policy_version", &p.version, now).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(info(&p))).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,127 @@
+//! Staff roles and the audit log (S2, C4): every route × every role (and no key) against the
+//! least-privilege matrix, and a tampered audit entry named by the verifier, on SQLite and on
+//! PostgreSQL.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{call, setup_on};
+use huoti_server::privacy::audit;
+use huoti_server::privacy::auth::{self, Access, ROLES, ROUTES};
+use serde_json::json;
+
+fn concrete(path: &str, session: &str) -> String {
+    path.replace("{id}", session)
+        .replace("{subject_ref}", "person-1")
+        .replace("{scope}", "device_info")
+        .replace("{request_id}", "rq_0000")
+        .replace("{sample_id}", "sm_0000")
+}
+
+fn request(method: &str, path: &str, session: &str, key: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder().method(method.to_ascii_uppercase().as_str()).uri(concrete(path, session)).header("huoti-purpose", "matrix test");
+    if let Some(k) = key {
+        b = b.header("authorization", format!("Bearer {k}"));
+    }
+    if method == "get" || method == "delete" {
+        b.body(Body::empty()).unwrap()
+    } else {
+        b.header("content-type", "application/json").body(Body::from("{}")).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn s2_every_route_by_every_role_follows_the_least_privilege_matrix() {
+    let env = setup_on("sqlite").await;
+    // The table covers exactly the routes of the OpenAPI document: a new route without a
+    // matrix entry fails here.
+    let (_, doc) = call(&env.app, Request::get("/v1/openapi.json").body(Body::empty()).unwrap()).await;
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(p, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), p.clone())))
+        .collect();
+    let table: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(documented, table, "routes in the OpenAPI document vs privacy::auth::ROUTES");
+
+    let mut keys = Vec::new();
+    for role in ROLES {
+        keys.push((role, auth::create_key(&env.state.db, role.as_str(), role, common::T0).await.unwrap()));
+    }
+    // A real session, so that client-token routes reach their token check.
+    let (_, s) = call(&env.app, common::create(&keys[0].1, json!({}))).await;
+    let session = s["session_id"].as_str().unwrap().to_owned();
+    for &(method, path, access) in ROUTES {
+        let (status, v) = call(&env.app, request(method, path, &session, None)).await;
+        match access {
+            // (readyz answers 503 here: no models are loaded in these tests.)
+            Access::Public => assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN, "{method} {path} without credentials: {status} {v}"),
+            Access::Key(_) => assert_eq!((status, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{method} {path}"),
+            Access::ClientToken => assert_eq!(v["code"], "invalid_client_token", "{method} {path}"),
+            Access::LinkToken => assert_eq!(v["code"], "invalid_link_token", "{method} {path}"),
+        }
+        let Access::Key(_) = access else { continue };
+        for (role, key) in &keys {
+            let (status, v) = call(&env.app, request(method, path, &session, Some(key))).await;
+            if auth::allowed(access, *role) {
+                assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN, "{method} {path} as {}: {status} {v}", role.as_str());
+            } else {
+                assert_eq!((status, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{method} {path} as {}: {v}", role.as_str());
+            }
+        }
+    }
+}
+
+async fn tamper(url: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn s2_c4_audit_log_is_hash_chained_and_names_the_first_tampered_entry() {
+    for backend in common::backends() {
+        let env = setup_on(backend).await;
+        let officer = auth::create_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
+        let auditor = auth::create_key(&env.state.db, "au", huoti_privacy::Role::Auditor, common::T0).await.unwrap();
+        // Three audited staff writes: publishing policy versions.
+        for i in 0..3 {
+            env.clock.advance_ms(1000);
+            let body = json!({"version": format!("v-test-{i}"), "text": "text; contact privacy@huoti.example", "material_change": false,
+                              "privacy_contact": "privacy@huoti.example", "purpose": "yearly review"});
+            let (status, v) = call(&env.app, common::bearer("POST", "/v1/admin/policy-versions", &officer, Some(body))).await;
+            assert_eq!(status, StatusCode::CREATED, "{backend}: {v}");
+        }
+        let get = |uri: &'static str| call(&env.app, common::bearer("GET", uri, &auditor, None));
+        let (status, log) = get("/v1/admin/audit").await;
+        assert_eq!(status, StatusCode::OK);
+        let log = log.as_array().unwrap().clone();
+        assert_eq!(log.len(), 3);
+        let officer_id = &officer[3..19];
+        for (i, e) in log.iter().enumerate() {
+            assert_eq!((e["seq"].as_u64(), e["actor"].as_str(), e["role"].as_str()), (Some(i as u64), Some(officer_id), Some("privacy_officer")));
+            assert_eq!((e["purpose"].as_str(), e["action"].as_str()), (Some("yearly review"), Some("publish_policy_version")));
+            assert!(!e.to_string().contains(&officer[20..]), "no secret in the log");
+        }
+        assert_eq!(get("/v1/admin/audit/verify").await.1["ok"], true, "{backend}");
+        // A missing purpose is refused, and nothing is appended.
+        let body = json!({"version": "v-x", "text": "t privacy@huoti.example", "material_change": false, "privacy_contact": "privacy@huoti.example", "purpose": ""});
+        let req = Request::post("/v1/admin/policy-versions").header("authorization", format!("Bearer {officer}")).body(Body::from(body.to_string())).unwrap();
+        assert_eq!(call(&env.app, req).await.1["code"], "purpose_required");
+
+        // Someone edits entry 1 in the database.
+        tamper(&env.state.config.database_url(), "UPDATE audit_log SET purpose = 'nothing to see' WHERE seq = 1").await;
+        let (_, v) = get("/v1/admin/audit/verify").await;
+        assert_eq!((v["ok"].as_bool(), v["first_bad_seq"].as_u64()), (Some(false), Some(1)), "{backend}: {v}");
+        let direct = audit::verify(&env.state.db).await.unwrap();
+        assert_eq!(direct.first_bad_seq, Some(1));
+        // Deleting an entry is named too.
+        tamper(&env.state.config.database_url(), "DELETE FROM audit_log WHERE seq = 0").await;
+        assert_eq!(audit::verify(&env.state.db).await.unwrap().first_bad_seq, Some(0), "{backend}");
+    }
+}
