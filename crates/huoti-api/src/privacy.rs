@@ -134,3 +134,170 @@ pub struct AuditVerifyResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_hash: Option<String>,
 }
+
+/// `POST /v1/subjects/{subject_ref}/privacy-link` answer: a short-lived token for the person's
+/// privacy page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PrivacyLink {
+    /// `pl_…`: `Authorization: Bearer` for `/v1/me/...`.
+    pub token: String,
+    /// Expiry, RFC 3339 UTC.
+    pub expires_at: String,
+    /// The page to open (`/privacy#token=…`).
+    pub url: String,
+}
+
+/// A new request from the person (`POST /v1/me/requests`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRightsRequest {
+    /// `access`, `export`, `correction`, `deletion`, `closure`, `complaint` or `other`.
+    pub kind: String,
+    /// Correction: which field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Correction: a verified field (real name, bound phone) needs identity verification (R2).
+    #[serde(default)]
+    pub verified_field: bool,
+    /// Deletion: the data was collected or used against the law or the agreement (R7: no
+    /// legal minimum applies).
+    #[serde(default)]
+    pub unlawful: bool,
+    /// Free text (what to correct, the complaint).
+    #[serde(default)]
+    pub details: String,
+}
+
+/// A rights request or complaint, as the person and staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RightsRequestInfo {
+    /// `rq_…`.
+    pub id: String,
+    /// The kind.
+    pub kind: String,
+    /// `open`, `identity_verified`, `completed` or `refused`.
+    pub status: String,
+    /// Received, RFC 3339 UTC.
+    pub received_at: String,
+    /// Identity verified, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_verified_at: Option<String>,
+    /// Due date (China date, inclusive); absent until identity is verified when the clock
+    /// starts then (R6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
+    /// Past its due date and not closed.
+    pub overdue: bool,
+    /// R8 ground of a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal_ground: Option<String>,
+    /// R7: unlawful collection (deleted without the legal minimum).
+    pub unlawful: bool,
+}
+
+/// A refusal (staff): only on an R8 ground.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefuseRequest {
+    /// `national_security`, `public_safety`, `criminal_proceedings`, `malicious_abuse`,
+    /// `serious_harm_to_others` or `trade_secrets`.
+    pub ground: String,
+    /// What the person is told.
+    pub explanation: String,
+    /// Why (audited).
+    #[serde(default)]
+    pub purpose: String,
+}
+
+/// One of the person's sessions, without face data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MySession {
+    /// Session id.
+    pub session_id: String,
+    /// Created, RFC 3339 UTC.
+    pub created_at: String,
+    /// State.
+    pub state: String,
+    /// Decision, when completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// Device info kept (P2), masked to its kind only.
+    pub device_info_kept: bool,
+}
+
+/// One consent record as the person sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyConsent {
+    /// Scope.
+    pub scope: String,
+    /// Policy version agreed to.
+    pub policy_version: String,
+    /// Channel.
+    pub channel: String,
+    /// When, RFC 3339 UTC.
+    pub granted_at: String,
+    /// Withdrawn when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<String>,
+}
+
+/// `GET /v1/me`: the person's own data (R1), identity fields masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyData {
+    /// The integrator's reference, masked.
+    pub subject_ref: String,
+    /// Consents, oldest first.
+    pub consents: Vec<MyConsent>,
+    /// Sessions, newest first.
+    pub sessions: Vec<MySession>,
+    /// Requests and complaints.
+    pub requests: Vec<RightsRequestInfo>,
+    /// Face images kept for training (only with retain_for_training).
+    pub training_images: u64,
+}
+
+/// `POST /v1/admin/samples`: ask for `size` random training images (ML engineer). No member
+/// names a person: who is picked is random (C4).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleAsk {
+    /// How many images (1–1000).
+    pub size: usize,
+    /// Why (audited), e.g. "testing model v3".
+    pub purpose: String,
+}
+
+/// `POST /v1/admin/samples/{sample_id}/approve` (privacy officer, not the requester).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SampleApproval {
+    /// How long the export stays open, seconds (at most 7 days).
+    pub ttl_s: u64,
+    /// Why (audited).
+    pub purpose: String,
+}
+
+/// A training sample's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SampleInfo {
+    /// `sm_…`.
+    pub id: String,
+    /// Images asked for.
+    pub size: u64,
+    /// `requested`, `approved`.
+    pub status: String,
+    /// Images picked at approval.
+    pub picked: u64,
+    /// Export closes, RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// One exported image (decrypted; JPEG, base64), identified by a sample-local number only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SampleImage {
+    /// 0, 1, 2, … (no subject or session id).
+    pub n: u64,
+    /// JPEG bytes, standard base64.
+    pub jpeg_base64: String,
+}

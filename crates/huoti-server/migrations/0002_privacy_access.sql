@@ -67,3 +67,43 @@ CREATE TABLE audit_log (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
+
+-- Short-lived links that let a person reach their own data on the /privacy page (R1-R9).
+CREATE TABLE link_tokens (
+    token_hash TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    expires_at_ms BIGINT NOT NULL
+);
+
+-- Rights requests and complaints (R1-R9), with their due dates (China dates, YYYY-MM-DD).
+CREATE TABLE rights_requests (
+    id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL REFERENCES subjects(id),
+    kind TEXT NOT NULL,
+    field TEXT,
+    verified_field BIGINT NOT NULL,
+    unlawful BIGINT NOT NULL,
+    details TEXT NOT NULL,
+    status TEXT NOT NULL,
+    received_at_ms BIGINT NOT NULL,
+    identity_verified_at_ms BIGINT,
+    due_date TEXT,
+    refusal_ground TEXT,
+    refusal_explanation TEXT,
+    closed_at_ms BIGINT
+);
+CREATE INDEX rights_requests_open ON rights_requests (status);
+
+-- Training samples (C4): asked by an ML engineer, approved by another person (privacy
+-- officer), picked at random at approval, exportable decrypted until expires_at_ms.
+CREATE TABLE training_samples (
+    id TEXT PRIMARY KEY,
+    requester TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    purpose TEXT NOT NULL,
+    requested_at_ms BIGINT NOT NULL,
+    approver TEXT,
+    approved_at_ms BIGINT,
+    expires_at_ms BIGINT,
+    picked TEXT
+);

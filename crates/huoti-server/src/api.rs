@@ -80,6 +80,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/admin/policy-versions", post(privacy::policy::publish))
         .route("/v1/admin/audit", get(privacy::audit::list_endpoint))
         .route("/v1/admin/audit/verify", get(privacy::audit::verify_endpoint))
+        .route("/v1/subjects/{subject_ref}/privacy-link", post(privacy::rights::privacy_link))
+        .route("/v1/me", get(privacy::rights::me))
+        .route("/v1/me/export", get(privacy::rights::me_export))
+        .route("/v1/me/consents/{scope}", delete(privacy::rights::me_withdraw))
+        .route("/v1/me/requests", post(privacy::rights::me_request))
+        .route("/v1/admin/requests", get(privacy::rights::admin_list))
+        .route("/v1/admin/requests/overdue", get(privacy::rights::admin_overdue))
+        .route("/v1/admin/requests/{request_id}/verify-identity", post(privacy::rights::admin_verify_identity))
+        .route("/v1/admin/requests/{request_id}/complete", post(privacy::rights::admin_complete))
+        .route("/v1/admin/requests/{request_id}/refuse", post(privacy::rights::admin_refuse))
+        .route("/v1/admin/samples", post(privacy::sampling::ask))
+        .route("/v1/admin/samples/{sample_id}/approve", post(privacy::sampling::approve))
+        .route("/v1/admin/samples/{sample_id}/export", get(privacy::sampling::export))
         .route("/v1/sessions/{id}/identity", axum::routing::put(crate::identity::put_identity))
         .route("/v1/disclosures", post(crate::disclosure::create).get(crate::disclosure::list))
         .route("/v1/admin/incidents", post(crate::incidents::create))
@@ -705,8 +718,13 @@ async fn readyz(State(st): St) -> (StatusCode, Json<wire::Health>) {
 
 /// Prometheus metrics (no personal data, no tokens).
 #[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-async fn metrics_text() -> Response {
-    let mut res = metrics::global().render().into_response();
+async fn metrics_text(State(st): St) -> Response {
+    let mut text = metrics::global().render();
+    // R5, R6, R9: requests past their due date (a count; no ids).
+    if let Ok(n) = st.db.overdue_requests(st.clock.now_ms()).await {
+        text.push_str(&format!("# HELP huoti_privacy_requests_overdue Rights requests and complaints past their due date.\n# TYPE huoti_privacy_requests_overdue gauge\nhuoti_privacy_requests_overdue {n}\n"));
+    }
+    let mut res = text.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; version=0.0.4"));
     res
 }
@@ -720,6 +738,10 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "integrator_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Integrator API key `hk_…` (backend only)")).build()),
+        );
+        components.add_security_scheme(
+            "link_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A person's privacy-page link token `pl_…`")).build()),
         );
         components.add_security_scheme(
             "client_token",
@@ -736,6 +758,9 @@ impl utoipa::Modify for SecuritySchemes {
         create_session, upload_frame, complete, result, keys, openapi, healthz, readyz, metrics_text,
         privacy::policy::get_policy, privacy::policy::get_policy_text, privacy::consent::record_consent, privacy::consent::withdraw_by_ref,
         privacy::policy::publish, privacy::audit::list_endpoint, privacy::audit::verify_endpoint,
+        privacy::rights::privacy_link, privacy::rights::me, privacy::rights::me_export, privacy::rights::me_withdraw, privacy::rights::me_request,
+        privacy::rights::admin_list, privacy::rights::admin_overdue, privacy::rights::admin_verify_identity, privacy::rights::admin_complete,
+        privacy::rights::admin_refuse, privacy::sampling::ask, privacy::sampling::approve, privacy::sampling::export,
         crate::identity::put_identity, crate::disclosure::create, crate::disclosure::list,
         crate::incidents::create, crate::incidents::show, crate::incidents::dispatch,
     ),

@@ -13,6 +13,8 @@ pub mod auth;
 pub mod consent;
 pub mod db;
 pub mod policy;
+pub mod rights;
+pub mod sampling;
 pub mod training;
 
 use time::OffsetDateTime;
@@ -20,4 +22,10 @@ use time::OffsetDateTime;
 /// A Unix-ms time as an instant (the rules of `huoti-privacy` take `OffsetDateTime`).
 pub(crate) fn instant(ms: u64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// [`instant`] for tests outside the crate.
+#[doc(hidden)]
+pub fn instant_for_tests(ms: u64) -> OffsetDateTime {
+    instant(ms)
 }

@@ -49,12 +49,17 @@ pub struct Env {
 }
 
 pub async fn setup_on(backend: &str) -> Env {
+    setup_at(backend, T0).await
+}
+
+/// As [`setup_on`], with the clock starting at `t0_ms`.
+pub async fn setup_at(backend: &str, t0_ms: u64) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let database_url = database_url(backend, dir.path()).await;
     let config = ServerConfig { data_dir: dir.path().to_path_buf(), database_url, ..ServerConfig::default() };
-    let clock = Arc::new(ManualClock::new(T0));
+    let clock = Arc::new(ManualClock::new(t0_ms));
     let state = build_state(config, clock.clone(), None).await.unwrap();
-    let key = create_integrator(&state.db, "test", T0).await.unwrap();
+    let key = create_integrator(&state.db, "test", t0_ms).await.unwrap();
     let app = router(state.clone());
     Env { dir, clock, state, app, key }
 }
