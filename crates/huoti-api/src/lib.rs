@@ -41,6 +41,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod ops;
 mod privacy;
 pub use privacy::*;
 
@@ -166,6 +167,13 @@ error_codes! {
     SampleNotApproved = ("sample_not_approved", 409, "Sample not approved"),
     /// The training sample's export window has passed.
     SampleExpired = ("sample_expired", 410, "Sample expired"),
+    /// A disclosure to a third party was refused: no consent of scope `share_with:<recipient>`
+    /// for this recipient, and no legal ground with a recorded reason (D1–D6). Nothing was sent.
+    DisclosureNotAllowed = ("disclosure_not_allowed", 403, "Disclosure not allowed"),
+    /// No such incident.
+    IncidentNotFound = ("incident_not_found", 404, "Incident not found"),
+    /// The service is winding down (S6): collection has stopped and no new session starts.
+    ServiceWoundDown = ("service_wound_down", 503, "Service winding down"),
     /// An unexpected server fault (details are in the server log, never in the response).
     Internal = ("internal", 500, "Internal server error"),
     /// The analysis could not run (models not loaded, worker failure).

@@ -556,6 +556,29 @@ impl LocalKeyFile {
         Ok(id)
     }
 
+    /// Removes a KEK that no wrapped key uses any more (after every data key was moved with
+    /// [`rewrap`]) and saves the file. The current KEK cannot be retired. Wraps made under the
+    /// retired KEK no longer open — so retire only after re-wrapping everything.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::UnknownKek`] for an unknown id or the current one; [`KeyError::Io`] if the
+    /// file cannot be saved (the in-memory state is then unchanged).
+    pub fn retire(&mut self, kek_id: &str) -> Result<(), KeyError> {
+        if kek_id == self.current {
+            return Err(KeyError::UnknownKek(format!("{kek_id} (the current KEK cannot be retired)")));
+        }
+        let Some(pos) = self.keks.iter().position(|(id, _)| id == kek_id) else {
+            return Err(KeyError::UnknownKek(kek_id.to_string()));
+        };
+        let removed = self.keks.remove(pos);
+        if let Err(e) = self.save() {
+            self.keks.insert(pos, removed);
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// The key file's path.
     pub fn path(&self) -> &Path {
         &self.path

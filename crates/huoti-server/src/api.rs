@@ -95,6 +95,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/admin/samples", post(privacy::sampling::ask))
         .route("/v1/admin/samples/{sample_id}/approve", post(privacy::sampling::approve))
         .route("/v1/admin/samples/{sample_id}/export", get(privacy::sampling::export))
+        .route("/v1/sessions/{id}/identity", axum::routing::put(crate::identity::put_identity))
+        .route("/v1/disclosures", post(crate::disclosure::create).get(crate::disclosure::list))
+        .route("/v1/admin/incidents", post(crate::incidents::create))
+        .route("/v1/admin/incidents/{id}", get(crate::incidents::show))
+        .route("/v1/admin/incidents/{id}/dispatch", post(crate::incidents::dispatch))
         .route("/v1/keys", get(keys))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -212,7 +217,7 @@ impl AppState {
         Ok(session)
     }
 
-    async fn session(&self, id: &str) -> Result<SessionRow, AppError> {
+    pub(crate) async fn session(&self, id: &str) -> Result<SessionRow, AppError> {
         let not_found = || AppError::new(ErrorCode::SessionNotFound, "no such session");
         if id.len() > 64 {
             return Err(not_found());
@@ -271,6 +276,7 @@ impl AppState {
     ))]
 pub(crate) async fn create_session(State(st): St, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
     let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
+    crate::winddown::refuse_if_wound_down(&st.db).await?;
     let req: wire::CreateSessionRequest = json_body(body).await?;
     let now = st.clock.now_ms();
     if req.subject_ref.as_deref().is_some_and(|r| !privacy::consent::valid_subject_ref(r)) {
@@ -491,7 +497,8 @@ async fn upload_checked(
         }
     }
     if device.0.is_some() || device.1.is_some() || device.2.is_some() {
-        st.db.set_device(&id, device.0.as_deref(), device.1.as_deref(), device.2.as_deref()).await?;
+        let info = wire::DeviceInfo { model: device.0, os_type: device.1, os_version: device.2 };
+        crate::devices::record(st, id, &info, now).await?;
     }
     let frames_received = st.db.session(&id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
     Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))
@@ -669,21 +676,19 @@ async fn decide(
         reference_frame: verdict.reference_frame,
         model_versions: verdict.model_versions.iter().map(|(n, v)| wire::ModelVersion { name: n.clone(), version: v.clone() }).collect(),
         frames: observations.len() as u32,
-        device: {
-            let s = st.session(&id).await?;
-            (s.device_model.is_some() || s.device_os_type.is_some() || s.device_os_version.is_some()).then_some(wire::DeviceInfo {
-                model: s.device_model,
-                os_type: s.device_os_type,
-                os_version: s.device_os_version,
-            })
-        },
+        // Device info stays sealed apart (S2); the signed verdict adds it when fetched.
+        device: None,
         fixed_challenge: session.fixed_challenge,
         completed_at: rfc3339(completed),
     };
     let json = serde_json::to_string(&payload).map_err(AppError::internal)?;
-    let jws = st.signer.sign(json.as_bytes());
-    st.db.finish(&id, verdict.decision.as_str(), &json, &jws, completed).await?;
-    st.erase(&id).await;
+    st.db.finish(&id, verdict.decision.as_str(), &json, "", completed).await?;
+    // L2: frames go now, unless the person consented to keeping them for training (then the
+    // retention job deletes them after `retention.training_max_days`).
+    if !crate::retention::keeps_frames_for_training(st, &id, completed).await? {
+        st.erase(&id).await;
+    }
+    let payload = wire::SessionVerdict { device: crate::devices::load(st, &id).await?, ..payload };
     if payload.decision != wire::Decision::Live {
         if let Some(c) = &session.correlation_id {
             st.db.insert_failure(c, completed).await?;
@@ -710,9 +715,9 @@ pub(crate) async fn result(State(st): St, Path(id): Path<String>, headers: Heade
     if !ct_eq(&s.integrator_id, &integrator_id) {
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
     }
-    match (s.state.as_str(), s.verdict_json, s.result_jws) {
-        (state::COMPLETED, Some(json), Some(jws)) => {
-            let verdict = serde_json::from_str(&json).map_err(AppError::internal)?;
+    match (s.state.as_str(), s.verdict_json) {
+        (state::COMPLETED, Some(json)) => {
+            let (jws, verdict) = crate::devices::signed_verdict(&st, &id, &json).await?;
             Ok(Json(wire::ResultResponse { jws, verdict }))
         }
         (state::EXPIRED, ..) => Err(AppError::new(ErrorCode::SessionExpired, "the session expired without being completed")),
@@ -802,9 +807,11 @@ impl utoipa::Modify for SecuritySchemes {
         privacy::rights::admin_refuse, privacy::sampling::ask, privacy::sampling::approve, privacy::sampling::export,
         crate::pages::sdk, crate::pages::demo_page, crate::pages::privacy_page, crate::pages::console_page, crate::pages::policy_page,
         crate::pages::demo::create, crate::pages::demo::result,
+        crate::identity::put_identity, crate::disclosure::create, crate::disclosure::list,
+        crate::incidents::create, crate::incidents::show, crate::incidents::dispatch,
     ),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, requests, samples"), (name = "web", description = "The web SDK bundle and the pages (demo, privacy, console)"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights, identity data, disclosures (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, incidents, requests, samples"), (name = "web", description = "The web SDK bundle and the pages (demo, privacy, console)"))
 )]
 pub struct ApiDoc;

@@ -25,6 +25,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>>;
     /// Deletes every blob under `prefix/` (no error when none).
     fn delete_prefix(&self, prefix: &str) -> std::io::Result<()>;
+    /// Deletes one blob (no error when it is gone).
+    fn delete(&self, key: &str) -> std::io::Result<()>;
 }
 
 /// Blobs as files under a directory.
@@ -64,6 +66,13 @@ impl BlobStore for DirBlobStore {
         std::fs::read(self.root.join(safe(key)?))
     }
 
+    fn delete(&self, key: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.root.join(safe(key)?)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+
     fn delete_prefix(&self, prefix: &str) -> std::io::Result<()> {
         match std::fs::remove_dir_all(self.root.join(safe(prefix)?)) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -74,8 +83,8 @@ impl BlobStore for DirBlobStore {
 
 /// Seals frames under per-subject keys and keeps them in a [`BlobStore`].
 pub struct FrameVault {
-    kek: LocalKeyFile,
-    store: Box<dyn BlobStore>,
+    pub(crate) kek: LocalKeyFile,
+    pub(crate) store: Box<dyn BlobStore>,
 }
 
 impl std::fmt::Debug for FrameVault {
@@ -162,11 +171,12 @@ impl FrameVault {
         envelope::open(key, &sealed, &Self::context(subject, blob_key)).map_err(|_| VaultError::Crypto)
     }
 
-    /// Deletes every frame of a subject, then its data key (L2; crypto-shredding).
+    /// Deletes every frame of a subject, then its biometric data key (L2; crypto-shredding).
+    /// Keys of other domains (device info, identity) follow their own retention.
     pub async fn erase_subject(&self, db: &Db, subject: &str) -> Result<(), VaultError> {
         db.delete_frames(subject).await?;
         self.store.delete_prefix(subject)?;
-        db.delete_subject_keys(subject).await?;
+        db.delete_subject_key(subject, DOMAIN).await?;
         Ok(())
     }
 }

@@ -41,6 +41,14 @@ pub struct ServerConfig {
     pub challenge: ChallengeConfig,
     /// Cross-origin access to the API, for `<huoti-liveness>` on an integrator's own page.
     pub cors: CorsConfig,
+    /// The region the data stays in (`HUOTI_DATA_REGION`, default `cn`; S1).
+    pub data_region: String,
+    /// Regions of the storage locations (S1).
+    pub residency: crate::ops_config::ResidencyConfig,
+    /// Retention per data category (S1, S5, L2).
+    pub retention: crate::ops_config::RetentionConfig,
+    /// Incident notices (S3).
+    pub incidents: crate::ops_config::IncidentsConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +67,10 @@ impl Default for ServerConfig {
             analysis: AnalysisConfig::default(),
             challenge: ChallengeConfig::default(),
             cors: CorsConfig::default(),
+            data_region: "cn".into(),
+            residency: Default::default(),
+            retention: Default::default(),
+            incidents: Default::default(),
         }
     }
 }
@@ -202,6 +214,20 @@ impl ServerConfig {
                 "HUOTI_CORS_ORIGINS" => {
                     self.cors.allowed_origins = v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
                 }
+                "HUOTI_DATA_REGION" => self.data_region = v,
+                "HUOTI_DATABASE_REGION" => self.residency.database_region = v,
+                "HUOTI_BLOB_REGION" => self.residency.blob_region = v,
+                "HUOTI_BLOB_ENDPOINT" => self.residency.blob_endpoint = v,
+                "HUOTI_RETENTION_PENDING_VERDICT_MAX_S" => self.retention.pending_verdict_max_s = parse(k, &v)?,
+                "HUOTI_RETENTION_TRAINING_MAX_DAYS" => self.retention.training_max_days = parse(k, &v)?,
+                "HUOTI_RETENTION_DEVICE_INFO_DAYS" => self.retention.device_info_days = parse(k, &v)?,
+                "HUOTI_RETENTION_VERDICT_MINIMUM_DAYS" => self.retention.verdict_minimum_days = parse(k, &v)?,
+                "HUOTI_RETENTION_IDENTITY_MINIMUM_DAYS" => self.retention.identity_minimum_days = parse(k, &v)?,
+                "HUOTI_RETENTION_AUDIT_LOG_DAYS" => self.retention.audit_log_days = parse(k, &v)?,
+                "HUOTI_RETENTION_INTERVAL_S" => self.retention.interval_s = parse(k, &v)?,
+                "HUOTI_NOTICE_SENDER" => self.incidents.sender = v,
+                "HUOTI_OUTBOX_DIR" => self.incidents.outbox_dir = v,
+                "HUOTI_NOTICE_WEBHOOK_URL" => self.incidents.webhook_url = v,
                 _ => {}
             }
         }
@@ -233,6 +259,16 @@ impl ServerConfig {
             if !valid {
                 return bad(&format!("cors.allowed_origins: {o:?} is not an origin like https://shop.example.com"));
             }
+        }
+        self.residency.check(&self.data_region)?;
+        if self.retention.batch == 0 {
+            return bad("retention.batch must be > 0");
+        }
+        match self.incidents.sender.as_str() {
+            "" | "file" => {}
+            "webhook" if !self.incidents.webhook_url.is_empty() => {}
+            "webhook" => return bad("incidents.sender = \"webhook\" needs incidents.webhook_url"),
+            other => return Err(ServerError::Config(format!("incidents.sender {other:?}: use \"file\" or \"webhook\""))),
         }
         Ok(())
     }

@@ -33,6 +33,16 @@
 //! * The verdict signing key is `<data_dir>/signing-ed25519.key` (0600); the self-signed TLS
 //!   certificate, when none is configured, is `<data_dir>/tls/`.
 //!
+//! ## Privacy operations
+//!
+//! * [`retention`]: the scheduled job (S1, S5, L2) that deletes frames and device info when
+//!   due and anonymises verdicts after their legal minimum, claiming rows so that several
+//!   nodes can run it; `huoti admin retention run`.
+//! * [`sealing`]: key domains and KEK rotation without rewriting blobs (S2).
+//! * [`incidents`]: incident records, the notice outbox and its senders (S3).
+//! * [`disclosure`]: the disclosure ledger (D1–D6).
+//! * [`winddown`] (S6) and data residency ([`ops_config::ResidencyConfig`], S1).
+//!
 //! ## Abuse control
 //!
 //! A session that does not end `live` counts as a failure of its `correlation_id`; after
@@ -45,9 +55,11 @@
 //!
 //! * **No vision maths and no decision logic**: measuring is `huoti-vision`'s job, deciding is
 //!   `huoti-liveness`'s. This crate moves bytes, keeps state, and signs.
-//! * **No identity**: a session's subject is pseudonymous (the integrator's `subject_ref`, or the
-//!   session alone); the consent ledger, staff roles, audit log, rights requests and training
-//!   samples are wired in [`privacy`], identity data is further work.
+//! * **No identity in the biometric store**: a session's subject is pseudonymous (the
+//!   integrator's `subject_ref`, or the session alone). Identity data an integrator sends lives
+//!   in its own table under its own key domain ([`identity`], L3); device info is sealed too
+//!   ([`devices`]). The consent ledger, staff roles, audit log, rights requests and training
+//!   samples are wired in [`privacy`].
 //! * **No fixed challenges in production**: an explicit challenge is refused
 //!   (`test_mode_disabled`) unless the server was started with `test_mode`.
 //! * **No secrets or face data in logs or metrics**: keys and tokens are stored as hashes,
@@ -69,13 +81,24 @@ pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod cors;
+pub mod devices;
+pub mod disclosure;
 mod error;
+pub mod identity;
+pub mod incidents;
 pub mod metrics;
 pub mod pages;
+pub mod ops_config;
 pub mod privacy;
+pub mod retention;
+pub mod sealing;
 pub mod signing;
+mod staff;
 pub mod store;
+#[doc(hidden)]
+pub mod testkit;
 pub mod tls;
+pub mod winddown;
 
 use std::sync::{Arc, Mutex};
 
@@ -171,6 +194,21 @@ pub async fn serve(config: ServerConfig, options: ServeOptions) -> Result<(), Se
             janitor.janitor_pass().await;
         }
     });
+    let interval_s = state.config.retention.interval_s;
+    if interval_s > 0 {
+        // S1/S5/L2: the retention job; safe on several nodes (rows are claimed).
+        let job = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(interval_s));
+            loop {
+                tick.tick().await;
+                match retention::run(&job, false).await {
+                    Ok(r) => tracing::info!(sessions = r.processed.len(), failed = r.failed, "retention run"),
+                    Err(e) => tracing::warn!(error = %e, "retention run failed"),
+                }
+            }
+        });
+    }
     let dev = demo_key.is_some();
     let app = app(state.clone(), demo_key);
     let demo_url = |scheme: &str| if dev { format!("; demo page {scheme}://{addr}/demo") } else { String::new() };

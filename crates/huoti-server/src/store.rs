@@ -14,6 +14,7 @@ use crate::ServerError;
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "sessions", include_str!("../migrations/0001_sessions.sql")),
     (2, "privacy_access", include_str!("../migrations/0002_privacy_access.sql")),
+    (3, "privacy_ops", include_str!("../migrations/0003_privacy_ops.sql")),
 ];
 
 /// Session states.
@@ -33,7 +34,9 @@ pub mod state {
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Db {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
+    /// PostgreSQL (row locks with `SKIP LOCKED`) rather than SQLite (one writer at a time).
+    pub(crate) postgres: bool,
 }
 
 /// A session row.
@@ -117,7 +120,7 @@ impl Db {
         let sqlite = url.starts_with("sqlite:");
         // sqlx's SQLite driver turns foreign keys on and waits 5 s on a busy database by default.
         let pool = AnyPoolOptions::new().max_connections(if sqlite { 4 } else { 16 }).connect(url).await?;
-        let db = Db { pool };
+        let db = Db { pool, postgres: url.starts_with("postgres") };
         db.migrate().await?;
         Ok(db)
     }
@@ -378,6 +381,12 @@ impl Db {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok((r.try_get("kek_id")?, r.try_get("wrapped_hex")?))).transpose()
+    }
+
+    /// Deletes a subject's data key of one domain: crypto-shredding of that domain's data.
+    pub async fn delete_subject_key(&self, subject: &str, domain: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM subject_keys WHERE subject_id = $1 AND domain = $2").bind(subject).bind(domain).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Deletes a subject's data keys: crypto-shredding.

@@ -155,8 +155,11 @@ async fn p2_device_info_needs_its_own_consent() {
         let s = session(&env, json!({})).await;
         assert_eq!(consent(&env.app, &s, &["face_capture_and_upload", "device_info"]).await.0, StatusCode::CREATED);
         assert_eq!(call(&env.app, frame_with(&s, 0, DEVICE)).await.0, StatusCode::OK, "{backend}");
+        // Stored sealed under the session's device key (S2), never in the sessions row.
         let row = env.state.db.session(s["session_id"].as_str().unwrap()).await.unwrap().unwrap();
-        assert_eq!(row.device_model.as_deref(), Some("Pixel 8"));
+        assert_eq!(row.device_model, None);
+        let device = huoti_server::devices::load(&env.state, s["session_id"].as_str().unwrap()).await.unwrap().unwrap();
+        assert_eq!(device.model.as_deref(), Some("Pixel 8"));
     }
 }
 

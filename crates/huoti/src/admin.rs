@@ -17,6 +17,9 @@ pub enum AdminCommand {
     /// The hash-chained audit log of staff access to personal data.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Retention, key rotation, incidents, wind-down (see `crate::admin_ops`).
+    #[command(flatten)]
+    Ops(crate::admin_ops::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +72,10 @@ async fn db(place: &Place) -> Result<huoti_server::store::Db, String> {
 }
 
 pub fn run(cmd: AdminCommand) -> Exit {
+    let cmd = match cmd {
+        AdminCommand::Ops(c) => return crate::admin_ops::run(c),
+        other => other,
+    };
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -103,6 +110,8 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 }
             }
+            // Runs its own runtime: handled before this one starts.
+            AdminCommand::Ops(_) => Exit::Setup,
             AdminCommand::Audit(AuditCommand::Verify { place }) => {
                 let db = match db(&place).await {
                     Ok(db) => db,

@@ -48,7 +48,8 @@ pub enum Command {
     /// SOURCE is a folder <root>/<label>/<files> (bonafide, print, replay, mask, ...) or a
     /// manifest TSV (path + kind columns). See `huoti eval --help` for what the figures mean.
     Eval(crate::eval::EvalArgs),
-    /// Staff administration on the server's data: API keys with roles, audit-log check.
+    /// Staff administration on the server's data: API keys with roles, audit-log check,
+    /// retention, key rotation, incidents, wind-down.
     #[command(subcommand)]
     Admin(crate::admin::AdminCommand),
 }

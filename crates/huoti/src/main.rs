@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_ops;
 mod assets_cmd;
 mod check;
 mod cli;

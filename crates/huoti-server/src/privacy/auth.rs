@@ -86,6 +86,12 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("get", "/privacy", Access::Public),
     ("get", "/privacy/policy", Access::Public),
     ("get", "/console", Access::Public),
+    ("put", "/v1/sessions/{id}/identity", Access::Key(&[Permission::CreateSession])),
+    ("post", "/v1/disclosures", Access::Key(crate::disclosure::STAFF)),
+    ("get", "/v1/disclosures", Access::Key(crate::disclosure::STAFF)),
+    ("post", "/v1/admin/incidents", Access::Key(crate::incidents::STAFF)),
+    ("get", "/v1/admin/incidents/{id}", Access::Key(crate::incidents::STAFF)),
+    ("post", "/v1/admin/incidents/{id}/dispatch", Access::Key(crate::incidents::STAFF)),
 ];
 
 /// Makes a key with `role` and returns it (`hk_<id>.<secret>`); only a hash is stored, so it

@@ -1,0 +1,105 @@
+//! Identity data (name, ID number, phone) an integrator sends for a subject: validated, sealed
+//! under the subject's `identity` key — a key domain of its own — and kept in the `identities`
+//! table, apart from face data and its keys (L3, S2). Values never reach a log, a metric or an
+//! error body; the wire answer is `204 No Content`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use huoti_api::{ErrorCode, ops::IdentityData};
+
+use crate::api::{AppState, json_body};
+use crate::blobs::FrameVault;
+use crate::error::AppError;
+use crate::sealing::Domain;
+use crate::store::Db;
+
+const PURPOSE: &str = "identity";
+
+fn check(d: &IdentityData) -> Result<(), AppError> {
+    // Error details name the field, never the value.
+    let bad = |f: &str, rule: &str| Err(AppError::new(ErrorCode::InvalidRequest, format!("identity.{f}: {rule}")));
+    if let Some(n) = &d.name {
+        if n.trim().is_empty() || n.chars().count() > 128 || n.chars().any(char::is_control) {
+            return bad("name", "1–128 printable characters");
+        }
+    }
+    if let Some(id) = &d.id_number {
+        let (body, last) = id.split_at(id.len().saturating_sub(1));
+        let ok = (id.len() == 15 || id.len() == 18)
+            && body.bytes().all(|b| b.is_ascii_digit())
+            && last.bytes().all(|b| b.is_ascii_digit() || b == b'X' || b == b'x');
+        if !ok {
+            return bad("id_number", "15 or 18 characters: digits, the last may be X");
+        }
+    }
+    if let Some(p) = &d.phone {
+        let digits = p.strip_prefix('+').unwrap_or(p);
+        if !(5..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return bad("phone", "5–20 digits, optionally after a +");
+        }
+    }
+    if d.name.is_none() && d.id_number.is_none() && d.phone.is_none() {
+        return bad("*", "send at least one of name, id_number, phone");
+    }
+    Ok(())
+}
+
+/// Seals and stores (replacing) a subject's identity data.
+pub async fn store(st: &AppState, subject: &str, integrator_id: &str, data: &IdentityData, now_ms: u64) -> Result<(), AppError> {
+    check(data)?;
+    let key = st.vault.key_or_create(&st.db, subject, Domain::Identity, now_ms).await.map_err(AppError::internal)?;
+    let json = serde_json::to_vec(data).map_err(AppError::internal)?;
+    let sealed = FrameVault::seal_record(&key, subject, PURPOSE, &json).map_err(AppError::internal)?;
+    sqlx::query(
+        "INSERT INTO identities (subject_id, integrator_id, sealed_hex, created_at_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (subject_id) DO UPDATE SET sealed_hex = $3",
+    )
+    .bind(subject)
+    .bind(integrator_id)
+    .bind(sealed)
+    .bind(now_ms as i64)
+    .execute(&st.db.pool)
+    .await?;
+    Ok(())
+}
+
+/// A subject's identity data, opened (for the person's own access requests and tests).
+pub async fn load(st: &AppState, subject: &str) -> Result<Option<IdentityData>, AppError> {
+    let sealed: Option<String> =
+        sqlx::query_scalar("SELECT sealed_hex FROM identities WHERE subject_id = $1").bind(subject).fetch_optional(&st.db.pool).await?;
+    let Some(sealed) = sealed else { return Ok(None) };
+    let key = st.vault.domain_key(&st.db, subject, Domain::Identity).await.map_err(AppError::internal)?;
+    let json = FrameVault::open_record(&key, subject, PURPOSE, &sealed).map_err(AppError::internal)?;
+    serde_json::from_slice(&json).map(Some).map_err(AppError::internal)
+}
+
+/// Deletes a subject's identity data and shreds its key.
+pub async fn erase(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM identities WHERE subject_id = $1").bind(subject).execute(&db.pool).await?;
+    db.delete_subject_key(subject, Domain::Identity.name()).await
+}
+
+/// Attach identity data to a session's subject.
+#[utoipa::path(put, path = "/v1/sessions/{id}/identity", tag = "privacy",
+    params(("id" = String, Path, description = "Session id")),
+    request_body(content = IdentityData, description = "Any of name, id_number, phone"),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 204, description = "Stored, sealed under the subject's identity key"),
+        (status = 400, description = "invalid_request", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "session_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_identity(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<StatusCode, AppError> {
+    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
+    let session = st.session(&id).await?;
+    if session.integrator_id != integrator_id {
+        return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
+    }
+    let data: IdentityData = json_body(body).await?;
+    store(&st, &id, &integrator_id, &data, st.clock.now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

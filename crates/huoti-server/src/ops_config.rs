@@ -1,0 +1,132 @@
+//! Configuration of the privacy operations: data residency (S1), retention per data category
+//! (S1, S5, L2), incident notices (S3) and the staff gate of the admin endpoints.
+//!
+//! Each section is part of [`ServerConfig`](crate::ServerConfig) and has `HUOTI_*` overrides.
+
+use huoti_privacy::RetentionPolicy;
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use crate::ServerError;
+
+/// Where data may be stored (S1: data collected in-country is stored in-country). Every
+/// storage location is tagged with its region; start-up refuses a location tagged with a
+/// region other than the configuration's `data_region`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResidencyConfig {
+    /// Region of the database server (`HUOTI_DATABASE_REGION`); empty: the data region (a
+    /// local SQLite file is always in it).
+    pub database_region: String,
+    /// Region of the blob store (`HUOTI_BLOB_REGION`); empty: the data region.
+    pub blob_region: String,
+    /// Object-store endpoint, when blobs live in one (`HUOTI_BLOB_ENDPOINT`); its host must
+    /// name the data region (e.g. `oss-cn-beijing.aliyuncs.com`, `s3.cn-north-1.amazonaws.com.cn`).
+    pub blob_endpoint: String,
+}
+
+impl ResidencyConfig {
+    /// Refuses any storage location outside `data_region` (S1).
+    pub fn check(&self, data_region: &str) -> Result<(), ServerError> {
+        let region = data_region.trim().to_ascii_lowercase();
+        if region.is_empty() {
+            return Err(ServerError::Config("data_region must name the region the data stays in (S1), e.g. \"cn\"".into()));
+        }
+        for (what, tag) in [("database", &self.database_region), ("blob store", &self.blob_region)] {
+            let tag = tag.trim().to_ascii_lowercase();
+            if !tag.is_empty() && tag != region {
+                return Err(ServerError::Config(format!(
+                    "data residency (S1): the {what} is tagged region {tag:?} but data_region is {region:?}; \
+                     data collected in {region:?} is stored only there"
+                )));
+            }
+        }
+        let endpoint = self.blob_endpoint.trim().to_ascii_lowercase();
+        if !endpoint.is_empty() {
+            let host = endpoint.split("://").last().unwrap_or("").split(['/', ':']).next().unwrap_or("");
+            let labels: Vec<&str> = host.split(['.', '-']).collect();
+            if !labels.contains(&region.as_str()) {
+                return Err(ServerError::Config(format!(
+                    "data residency (S1): the blob endpoint host {host:?} does not name region {region:?}; \
+                     refusing to store data outside it"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How long each data category lives (see `huoti_privacy::retention` for the rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Face frames whose verdict never came are deleted this long after capture
+    /// (`HUOTI_RETENTION_PENDING_VERDICT_MAX_S`, default 3600).
+    pub pending_verdict_max_s: u64,
+    /// With retain-for-training consent, frames are kept at most this many days after the
+    /// verdict (`HUOTI_RETENTION_TRAINING_MAX_DAYS`, default 90).
+    pub training_max_days: u64,
+    /// Device info is kept this many days (`HUOTI_RETENTION_DEVICE_INFO_DAYS`, default 30).
+    pub device_info_days: u64,
+    /// Legal minimum of verdict records, then anonymised (`HUOTI_RETENTION_VERDICT_MINIMUM_DAYS`,
+    /// default 1096 = 3 years).
+    pub verdict_minimum_days: u64,
+    /// Legal minimum of identity data after deletion or closure
+    /// (`HUOTI_RETENTION_IDENTITY_MINIMUM_DAYS`, default 1096).
+    pub identity_minimum_days: u64,
+    /// Audit log entries are kept this many days (`HUOTI_RETENTION_AUDIT_LOG_DAYS`, default 1096).
+    pub audit_log_days: u64,
+    /// How often the server runs the retention job, seconds (`HUOTI_RETENTION_INTERVAL_S`,
+    /// default 3600; 0: never — run `huoti admin retention run` from a scheduler instead).
+    pub interval_s: u64,
+    /// Rows claimed per batch (default 100).
+    pub batch: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let d = RetentionPolicy::default();
+        RetentionConfig {
+            pending_verdict_max_s: d.pending_verdict_max.whole_seconds() as u64,
+            training_max_days: d.training_max.whole_days() as u64,
+            device_info_days: d.device_info.whole_days() as u64,
+            verdict_minimum_days: d.verdict_minimum.whole_days() as u64,
+            identity_minimum_days: d.identity_minimum.whole_days() as u64,
+            audit_log_days: d.audit_log.whole_days() as u64,
+            interval_s: 3600,
+            batch: 100,
+        }
+    }
+}
+
+fn days(n: u64) -> Duration {
+    Duration::days(n.min(100_000) as i64)
+}
+
+impl RetentionConfig {
+    /// The pure policy these settings describe.
+    pub fn policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            pending_verdict_max: Duration::seconds(self.pending_verdict_max_s.min(1 << 40) as i64),
+            training_max: days(self.training_max_days),
+            device_info: days(self.device_info_days),
+            verdict_minimum: days(self.verdict_minimum_days),
+            identity_minimum: days(self.identity_minimum_days),
+            audit_log: days(self.audit_log_days),
+        }
+    }
+}
+
+/// Where incident notices go (S3).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentsConfig {
+    /// `file` (default: one JSON file per notice in `outbox_dir`) or `webhook`
+    /// (`HUOTI_NOTICE_SENDER`).
+    pub sender: String,
+    /// The file outbox (`HUOTI_OUTBOX_DIR`); empty: `<data_dir>/outbox`.
+    pub outbox_dir: String,
+    /// The webhook that receives each notice as a JSON POST (`HUOTI_NOTICE_WEBHOOK_URL`), e.g.
+    /// the integrator's push/SMS/e-mail gateway.
+    pub webhook_url: String,
+}

@@ -1,0 +1,163 @@
+//! Sealed records beyond frames, and key rotation (S2, C4, L3).
+//!
+//! Each subject has one data key per domain, wrapped by the key-encryption key and stored in
+//! `subject_keys`: `biometric` (frames), `device` (device info, P2) and `identity` (name, ID
+//! number, phone — L3: identity data under a separate key domain, in separate tables).
+//! Deleting one domain's key row shreds that domain's data and nothing else.
+//!
+//! Key rotation ([`rotate_kek`]) adds a fresh KEK and re-wraps every data key under it; no
+//! blob or record is rewritten. The old KEK can then be retired: nothing needs it any more.
+
+use std::path::Path;
+
+use huoti_privacy::envelope::{self, SealedBlob};
+use huoti_privacy::{BlobContext, DataKey, KeyDomain, LocalKeyFile, SubjectId, WrappedKey};
+use rand_core::OsRng;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::ServerError;
+use crate::blobs::{FrameVault, VaultError};
+use crate::store::Db;
+
+/// A key domain as stored in `subject_keys.domain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Face frames.
+    Biometric,
+    /// Device info (phone model, OS type and version).
+    Device,
+    /// Identity data (L3).
+    Identity,
+}
+
+impl Domain {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Domain::Biometric => "biometric",
+            Domain::Device => "device",
+            Domain::Identity => "identity",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Domain> {
+        [Domain::Biometric, Domain::Device, Domain::Identity].into_iter().find(|d| d.name() == name)
+    }
+
+    /// The huoti-privacy key domain: identity data is its own domain (L3); device info is
+    /// kept with the session's non-identity data.
+    fn key_domain(self) -> KeyDomain {
+        match self {
+            Domain::Identity => KeyDomain::Identity,
+            Domain::Biometric | Domain::Device => KeyDomain::Biometric,
+        }
+    }
+
+    /// The subject bound into the wrap: distinct per domain, so a wrapped key row cannot be
+    /// moved to another domain of the same subject. (Biometric keeps the bare subject id, the
+    /// form frames were always wrapped with.)
+    fn wrap_subject(self, subject: &str) -> SubjectId {
+        match self {
+            Domain::Biometric => SubjectId::new(subject),
+            other => SubjectId::new(format!("{}:{subject}", other.name())),
+        }
+    }
+}
+
+impl FrameVault {
+    /// The subject's data key of `domain`, made (and stored wrapped) when missing.
+    pub async fn key_or_create(&self, db: &Db, subject: &str, domain: Domain, now_ms: u64) -> Result<DataKey, VaultError> {
+        if let Ok(k) = self.domain_key(db, subject, domain).await {
+            return Ok(k);
+        }
+        let key = DataKey::generate(domain.key_domain(), &mut OsRng);
+        let wrapped = envelope::wrap(&self.kek, &key, &domain.wrap_subject(subject), &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        let r = db.put_subject_key(subject, domain.name(), &wrapped.kek_id, &hex::encode(&wrapped.bytes), now_ms).await;
+        match r {
+            Ok(()) => Ok(key),
+            // Another request made it first: use theirs.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => self.domain_key(db, subject, domain).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The subject's data key of `domain`, unwrapped.
+    pub async fn domain_key(&self, db: &Db, subject: &str, domain: Domain) -> Result<DataKey, VaultError> {
+        let (kek_id, wrapped_hex) = db.subject_key(subject, domain.name()).await?.ok_or(VaultError::NoKey)?;
+        let bytes = hex::decode(wrapped_hex).map_err(|_| VaultError::Crypto)?;
+        envelope::unwrap(&self.kek, &WrappedKey { kek_id, bytes }, domain.key_domain(), &domain.wrap_subject(subject))
+            .map_err(|_| VaultError::Crypto)
+    }
+
+    /// Seals a small record (JSON) for storage in a database column (hex).
+    pub fn seal_record(key: &DataKey, subject: &str, purpose: &str, plain: &[u8]) -> Result<String, VaultError> {
+        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose);
+        let sealed = envelope::seal(key, plain, &ctx, &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        Ok(hex::encode(sealed.to_bytes()))
+    }
+
+    /// Opens a record sealed by [`seal_record`](Self::seal_record).
+    pub fn open_record(key: &DataKey, subject: &str, purpose: &str, sealed_hex: &str) -> Result<Vec<u8>, VaultError> {
+        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose);
+        let bytes = hex::decode(sealed_hex).map_err(|_| VaultError::Crypto)?;
+        let sealed = SealedBlob::from_bytes(&bytes).map_err(|_| VaultError::Crypto)?;
+        envelope::open(key, &sealed, &ctx).map_err(|_| VaultError::Crypto)
+    }
+}
+
+/// What a key rotation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RotationReport {
+    /// The new current KEK.
+    pub new_kek: String,
+    /// Data keys re-wrapped under it.
+    pub rewrapped: u64,
+    /// KEKs removed from the key file (with `retire_old`).
+    pub retired: Vec<String>,
+}
+
+/// Rotates the key-encryption key in `kek_file`: a new KEK becomes current, every wrapped
+/// data key in the database is re-wrapped under it (blobs and records are not touched), and
+/// with `retire_old` the previous KEKs are removed from the file. Run it with the servers
+/// stopped (they load the key file at start).
+pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<RotationReport, ServerError> {
+    let keys = |e: huoti_privacy::KeyError| ServerError::Keys(e.to_string());
+    let mut kek = LocalKeyFile::open(kek_file).map_err(keys)?;
+    let old: Vec<String> = huoti_privacy::KeyProvider::kek_ids(&kek);
+    let new_kek = kek.rotate(&mut OsRng).map_err(keys)?;
+    let rows = sqlx::query("SELECT subject_id, domain, kek_id, wrapped_hex FROM subject_keys").fetch_all(&db.pool).await?;
+    let mut rewrapped = 0;
+    for row in rows {
+        let (subject, domain_name, kek_id, wrapped_hex): (String, String, String, String) =
+            (row.try_get("subject_id")?, row.try_get("domain")?, row.try_get("kek_id")?, row.try_get("wrapped_hex")?);
+        if kek_id == new_kek {
+            continue;
+        }
+        let domain = Domain::from_name(&domain_name).ok_or_else(|| ServerError::Keys(format!("unknown key domain {domain_name:?}")))?;
+        let bytes = hex::decode(&wrapped_hex).map_err(|_| ServerError::Keys("a wrapped key is not hex".into()))?;
+        let wrapped = WrappedKey { kek_id: kek_id.clone(), bytes };
+        let new = envelope::rewrap(&kek, &wrapped, domain.key_domain(), &domain.wrap_subject(&subject), &mut OsRng).map_err(keys)?;
+        sqlx::query("UPDATE subject_keys SET kek_id = $4, wrapped_hex = $5 WHERE subject_id = $1 AND domain = $2 AND kek_id = $3")
+            .bind(&subject)
+            .bind(&domain_name)
+            .bind(&kek_id)
+            .bind(&new.kek_id)
+            .bind(hex::encode(&new.bytes))
+            .execute(&db.pool)
+            .await?;
+        rewrapped += 1;
+    }
+    let mut retired = Vec::new();
+    if retire_old {
+        let still: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subject_keys WHERE kek_id <> $1").bind(&new_kek).fetch_one(&db.pool).await?;
+        if still > 0 {
+            return Err(ServerError::Keys(format!("{still} data keys are still wrapped under an old KEK (written during the rotation?); run it again")));
+        }
+        for id in old {
+            kek.retire(&id).map_err(keys)?;
+            retired.push(id);
+        }
+    }
+    Ok(RotationReport { new_kek, rewrapped, retired })
+}

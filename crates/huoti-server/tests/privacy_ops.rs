@@ -1,0 +1,645 @@
+//! Privacy operations against the real router and store, on SQLite and (when
+//! `HUOTI_TEST_POSTGRES_URL` is set) PostgreSQL: crypto-shredding with a scan of every byte
+//! stored, key rotation, retention with row claims, incidents, disclosures, wind-down and
+//! data residency. Each test is named after the POLICY.md clauses it proves.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode};
+use huoti_server::{ManualClock, ServerConfig, build_state, create_integrator, router};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const T0: u64 = 1_800_000_000_000;
+const DAY: u64 = 86_400_000;
+const ID_NUMBER: &str = "11010519491231002X";
+const PHONE: &str = "13812345678";
+
+struct Env {
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    url: String,
+    clock: Arc<ManualClock>,
+    state: Arc<huoti_server::AppState>,
+    app: axum::Router,
+    key: String,
+    /// A privacy officer's key (incidents, disclosures).
+    officer: String,
+}
+
+fn config(dir: &Path, url: &str) -> ServerConfig {
+    ServerConfig { data_dir: dir.to_path_buf(), database_url: url.to_owned(), ..ServerConfig::default() }
+}
+
+async fn envs() -> Vec<Env> {
+    let mut out = Vec::new();
+    let probe = tempfile::tempdir().unwrap();
+    for url in huoti_server::testkit::database_urls(probe.path()).await {
+        let dir = tempfile::tempdir().unwrap();
+        // Each run gets its own SQLite file in its own data directory.
+        let url = if url.starts_with("sqlite:") { format!("sqlite://{}?mode=rwc", dir.path().join("huoti.db").display()) } else { url };
+        let clock = Arc::new(ManualClock::new(T0));
+        let state = build_state(config(dir.path(), &url), clock.clone(), None).await.unwrap();
+        let key = create_integrator(&state.db, "test", T0).await.unwrap();
+        let officer = huoti_server::privacy::auth::create_key(&state.db, "po", huoti_privacy::Role::PrivacyOfficer, T0).await.unwrap();
+        let app = router(state.clone());
+        out.push(Env { dir: dir.path().to_path_buf(), _dir: dir, url, clock, state, app, key, officer });
+    }
+    out
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// A POST with a key and a stated purpose (staff endpoints audit it; others ignore it).
+fn post(path: &str, key: &str, body: Value) -> Request<Body> {
+    Request::post(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("huoti-purpose", "privacy-ops test")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn get_staff(path: &str, key: &str) -> Request<Body> {
+    Request::get(path).header("authorization", format!("Bearer {key}")).header("huoti-purpose", "privacy-ops test").body(Body::empty()).unwrap()
+}
+
+fn sample_jpeg() -> Vec<u8> {
+    std::fs::read(huoti_assets::testing::data_file("silent-face-anti-spoofing/image_T1.jpg")).unwrap()
+}
+
+/// A session whose person consented to capture and device info (L1, P2).
+async fn session(e: &Env) -> Value {
+    session_with(e, &["face_capture_and_upload", "device_info"]).await
+}
+
+async fn session_with(e: &Env, scopes: &[&str]) -> Value {
+    let (status, s) = call(&e.app, post("/v1/sessions", &e.key, json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    consent(e, &s, scopes, None).await;
+    s
+}
+
+/// Records consent under the current policy version (or `version`).
+async fn consent(e: &Env, s: &Value, scopes: &[&str], version: Option<&str>) {
+    let (_, policy) = call(&e.app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+    let version = version.map_or_else(|| policy["version"].clone(), |v| json!(v));
+    let req = post(
+        &format!("/v1/sessions/{}/consent", s["session_id"].as_str().unwrap()),
+        s["client_token"].as_str().unwrap(),
+        json!({"policy_version": version, "scopes": scopes, "channel": "sdk"}),
+    );
+    let (status, v) = call(&e.app, req).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}
+
+async fn upload(e: &Env, s: &Value, seq: u32, jpeg: &[u8], device: bool) {
+    let mut req = Request::post(format!(
+        "/v1/sessions/{}/frames?seq={seq}&t_ms={}&nonce={}",
+        s["session_id"].as_str().unwrap(),
+        seq * 66,
+        s["challenge"]["nonce"].as_str().unwrap()
+    ))
+    .header("authorization", format!("Bearer {}", s["client_token"].as_str().unwrap()))
+    .header("content-type", "image/jpeg");
+    if device {
+        req = req.header("huoti-device-model", "Pixel 8").header("huoti-os-type", "android").header("huoti-os-version", "15");
+    }
+    let (status, v) = call(&e.app, req.body(Body::from(jpeg.to_vec())).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+}
+
+async fn put_identity(e: &Env, sid: &str) {
+    let req = Request::put(format!("/v1/sessions/{sid}/identity"))
+        .header("authorization", format!("Bearer {}", e.key))
+        .body(Body::from(json!({"name": "张三", "id_number": ID_NUMBER, "phone": PHONE}).to_string()))
+        .unwrap();
+    let (status, v) = call(&e.app, req).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+}
+
+/// Completes a session without the vision engine (these tests need no models): the verdict
+/// is written as the analysis would.
+async fn finish(e: &Env, sid: &str, at: u64) {
+    assert!(e.state.db.claim_complete(sid, at).await.unwrap());
+    let verdict = json!({"iss": "huoti", "iat": at / 1000, "session_id": sid, "decision": "live", "score": 0.93, "reasons": [],
+        "checks": [], "reference_frame": null, "model_versions": [{"name": "m", "version": "1"}], "frames": 3,
+        "fixed_challenge": false, "completed_at": "2027-01-15T08:00:00Z"});
+    e.state.db.finish(sid, "live", &verdict.to_string(), "", at).await.unwrap();
+}
+
+/// Every byte the server stored: files under the data directory, and on PostgreSQL the text
+/// of every table of the test's schema.
+async fn stored_bytes(e: &Env) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![e.dir.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    if e.url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(&e.url).await.unwrap();
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(tables.contains(&"sessions".to_owned()), "{tables:?}");
+        for t in tables {
+            let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM {t} t")).fetch_all(&pool).await.unwrap();
+            out.push((format!("pg:{t}"), rows.join("\n").into_bytes()));
+        }
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A JPEG start: the SOI marker `FF D8 FF` followed by a JFIF/Exif header or a quantisation
+/// table — as a JPEG file begins. (A bare `FF D8 FF` turns up by chance in a few hundred KiB
+/// of ciphertext; with its header it cannot.)
+fn jpeg_start(hay: &[u8]) -> Option<usize> {
+    (0..hay.len().saturating_sub(10)).find(|&i| {
+        hay[i..i + 3] == [0xFF, 0xD8, 0xFF]
+            && (matches!(&hay[i + 6..i + 10], b"JFIF" | b"Exif") || hay[i + 3..i + 6] == [0xDB, 0x00, 0x43])
+    })
+}
+
+/// Byte patterns that betray the input: the input's header (raw and as hex), runs of the
+/// JPEG's own bytes, runs of its decoded pixels, and the identity and device values.
+fn needles(jpeg: &[u8]) -> Vec<(String, Vec<u8>)> {
+    assert!(jpeg_start(jpeg) == Some(0), "the sample is a JPEG file");
+    let mut n = vec![("SOI + header".to_owned(), jpeg[..8].to_vec()), ("SOI + header as hex".to_owned(), hex::encode(&jpeg[..8]).into_bytes())];
+    for at in [200, jpeg.len() / 2, jpeg.len() - 100] {
+        n.push((format!("jpeg bytes @{at}"), jpeg[at..at + 24].to_vec()));
+        n.push((format!("jpeg hex @{at}"), hex::encode(&jpeg[at..at + 16]).into_bytes()));
+    }
+    let rgb = image::load_from_memory(jpeg).unwrap().to_rgb8();
+    let raw = rgb.as_raw();
+    for at in [raw.len() / 3, raw.len() / 2, 2 * raw.len() / 3] {
+        n.push((format!("pixel run @{at}"), raw[at..at + 48].to_vec()));
+    }
+    n.push(("id number".into(), ID_NUMBER.as_bytes().to_vec()));
+    n.push(("phone".into(), PHONE.as_bytes().to_vec()));
+    n.push(("device model".into(), b"Pixel 8".to_vec()));
+    n
+}
+
+fn assert_clean(stored: &[(String, Vec<u8>)], needles: &[(String, Vec<u8>)], when: &str) {
+    for (name, bytes) in stored {
+        if name.ends_with("kek.json") || name.ends_with(".key") || name.contains("/tls/") {
+            continue; // key material, not data
+        }
+        assert_eq!(jpeg_start(bytes), None, "{when}: a JPEG start (SOI marker) in {name}");
+        for (what, needle) in needles {
+            assert!(!find(bytes, needle), "{when}: {what} found in {name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_no_plaintext_anywhere() {
+    let jpeg = sample_jpeg();
+    let needles = needles(&jpeg);
+    for e in envs().await {
+        let s = session(&e).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        put_identity(&e, &sid).await;
+        for seq in 0..3 {
+            upload(&e, &s, seq, &jpeg, true).await;
+        }
+        // Kept before the verdict: sealed at rest (S2, C4), identity apart (L3).
+        let frames = e.state.db.frames(&sid).await.unwrap();
+        assert_eq!(frames.len(), 3);
+        let key = e.state.vault.subject_key(&e.state.db, &sid).await.unwrap();
+        let copies: Vec<(String, Vec<u8>)> =
+            frames.iter().map(|f| (f.blob_key.clone(), std::fs::read(e.dir.join("blobs").join(&f.blob_key)).unwrap())).collect();
+        for f in &frames {
+            assert_eq!(e.state.vault.get_frame(&key, &sid, &f.blob_key).unwrap(), jpeg, "opens while the key exists");
+        }
+        assert_eq!(huoti_server::identity::load(&e.state, &sid).await.unwrap().unwrap().id_number.as_deref(), Some(ID_NUMBER));
+        let domains: Vec<String> = key_domains(&e.state, &sid).await;
+        assert_eq!(domains, ["biometric", "device", "identity"], "one key per domain (L3)");
+        assert_clean(&stored_bytes(&e).await, &needles, "at rest");
+
+        huoti_server::retention::delete_subject(&e.state, &sid).await.unwrap();
+
+        // Every blob of the subject, restored from a copy taken before (a backup), no longer
+        // opens: its key is gone, and no key the server still holds opens it.
+        assert!(e.state.vault.subject_key(&e.state.db, &sid).await.is_err(), "biometric key shredded");
+        let other = session(&e).await;
+        upload(&e, &other, 0, &jpeg, false).await;
+        let subjects = huoti_server::testkit::strings(&e.state.db, "SELECT subject_id FROM subject_keys WHERE domain = 'biometric'").await;
+        assert!(!subjects.is_empty() && !subjects.contains(&sid));
+        for (blob_key, bytes) in &copies {
+            assert!(!e.dir.join("blobs").join(blob_key).exists(), "blob deleted");
+            std::fs::create_dir_all(e.dir.join("blobs").join(&sid)).unwrap();
+            std::fs::write(e.dir.join("blobs").join(blob_key), bytes).unwrap();
+            for s in &subjects {
+                let k = e.state.vault.subject_key(&e.state.db, s).await.unwrap();
+                assert!(e.state.vault.get_frame(&k, &sid, blob_key).is_err());
+                assert!(e.state.vault.get_frame(&k, s, blob_key).is_err());
+            }
+        }
+        std::fs::remove_dir_all(e.dir.join("blobs").join(&sid)).unwrap();
+        huoti_server::retention::delete_subject(&e.state, other["session_id"].as_str().unwrap()).await.unwrap();
+        assert!(huoti_server::devices::load(&e.state, &sid).await.unwrap().is_none(), "device info shredded");
+        assert_clean(&stored_bytes(&e).await, &needles, "after deletion");
+    }
+}
+
+async fn key_domains(st: &huoti_server::AppState, subject: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    for d in ["biometric", "device", "identity"] {
+        if st.db.subject_key(subject, d).await.unwrap().is_some() {
+            v.push(d.to_owned());
+        }
+    }
+    v
+}
+
+#[tokio::test]
+async fn s2_kek_rotation_rewraps_data_keys_without_rewriting_blobs_and_old_kek_is_not_needed() {
+    let jpeg = sample_jpeg();
+    for e in envs().await {
+        let s = session(&e).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        put_identity(&e, &sid).await;
+        upload(&e, &s, 0, &jpeg, true).await;
+        let blob_key = e.state.db.frames(&sid).await.unwrap()[0].blob_key.clone();
+        let blob_path = e.dir.join("blobs").join(&blob_key);
+        let before = std::fs::read(&blob_path).unwrap();
+        let old_kek = e.state.db.subject_key(&sid, "biometric").await.unwrap().unwrap().0;
+
+        let report = huoti_server::sealing::rotate_kek(&e.dir.join("kek.json"), &e.state.db, true).await.unwrap();
+        assert_eq!(report.rewrapped, 3, "biometric, device and identity keys");
+        assert_eq!(report.retired, vec![old_kek.clone()]);
+        let file: Value = serde_json::from_slice(&std::fs::read(e.dir.join("kek.json")).unwrap()).unwrap();
+        let ids: Vec<&str> = file["keks"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [report.new_kek.as_str()], "the old KEK is gone from the key file");
+
+        // A server started now has only the new KEK, and everything still opens.
+        let st = build_state(config(&e.dir, &e.url), e.clock.clone(), None).await.unwrap();
+        assert_eq!(std::fs::read(&blob_path).unwrap(), before, "blob not rewritten");
+        let key = st.vault.subject_key(&st.db, &sid).await.unwrap();
+        assert_eq!(st.vault.get_frame(&key, &sid, &blob_key).unwrap(), jpeg);
+        assert_eq!(huoti_server::identity::load(&st, &sid).await.unwrap().unwrap().phone.as_deref(), Some(PHONE));
+        assert_eq!(huoti_server::devices::load(&st, &sid).await.unwrap().unwrap().model.as_deref(), Some("Pixel 8"));
+    }
+}
+
+async fn count(e: &Env, sql: &str) -> i64 {
+    huoti_server::testkit::scalar(&e.state.db, sql).await
+}
+
+#[tokio::test]
+async fn l2_s1_s5_retention_keeps_training_frames_at_most_the_configured_period_then_anonymises_verdicts() {
+    let jpeg = sample_jpeg();
+    for mut e in envs().await {
+        // Configured, not built in: training frames 7 days.
+        let mut c = config(&e.dir, &e.url);
+        c.retention.training_max_days = 7;
+        e.state = build_state(c, e.clock.clone(), None).await.unwrap();
+        e.app = router(e.state.clone());
+        let s = session_with(&e, &["face_capture_and_upload", "device_info", "retain_for_training"]).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        put_identity(&e, &sid).await;
+        upload(&e, &s, 0, &jpeg, true).await;
+        finish(&e, &sid, T0 + 1_000).await;
+        // An image kept for training in the subject's own store (privacy::training).
+        let subject = e.state.db.session_subject(&sid).await.unwrap().unwrap();
+        assert!(huoti_server::privacy::training::keep(&e.state, &subject, &sid, jpeg.clone(), T0 + 1_000).await.unwrap());
+        // A second session without training consent: its frames are due at once (L2).
+        let s2 = session(&e).await;
+        let sid2 = s2["session_id"].as_str().unwrap().to_owned();
+        upload(&e, &s2, 0, &jpeg, false).await;
+        finish(&e, &sid2, T0 + 1_000).await;
+
+        e.clock.advance_ms(2_000);
+        let r = huoti_server::retention::run(&e.state, false).await.unwrap();
+        assert_eq!((r.categories["frames"].checked, r.categories["frames"].deleted), (2, 1), "{r:?}");
+        assert_eq!(e.state.db.frames(&sid).await.unwrap().len(), 1, "training frames kept");
+        assert!(e.state.db.frames(&sid2).await.unwrap().is_empty());
+
+        e.clock.advance_ms(7 * DAY);
+        let dry = huoti_server::retention::run(&e.state, true).await.unwrap();
+        assert!(dry.dry_run);
+        assert_eq!((dry.categories["frames"].due, dry.categories["frames"].deleted), (1, 0), "{dry:?}");
+        assert_eq!(e.state.db.frames(&sid).await.unwrap().len(), 1, "dry run changes nothing");
+        assert_eq!(dry.categories["training_images"].due, 1, "{dry:?}");
+        let r = huoti_server::retention::run(&e.state, false).await.unwrap();
+        assert_eq!(r.categories["frames"].deleted, 1, "{r:?}");
+        assert_eq!(r.categories["training_images"].deleted, 1, "{r:?}");
+        assert!(e.state.db.training_images(&subject).await.unwrap().is_empty());
+        assert!(e.state.db.frames(&sid).await.unwrap().is_empty());
+        assert!(e.state.vault.subject_key(&e.state.db, &sid).await.is_err(), "key shredded with the frames");
+
+        e.clock.advance_ms(30 * DAY);
+        let r = huoti_server::retention::run(&e.state, false).await.unwrap();
+        assert_eq!(r.categories["device_info"].deleted, 1, "{r:?}");
+        assert!(huoti_server::devices::load(&e.state, &sid).await.unwrap().is_none());
+        assert!(e.state.db.session(&sid).await.unwrap().is_some(), "verdict kept for its legal minimum");
+
+        e.clock.advance_ms(1096 * DAY);
+        let r = huoti_server::retention::run(&e.state, false).await.unwrap();
+        assert_eq!(r.categories["verdict"].anonymised, 2, "{r:?}");
+        assert!(e.state.db.session(&sid).await.unwrap().is_none(), "subject link removed");
+        assert!(huoti_server::identity::load(&e.state, &sid).await.unwrap().is_none());
+        assert_eq!(count(&e, "SELECT COUNT(*) FROM verdict_aggregates WHERE outcome = 'live' AND score_milli = 930").await, 2, "aggregates kept");
+        assert_eq!(count(&e, "SELECT COUNT(*) FROM subject_keys").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn s1_s5_two_nodes_running_retention_at_once_never_process_a_row_twice() {
+    for e in envs().await {
+        let n = 40;
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            let s = session(&e).await;
+            let sid = s["session_id"].as_str().unwrap().to_owned();
+            finish(&e, &sid, T0).await;
+            ids.push(sid);
+        }
+        e.clock.advance_ms(1100 * DAY);
+        // Two nodes: two states (own pools) over the same database, small batches.
+        let node = |batch| {
+            let mut c = config(&e.dir, &e.url);
+            c.retention.batch = batch;
+            build_state(c, e.clock.clone(), None)
+        };
+        let (a, b) = (node(3).await.unwrap(), node(4).await.unwrap());
+        let (ra, rb) = tokio::join!(huoti_server::retention::run(&a, false), huoti_server::retention::run(&b, false));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let mut all: Vec<String> = ra.processed.iter().chain(&rb.processed).cloned().collect();
+        eprintln!("node a processed {}, node b {}", ra.processed.len(), rb.processed.len());
+        all.sort();
+        let before = all.len();
+        all.dedup();
+        assert_eq!(before, all.len(), "a row was processed twice");
+        ids.sort();
+        assert_eq!(all, ids, "every due row processed once");
+        assert_eq!(count(&e, "SELECT COUNT(*) FROM verdict_aggregates").await, n);
+        assert_eq!(count(&e, "SELECT COUNT(*) FROM sessions").await, 0);
+    }
+}
+
+fn incident(subjects: &[&str], from: Option<&str>) -> Value {
+    json!({"summary": "A backup disk was stolen", "impact": "Verdict records may be read", "measures": "Keys rotated; police informed",
+        "advice": "Watch for calls asking for your face scan", "remedy": "Free identity monitoring for a year",
+        "subjects": subjects, "from": from, "to": from.map(|_| "2030-01-01T00:00:00Z")})
+}
+
+#[tokio::test]
+async fn s3_incident_notices_to_each_affected_person_and_regulator_report_in_the_file_outbox() {
+    for e in envs().await {
+        let s = session(&e).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        // S2 least privilege: integrator keys and strangers are refused.
+        assert_eq!(call(&e.app, post("/v1/admin/incidents", &e.key, incident(&[&sid], None))).await.1["code"], "forbidden");
+        assert_eq!(call(&e.app, post("/v1/admin/incidents", "nope", incident(&[&sid], None))).await.1["code"], "unauthorized");
+        let (status, inc) = call(&e.app, post("/v1/admin/incidents", &e.officer, incident(&["s_named"], Some("2027-01-01T00:00:00Z")))).await;
+        assert_eq!(status, StatusCode::CREATED, "{inc}");
+        assert_eq!(inc["affected_subjects"], 2, "the named subject and the session in the range");
+        assert_eq!(inc["notices_queued"], 3, "two people and the regulator");
+        let id = inc["id"].as_str().unwrap();
+        let (status, d) = call(&e.app, post(&format!("/v1/admin/incidents/{id}/dispatch"), &e.officer, json!({}))).await;
+        assert_eq!((status, d["sent"].as_u64()), (StatusCode::OK, Some(3)), "{d}");
+        let files: Vec<Value> = std::fs::read_dir(e.dir.join("outbox"))
+            .unwrap()
+            .map(|f| serde_json::from_slice(&std::fs::read(f.unwrap().path()).unwrap()).unwrap())
+            .collect();
+        assert_eq!(files.len(), 3, "one file per notice");
+        let mut to_people: Vec<&str> = files.iter().filter(|n| n["kind"] == "subject").map(|n| n["recipient"].as_str().unwrap()).collect();
+        to_people.sort();
+        let mut expected = vec!["s_named", sid.as_str()];
+        expected.sort();
+        assert_eq!(to_people, expected);
+        for n in files.iter().filter(|n| n["kind"] == "subject") {
+            for k in ["what_happened", "likely_impact", "what_we_did", "what_you_can_do", "remedy"] {
+                assert!(n["body"][k].as_str().is_some_and(|t| !t.is_empty()), "S3 notice says {k}: {n}");
+            }
+        }
+        let report = files.iter().find(|n| n["kind"] == "regulator").expect("regulator report");
+        assert_eq!(report["body"]["affected_people"], 2);
+        assert!(!report.to_string().contains(&sid), "the regulator report names no one");
+        let (_, shown) = call(&e.app, get_staff(&format!("/v1/admin/incidents/{id}"), &e.officer)).await;
+        assert_eq!(shown["notices_sent"], 3);
+        // Dispatching again sends nothing twice.
+        assert_eq!(huoti_server::incidents::dispatch_all(&e.state).await.unwrap().sent, 0);
+    }
+}
+
+#[tokio::test]
+async fn s3_when_nobody_can_be_told_individually_a_public_notice_goes_out() {
+    for e in envs().await {
+        let inc = huoti_server::incidents::record(&e.state, &serde_json::from_value(incident(&[], Some("2020-01-01T00:00:00Z"))).unwrap()).await.unwrap();
+        // The range holds no stored session: a public notice and the regulator report.
+        assert_eq!((inc.affected_subjects, inc.notices_queued), (0, 2));
+        huoti_server::incidents::dispatch_all(&e.state).await.unwrap();
+        let kinds: Vec<String> = std::fs::read_dir(e.dir.join("outbox"))
+            .unwrap()
+            .map(|f| serde_json::from_slice::<Value>(&std::fs::read(f.unwrap().path()).unwrap()).unwrap()["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(kinds.contains(&"public".to_owned()) && kinds.contains(&"regulator".to_owned()), "{kinds:?}");
+        assert!(huoti_server::incidents::record(&e.state, &serde_json::from_value(json!({"summary": "x", "impact": "", "measures": "m", "advice": "a", "remedy": "r", "subjects": ["s"]})).unwrap()).await.is_err(), "every S3 point is required");
+    }
+}
+
+#[tokio::test]
+async fn s3_webhook_sender_posts_each_notice_and_keeps_refused_ones_queued() {
+    use std::sync::Mutex;
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (g, f) = (got.clone(), fail.clone());
+    let hook = axum::Router::new().route(
+        "/notices",
+        axum::routing::post(move |body: axum::body::Bytes| async move {
+            if f.load(std::sync::atomic::Ordering::SeqCst) {
+                return StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            g.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+            StatusCode::NO_CONTENT
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+    let e = envs().await.remove(0);
+    huoti_server::incidents::record(&e.state, &serde_json::from_value(incident(&["s_a", "s_b"], None)).unwrap()).await.unwrap();
+    let sender: Arc<dyn huoti_server::incidents::NoticeSender> = Arc::new(huoti_server::incidents::WebhookSender { url: format!("http://{addr}/notices") });
+    let r = huoti_server::incidents::dispatch_with(&e.state, sender.clone()).await.unwrap();
+    assert_eq!((r.sent, r.failed), (0, 3), "a failing gateway loses nothing");
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = huoti_server::incidents::dispatch_with(&e.state, sender).await.unwrap();
+    assert_eq!((r.sent, r.failed), (3, 0));
+    let got = got.lock().unwrap();
+    assert_eq!(got.iter().filter(|n| n["kind"] == "subject").count(), 2);
+    assert_eq!(got.iter().filter(|n| n["kind"] == "regulator").count(), 1);
+}
+
+fn disclosure(subject: &str, recipient: &str, kind: &str, basis: Value) -> Value {
+    json!({"subject": subject, "recipient": recipient, "data": ["verdict"], "kind": kind, "basis": basis})
+}
+
+async fn disclose(e: &Env, body: Value) -> (StatusCode, Value) {
+    call(&e.app, post("/v1/disclosures", &e.officer, body)).await
+}
+
+async fn recorded(e: &Env, subject: &str) -> Vec<Value> {
+    let (status, v) = call(&e.app, get_staff(&format!("/v1/disclosures?subject={subject}"), &e.officer)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    v.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn d1_sharing_needs_consent_within_its_scope_and_without_it_nothing_is_recorded() {
+    for e in envs().await {
+        // No consent to share with acme: refused, typed, nothing recorded.
+        let (status, v) = disclose(&e, disclosure("s_1", "acme", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!((status, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("disclosure_not_allowed")), "{v}");
+        // A consent to another recipient does not cover this one (D1: within its scope).
+        let (_, v) = disclose(&e, disclosure("s_1", "acme", "share", json!({"consent": "share_with:other"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed");
+        assert!(recorded(&e, "s_1").await.is_empty());
+        // Integrator keys cannot disclose (S2).
+        assert_eq!(call(&e.app, post("/v1/disclosures", &e.key, disclosure("s_1", "acme", "share", json!({"consent": "share_with:acme"})))).await.1["code"], "forbidden");
+    }
+}
+
+#[tokio::test]
+async fn d1_r4_sharing_within_the_consented_recipient_is_recorded_and_stops_after_withdrawal() {
+    for e in envs().await {
+        // A (non-material) policy version that names a recipient one may agree to share with.
+        let row = huoti_server::privacy::policy::row("2027-01", "policy text naming acme", false, (T0 - DAY) as i64, "privacy@huoti.example", &["acme".to_owned()]).unwrap();
+        assert!(e.state.db.insert_policy(&row).await.unwrap());
+        let (_, s) = call(&e.app, post("/v1/sessions", &e.key, json!({}))).await;
+        consent(&e, &s, &["face_capture_and_upload", "share_with:acme"], Some("2027-01")).await;
+        let sid = s["session_id"].as_str().unwrap();
+        let (status, v) = disclose(&e, disclosure(sid, "acme", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        // Only within its scope: another recipient is refused.
+        let (_, v) = disclose(&e, disclosure(sid, "other-co", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed");
+        // R4: after withdrawal, sharing stops.
+        let subject = e.state.db.session_subject(sid).await.unwrap().unwrap();
+        huoti_server::privacy::consent::withdraw(&e.state, &subject, "share_with:acme", T0).await.unwrap();
+        e.clock.advance_ms(1);
+        let (_, v) = disclose(&e, disclosure(sid, "acme", "share", json!({"consent": "share_with:acme"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed", "{v}");
+        let recs = recorded(&e, sid).await;
+        assert_eq!(recs.len(), 1, "one disclosure happened and is recorded");
+        assert_eq!(recs[0]["basis"], json!({"consent": "share_with:acme"}));
+    }
+}
+
+#[tokio::test]
+async fn d6_c5_a_legal_ground_with_its_reason_allows_disclosure_and_is_recorded() {
+    for e in envs().await {
+        let basis = json!({"law": {"ground": "criminal_investigation_and_trial", "reason": "court order 2027-17"}});
+        let (status, v) = disclose(&e, disclosure("s_1", "public-security-bureau", "share", basis.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let recs = recorded(&e, "s_1").await;
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0]["recipient"], "public-security-bureau", "who");
+        assert_eq!(recs[0]["data"], json!(["verdict"]), "what");
+        assert_eq!(recs[0]["basis"], basis, "on which ground, with the reason");
+        assert!(recs[0]["at"].as_str().unwrap().starts_with("2027-01-15"), "when");
+        // A ground without a reason is refused.
+        let (_, v) = disclose(&e, disclosure("s_1", "x", "share", json!({"law": {"ground": "national_security", "reason": " "}}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed");
+    }
+}
+
+#[tokio::test]
+async fn d3_complaint_facts_go_to_the_regulator_on_a_named_law_and_are_recorded() {
+    for e in envs().await {
+        let basis = json!({"law": {"ground": "other", "law": "Consumer Rights Protection Law art. 39", "reason": "complaint escalated by the person"}});
+        let (status, v) = disclose(&e, disclosure("s_2", "consumer-association", "share", basis)).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let (_, v) = disclose(&e, disclosure("s_2", "consumer-association", "share", json!({"law": {"ground": "other", "reason": "r"}}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed", "`other` must name the law");
+        assert_eq!(recorded(&e, "s_2").await.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn d4_d5_transfer_or_public_disclosure_without_consent_or_law_is_refused() {
+    for e in envs().await {
+        let (_, v) = disclose(&e, disclosure("s_3", "acquirer-co", "transfer", json!({"consent": "share_with:acquirer-co"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed");
+        let (_, v) = disclose(&e, disclosure("s_3", "public", "public", json!({"consent": "share_with:public"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed", "no consent to publish");
+        let (_, v) = disclose(&e, disclosure("s_3", "newspaper", "public", json!({"consent": "share_with:newspaper"}))).await;
+        assert_eq!(v["code"], "disclosure_not_allowed", "a public disclosure is to the public");
+        assert!(recorded(&e, "s_3").await.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn s6_wind_down_stops_collection_queues_notices_and_releases_training_frames() {
+    let jpeg = sample_jpeg();
+    for e in envs().await {
+        let s = session_with(&e, &["face_capture_and_upload", "retain_for_training"]).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        upload(&e, &s, 0, &jpeg, false).await;
+        finish(&e, &sid, T0 + 1_000).await;
+        e.clock.advance_ms(1_000);
+        assert_eq!(huoti_server::retention::run(&e.state, false).await.unwrap().categories["frames"].deleted, 0, "kept for training");
+        let r = huoti_server::winddown::wind_down(&e.state, "huoti demo service closes on 2027-03-01").await.unwrap();
+        assert!(r.newly_stopped);
+        assert_eq!(r.notices_queued, 2, "the person and a public notice");
+        assert_eq!(r.training_frames_released, 1);
+        assert!(r.anonymised_by.is_some());
+        let (status, v) = call(&e.app, post("/v1/sessions", &e.key, json!({}))).await;
+        assert_eq!((status, v["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_wound_down")));
+        e.clock.advance_ms(1_000);
+        let rr = huoti_server::retention::run(&e.state, false).await.unwrap();
+        assert_eq!(rr.categories["frames"].deleted, 1, "training frames go once collection stops");
+        assert!(!huoti_server::winddown::wind_down(&e.state, "again").await.unwrap().newly_stopped, "idempotent");
+    }
+}
+
+#[tokio::test]
+async fn s1_storage_outside_the_data_region_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let mut c = config(dir.path(), "");
+    c.residency.database_region = "us".into();
+    let err = build_state(c, clock.clone(), None).await.err().expect("refused").to_string();
+    assert!(err.contains("data residency (S1)") && err.contains("\"us\"") && err.contains("\"cn\""), "{err}");
+    let mut c = config(dir.path(), "");
+    c.residency.blob_endpoint = "https://s3.us-east-1.amazonaws.com/bucket".into();
+    assert!(build_state(c, clock.clone(), None).await.err().expect("refused").to_string().contains("blob endpoint"));
+    let mut c = config(dir.path(), "");
+    c.residency.blob_endpoint = "https://oss-cn-beijing.aliyuncs.com".into();
+    c.residency.database_region = "CN".into();
+    build_state(c, clock, None).await.expect("in-region storage starts");
+}
+
+#[tokio::test]
+async fn l3_identity_values_are_validated_without_echoing_them() {
+    let e = envs().await.remove(0);
+    let s = session(&e).await;
+    let req = Request::put(format!("/v1/sessions/{}/identity", s["session_id"].as_str().unwrap()))
+        .header("authorization", format!("Bearer {}", e.key))
+        .body(Body::from(json!({"id_number": "1234567890ABCDEFG9"}).to_string()))
+        .unwrap();
+    let (status, v) = call(&e.app, req).await;
+    assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert!(!v.to_string().contains("1234567890"), "{v}");
+}

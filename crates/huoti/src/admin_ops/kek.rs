@@ -1,0 +1,32 @@
+//! `huoti admin kek rotate [--retire-old]`.
+
+use clap::Subcommand;
+
+use super::{StoreArgs, print};
+
+#[derive(Debug, Subcommand)]
+pub enum KekCommand {
+    /// Make a new key-encryption key current and re-wrap every data key under it (blobs are
+    /// not rewritten). Stop the servers first; they load the key file at start.
+    Rotate {
+        /// Then remove the old KEKs from the key file (nothing needs them any more).
+        #[arg(long)]
+        retire_old: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn run(cmd: KekCommand) -> Result<(), String> {
+    let KekCommand::Rotate { retire_old, store } = cmd;
+    let config = store.config().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let report = rt.block_on(async {
+        let db = huoti_server::store::Db::connect(&config.database_url()).await.map_err(|e| e.to_string())?;
+        huoti_server::sealing::rotate_kek(&config.data_dir.join("kek.json"), &db, retire_old).await.map_err(|e| e.to_string())
+    })?;
+    print(store.json, &report, |r| {
+        format!("new KEK {}; {} data keys re-wrapped; retired: {}", r.new_kek, r.rewrapped, if r.retired.is_empty() { "none".into() } else { r.retired.join(", ") })
+    });
+    Ok(())
+}
