@@ -93,7 +93,7 @@
 //!
 //! let driver = Driver::new("https://nowhere.invalid");
 //! let mut camera = FakeCamera { opened: false };
-//! let refused = Granted { camera: false, device_info: true };
+//! let refused = Granted { camera: false, device_info: true, policy: true };
 //! let result = driver.run(&ticket, &mut camera, &mut { refused }, &mut NoUi, &CancelToken::new());
 //! assert!(matches!(result, Err(Error::CameraDenied)));
 //! assert!(!camera.opened, "P1: the camera was never opened");

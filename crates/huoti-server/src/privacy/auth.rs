@@ -153,10 +153,22 @@ impl AppState {
 }
 
 /// The purpose of a staff request: header `huoti-purpose` (400 `purpose_required` when
-/// missing; every staff access to personal data is audited with its purpose, S2).
+/// missing; every staff access to personal data is audited with its purpose, S2). HTTP
+/// headers carry only ASCII, so the header is percent-decoded (UTF-8): the console sends a
+/// purpose written in Chinese as `%E6%A0%B8…`, and the audit log must read it as written.
 pub fn purpose(headers: &HeaderMap, body: Option<&str>) -> Result<String, AppError> {
-    let from_header = headers.get("huoti-purpose").and_then(|v| v.to_str().ok()).map(str::trim).filter(|p| !p.is_empty());
-    match from_header.or(body.map(str::trim).filter(|p| !p.is_empty())) {
+    let from_header = match headers.get("huoti-purpose").and_then(|v| v.to_str().ok()) {
+        Some(raw) => Some(
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| AppError::new(ErrorCode::InvalidRequest, "huoti-purpose: percent-encoded UTF-8 expected"))?
+                .trim()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let from_header = from_header.filter(|p| !p.is_empty());
+    match from_header.as_deref().or(body.map(str::trim).filter(|p| !p.is_empty())) {
         Some(p) if p.len() <= 500 => Ok(p.to_owned()),
         Some(_) => Err(AppError::new(ErrorCode::InvalidRequest, "purpose: at most 500 bytes")),
         None => Err(AppError::new(ErrorCode::PurposeRequired, "say why: header `huoti-purpose` or body member `purpose`")),
@@ -168,5 +180,28 @@ pub fn allowed(access: Access, role: Role) -> bool {
     match access {
         Access::Key(needed) => needed.iter().any(|p| permits(role, *p)),
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(purpose: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("huoti-purpose", purpose.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn s2_purpose_header_is_percent_decoded_so_the_audit_log_reads_it_as_written() {
+        // "核实身份" (verify identity), as the console sends it.
+        let sent = "%E6%A0%B8%E5%AE%9E%E8%BA%AB%E4%BB%BD";
+        assert_eq!(purpose(&with(sent), None).unwrap(), "核实身份");
+        assert_eq!(purpose(&with("  handle request 7 "), None).unwrap(), "handle request 7");
+        assert_eq!(purpose(&HeaderMap::new(), Some("from the body")).unwrap(), "from the body");
+        assert_eq!(purpose(&with("%FF%FE"), None).unwrap_err().code, ErrorCode::InvalidRequest);
+        assert_eq!(purpose(&with(" "), None).unwrap_err().code, ErrorCode::PurposeRequired);
+        assert_eq!(purpose(&HeaderMap::new(), None).unwrap_err().code, ErrorCode::PurposeRequired);
     }
 }
