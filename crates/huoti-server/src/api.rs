@@ -97,7 +97,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/admin/samples/{sample_id}/export", get(privacy::sampling::export))
         .route("/v1/sessions/{id}/identity", axum::routing::put(crate::identity::put_identity))
         .route("/v1/disclosures", post(crate::disclosure::create).get(crate::disclosure::list))
-        .route("/v1/admin/incidents", post(crate::incidents::create))
+        .route("/v1/admin/incidents", post(crate::incidents::create).get(crate::incidents::list))
         .route("/v1/admin/incidents/{id}", get(crate::incidents::show))
         .route("/v1/admin/incidents/{id}/dispatch", post(crate::incidents::dispatch))
         .route("/v1/keys", get(keys))
@@ -808,7 +808,7 @@ impl utoipa::Modify for SecuritySchemes {
         crate::pages::sdk, crate::pages::demo_page, crate::pages::privacy_page, crate::pages::console_page, crate::pages::policy_page,
         crate::pages::demo::create, crate::pages::demo::result,
         crate::identity::put_identity, crate::disclosure::create, crate::disclosure::list,
-        crate::incidents::create, crate::incidents::show, crate::incidents::dispatch,
+        crate::incidents::create, crate::incidents::list, crate::incidents::show, crate::incidents::dispatch,
     ),
     components(schemas(wire::ErrorCode, wire::Problem, wire::Decision, wire::Reason, wire::CheckScore, wire::ModelVersion, wire::DeviceInfo, wire::PolicyScope)),
     modifiers(&SecuritySchemes),

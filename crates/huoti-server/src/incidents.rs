@@ -276,6 +276,26 @@ pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: B
     Ok((StatusCode::CREATED, Json(record(&st, &r).await?)).into_response())
 }
 
+/// Every recorded incident, newest first, with its notice counts (the console's list).
+#[utoipa::path(get, path = "/v1/admin/incidents", tag = "admin",
+    params(("huoti-purpose" = String, Header, description = "Why (audited)")),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 200, description = "The incidents", body = Vec<IncidentWire>),
+        (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = huoti_api::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<IncidentWire>>, AppError> {
+    crate::staff::require_staff(&st, &headers, STAFF, "list_incidents", "-").await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM incidents ORDER BY recorded_at_ms DESC, id LIMIT 500").fetch_all(&st.db.pool).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(show_incident(&st, &id).await?);
+    }
+    Ok(Json(out))
+}
+
 /// An incident and how many of its notices were sent.
 #[utoipa::path(get, path = "/v1/admin/incidents/{id}", tag = "admin",
     params(("id" = String, Path, description = "Incident id"), ("huoti-purpose" = String, Header, description = "Why (audited)")),

@@ -439,6 +439,11 @@ async fn s3_incident_notices_to_each_affected_person_and_regulator_report_in_the
         assert!(!report.to_string().contains(&sid), "the regulator report names no one");
         let (_, shown) = call(&e.app, get_staff(&format!("/v1/admin/incidents/{id}"), &e.officer)).await;
         assert_eq!(shown["notices_sent"], 3);
+        // The console's list shows it, with the same counts; an integrator may not list.
+        let (status, listed) = call(&e.app, get_staff("/v1/admin/incidents", &e.officer)).await;
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(listed.as_array().unwrap().iter().find(|i| i["id"] == shown["id"]), Some(&shown));
+        assert_eq!(call(&e.app, get_staff("/v1/admin/incidents", &e.key)).await.1["code"], "forbidden");
         // Dispatching again sends nothing twice.
         assert_eq!(huoti_server::incidents::dispatch_all(&e.state).await.unwrap().sent, 0);
     }

@@ -160,7 +160,6 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("console.colStatus", "Status", "状态"),
     ("console.colReceived", "Received", "收到时间"),
     ("console.colDue", "Due", "截止日期"),
-    ("console.colSeverity", "Severity", "级别"),
     ("console.colSummary", "Summary", "摘要"),
     ("console.colSeq", "#", "序号"),
     ("console.colAt", "Time", "时间"),

@@ -90,6 +90,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("post", "/v1/disclosures", Access::Key(crate::disclosure::STAFF)),
     ("get", "/v1/disclosures", Access::Key(crate::disclosure::STAFF)),
     ("post", "/v1/admin/incidents", Access::Key(crate::incidents::STAFF)),
+    ("get", "/v1/admin/incidents", Access::Key(crate::incidents::STAFF)),
     ("get", "/v1/admin/incidents/{id}", Access::Key(crate::incidents::STAFF)),
     ("post", "/v1/admin/incidents/{id}/dispatch", Access::Key(crate::incidents::STAFF)),
 ];

@@ -55,7 +55,7 @@ function problem(out, e) {
 const COLUMNS = {
   requests: [['id', 'colId'], ['kind', 'colKind'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_date', 'colDue']],
   complaints: [['id', 'colId'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['due_date', 'colDue']],
-  incidents: [['id', 'colId'], ['severity', 'colSeverity'], ['status', 'colStatus'], ['received_at', 'colReceived'], ['summary', 'colSummary']],
+  incidents: [['id', 'colId'], ['received_at', 'colReceived'], ['summary', 'colSummary'], ['status', 'colStatus']],
   audit: [['seq', 'colSeq'], ['at', 'colAt'], ['role', 'colRole'], ['action', 'colAction'], ['purpose', 'colPurpose']],
 };
 
@@ -86,6 +86,8 @@ for (const b of document.querySelectorAll('button[data-load]')) {
       let rows = Array.isArray(j) ? j : (j?.items ?? []);
       if (kind === 'requests') rows = rows.filter((r) => r.kind !== 'complaint');
       if (kind === 'complaints') rows = rows.filter((r) => r.kind === 'complaint');
+      // Incidents: status = notices sent / queued (S3).
+      if (kind === 'incidents') rows = rows.map((r) => ({ id: r.id, received_at: r.recorded_at, summary: r.request?.summary, status: `${r.notices_sent}/${r.notices_queued}` }));
       out.replaceChildren(table(kind, rows));
     } catch (e) {
       problem(out, e);
