@@ -430,8 +430,11 @@ impl Client {
     /// is one act of consent), but a repeated act only records the same agreement twice.
     pub(crate) fn consent(&self, body: &wire::ConsentRequest, attempt: u32) -> Attempt<wire::ConsentRecorded> {
         let url = format!("{}/v1/sessions/{}/consent", self.base, encode_segment(&self.session_id));
-        let req = self.agent.post(&url).header("authorization", self.token.bearer());
-        Self::answer("consent", attempt, req.send_json(body))
+        // Serialised here rather than with ureq's `json` feature, which this crate does not
+        // enable (it builds alone, e.g. `cargo check -p huoti-sdk --features camera`).
+        let json = serde_json::to_vec(body).unwrap_or_default();
+        let req = self.agent.post(&url).header("authorization", self.token.bearer()).content_type("application/json");
+        Self::answer("consent", attempt, req.send(&json[..]))
     }
 
     fn answer<T: serde::de::DeserializeOwned>(what: &str, attempt: u32, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Attempt<T> {
