@@ -100,16 +100,6 @@ impl LiveRun {
             && self.observations.iter().zip(seqs).all(|(o, s)| o.seq == *s)
     }
 
-    /// Frames measured so far.
-    pub fn len(&self) -> usize {
-        self.observations.len()
-    }
-
-    /// True before the first frame is measured.
-    pub fn is_empty(&self) -> bool {
-        self.observations.is_empty()
-    }
-
     /// The observations and face boxes (passive scores not yet filled in).
     pub fn into_parts(self) -> (Vec<FrameObservation>, Vec<Option<Rect>>) {
         (self.observations, self.boxes)
@@ -281,15 +271,5 @@ impl LiveRuns {
     /// Removes and returns the run of `session` (at `complete`, or when its frames are erased).
     pub fn take(&self, session: &str) -> Option<std::sync::Arc<std::sync::Mutex<LiveRun>>> {
         self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(session)
-    }
-
-    /// Runs held (a gauge for operators).
-    pub fn len(&self) -> usize {
-        self.runs.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// True when no run is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
