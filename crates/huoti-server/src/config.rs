@@ -228,6 +228,14 @@ impl ServerConfig {
                 "HUOTI_NOTICE_SENDER" => self.incidents.sender = v,
                 "HUOTI_OUTBOX_DIR" => self.incidents.outbox_dir = v,
                 "HUOTI_NOTICE_WEBHOOK_URL" => self.incidents.webhook_url = v,
+                "HUOTI_SMTP_HOST" => self.incidents.smtp.host = v,
+                "HUOTI_SMTP_PORT" => self.incidents.smtp.port = parse(k, &v)?,
+                "HUOTI_SMTP_TLS" => self.incidents.smtp.tls = v,
+                "HUOTI_SMTP_CA_FILE" => self.incidents.smtp.ca_file = v,
+                "HUOTI_SMTP_USERNAME" => self.incidents.smtp.username = v,
+                "HUOTI_SMTP_FROM" => self.incidents.smtp.from = v,
+                "HUOTI_SMTP_TO" => self.incidents.smtp.to = v,
+                "HUOTI_SMTP_REGULATOR_TO" => self.incidents.smtp.regulator_to = v,
                 _ => {}
             }
         }
@@ -268,7 +276,8 @@ impl ServerConfig {
             "" | "file" => {}
             "webhook" if !self.incidents.webhook_url.is_empty() => {}
             "webhook" => return bad("incidents.sender = \"webhook\" needs incidents.webhook_url"),
-            other => return Err(ServerError::Config(format!("incidents.sender {other:?}: use \"file\" or \"webhook\""))),
+            "smtp" => crate::incidents::smtp::check(&self.incidents.smtp).map_err(ServerError::Config)?,
+            other => return Err(ServerError::Config(format!("incidents.sender {other:?}: use \"file\", \"webhook\" or \"smtp\""))),
         }
         Ok(())
     }

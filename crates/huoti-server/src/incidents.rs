@@ -4,8 +4,11 @@
 //!
 //! Notices go to an outbox table first (so none is lost when a sender is down), then a
 //! [`NoticeSender`] delivers them: [`FileOutbox`] (default: one JSON file per notice, for an
-//! operator's mail/SMS tooling to pick up) or [`WebhookSender`] (a JSON POST to the
-//! integrator's push/e-mail/SMS gateway, which knows how to reach its users).
+//! operator's mail/SMS tooling to pick up), [`WebhookSender`] (a JSON POST to the
+//! integrator's push/e-mail/SMS gateway, which knows how to reach its users) or
+//! [`smtp::SmtpSender`] (e-mail through a relay, over TLS).
+
+pub mod smtp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,12 +90,15 @@ impl NoticeSender for WebhookSender {
 }
 
 /// The sender the configuration names.
-pub fn sender(config: &ServerConfig) -> Box<dyn NoticeSender> {
-    if config.incidents.sender == "webhook" {
-        return Box::new(WebhookSender { url: config.incidents.webhook_url.clone() });
+pub fn sender(config: &ServerConfig) -> Result<Box<dyn NoticeSender>, AppError> {
+    match config.incidents.sender.as_str() {
+        "webhook" => Ok(Box::new(WebhookSender { url: config.incidents.webhook_url.clone() })),
+        "smtp" => Ok(Box::new(smtp::SmtpSender::new(&config.incidents.smtp).map_err(AppError::internal)?)),
+        _ => {
+            let dir = if config.incidents.outbox_dir.is_empty() { config.data_dir.join("outbox") } else { PathBuf::from(&config.incidents.outbox_dir) };
+            Ok(Box::new(FileOutbox { dir }))
+        }
     }
-    let dir = if config.incidents.outbox_dir.is_empty() { config.data_dir.join("outbox") } else { PathBuf::from(&config.incidents.outbox_dir) };
-    Box::new(FileOutbox { dir })
 }
 
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, AppError> {
@@ -252,7 +258,7 @@ pub async fn dispatch_with(st: &AppState, sender: Arc<dyn NoticeSender>) -> Resu
 
 /// [`dispatch_with`] the configured sender.
 pub async fn dispatch_all(st: &AppState) -> Result<DispatchReport, AppError> {
-    dispatch_with(st, Arc::from(sender(&st.config))).await
+    dispatch_with(st, Arc::from(sender(&st.config)?)).await
 }
 
 /// Who manages incidents (S3).

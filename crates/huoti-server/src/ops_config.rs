@@ -121,7 +121,7 @@ impl RetentionConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IncidentsConfig {
-    /// `file` (default: one JSON file per notice in `outbox_dir`) or `webhook`
+    /// `file` (default: one JSON file per notice in `outbox_dir`), `webhook` or `smtp`
     /// (`HUOTI_NOTICE_SENDER`).
     pub sender: String,
     /// The file outbox (`HUOTI_OUTBOX_DIR`); empty: `<data_dir>/outbox`.
@@ -129,4 +129,51 @@ pub struct IncidentsConfig {
     /// The webhook that receives each notice as a JSON POST (`HUOTI_NOTICE_WEBHOOK_URL`), e.g.
     /// the integrator's push/SMS/e-mail gateway.
     pub webhook_url: String,
+    /// The mail relay, for `sender = "smtp"`.
+    pub smtp: SmtpConfig,
+}
+
+/// Incident notices by e-mail (`incidents.sender = "smtp"`). Every notice goes to `to` —
+/// typically the integrator's notification gateway or notices desk, which maps the
+/// `X-Huoti-Recipient` header (a pseudonymous subject id) to its user — and the regulator
+/// report to `regulator_to`. The password is never in this file: it comes from
+/// `HUOTI_SMTP_PASSWORD` or from `password_file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The relay's host name (`HUOTI_SMTP_HOST`); the TLS certificate must name it.
+    pub host: String,
+    /// The port (`HUOTI_SMTP_PORT`): 587 (submission, STARTTLS) by default.
+    pub port: u16,
+    /// `starttls` (default), `tls` (implicit TLS, usually port 465) or `none` — plain text,
+    /// allowed only to a relay on this machine (S2: transport is encrypted).
+    pub tls: String,
+    /// A PEM file of extra root certificates to trust, e.g. a private CA (`HUOTI_SMTP_CA_FILE`).
+    pub ca_file: String,
+    /// The login, if the relay wants one (`HUOTI_SMTP_USERNAME`).
+    pub username: String,
+    /// A file holding the password (mode 0600), unless `HUOTI_SMTP_PASSWORD` is set.
+    pub password_file: String,
+    /// The sender address (`HUOTI_SMTP_FROM`), e.g. `huoti <privacy@shop.example.com>`.
+    pub from: String,
+    /// Where notices to people and public notices go (`HUOTI_SMTP_TO`).
+    pub to: String,
+    /// Where the regulator report goes (`HUOTI_SMTP_REGULATOR_TO`); empty: `to`.
+    pub regulator_to: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: "starttls".into(),
+            ca_file: String::new(),
+            username: String::new(),
+            password_file: String::new(),
+            from: String::new(),
+            to: String::new(),
+            regulator_to: String::new(),
+        }
+    }
 }

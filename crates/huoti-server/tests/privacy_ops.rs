@@ -648,3 +648,134 @@ async fn l3_identity_values_are_validated_without_echoing_them() {
     assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     assert!(!v.to_string().contains("1234567890"), "{v}");
 }
+
+/// A real SMTP server for the e-mail sender: Debian's aiosmtpd, STARTTLS required, storing
+/// each message in a Maildir. Missing → the test fails saying how to get it.
+struct MailServer {
+    child: std::process::Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python_with_aiosmtpd() -> String {
+    let candidates = [std::env::var("HUOTI_PYTHON3").unwrap_or_default(), "/usr/bin/python3".into(), "python3".into()];
+    candidates
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .find(|p| std::process::Command::new(p).args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success()))
+        .expect("the SMTP test needs a real SMTP server, aiosmtpd: apt-get install python3-aiosmtpd (or pip install aiosmtpd and set HUOTI_PYTHON3)")
+}
+
+fn start_mail_server(dir: &Path, cert: &Path, key: &Path) -> MailServer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let maildir = dir.join("maildir");
+    let child = std::process::Command::new(python_with_aiosmtpd())
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .arg("--tlscert")
+        .arg(cert)
+        .arg("--tlskey")
+        .arg(key)
+        .arg(&maildir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return MailServer { child, port, maildir };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("aiosmtpd did not start on port {port}");
+}
+
+/// The delivered messages, parsed and decoded by Python's `email` package: headers and the
+/// text of each part.
+fn delivered(maildir: &Path, python: &str) -> Vec<Value> {
+    let script = r#"
+import email, email.policy, json, os, sys
+out = []
+d = os.path.join(sys.argv[1], "new")
+for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+    m = email.message_from_bytes(open(os.path.join(d, f), "rb").read(), policy=email.policy.default)
+    parts = [p.get_content() for p in m.walk() if not p.is_multipart()]
+    out.append({"to": str(m["To"]), "from": str(m["From"]), "subject": str(m["Subject"]), "kind": m["X-Huoti-Kind"],
+                "recipient": m["X-Huoti-Recipient"], "notice": m["X-Huoti-Notice"], "parts": [p if isinstance(p, str) else p.decode() for p in parts]})
+print(json.dumps(out))
+"#;
+    let o = std::process::Command::new(python).args(["-c", script]).arg(maildir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice::<Vec<Value>>(&o.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_undelivered_ones_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A certificate for "localhost", made the way `huoti serve` makes its own.
+    let (cert, key) = huoti_server::tls::ensure_certificate(tmp.path(), None, None).unwrap();
+    let server = start_mail_server(tmp.path(), &cert, &key);
+    let python = python_with_aiosmtpd();
+    let smtp = huoti_server::ops_config::SmtpConfig {
+        host: "localhost".into(),
+        port: server.port,
+        ca_file: cert.display().to_string(),
+        from: "huoti <privacy@shop.example.com>".into(),
+        to: "notices@shop.example.com".into(),
+        regulator_to: "report@regulator.example.gov".into(),
+        ..Default::default()
+    };
+    for mut e in envs().await {
+        let mut c = config(&e.dir, &e.url);
+        c.incidents.sender = "smtp".into();
+        c.incidents.smtp = smtp.clone();
+        e.state = build_state(c, e.clock.clone(), None).await.unwrap();
+        e.app = router(e.state.clone());
+        let before = delivered(&server.maildir, &python).len();
+        let mut body = incident(&["s_a", "s_b"], None);
+        body["summary"] = json!("备份盘失窃 — a backup disk was stolen");
+        let (status, inc) = call(&e.app, post("/v1/admin/incidents", &e.officer, body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{inc}");
+        let (status, d) = call(&e.app, post(&format!("/v1/admin/incidents/{}/dispatch", inc["id"].as_str().unwrap()), &e.officer, json!({}))).await;
+        assert_eq!((status, d["sent"].as_u64(), d["failed"].as_u64()), (StatusCode::OK, Some(3), Some(0)), "{d}");
+        let mails = delivered(&server.maildir, &python);
+        let mails = &mails[before..];
+        assert_eq!(mails.len(), 3, "{mails:?}");
+        let mut people: Vec<&str> = mails.iter().filter(|m| m["kind"] == "subject").map(|m| m["recipient"].as_str().unwrap()).collect();
+        people.sort();
+        assert_eq!(people, ["s_a", "s_b"]);
+        for m in mails.iter().filter(|m| m["kind"] == "subject") {
+            assert_eq!(m["to"], "notices@shop.example.com");
+            let text = m["parts"][0].as_str().unwrap();
+            for (label, value) in [("What happened", "备份盘失窃"), ("Likely impact", "Verdict records may be read"), ("What we did", "Keys rotated"), ("What you can do", "Watch for calls"), ("Remedy", "Free identity monitoring")] {
+                assert!(text.contains(label) && text.contains(value), "S3 point {label:?} in {text}");
+            }
+            let json: Value = serde_json::from_str(m["parts"][1].as_str().unwrap()).unwrap();
+            assert_eq!(json["recipient"], m["recipient"], "the attachment is the notice itself");
+        }
+        let report = mails.iter().find(|m| m["kind"] == "regulator").expect("the regulator report");
+        assert_eq!(report["to"], "report@regulator.example.gov");
+        assert!(!report.to_string().contains("s_a"), "the regulator report names no one: {report}");
+    }
+    // Refused, nothing lost: a relay whose certificate is not trusted (S2: verified TLS), then
+    // a relay that is down — the notices stay queued and go out once it is back.
+    let e = envs().await.remove(0);
+    huoti_server::incidents::record(&e.state, &serde_json::from_value(incident(&["s_c"], None)).unwrap()).await.unwrap();
+    let untrusted = huoti_server::incidents::smtp::SmtpSender::new(&huoti_server::ops_config::SmtpConfig { ca_file: String::new(), ..smtp.clone() }).unwrap();
+    let r = huoti_server::incidents::dispatch_with(&e.state, Arc::new(untrusted)).await.unwrap();
+    assert_eq!((r.sent, r.failed), (0, 2), "an unverified relay gets nothing");
+    drop(server);
+    let trusted: Arc<dyn huoti_server::incidents::NoticeSender> = Arc::new(huoti_server::incidents::smtp::SmtpSender::new(&smtp).unwrap());
+    let r = huoti_server::incidents::dispatch_with(&e.state, trusted.clone()).await.unwrap();
+    assert_eq!((r.sent, r.failed), (0, 2), "relay down: kept in the outbox");
+    let again = start_mail_server(tmp.path(), &cert, &key);
+    let smtp_again = huoti_server::ops_config::SmtpConfig { port: again.port, ..smtp };
+    let r = huoti_server::incidents::dispatch_with(&e.state, Arc::new(huoti_server::incidents::smtp::SmtpSender::new(&smtp_again).unwrap())).await.unwrap();
+    assert_eq!((r.sent, r.failed), (2, 0));
+}
