@@ -133,6 +133,10 @@ pub struct AuditVerifyResult {
     /// The head (last entry's hash) to anchor elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_hash: Option<String>,
+    /// Entries up to this sequence number were deleted after their retention period (L5: at
+    /// least 3 years); the rest verifies from the hash they left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_through: Option<u64>,
 }
 
 /// `POST /v1/subjects/{subject_ref}/privacy-link` answer: a short-lived token for the person's

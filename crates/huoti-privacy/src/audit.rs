@@ -257,6 +257,15 @@ impl AuditChain {
         }
     }
 
+    /// Continues a chain whose entries up to `head` were deleted under the retention policy
+    /// (L5), from the anchor kept for them.
+    pub fn after(head: &ChainHead) -> Self {
+        Self {
+            next_seq: head.seq + 1,
+            prev_hash: head.hash.clone(),
+        }
+    }
+
     /// The head to anchor, or `None` for an empty chain.
     pub fn head(&self) -> Option<ChainHead> {
         self.next_seq.checked_sub(1).map(|seq| ChainHead {
@@ -467,6 +476,34 @@ mod tests {
             verify_anchored(&entries[..4], &head),
             Err(Tampered { first_bad_seq: 4 })
         );
+    }
+
+    #[test]
+    fn l5_pruned_prefix_is_replaced_by_its_anchor_and_the_chain_goes_on() {
+        let entries = chain(6);
+        // Entries 0..=2 deleted under retention; their last hash is the anchor.
+        let anchor = ChainHead {
+            seq: 2,
+            hash: entries[2].hash.clone(),
+        };
+        assert_eq!(verify_from(3, &anchor.hash, &entries[3..]), Ok(()));
+        // A kept entry changed, or one more deleted without moving the anchor: caught.
+        assert_eq!(
+            verify_from(3, &anchor.hash, &entries[4..]),
+            Err(Tampered { first_bad_seq: 3 })
+        );
+        let mut changed = entries[3..].to_vec();
+        changed[1].purpose = "curiosity".into();
+        assert_eq!(
+            verify_from(3, &anchor.hash, &changed),
+            Err(Tampered { first_bad_seq: 4 })
+        );
+        // Writing resumes from an anchor exactly as from the entry it stands for.
+        let mut from_entry = AuditChain::resume(&entries[2]);
+        let mut from_anchor = AuditChain::after(&anchor);
+        let a = from_entry.append(T0, "s", Role::Auditor, "p", "a", "t");
+        assert_eq!(a, from_anchor.append(T0, "s", Role::Auditor, "p", "a", "t"));
+        assert_eq!(a.unwrap().seq, 3);
     }
 
     #[test]

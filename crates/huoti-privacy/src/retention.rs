@@ -194,6 +194,43 @@ impl RetentionPolicy {
     }
 }
 
+impl RetentionPolicy {
+    /// The least an audit log may be kept: 3 years (L5, PIPL art. 56). A configuration asking
+    /// for less is refused.
+    pub const AUDIT_LOG_MINIMUM: Duration = THREE_YEARS;
+
+    /// The audit entries that may be deleted now, as the last sequence number to delete.
+    ///
+    /// `oldest_first` is the log's `(seq, written at)` in sequence order. Only a *prefix* can
+    /// go — the kept remainder must still verify from the last deleted entry's hash (the
+    /// anchor) — so the prefix stops at the first entry not yet due, even if later ones are
+    /// (clocks of several nodes may disagree a little). The newest entry is always kept: the
+    /// chain continues from it. `None`: nothing to delete.
+    pub fn audit_log_prune_through(
+        &self,
+        oldest_first: &[(u64, OffsetDateTime)],
+        now: OffsetDateTime,
+    ) -> Option<u64> {
+        let (_, all_but_newest) = oldest_first.split_last()?;
+        let due = |at: OffsetDateTime| {
+            let item = RetentionSubject {
+                category: DataCategory::AuditLog,
+                created_at: at,
+                verdict_at: None,
+                has_training_consent: false,
+                subject_deleted_at: None,
+                unlawful: false,
+            };
+            self.decide(&item, now) == Action::Delete
+        };
+        all_but_newest
+            .iter()
+            .take_while(|(_, at)| due(*at))
+            .last()
+            .map(|(seq, _)| *seq)
+    }
+}
+
 /// [`RetentionPolicy::decide`] under the default policy.
 #[must_use]
 pub fn decide(item: &RetentionSubject, now: OffsetDateTime) -> Action {
@@ -385,5 +422,21 @@ mod tests {
             Action::Keep { .. }
         ));
         assert_eq!(decide(&i, CAPTURED + Duration::days(1096)), Action::Delete);
+    }
+
+    #[test]
+    fn l5_audit_log_is_pruned_only_as_a_due_prefix_and_keeps_its_newest_entry() {
+        let p = RetentionPolicy::default();
+        let day = |d: i64| CAPTURED + Duration::days(d);
+        let log = [(7, day(0)), (8, day(1)), (9, day(5)), (10, day(2)), (11, day(400))];
+        // Three years after day 1: entries 7 and 8 are due; 9 is not yet, so 10 waits too.
+        assert_eq!(p.audit_log_prune_through(&log, day(1097)), Some(8));
+        assert_eq!(p.audit_log_prune_through(&log, day(1095)), None, "nothing before 3 years");
+        assert_eq!(p.audit_log_prune_through(&log, day(1101)), Some(10));
+        // Everything due: all but the newest, which the chain continues from.
+        assert_eq!(p.audit_log_prune_through(&log, day(5000)), Some(10));
+        assert_eq!(p.audit_log_prune_through(&log[..1], day(5000)), None);
+        assert_eq!(p.audit_log_prune_through(&[], day(5000)), None);
+        assert_eq!(RetentionPolicy::AUDIT_LOG_MINIMUM, Duration::days(1096));
     }
 }

@@ -35,6 +35,10 @@ impl ManualClock {
     pub fn advance_ms(&self, ms: u64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
+    /// Sets the clock to `ms` (forward only: a test's time never runs back).
+    pub fn set_ms(&self, ms: u64) {
+        self.0.fetch_max(ms, Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

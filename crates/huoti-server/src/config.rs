@@ -272,6 +272,10 @@ impl ServerConfig {
         if self.retention.batch == 0 {
             return bad("retention.batch must be > 0");
         }
+        let audit_minimum = huoti_privacy::RetentionPolicy::AUDIT_LOG_MINIMUM.whole_days() as u64;
+        if self.retention.audit_log_days < audit_minimum {
+            return bad(&format!("retention.audit_log_days must be at least {audit_minimum} (L5: audit records are kept at least 3 years)"));
+        }
         match self.incidents.sender.as_str() {
             "" | "file" => {}
             "webhook" if !self.incidents.webhook_url.is_empty() => {}

@@ -74,7 +74,8 @@ pub struct RetentionConfig {
     /// Legal minimum of identity data after deletion or closure
     /// (`HUOTI_RETENTION_IDENTITY_MINIMUM_DAYS`, default 1096).
     pub identity_minimum_days: u64,
-    /// Audit log entries are kept this many days (`HUOTI_RETENTION_AUDIT_LOG_DAYS`, default 1096).
+    /// Audit log entries are kept this many days (`HUOTI_RETENTION_AUDIT_LOG_DAYS`, default
+    /// 1096); less than 3 years is refused (L5).
     pub audit_log_days: u64,
     /// How often the server runs the retention job, seconds (`HUOTI_RETENTION_INTERVAL_S`,
     /// default 3600; 0: never — run `huoti admin retention run` from a scheduler instead).

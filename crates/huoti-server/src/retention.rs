@@ -166,10 +166,13 @@ pub async fn claim(db: &Db, claimer: &str, now: u64, batch: u32) -> Result<Vec<S
 pub async fn run(st: &AppState, dry_run: bool) -> Result<RetentionReport, AppError> {
     let now = st.clock.now_ms();
     let mut report = RetentionReport { dry_run, at: rfc3339(now), ..Default::default() };
-    for c in ["frames", "training_images", "device_info", "identity_data", "verdict"] {
+    for c in ["frames", "training_images", "device_info", "identity_data", "verdict", "audit_log"] {
         report.categories.insert(c.into(), CategoryReport::default());
     }
     training_images(st, now, dry_run, &mut report).await?;
+    let (checked, due) = crate::privacy::audit::prune(&st.db, &st.config.retention.policy(), now, dry_run).await?;
+    let r = report.categories.entry("audit_log".into()).or_default();
+    (r.checked, r.due, r.deleted) = (checked, due, if dry_run { 0 } else { due });
     if dry_run {
         for c in candidates(&st.db, None, now).await? {
             process(st, &c, now, true, &mut report).await?;

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "sessions", include_str!("../migrations/0001_sessions.sql")),
     (2, "privacy_access", include_str!("../migrations/0002_privacy_access.sql")),
     (3, "privacy_ops", include_str!("../migrations/0003_privacy_ops.sql")),
+    (4, "audit_anchor", include_str!("../migrations/0004_audit_anchor.sql")),
 ];
 
 /// Session states.

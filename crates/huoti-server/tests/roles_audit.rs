@@ -125,3 +125,78 @@ async fn s2_c4_audit_log_is_hash_chained_and_names_the_first_tampered_entry() {
         assert_eq!(audit::verify(&env.state.db).await.unwrap().first_bad_seq, Some(0), "{backend}");
     }
 }
+
+const DAY: u64 = 86_400_000;
+
+/// One audited staff write (publishing a policy version) at the clock's time.
+async fn audited_write(env: &common::Env, officer: &str, n: u32) {
+    let body = json!({"version": format!("v-l5-{n}"), "text": "text; contact privacy@huoti.example", "material_change": false,
+                      "privacy_contact": "privacy@huoti.example", "purpose": "yearly review"});
+    let (status, v) = call(&env.app, common::bearer("POST", "/v1/admin/policy-versions", officer, Some(body))).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test]
+async fn l5_audit_log_is_kept_three_years_then_pruned_from_the_front_and_still_verifies() {
+    for backend in common::backends() {
+        let env = setup_on(backend).await;
+        let officer = auth::create_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
+        for n in 0..4 {
+            env.clock.advance_ms(1000);
+            audited_write(&env, &officer, n).await;
+        }
+        env.clock.advance_ms(700 * DAY);
+        audited_write(&env, &officer, 4).await;
+        let seqs = |env: &common::Env| {
+            let db = env.state.db.clone();
+            async move { db.audit_entries().await.unwrap().iter().map(|e| e.seq).collect::<Vec<_>>() }
+        };
+        let run = |dry| huoti_server::retention::run(&env.state, dry);
+
+        // Just under 3 years after the first four: nothing goes.
+        env.clock.set_ms(common::T0 + 1095 * DAY);
+        assert_eq!(run(false).await.unwrap().categories["audit_log"].deleted, 0, "{backend}");
+        assert_eq!(seqs(&env).await, [0, 1, 2, 3, 4]);
+        // Three years on: the dry run counts them, the run deletes them; the rest verifies
+        // from the anchor they left.
+        env.clock.set_ms(common::T0 + 1096 * DAY + 10_000);
+        let dry = run(true).await.unwrap();
+        assert_eq!((dry.categories["audit_log"].checked, dry.categories["audit_log"].due, dry.categories["audit_log"].deleted), (5, 4, 0), "{backend}");
+        assert_eq!(seqs(&env).await.len(), 5, "a dry run changes nothing");
+        assert_eq!(run(false).await.unwrap().categories["audit_log"].deleted, 4, "{backend}");
+        assert_eq!(seqs(&env).await, [4]);
+        let v = audit::verify(&env.state.db).await.unwrap();
+        assert_eq!((v.ok, v.entries, v.pruned_through), (true, 1, Some(3)), "{backend}: {v:?}");
+        // The chain goes on from there.
+        audited_write(&env, &officer, 5).await;
+        assert_eq!(seqs(&env).await, [4, 5]);
+        assert!(audit::verify(&env.state.db).await.unwrap().ok);
+
+        // Everything old: all but the newest entry, which the chain continues from.
+        env.clock.advance_ms(2000 * DAY);
+        assert_eq!(run(false).await.unwrap().categories["audit_log"].deleted, 1, "{backend}");
+        assert_eq!(seqs(&env).await, [5]);
+        audited_write(&env, &officer, 6).await;
+        assert_eq!(seqs(&env).await, [5, 6]);
+        let v = audit::verify(&env.state.db).await.unwrap();
+        assert_eq!((v.ok, v.pruned_through), (true, Some(4)), "{backend}: {v:?}");
+
+        // Deleting a kept entry without the retention job, or forging the anchor: caught.
+        let url = env.state.config.database_url();
+        tamper(&url, "DELETE FROM audit_log WHERE seq = 5").await;
+        assert_eq!(audit::verify(&env.state.db).await.unwrap().first_bad_seq, Some(5), "{backend}");
+        tamper(&url, "UPDATE audit_anchor SET seq = 5").await;
+        assert_eq!(audit::verify(&env.state.db).await.unwrap().first_bad_seq, Some(6), "{backend}: the forged anchor does not fit entry 6");
+    }
+}
+
+#[tokio::test]
+async fn l5_an_audit_retention_under_three_years_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = huoti_server::ServerConfig { data_dir: dir.path().to_path_buf(), ..Default::default() };
+    c.retention.audit_log_days = 365;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("audit_log_days") && e.contains("L5"), "{e}");
+    c.retention.audit_log_days = 1096;
+    c.validate().unwrap();
+}

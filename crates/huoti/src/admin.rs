@@ -122,7 +122,12 @@ pub fn run(cmd: AdminCommand) -> Exit {
                 };
                 match huoti_server::privacy::audit::verify(&db).await {
                     Ok(r) if r.ok => {
-                        println!("audit log intact: {} entries{}", r.entries, r.head_hash.map(|h| format!(", head {h}")).unwrap_or_default());
+                        println!(
+                            "audit log intact: {} entries{}{}",
+                            r.entries,
+                            r.pruned_through.map(|s| format!(" (entries up to seq {s} deleted after their 3-year retention, L5)")).unwrap_or_default(),
+                            r.head_hash.map(|h| format!(", head {h}")).unwrap_or_default()
+                        );
                         Exit::Ok
                     }
                     Ok(r) => {

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use huoti_api as wire;
-use huoti_privacy::audit::{self as chain, AuditChain, AuditEntry};
+use huoti_privacy::audit::{self as chain, AuditChain, AuditEntry, ChainHead};
 use huoti_privacy::Permission;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -50,6 +50,12 @@ impl Db {
         Ok(out)
     }
 
+    /// The anchor of the entries deleted under retention (L5): the last deleted entry.
+    pub async fn audit_anchor(&self) -> Result<Option<ChainHead>, sqlx::Error> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetch_optional(self.pool()).await?;
+        row.map(|r| Ok(ChainHead { seq: r.try_get::<i64, _>("seq")?.max(0) as u64, hash: r.try_get("hash")? })).transpose()
+    }
+
     async fn last_audit_entry(&self) -> Result<Option<AuditEntry>, sqlx::Error> {
         let row = sqlx::query("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1").fetch_optional(self.pool()).await?;
         row.as_ref().map(entry_from).transpose()
@@ -84,9 +90,11 @@ impl Db {
 /// writers (a lost race on the sequence number is retried on the new head).
 pub async fn record(db: &Db, who: &Caller, purpose: &str, action: &str, target: &str, now_ms: u64) -> Result<AuditEntry, AppError> {
     for _ in 0..16 {
-        let mut c = match db.last_audit_entry().await? {
-            Some(last) => AuditChain::resume(&last),
-            None => AuditChain::new(),
+        let mut c = match (db.last_audit_entry().await?, db.audit_anchor().await?) {
+            (Some(last), _) => AuditChain::resume(&last),
+            // Retention keeps the newest entry, so this is belt and braces: never restart at 0.
+            (None, Some(anchor)) => AuditChain::after(&anchor),
+            (None, None) => AuditChain::new(),
         };
         let e = c.append(instant(now_ms), &who.key_id, who.role, purpose, action, target).map_err(AppError::internal)?;
         if db.insert_audit_entry(&e).await? {
@@ -96,16 +104,59 @@ pub async fn record(db: &Db, who: &Caller, purpose: &str, action: &str, target: 
     Err(AppError::internal("audit log: too much contention"))
 }
 
-/// Verifies the whole chain.
+/// Verifies the whole chain: from entry 0, or — once old entries were deleted under
+/// retention (L5) — from the anchor they left.
 pub async fn verify(db: &Db) -> Result<wire::AuditVerifyResult, sqlx::Error> {
     let entries = db.audit_entries().await?;
-    let bad = chain::verify(&entries).err().map(|t| t.first_bad_seq);
+    let anchor = db.audit_anchor().await?;
+    let bad = match &anchor {
+        Some(a) => chain::verify_from(a.seq + 1, &a.hash, &entries),
+        None => chain::verify(&entries),
+    }
+    .err()
+    .map(|t| t.first_bad_seq);
     Ok(wire::AuditVerifyResult {
         ok: bad.is_none(),
         entries: entries.len() as u64,
         first_bad_seq: bad,
         head_hash: entries.last().map(|e| e.hash.clone()),
+        pruned_through: anchor.map(|a| a.seq),
     })
+}
+
+/// Deletes the audit entries past their retention (L5: kept at least 3 years), oldest first,
+/// as one prefix of the chain, and moves the anchor to the last one deleted; returns how many
+/// went (`dry_run`: would go). Safe when several nodes run it: the anchor only moves forward
+/// and deleting an already deleted prefix deletes nothing.
+pub async fn prune(db: &Db, policy: &huoti_privacy::RetentionPolicy, now_ms: u64, dry_run: bool) -> Result<(u64, u64), sqlx::Error> {
+    let rows = sqlx::query("SELECT seq, at_ms FROM audit_log ORDER BY seq").fetch_all(db.pool()).await?;
+    let log: Vec<(u64, time::OffsetDateTime)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<i64, _>("seq")?.max(0) as u64, instant(r.try_get::<i64, _>("at_ms")?.max(0) as u64))))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let checked = log.len() as u64;
+    let Some(through) = policy.audit_log_prune_through(&log, instant(now_ms)) else { return Ok((checked, 0)) };
+    let due = log.iter().take_while(|(seq, _)| *seq <= through).count() as u64;
+    if dry_run {
+        return Ok((checked, due));
+    }
+    let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1").bind(through as i64).fetch_optional(db.pool()).await?;
+    // Gone: another node pruned it a moment ago.
+    let Some(hash) = hash else { return Ok((checked, 0)) };
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO audit_anchor (id, seq, hash, pruned_at_ms) VALUES (1, $1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at_ms = excluded.pruned_at_ms \
+         WHERE excluded.seq > audit_anchor.seq",
+    )
+    .bind(through as i64)
+    .bind(&hash)
+    .bind(now_ms as i64)
+    .execute(&mut *tx)
+    .await?;
+    let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1").bind(through as i64).execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok((checked, deleted))
 }
 
 /// Whether the audit chain is intact, and if not its first tampered entry (auditor).
