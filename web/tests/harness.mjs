@@ -120,9 +120,10 @@ export async function startHuoti() {
     },
     /**
      * A person known to the dev integrator as `subjectRef`, with a session and a recorded consent
-     * (`scopes`), and a privacy-page link issued for them, as an integrator's backend would.
+     * (`scopes`), optionally identity data (`identity`: name, id_number, phone), and a
+     * privacy-page link issued for them, as an integrator's backend would.
      */
-    async privacyLink(subjectRef, scopes) {
+    async privacyLink(subjectRef, scopes, identity) {
       const auth = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
       const s = await (await fetch(`${base}/v1/sessions`, { method: 'POST', headers: auth, body: JSON.stringify({ subject_ref: subjectRef }) })).json();
       const policy = await (await fetch(`${base}/v1/policy`)).json();
@@ -132,6 +133,10 @@ export async function startHuoti() {
         body: JSON.stringify({ policy_version: policy.version, scopes, channel: 'web' }),
       });
       if (c.status !== 201) throw new Error(`consent: ${c.status} ${await c.text()}`);
+      if (identity) {
+        const i = await fetch(`${base}/v1/sessions/${s.session_id}/identity`, { method: 'PUT', headers: auth, body: JSON.stringify(identity) });
+        if (i.status !== 204) throw new Error(`identity: ${i.status} ${await i.text()}`);
+      }
       const l = await fetch(`${base}/v1/subjects/${encodeURIComponent(subjectRef)}/privacy-link`, { method: 'POST', headers: auth });
       if (l.status !== 201) throw new Error(`privacy link: ${l.status} ${await l.text()}`);
       return l.json();

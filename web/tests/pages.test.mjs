@@ -61,7 +61,8 @@ test('privacy_page_link_token_leaves_the_address_bar_and_goes_only_to_the_api_as
 
 test('r1_r4_r5_r7_privacy_page_shows_masked_data_exports_withdraws_and_takes_requests', { timeout: 60000 }, async () => {
   const ref = 'cust-00012345-abcdef';
-  const link = await huoti.privacyLink(ref, ['face_capture_and_upload', 'device_info']);
+  const idNumber = '11010519491231002X';
+  const link = await huoti.privacyLink(ref, ['face_capture_and_upload', 'device_info'], { name: '张三', id_number: idNumber, phone: '13812345678' });
   assert.ok(link.url.startsWith('/privacy#'), link.url);
   const { context, page, csp, requests } = await open(`${link.url.replace('/privacy#', '/privacy?lang=en#')}`, 'en');
   await page.locator('#consents').waitFor();
@@ -69,6 +70,9 @@ test('r1_r4_r5_r7_privacy_page_shows_masked_data_exports_withdraws_and_takes_req
   // R1: the data, masked on screen.
   const profile = await page.locator('#profile').textContent();
   assert.ok(!profile.includes(ref), `the reference is masked: ${profile}`);
+  // Identity data too: the ID number and phone only ever appear masked (R1).
+  assert.ok(profile.includes('110***********002X') && profile.includes('138****5678') && profile.includes('张*'), profile);
+  assert.ok(!profile.includes(idNumber) && !profile.includes('13812345678') && !profile.includes('张三'), profile);
   assert.match(await page.locator('#consent-list').textContent(), /Device model/);
   assert.deepEqual(await axeSerious(page), []);
   // Export: a JSON download of the same data.

@@ -172,6 +172,9 @@ error_codes! {
     DisclosureNotAllowed = ("disclosure_not_allowed", 403, "Disclosure not allowed"),
     /// No such incident.
     IncidentNotFound = ("incident_not_found", 404, "Incident not found"),
+    /// Identity data from a third-party login carried a field the person did not agree to
+    /// share with that party (D2); the detail names the field. Nothing was stored.
+    ThirdPartyScopeExceeded = ("third_party_scope_exceeded", 422, "Field not agreed with the login provider"),
     /// The service is winding down (S6): collection has stopped and no new session starts.
     ServiceWoundDown = ("service_wound_down", 503, "Service winding down"),
     /// An unexpected server fault (details are in the server log, never in the response).

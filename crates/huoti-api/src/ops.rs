@@ -19,6 +19,20 @@ pub struct IdentityData {
     /// Phone number (5–20 digits, optional leading `+`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Set when the data came from a third-party login: only the fields the person agreed to
+    /// share with that party are accepted (D2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party_login: Option<ThirdPartyLogin>,
+}
+
+/// A third-party login the identity data came through (D2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThirdPartyLogin {
+    /// The login provider, e.g. `wechat`.
+    pub provider: String,
+    /// The fields the person agreed to share with it: any of `name`, `id_number`, `phone`.
+    pub agreed_fields: Vec<String>,
 }
 
 /// The basis of a disclosure: the person's consent or a legal ground (D1, D4, D6, C5).

@@ -258,6 +258,26 @@ pub struct MyData {
     pub requests: Vec<RightsRequestInfo>,
     /// Face images kept for training (only with retain_for_training).
     pub training_images: u64,
+    /// Identity data an integrator sent, masked (R1); absent when none is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<MyIdentity>,
+}
+
+/// Identity data as the person sees it: always masked (R1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyIdentity {
+    /// Name, first character only (`张*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ID number, first 3 and last 4 (`110***********1234`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    /// Phone, `138****5678`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The third-party login it came through (D2), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_third_party: Option<String>,
 }
 
 /// `POST /v1/admin/samples`: ask for `size` random training images (ML engineer). No member

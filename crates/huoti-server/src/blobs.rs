@@ -11,10 +11,12 @@
 use std::path::{Path, PathBuf};
 
 use huoti_privacy::envelope::{self, SealedBlob};
-use huoti_privacy::{BlobContext, DataKey, KeyDomain, LocalKeyFile, SubjectId, WrappedKey};
+use huoti_privacy::uses::Use;
+use huoti_privacy::{BlobContext, DataKey, KeyDomain, SubjectId, WrappedKey};
 use rand_core::OsRng;
 
 use crate::ServerError;
+use crate::kek::KekRing;
 use crate::store::Db;
 
 /// Where sealed blobs live. Keys are `<session>/<name>`, made of `[A-Za-z0-9_.-]` only.
@@ -83,7 +85,7 @@ impl BlobStore for DirBlobStore {
 
 /// Seals frames under per-subject keys and keeps them in a [`BlobStore`].
 pub struct FrameVault {
-    pub(crate) kek: LocalKeyFile,
+    pub(crate) kek: KekRing,
     pub(crate) store: Box<dyn BlobStore>,
 }
 
@@ -94,7 +96,6 @@ impl std::fmt::Debug for FrameVault {
 }
 
 const DOMAIN: &str = "biometric";
-const PURPOSE: &str = "liveness-frame";
 
 /// Vault failures (opaque on purpose: no decryption oracle, no key material).
 #[derive(Debug, thiserror::Error)]
@@ -116,14 +117,14 @@ pub enum VaultError {
 impl FrameVault {
     /// Opens (or creates, mode 0600) the key-encryption key file and the blob store.
     pub fn open(kek_file: &Path, store: Box<dyn BlobStore>) -> Result<FrameVault, ServerError> {
-        let kek = LocalKeyFile::open_or_create(kek_file, &mut OsRng).map_err(|e| ServerError::Keys(e.to_string()))?;
+        let kek = KekRing::open_or_create(kek_file).map_err(|e| ServerError::Keys(e.to_string()))?;
         Ok(FrameVault { kek, store })
     }
 
     /// Makes and stores (wrapped) a fresh biometric data key for `subject`.
     pub async fn create_subject_key(&self, db: &Db, subject: &str, now_ms: u64) -> Result<(), VaultError> {
         let key = DataKey::generate(KeyDomain::Biometric, &mut OsRng);
-        let wrapped = envelope::wrap(&self.kek, &key, &SubjectId::new(subject), &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        let wrapped = self.kek.with(|kek| envelope::wrap(kek, &key, &SubjectId::new(subject), &mut OsRng)).map_err(|_| VaultError::Crypto)?;
         db.put_subject_key(subject, DOMAIN, &wrapped.kek_id, &hex::encode(&wrapped.bytes), now_ms).await?;
         Ok(())
     }
@@ -132,12 +133,15 @@ impl FrameVault {
     pub async fn subject_key(&self, db: &Db, subject: &str) -> Result<DataKey, VaultError> {
         let (kek_id, wrapped_hex) = db.subject_key(subject, DOMAIN).await?.ok_or(VaultError::NoKey)?;
         let bytes = hex::decode(wrapped_hex).map_err(|_| VaultError::Crypto)?;
-        envelope::unwrap(&self.kek, &WrappedKey { kek_id, bytes }, KeyDomain::Biometric, &SubjectId::new(subject))
+        self.kek
+            .with(|kek| envelope::unwrap(kek, &WrappedKey { kek_id, bytes }, KeyDomain::Biometric, &SubjectId::new(subject)))
             .map_err(|_| VaultError::Crypto)
     }
 
-    fn context(subject: &str, blob_key: &str) -> BlobContext {
-        BlobContext::new(blob_key, SubjectId::new(subject), PURPOSE)
+    /// The associated data of a blob: its key, its subject and its use (U1) — a blob sealed
+    /// for one use opens for no other.
+    fn context(subject: &str, blob_key: &str, purpose: Use) -> BlobContext {
+        BlobContext::new(blob_key, SubjectId::new(subject), purpose.label())
     }
 
     /// The blob key of a frame.
@@ -148,27 +152,34 @@ impl FrameVault {
     /// Seals and stores a frame (blocking I/O: call from a blocking thread).
     pub fn put_frame(&self, key: &DataKey, subject: &str, seq: u32, jpeg: &[u8]) -> Result<String, VaultError> {
         let blob_key = Self::frame_key(subject, seq);
-        let sealed = envelope::seal(key, jpeg, &Self::context(subject, &blob_key), &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        let sealed = envelope::seal(key, jpeg, &Self::context(subject, &blob_key, Use::LivenessCheck), &mut OsRng).map_err(|_| VaultError::Crypto)?;
         self.store.put(&blob_key, &sealed.to_bytes())?;
         Ok(blob_key)
     }
 
-    /// Seals and stores a blob of `subject` under `blob_key` (which must start with
-    /// `<subject>/`, so that [`erase_subject`](Self::erase_subject) removes it); blocking I/O.
-    pub fn put_at(&self, key: &DataKey, subject: &str, blob_key: &str, bytes: &[u8]) -> Result<(), VaultError> {
+    /// Seals and stores a blob of `subject` for `purpose` under `blob_key` (which must start
+    /// with `<subject>/`, so that [`erase_subject`](Self::erase_subject) removes it); blocking
+    /// I/O.
+    pub fn put_at(&self, key: &DataKey, subject: &str, blob_key: &str, purpose: Use, bytes: &[u8]) -> Result<(), VaultError> {
         if !blob_key.starts_with(&format!("{subject}/")) {
             return Err(VaultError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "blob key outside the subject")));
         }
-        let sealed = envelope::seal(key, bytes, &Self::context(subject, blob_key), &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        let sealed = envelope::seal(key, bytes, &Self::context(subject, blob_key, purpose), &mut OsRng).map_err(|_| VaultError::Crypto)?;
         self.store.put(blob_key, &sealed.to_bytes())?;
         Ok(())
     }
 
-    /// Reads and opens a frame (blocking I/O).
+    /// Reads and opens a frame, for the liveness check it was captured for (blocking I/O).
     pub fn get_frame(&self, key: &DataKey, subject: &str, blob_key: &str) -> Result<Vec<u8>, VaultError> {
+        self.get_for(key, subject, blob_key, Use::LivenessCheck)
+    }
+
+    /// Reads and opens a blob for `purpose`; a blob sealed for another use does not open
+    /// (blocking I/O).
+    pub fn get_for(&self, key: &DataKey, subject: &str, blob_key: &str, purpose: Use) -> Result<Vec<u8>, VaultError> {
         let bytes = self.store.get(blob_key)?;
         let sealed = SealedBlob::from_bytes(&bytes).map_err(|_| VaultError::Crypto)?;
-        envelope::open(key, &sealed, &Self::context(subject, blob_key)).map_err(|_| VaultError::Crypto)
+        envelope::open(key, &sealed, &Self::context(subject, blob_key, purpose)).map_err(|_| VaultError::Crypto)
     }
 
     /// Deletes every frame of a subject, then its biometric data key (L2; crypto-shredding).

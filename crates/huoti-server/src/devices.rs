@@ -7,6 +7,7 @@
 //! signatures are deterministic: the same payload gives the same JWS).
 
 use huoti_api as wire;
+use huoti_privacy::uses::Use;
 
 use crate::api::AppState;
 use crate::blobs::FrameVault;
@@ -14,7 +15,8 @@ use crate::error::AppError;
 use crate::sealing::Domain;
 use crate::store::Db;
 
-const PURPOSE: &str = "device-info";
+/// P2: device info serves fraud detection only (U1 security).
+const PURPOSE: Use = Use::FraudDetection;
 
 /// Stores the device info of a session, once (the first frame that carries it).
 pub async fn record(st: &AppState, session: &str, info: &wire::DeviceInfo, now_ms: u64) -> Result<(), AppError> {

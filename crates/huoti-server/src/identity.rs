@@ -1,14 +1,24 @@
-//! Identity data (name, ID number, phone) an integrator sends for a subject: validated, sealed
-//! under the subject's `identity` key — a key domain of its own — and kept in the `identities`
-//! table, apart from face data and its keys (L3, S2). Values never reach a log, a metric or an
-//! error body; the wire answer is `204 No Content`.
+//! Identity data (name, ID number, phone) an integrator sends for a person: validated, sealed
+//! under the person's `identity` key — a key domain of its own — for identity verification
+//! only (U1: the use is sealed in), and kept in the `identities` table, apart from face data
+//! and its keys (L3, S2). Values never reach a log, a metric or an error body; the wire answer
+//! is `204 No Content`.
+//!
+//! It belongs to the *person* (the session's subject: the integrator's `subject_ref`, or the
+//! session itself when there is none), not to one verification: the person sees it masked in
+//! `/v1/me` (R1), and it is deleted when the person asks (R3, R5: after the legal minimum;
+//! R7: at once), not when one verdict record is anonymised. Data that came through a
+//! third-party login is limited to the fields agreed with that party (D2).
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use huoti_api::{ErrorCode, ops::IdentityData};
+use huoti_api::{ErrorCode, MyIdentity, ops::IdentityData};
+use huoti_privacy::mask;
+use huoti_privacy::third_party::{IdentityField, ThirdPartyGrant};
+use huoti_privacy::uses::Use;
 
 use crate::api::{AppState, json_body};
 use crate::blobs::FrameVault;
@@ -16,7 +26,24 @@ use crate::error::AppError;
 use crate::sealing::Domain;
 use crate::store::Db;
 
-const PURPOSE: &str = "identity";
+const PURPOSE: Use = Use::IdentityVerification;
+
+/// The fields present.
+fn fields(d: &IdentityData) -> Vec<IdentityField> {
+    [(d.name.is_some(), IdentityField::Name), (d.id_number.is_some(), IdentityField::IdNumber), (d.phone.is_some(), IdentityField::Phone)]
+        .into_iter()
+        .filter_map(|(present, f)| present.then_some(f))
+        .collect()
+}
+
+/// D2: with a third-party login, only the fields the person agreed to share with that party.
+fn check_third_party(d: &IdentityData) -> Result<(), AppError> {
+    let Some(login) = &d.third_party_login else { return Ok(()) };
+    let invalid = |e: huoti_privacy::third_party::GrantError| AppError::new(ErrorCode::InvalidRequest, e.to_string());
+    let agreed = login.agreed_fields.iter().map(|f| f.parse::<IdentityField>()).collect::<Result<Vec<_>, _>>().map_err(invalid)?;
+    let grant = ThirdPartyGrant::new(&login.provider, agreed).map_err(invalid)?;
+    grant.check(fields(d)).map_err(|e| AppError::new(ErrorCode::ThirdPartyScopeExceeded, e.to_string()))
+}
 
 fn check(d: &IdentityData) -> Result<(), AppError> {
     // Error details name the field, never the value.
@@ -44,7 +71,7 @@ fn check(d: &IdentityData) -> Result<(), AppError> {
     if d.name.is_none() && d.id_number.is_none() && d.phone.is_none() {
         return bad("*", "send at least one of name, id_number, phone");
     }
-    Ok(())
+    check_third_party(d)
 }
 
 /// Seals and stores (replacing) a subject's identity data.
@@ -55,7 +82,7 @@ pub async fn store(st: &AppState, subject: &str, integrator_id: &str, data: &Ide
     let sealed = FrameVault::seal_record(&key, subject, PURPOSE, &json).map_err(AppError::internal)?;
     sqlx::query(
         "INSERT INTO identities (subject_id, integrator_id, sealed_hex, created_at_ms) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (subject_id) DO UPDATE SET sealed_hex = $3",
+         ON CONFLICT (subject_id) DO UPDATE SET sealed_hex = $3, created_at_ms = $4",
     )
     .bind(subject)
     .bind(integrator_id)
@@ -76,13 +103,34 @@ pub async fn load(st: &AppState, subject: &str) -> Result<Option<IdentityData>, 
     serde_json::from_slice(&json).map(Some).map_err(AppError::internal)
 }
 
+/// The person's identity data as they see it: masked (R1).
+pub fn masked(d: &IdentityData) -> MyIdentity {
+    MyIdentity {
+        name: d.name.as_deref().map(mask::name),
+        id_number: d.id_number.as_deref().map(mask::id_number),
+        phone: d.phone.as_deref().map(mask::phone),
+        via_third_party: d.third_party_login.as_ref().map(|l| l.provider.clone()),
+    }
+}
+
 /// Deletes a subject's identity data and shreds its key.
 pub async fn erase(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM identities WHERE subject_id = $1").bind(subject).execute(&db.pool).await?;
     db.delete_subject_key(subject, Domain::Identity.name()).await
 }
 
-/// Attach identity data to a session's subject.
+/// The person deleted their data or closed the account (R3, R5): identity data is kept only
+/// for its legal minimum from now, with no commercial use, then deleted by the retention job.
+pub async fn mark_deleted(db: &Db, subject: &str, now_ms: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE identities SET deleted_at_ms = $2 WHERE subject_id = $1 AND deleted_at_ms IS NULL")
+        .bind(subject)
+        .bind(now_ms as i64)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Attach identity data to a session's person (replacing what was kept).
 #[utoipa::path(put, path = "/v1/sessions/{id}/identity", tag = "privacy",
     params(("id" = String, Path, description = "Session id")),
     request_body(content = IdentityData, description = "Any of name, id_number, phone"),
@@ -92,6 +140,7 @@ pub async fn erase(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
         (status = 400, description = "invalid_request", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "session_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "third_party_scope_exceeded (D2)", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_identity(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<StatusCode, AppError> {
     let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
@@ -100,6 +149,7 @@ pub async fn put_identity(State(st): State<Arc<AppState>>, Path(id): Path<String
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
     }
     let data: IdentityData = json_body(body).await?;
-    store(&st, &id, &integrator_id, &data, st.clock.now_ms()).await?;
+    let subject = st.db.session_subject(&id).await?.unwrap_or(id);
+    store(&st, &subject, &integrator_id, &data, st.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -86,6 +86,7 @@ pub mod disclosure;
 mod error;
 pub mod identity;
 pub mod incidents;
+pub mod kek;
 pub mod metrics;
 pub mod pages;
 pub mod ops_config;

@@ -83,9 +83,29 @@ pub async fn keeps_frames_for_training(st: &AppState, session: &str, now_ms: u64
     Ok(ledger.may_retain_for_training(&huoti_privacy::SubjectId::new(&subject), at(now_ms as i64)).is_ok())
 }
 
-/// The person deleted their data (R3) or closed the account (R5): face data and device info
-/// are shredded at once (S5); the verdict is kept only for its legal minimum, without
-/// commercial use, then anonymised; identity data after its legal minimum.
+/// The person deleted their data (R3) or closed the account (R5), for every session of theirs
+/// ([`delete_subject`]); then their identity data: kept for its legal minimum without
+/// commercial use, then deleted by the job — or, when the data was collected against the law
+/// or the agreement (R7), deleted now with the verdict records, no minimum.
+pub async fn delete_person(st: &AppState, subject_id: &str, unlawful: bool) -> Result<(), AppError> {
+    for session in st.db.subject_sessions(subject_id).await? {
+        delete_subject(st, &session).await?;
+        if unlawful {
+            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(&session).execute(&st.db.pool).await?;
+        }
+    }
+    crate::privacy::consent::delete_training_images(st, subject_id).await?;
+    if unlawful {
+        crate::identity::erase(&st.db, subject_id).await?;
+    } else {
+        crate::identity::mark_deleted(&st.db, subject_id, st.clock.now_ms()).await?;
+    }
+    Ok(())
+}
+
+/// The person deleted their data (R3) or closed the account (R5), for one session: face data
+/// and device info are shredded at once (S5); the verdict is kept only for its legal minimum,
+/// without commercial use, then anonymised.
 pub async fn delete_subject(st: &AppState, session: &str) -> Result<(), AppError> {
     let now = st.clock.now_ms();
     sqlx::query("UPDATE sessions SET subject_deleted_at_ms = $2, retention_next_ms = $2 WHERE id = $1")
@@ -170,6 +190,7 @@ pub async fn run(st: &AppState, dry_run: bool) -> Result<RetentionReport, AppErr
         report.categories.insert(c.into(), CategoryReport::default());
     }
     training_images(st, now, dry_run, &mut report).await?;
+    identities(st, now, dry_run, &mut report).await?;
     let (checked, due) = crate::privacy::audit::prune(&st.db, &st.config.retention.policy(), now, dry_run).await?;
     let r = report.categories.entry("audit_log".into()).or_default();
     (r.checked, r.due, r.deleted) = (checked, due, if dry_run { 0 } else { due });
@@ -237,6 +258,31 @@ async fn training_images(st: &AppState, now_ms: u64, dry_run: bool, report: &mut
     Ok(())
 }
 
+/// Identity data per person: kept while the account lives; after the person deleted their
+/// data or closed the account, for the legal minimum, then deleted and its key shredded.
+/// Deleting is idempotent, so two nodes doing it at once do no harm.
+async fn identities(st: &AppState, now_ms: u64, dry_run: bool, report: &mut RetentionReport) -> Result<(), AppError> {
+    let rows = sqlx::query("SELECT subject_id, created_at_ms, deleted_at_ms FROM identities").fetch_all(&st.db.pool).await?;
+    let policy = st.config.retention.policy();
+    for r in rows {
+        let (subject, created, deleted): (String, i64, Option<i64>) = (r.try_get("subject_id")?, r.try_get("created_at_ms")?, r.try_get("deleted_at_ms")?);
+        let item = RetentionSubject {
+            category: DataCategory::IdentityData,
+            created_at: at(created),
+            verdict_at: None,
+            has_training_consent: false,
+            subject_deleted_at: deleted.map(at),
+            unlawful: false,
+        };
+        let a = policy.decide(&item, at(now_ms as i64));
+        count(report, "identity_data", a, dry_run);
+        if a == Action::Delete && !dry_run {
+            crate::identity::erase(&st.db, &subject).await?;
+        }
+    }
+    Ok(())
+}
+
 fn item(category: DataCategory, created_ms: i64, c: &Candidate, training: bool) -> RetentionSubject {
     RetentionSubject {
         category,
@@ -296,18 +342,6 @@ async fn process(st: &AppState, c: &Candidate, now_ms: u64, dry_run: bool, repor
             crate::devices::erase(&st.db, &c.id).await?;
         }
     }
-    let identity: Option<i64> = sqlx::query_scalar("SELECT created_at_ms FROM identities WHERE subject_id = $1")
-        .bind(&c.id)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    if let Some(created) = identity {
-        let a = policy.decide(&item(DataCategory::IdentityData, created, c, training), now);
-        count(report, "identity_data", a, dry_run);
-        keep(a);
-        if a == Action::Delete && !dry_run {
-            crate::identity::erase(&st.db, &c.id).await?;
-        }
-    }
     let a = policy.decide(&item(DataCategory::Verdict, c.created_at_ms, c, training), now);
     count(report, "verdict", a, dry_run);
     if dry_run {
@@ -339,7 +373,15 @@ async fn anonymise(st: &AppState, c: &Candidate, now_ms: u64) -> Result<(), AppE
     let day = rfc3339(c.completed_at_ms.unwrap_or(c.created_at_ms).max(0) as u64).chars().take(10).collect::<String>();
     st.vault.erase_subject(&st.db, &c.id).await.map_err(AppError::internal)?;
     crate::devices::erase(&st.db, &c.id).await?;
-    crate::identity::erase(&st.db, &c.id).await?;
+    // A person known only by this session (no subject_ref) goes with it: their identity data
+    // has no one left to belong to. A person with an account keeps theirs (see `identities`).
+    if let Some(subject) = st.db.session_subject(&c.id).await? {
+        let subject_ref: Option<String> =
+            sqlx::query_scalar("SELECT subject_ref FROM subjects WHERE id = $1").bind(&subject).fetch_optional(&st.db.pool).await?.flatten();
+        if subject_ref.is_none() {
+            crate::identity::erase(&st.db, &subject).await?;
+        }
+    }
     let mut tx = st.db.pool.begin().await?;
     sqlx::query(
         "INSERT INTO verdict_aggregates (day, integrator_id, outcome, fixed_challenge, frames, score_milli, model_versions, anonymised_at_ms) \

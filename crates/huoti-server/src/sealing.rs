@@ -7,10 +7,13 @@
 //!
 //! Key rotation ([`rotate_kek`]) adds a fresh KEK and re-wraps every data key under it; no
 //! blob or record is rewritten. The old KEK can then be retired: nothing needs it any more.
+//! Running servers follow the key file ([`crate::kek::KekRing`]), so rotation needs no
+//! downtime.
 
 use std::path::Path;
 
 use huoti_privacy::envelope::{self, SealedBlob};
+use huoti_privacy::uses::Use;
 use huoti_privacy::{BlobContext, DataKey, KeyDomain, LocalKeyFile, SubjectId, WrappedKey};
 use rand_core::OsRng;
 use serde::Serialize;
@@ -72,7 +75,7 @@ impl FrameVault {
             return Ok(k);
         }
         let key = DataKey::generate(domain.key_domain(), &mut OsRng);
-        let wrapped = envelope::wrap(&self.kek, &key, &domain.wrap_subject(subject), &mut OsRng).map_err(|_| VaultError::Crypto)?;
+        let wrapped = self.kek.with(|kek| envelope::wrap(kek, &key, &domain.wrap_subject(subject), &mut OsRng)).map_err(|_| VaultError::Crypto)?;
         let r = db.put_subject_key(subject, domain.name(), &wrapped.kek_id, &hex::encode(&wrapped.bytes), now_ms).await;
         match r {
             Ok(()) => Ok(key),
@@ -86,20 +89,22 @@ impl FrameVault {
     pub async fn domain_key(&self, db: &Db, subject: &str, domain: Domain) -> Result<DataKey, VaultError> {
         let (kek_id, wrapped_hex) = db.subject_key(subject, domain.name()).await?.ok_or(VaultError::NoKey)?;
         let bytes = hex::decode(wrapped_hex).map_err(|_| VaultError::Crypto)?;
-        envelope::unwrap(&self.kek, &WrappedKey { kek_id, bytes }, domain.key_domain(), &domain.wrap_subject(subject))
+        self.kek
+            .with(|kek| envelope::unwrap(kek, &WrappedKey { kek_id, bytes }, domain.key_domain(), &domain.wrap_subject(subject)))
             .map_err(|_| VaultError::Crypto)
     }
 
-    /// Seals a small record (JSON) for storage in a database column (hex).
-    pub fn seal_record(key: &DataKey, subject: &str, purpose: &str, plain: &[u8]) -> Result<String, VaultError> {
-        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose);
+    /// Seals a small record (JSON) for storage in a database column (hex), for one listed use
+    /// (U1): the use is bound into the associated data, so the record opens for no other.
+    pub fn seal_record(key: &DataKey, subject: &str, purpose: Use, plain: &[u8]) -> Result<String, VaultError> {
+        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose.label());
         let sealed = envelope::seal(key, plain, &ctx, &mut OsRng).map_err(|_| VaultError::Crypto)?;
         Ok(hex::encode(sealed.to_bytes()))
     }
 
     /// Opens a record sealed by [`seal_record`](Self::seal_record).
-    pub fn open_record(key: &DataKey, subject: &str, purpose: &str, sealed_hex: &str) -> Result<Vec<u8>, VaultError> {
-        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose);
+    pub fn open_record(key: &DataKey, subject: &str, purpose: Use, sealed_hex: &str) -> Result<Vec<u8>, VaultError> {
+        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose.label());
         let bytes = hex::decode(sealed_hex).map_err(|_| VaultError::Crypto)?;
         let sealed = SealedBlob::from_bytes(&bytes).map_err(|_| VaultError::Crypto)?;
         envelope::open(key, &sealed, &ctx).map_err(|_| VaultError::Crypto)
@@ -117,27 +122,24 @@ pub struct RotationReport {
     pub retired: Vec<String>,
 }
 
-/// Rotates the key-encryption key in `kek_file`: a new KEK becomes current, every wrapped
-/// data key in the database is re-wrapped under it (blobs and records are not touched), and
-/// with `retire_old` the previous KEKs are removed from the file. Run it with the servers
-/// stopped (they load the key file at start).
-pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<RotationReport, ServerError> {
-    let keys = |e: huoti_privacy::KeyError| ServerError::Keys(e.to_string());
-    let mut kek = LocalKeyFile::open(kek_file).map_err(keys)?;
-    let old: Vec<String> = huoti_privacy::KeyProvider::kek_ids(&kek);
-    let new_kek = kek.rotate(&mut OsRng).map_err(keys)?;
-    let rows = sqlx::query("SELECT subject_id, domain, kek_id, wrapped_hex FROM subject_keys").fetch_all(&db.pool).await?;
+/// How long a retirement waits for running servers to reload the key file (they check it
+/// before every use of a key) before it sweeps once more for stragglers.
+const RELOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Re-wraps every data key not under `current` with `keys` (which must hold the KEK each was
+/// wrapped with); returns how many.
+async fn rewrap_all(keys: &LocalKeyFile, db: &Db, current: &str) -> Result<u64, ServerError> {
+    let err = |e: huoti_privacy::KeyError| ServerError::Keys(e.to_string());
+    let rows = sqlx::query("SELECT subject_id, domain, kek_id, wrapped_hex FROM subject_keys WHERE kek_id <> $1").bind(current).fetch_all(&db.pool).await?;
     let mut rewrapped = 0;
     for row in rows {
         let (subject, domain_name, kek_id, wrapped_hex): (String, String, String, String) =
             (row.try_get("subject_id")?, row.try_get("domain")?, row.try_get("kek_id")?, row.try_get("wrapped_hex")?);
-        if kek_id == new_kek {
-            continue;
-        }
         let domain = Domain::from_name(&domain_name).ok_or_else(|| ServerError::Keys(format!("unknown key domain {domain_name:?}")))?;
         let bytes = hex::decode(&wrapped_hex).map_err(|_| ServerError::Keys("a wrapped key is not hex".into()))?;
         let wrapped = WrappedKey { kek_id: kek_id.clone(), bytes };
-        let new = envelope::rewrap(&kek, &wrapped, domain.key_domain(), &domain.wrap_subject(&subject), &mut OsRng).map_err(keys)?;
+        let new = envelope::rewrap(keys, &wrapped, domain.key_domain(), &domain.wrap_subject(&subject), &mut OsRng).map_err(err)?;
+        // Only if the row is still the one read (a shredded key stays shredded).
         sqlx::query("UPDATE subject_keys SET kek_id = $4, wrapped_hex = $5 WHERE subject_id = $1 AND domain = $2 AND kek_id = $3")
             .bind(&subject)
             .bind(&domain_name)
@@ -148,16 +150,35 @@ pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<Ro
             .await?;
         rewrapped += 1;
     }
+    Ok(rewrapped)
+}
+
+/// Rotates the key-encryption key in `kek_file`: a new KEK becomes current, every wrapped
+/// data key in the database is re-wrapped under it (blobs and records are not touched), and
+/// with `retire_old` the previous KEKs are removed from the file.
+///
+/// Servers may keep running: each checks the key file before using a key and reloads it when
+/// it changed ([`crate::kek::KekRing`]), so new data keys are wrapped under the new KEK from
+/// their next request. A server that read the file a moment before it changed may still wrap
+/// one key under the old KEK; a retirement therefore waits a moment after removing the old
+/// KEKs from the file and re-wraps any such straggler with the keys it read before.
+pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<RotationReport, ServerError> {
+    let keys = |e: huoti_privacy::KeyError| ServerError::Keys(e.to_string());
+    let mut kek = LocalKeyFile::open(kek_file).map_err(keys)?;
+    let old: Vec<String> = huoti_privacy::KeyProvider::kek_ids(&kek);
+    let new_kek = kek.rotate(&mut OsRng).map_err(keys)?;
+    let mut rewrapped = rewrap_all(&kek, db, &new_kek).await?;
     let mut retired = Vec::new();
     if retire_old {
-        let still: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subject_keys WHERE kek_id <> $1").bind(&new_kek).fetch_one(&db.pool).await?;
-        if still > 0 {
-            return Err(ServerError::Keys(format!("{still} data keys are still wrapped under an old KEK (written during the rotation?); run it again")));
-        }
+        // Every KEK, old and new, for the straggler sweep after the old ones leave the file.
+        let all = LocalKeyFile::open(kek_file).map_err(keys)?;
+        rewrapped += rewrap_all(&all, db, &new_kek).await?;
         for id in old {
             kek.retire(&id).map_err(keys)?;
             retired.push(id);
         }
+        tokio::time::sleep(RELOAD_GRACE).await;
+        rewrapped += rewrap_all(&all, db, &new_kek).await?;
     }
     Ok(RotationReport { new_kek, rewrapped, retired })
 }

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "privacy_access", include_str!("../migrations/0002_privacy_access.sql")),
     (3, "privacy_ops", include_str!("../migrations/0003_privacy_ops.sql")),
     (4, "audit_anchor", include_str!("../migrations/0004_audit_anchor.sql")),
+    (5, "identity_per_person", include_str!("../migrations/0005_identity_per_person.sql")),
 ];
 
 /// Session states.

@@ -231,9 +231,11 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
         for f in &frames {
             assert_eq!(e.state.vault.get_frame(&key, &sid, &f.blob_key).unwrap(), jpeg, "opens while the key exists");
         }
-        assert_eq!(huoti_server::identity::load(&e.state, &sid).await.unwrap().unwrap().id_number.as_deref(), Some(ID_NUMBER));
-        let domains: Vec<String> = key_domains(&e.state, &sid).await;
-        assert_eq!(domains, ["biometric", "device", "identity"], "one key per domain (L3)");
+        // Identity data belongs to the person, under a key of its own domain (L3).
+        let person = e.state.db.session_subject(&sid).await.unwrap().unwrap();
+        assert_eq!(huoti_server::identity::load(&e.state, &person).await.unwrap().unwrap().id_number.as_deref(), Some(ID_NUMBER));
+        assert_eq!(key_domains(&e.state, &sid).await, ["biometric", "device"], "one key per domain (L3)");
+        assert_eq!(key_domains(&e.state, &person).await, ["identity"]);
         assert_clean(&stored_bytes(&e).await, &needles, "at rest");
 
         huoti_server::retention::delete_subject(&e.state, &sid).await.unwrap();
@@ -297,7 +299,8 @@ async fn s2_kek_rotation_rewraps_data_keys_without_rewriting_blobs_and_old_kek_i
         assert_eq!(std::fs::read(&blob_path).unwrap(), before, "blob not rewritten");
         let key = st.vault.subject_key(&st.db, &sid).await.unwrap();
         assert_eq!(st.vault.get_frame(&key, &sid, &blob_key).unwrap(), jpeg);
-        assert_eq!(huoti_server::identity::load(&st, &sid).await.unwrap().unwrap().phone.as_deref(), Some(PHONE));
+        let person = st.db.session_subject(&sid).await.unwrap().unwrap();
+        assert_eq!(huoti_server::identity::load(&st, &person).await.unwrap().unwrap().phone.as_deref(), Some(PHONE));
         assert_eq!(huoti_server::devices::load(&st, &sid).await.unwrap().unwrap().model.as_deref(), Some("Pixel 8"));
     }
 }
@@ -358,7 +361,7 @@ async fn l2_s1_s5_retention_keeps_training_frames_at_most_the_configured_period_
         let r = huoti_server::retention::run(&e.state, false).await.unwrap();
         assert_eq!(r.categories["verdict"].anonymised, 2, "{r:?}");
         assert!(e.state.db.session(&sid).await.unwrap().is_none(), "subject link removed");
-        assert!(huoti_server::identity::load(&e.state, &sid).await.unwrap().is_none());
+        assert!(huoti_server::identity::load(&e.state, &subject).await.unwrap().is_none(), "a person known only by the session goes with it");
         assert_eq!(count(&e, "SELECT COUNT(*) FROM verdict_aggregates WHERE outcome = 'live' AND score_milli = 930").await, 2, "aggregates kept");
         assert_eq!(count(&e, "SELECT COUNT(*) FROM subject_keys").await, 0);
     }
@@ -778,4 +781,108 @@ async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_un
     let smtp_again = huoti_server::ops_config::SmtpConfig { port: again.port, ..smtp };
     let r = huoti_server::incidents::dispatch_with(&e.state, Arc::new(huoti_server::incidents::smtp::SmtpSender::new(&smtp_again).unwrap())).await.unwrap();
     assert_eq!((r.sent, r.failed), (2, 0));
+}
+
+#[tokio::test]
+async fn u1_each_record_is_sealed_for_its_listed_use_and_opens_for_no_other() {
+    use huoti_privacy::uses::Use;
+    use huoti_server::blobs::FrameVault;
+    use huoti_server::sealing::Domain;
+    let jpeg = sample_jpeg();
+    for e in envs().await {
+        let s = session_with(&e, &["face_capture_and_upload", "device_info", "retain_for_training"]).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        put_identity(&e, &sid).await;
+        upload(&e, &s, 0, &jpeg, true).await;
+        let person = e.state.db.session_subject(&sid).await.unwrap().unwrap();
+        assert!(huoti_server::privacy::training::keep(&e.state, &person, &sid, jpeg.clone(), T0).await.unwrap());
+
+        // (what, the use it was collected for, a way to open it for a given use)
+        let frame_key = e.state.db.frames(&sid).await.unwrap()[0].blob_key.clone();
+        let session_key = e.state.vault.subject_key(&e.state.db, &sid).await.unwrap();
+        let train_key = e.state.vault.subject_key(&e.state.db, &person).await.unwrap();
+        let train_blob = e.state.db.training_images(&person).await.unwrap()[0].1.clone();
+        let id_key = e.state.vault.domain_key(&e.state.db, &person, Domain::Identity).await.unwrap();
+        let dev_key = e.state.vault.domain_key(&e.state.db, &sid, Domain::Device).await.unwrap();
+        let id_sealed = huoti_server::testkit::strings(&e.state.db, "SELECT sealed_hex FROM identities").await.remove(0);
+        let dev_sealed = huoti_server::testkit::strings(&e.state.db, "SELECT sealed_hex FROM session_devices").await.remove(0);
+        for u in Use::ALL {
+            let opens = [
+                ("liveness frame", Use::LivenessCheck, e.state.vault.get_for(&session_key, &sid, &frame_key, u).is_ok()),
+                ("training image", Use::ModelTraining, e.state.vault.get_for(&train_key, &person, &train_blob, u).is_ok()),
+                ("identity data", Use::IdentityVerification, FrameVault::open_record(&id_key, &person, u, &id_sealed).is_ok()),
+                ("device info", Use::FraudDetection, FrameVault::open_record(&dev_key, &sid, u, &dev_sealed).is_ok()),
+            ];
+            for (what, collected_for, opened) in opens {
+                assert_eq!(opened, u == collected_for, "{what} collected for {collected_for} opened for {u}");
+            }
+        }
+        // A use the policy does not list cannot even be named: fresh consent first (U2).
+        assert!("marketing".parse::<Use>().unwrap_err().to_string().contains("fresh consent"));
+    }
+}
+
+async fn put_identity_body(e: &Env, sid: &str, body: Value) -> (StatusCode, Value) {
+    let req = Request::put(format!("/v1/sessions/{sid}/identity")).header("authorization", format!("Bearer {}", e.key)).body(Body::from(body.to_string())).unwrap();
+    call(&e.app, req).await
+}
+
+#[tokio::test]
+async fn d2_identity_from_a_third_party_login_carries_only_what_the_person_agreed_with_that_party() {
+    for e in envs().await {
+        let s = session(&e).await;
+        let sid = s["session_id"].as_str().unwrap().to_owned();
+        let person = e.state.db.session_subject(&sid).await.unwrap().unwrap();
+        let via = json!({"provider": "wechat", "agreed_fields": ["name"]});
+        // The phone was not part of the person's agreement with the provider: refused whole.
+        let (status, v) = put_identity_body(&e, &sid, json!({"name": "张三", "phone": PHONE, "third_party_login": via})).await;
+        assert_eq!((status, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("third_party_scope_exceeded")), "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("phone") && v["detail"].as_str().unwrap().contains("wechat"), "{v}");
+        assert!(!v.to_string().contains(PHONE), "the value is never echoed");
+        assert!(huoti_server::identity::load(&e.state, &person).await.unwrap().is_none(), "nothing stored");
+        // A field name the data does not have, or no provider: a plain invalid request.
+        let (_, v) = put_identity_body(&e, &sid, json!({"name": "张三", "third_party_login": {"provider": "wechat", "agreed_fields": ["email"]}})).await;
+        assert_eq!(v["code"], "invalid_request", "{v}");
+        let (_, v) = put_identity_body(&e, &sid, json!({"name": "张三", "third_party_login": {"provider": " ", "agreed_fields": ["name"]}})).await;
+        assert_eq!(v["code"], "invalid_request", "{v}");
+        // Within the agreement: stored, with where it came from.
+        let (status, v) = put_identity_body(&e, &sid, json!({"name": "张三", "third_party_login": via})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+        let kept = huoti_server::identity::load(&e.state, &person).await.unwrap().unwrap();
+        assert_eq!((kept.name.as_deref(), kept.phone, kept.third_party_login.map(|l| l.provider)), (Some("张三"), None, Some("wechat".to_owned())));
+        // Sent directly by the integrator (no third-party login): its own agreement with the
+        // person governs, and every field is accepted.
+        let (status, _) = put_identity_body(&e, &sid, json!({"name": "张三", "phone": PHONE})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+}
+
+#[tokio::test]
+async fn s2_kek_rotation_while_the_server_runs_needs_no_restart_and_strands_no_key() {
+    let jpeg = sample_jpeg();
+    for e in envs().await {
+        // The server is running and has data from before the rotation.
+        let before = session(&e).await;
+        upload(&e, &before, 0, &jpeg, true).await;
+        let report = huoti_server::sealing::rotate_kek(&e.dir.join("kek.json"), &e.state.db, true).await.unwrap();
+        assert_eq!(report.retired.len(), 1);
+        // The same server, not restarted: new keys are wrapped under the new KEK…
+        let after = session(&e).await;
+        upload(&e, &after, 0, &jpeg, true).await;
+        let sid_after = after["session_id"].as_str().unwrap();
+        let keks = huoti_server::testkit::strings(&e.state.db, &format!("SELECT DISTINCT kek_id FROM subject_keys WHERE subject_id = '{sid_after}'")).await;
+        assert_eq!(keks, [report.new_kek.clone()], "keys made after the rotation");
+        assert_eq!(count(&e, &format!("SELECT COUNT(*) FROM subject_keys WHERE kek_id <> '{}'", report.new_kek)).await, 0, "nothing under a retired KEK");
+        // …and everything opens, in this server and in one started from the key file now.
+        let restarted = build_state(config(&e.dir, &e.url), e.clock.clone(), None).await.unwrap();
+        for st in [&e.state, &restarted] {
+            for s in [&before, &after] {
+                let sid = s["session_id"].as_str().unwrap();
+                let key = st.vault.subject_key(&st.db, sid).await.unwrap();
+                let frame = st.db.frames(sid).await.unwrap().remove(0);
+                assert_eq!(st.vault.get_frame(&key, sid, &frame.blob_key).unwrap(), jpeg);
+                assert!(huoti_server::devices::load(st, sid).await.unwrap().is_some());
+            }
+        }
+    }
 }

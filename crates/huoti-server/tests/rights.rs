@@ -205,3 +205,79 @@ async fn call_text(env: &Env) -> String {
     let res = tower::ServiceExt::oneshot(env.app.clone(), axum::http::Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
     String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
 }
+
+const ID_NUMBER: &str = "11010519491231002X";
+
+async fn put_identity(w: &World, session: &str, body: Value) -> StatusCode {
+    call(&w.env.app, bearer("PUT", &format!("/v1/sessions/{session}/identity"), &w.env.key, Some(body))).await.0
+}
+
+async fn count(w: &World, sql: &str) -> i64 {
+    huoti_server::testkit::scalar(&w.env.state.db, sql).await
+}
+
+#[tokio::test]
+async fn r1_l3_identity_data_belongs_to_the_person_and_they_see_it_masked() {
+    for backend in common::backends() {
+        let w = world(backend, "acct-9").await;
+        let body = json!({"name": "张三", "id_number": ID_NUMBER, "phone": "13812345678"});
+        assert_eq!(put_identity(&w, &w.session, body).await, StatusCode::NO_CONTENT);
+        // A second verification of the same person updates their data; it is not a second copy.
+        let (_, s2) = call(&w.env.app, create(&w.env.key, json!({"subject_ref": "acct-9"}))).await;
+        let body = json!({"name": "张三", "id_number": ID_NUMBER, "phone": "13987654321"});
+        assert_eq!(put_identity(&w, s2["session_id"].as_str().unwrap(), body).await, StatusCode::NO_CONTENT);
+        assert_eq!(count(&w, "SELECT COUNT(*) FROM identities").await, 1, "{backend}");
+        let (status, me) = call(&w.env.app, bearer("GET", "/v1/me", &w.link, None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["identity"], json!({"name": "张*", "id_number": "110***********002X", "phone": "139****4321"}), "{backend}: {me}");
+        let res = tower::ServiceExt::oneshot(w.env.app.clone(), bearer("GET", "/v1/me/export", &w.link, None)).await.unwrap();
+        let export = String::from_utf8(axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+        for (what, text) in [("access", me.to_string()), ("export", export.clone())] {
+            assert!(!text.contains(ID_NUMBER) && !text.contains("13987654321") && !text.contains("张三"), "R1: {what} shows identity masked: {text}");
+        }
+        assert!(export.contains("110***********002X"), "{export}");
+        // Another person sees none of it.
+        call(&w.env.app, create(&w.env.key, json!({"subject_ref": "other"}))).await;
+        let (_, l) = call(&w.env.app, bearer("POST", "/v1/subjects/other/privacy-link", &w.env.key, None)).await;
+        let (_, other) = call(&w.env.app, bearer("GET", "/v1/me", l["token"].as_str().unwrap(), None)).await;
+        assert!(other.get("identity").is_none(), "{other}");
+    }
+}
+
+#[tokio::test]
+async fn r5_s5_r7_closure_stops_service_keeps_identity_for_the_legal_minimum_and_unlawful_data_goes_at_once() {
+    for backend in common::backends() {
+        for unlawful in [false, true] {
+            let w = world(backend, "acct-10").await;
+            assert_eq!(put_identity(&w, &w.session, json!({"name": "张三", "id_number": ID_NUMBER})).await, StatusCode::NO_CONTENT);
+            // R7 is a deletion request about data collected against the law or the agreement.
+            let r = ask(&w, json!({"kind": if unlawful { "deletion" } else { "closure" }, "unlawful": unlawful})).await;
+            assert_eq!(staff(&w, r["id"].as_str().unwrap(), "verify-identity", None).await.0, StatusCode::OK);
+            assert_eq!(staff(&w, r["id"].as_str().unwrap(), "complete", None).await.1["status"], "completed", "{backend}");
+            let kept = huoti_server::identity::load(&w.env.state, &w.subject).await.unwrap();
+            if unlawful {
+                // R7: collected against the law or the agreement — no legal minimum.
+                assert!(kept.is_none(), "{backend}");
+                assert_eq!(count(&w, "SELECT COUNT(*) FROM sessions").await, 0);
+                continue;
+            }
+            assert!(kept.is_some(), "{backend}: kept for the legal minimum");
+            // S5: service stopped and no commercial use: every session of the person is marked,
+            // so the retention rules treat its verdict as deleted-by-the-person.
+            assert_eq!(count(&w, "SELECT COUNT(*) FROM sessions WHERE subject_deleted_at_ms IS NULL").await, 0, "{backend}");
+            assert_eq!(count(&w, "SELECT COUNT(*) FROM identities WHERE deleted_at_ms IS NOT NULL").await, 1);
+            let (_, s) = call(&w.env.app, create(&w.env.key, json!({"subject_ref": "acct-10"}))).await;
+            let (_, frame) = call(&w.env.app, common::frame(&s, 0)).await;
+            assert_eq!(frame["code"], "consent_required", "{backend}: capture stopped with the account");
+            // After the legal minimum the retention job deletes it and shreds its key.
+            w.env.clock.advance_ms(1095 * 86_400_000);
+            huoti_server::retention::run(&w.env.state, false).await.unwrap();
+            assert!(huoti_server::identity::load(&w.env.state, &w.subject).await.unwrap().is_some(), "{backend}: not before");
+            w.env.clock.advance_ms(2 * 86_400_000);
+            let report = huoti_server::retention::run(&w.env.state, false).await.unwrap();
+            assert_eq!(report.categories["identity_data"].deleted, 1, "{backend}: {report:?}");
+            assert!(huoti_server::identity::load(&w.env.state, &w.subject).await.unwrap().is_none());
+            assert!(w.env.state.db.subject_key(&w.subject, "identity").await.unwrap().is_none(), "key shredded");
+        }
+    }
+}

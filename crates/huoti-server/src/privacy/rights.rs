@@ -199,6 +199,8 @@ async fn my_data(st: &AppState, subject: &str) -> Result<wire::MyData, AppError>
         sessions,
         requests,
         training_images: st.db.training_images(subject).await?.len() as u64,
+        // R1: identity data, masked — ID numbers never shown whole.
+        identity: crate::identity::load(st, subject).await?.as_ref().map(crate::identity::masked),
     })
 }
 
@@ -376,14 +378,9 @@ pub async fn admin_complete(State(st): State<Arc<AppState>>, Path(id): Path<Stri
     rules::may_execute(&kind, r.identity_verified_at_ms.map(|t| instant(t.max(0) as u64)))
         .map_err(|_| AppError::new(ErrorCode::InvalidRequestState, "verify the person's identity first (R2, R6)"))?;
     if matches!(kind, RequestKind::DeleteRecords | RequestKind::CloseAccount) {
-        consent::delete_training_images(&st, &r.subject_id).await?;
-        for session in st.db.subject_sessions(&r.subject_id).await? {
-            st.vault.erase_subject(&st.db, &session).await.map_err(AppError::internal)?;
-            if r.unlawful {
-                // R7: collected against the law or the agreement — no legal minimum.
-                sqlx::query("DELETE FROM sessions WHERE id = $1").bind(&session).execute(st.db.pool()).await?;
-            }
-        }
+        // S5: face data and device info shredded now; verdicts and identity data kept only for
+        // the legal minimum, never used commercially — or, R7, deleted now with no minimum.
+        crate::retention::delete_person(&st, &r.subject_id, r.unlawful).await?;
     }
     if matches!(kind, RequestKind::CloseAccount) {
         // R5, S5: service stops at once — no further capture for this person.

@@ -3,6 +3,7 @@
 //! the key shreds them all, and seen by people only through an approved random sample (C4).
 
 use huoti_api::ErrorCode;
+use huoti_privacy::uses::Use;
 
 use super::consent;
 use super::instant;
@@ -28,7 +29,7 @@ pub async fn keep(st: &AppState, subject_id: &str, session_id: &str, jpeg: Vec<u
     let id = format!("ti_{}", random_hex(12));
     let blob_key = format!("{subject_id}/train-{id}.sealed");
     let (vault, subject, bk) = (st.vault.clone(), subject_id.to_owned(), blob_key.clone());
-    tokio::task::spawn_blocking(move || vault.put_at(&key, &subject, &bk, &jpeg))
+    tokio::task::spawn_blocking(move || vault.put_at(&key, &subject, &bk, Use::ModelTraining, &jpeg))
         .await
         .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
@@ -43,5 +44,5 @@ pub async fn open(st: &AppState, subject_id: &str, blob_key: &str) -> Result<Vec
         e => AppError::internal(e),
     })?;
     let (vault, subject, bk) = (st.vault.clone(), subject_id.to_owned(), blob_key.to_owned());
-    tokio::task::spawn_blocking(move || vault.get_frame(&key, &subject, &bk)).await.map_err(AppError::internal)?.map_err(AppError::internal)
+    tokio::task::spawn_blocking(move || vault.get_for(&key, &subject, &bk, Use::ModelTraining)).await.map_err(AppError::internal)?.map_err(AppError::internal)
 }

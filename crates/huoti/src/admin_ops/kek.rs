@@ -7,7 +7,8 @@ use super::{StoreArgs, print};
 #[derive(Debug, Subcommand)]
 pub enum KekCommand {
     /// Make a new key-encryption key current and re-wrap every data key under it (blobs are
-    /// not rewritten). Stop the servers first; they load the key file at start.
+    /// not rewritten). Servers may keep running: they reload the key file when it changes
+    /// (several nodes must share the one key file).
     Rotate {
         /// Then remove the old KEKs from the key file (nothing needs them any more).
         #[arg(long)]

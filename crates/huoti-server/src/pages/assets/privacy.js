@@ -61,7 +61,12 @@ const kindName = (k) => S[`kind_${k}`] ?? k;
 
 function renderData(me) {
   const dl = $('profile');
-  dl.replaceChildren(el('dt', {}, S.subject), el('dd', {}, me.subject_ref), el('dt', {}, S.trainingImages), el('dd', {}, String(me.training_images ?? 0)));
+  // Identity data arrives masked from the server (R1); it is shown as sent.
+  const id = me.identity ?? {};
+  const idRows = [[S.idName, id.name], [S.idNumber, id.id_number], [S.idPhone, id.phone], [S.idVia, id.via_third_party]]
+    .filter(([, v]) => v)
+    .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]);
+  dl.replaceChildren(el('dt', {}, S.subject), el('dd', {}, me.subject_ref), ...idRows, el('dt', {}, S.trainingImages), el('dd', {}, String(me.training_images ?? 0)));
   const sessions = me.sessions ?? [];
   const box = $('sessions');
   if (!sessions.length) box.replaceChildren(el('p', {}, S.noSessions));
