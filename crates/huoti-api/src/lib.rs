@@ -175,6 +175,9 @@ error_codes! {
     /// Identity data from a third-party login carried a field the person did not agree to
     /// share with that party (D2); the detail names the field. Nothing was stored.
     ThirdPartyScopeExceeded = ("third_party_scope_exceeded", 422, "Field not agreed with the login provider"),
+    /// A policy version that changes how personal data is processed, without an impact
+    /// assessment completed on or before its publication (L5). Nothing was published.
+    ImpactAssessmentRequired = ("impact_assessment_required", 422, "Impact assessment required"),
     /// The service is winding down (S6): collection has stopped and no new session starts.
     ServiceWoundDown = ("service_wound_down", 503, "Service winding down"),
     /// An unexpected server fault (details are in the server log, never in the response).

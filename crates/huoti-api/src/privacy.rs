@@ -38,6 +38,9 @@ pub struct PolicyInfo {
     pub privacy_contact: String,
     /// The scopes, required first.
     pub scopes: Vec<PolicyScope>,
+    /// The impact assessment done before this version's processing began (L5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_assessment: Option<ImpactAssessmentInfo>,
 }
 
 /// `POST /v1/sessions/{id}/consent` body: the person agreed to these scopes of this version.
@@ -95,6 +98,20 @@ pub struct PublishPolicyRequest {
     pub privacy_contact: String,
     /// Why (audited).
     pub purpose: String,
+    /// The impact assessment of the processing this version describes: required with a
+    /// material change, completed on or before today (L5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_assessment: Option<ImpactAssessmentInfo>,
+}
+
+/// A completed personal-information protection impact assessment (L5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactAssessmentInfo {
+    /// Where the report is kept (document id or path).
+    pub reference: String,
+    /// The day it was completed, `YYYY-MM-DD` (China Standard Time).
+    pub completed_on: String,
 }
 
 /// One audit-log entry (S2): who (key id and role), why, what, on what, when, chained by hash.

@@ -17,6 +17,7 @@
 //! | [`rights`] | R1–R9, S4, C5, D1–D6 | data-subject requests and their due dates, refusals that must name a listed ground, disclosures that must name consent or a legal ground |
 //! | [`audit`] | S2, C4 | an append-only, hash-chained audit log whose verifier names the first tampered entry; the staff-role permission matrix |
 //! | [`sampling`] | C4 | the only way to look at training faces: a random sample, approved by a second person, that expires |
+//! | [`assessment`] | L5 | a policy version that changes the processing is published only with an impact assessment completed before it binds |
 //! | [`uses`] | U1, U2 | the closed list of uses of personal data; each is sealed into the records it covers, and anything else needs fresh consent |
 //! | [`third_party`] | D2 | identity data from a third-party login is limited to the fields agreed with that party |
 //!
@@ -67,6 +68,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod assessment;
 pub mod audit;
 pub mod calendar;
 pub mod consent;

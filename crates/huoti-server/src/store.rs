@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "privacy_ops", include_str!("../migrations/0003_privacy_ops.sql")),
     (4, "audit_anchor", include_str!("../migrations/0004_audit_anchor.sql")),
     (5, "identity_per_person", include_str!("../migrations/0005_identity_per_person.sql")),
+    (6, "impact_assessment", include_str!("../migrations/0006_impact_assessment.sql")),
 ];
 
 /// Session states.
@@ -121,10 +122,15 @@ impl Db {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         // sqlx's SQLite driver turns foreign keys on and waits 5 s on a busy database by default.
+        let postgres = url.starts_with("postgres");
+        // Migrate on a connection of its own, then open the pool: a SQLite connection opened
+        // before an `ALTER TABLE` keeps the old schema for `SELECT *` (it prepares against its
+        // cached schema; sqlx then keeps the old column list while rows carry the new one).
+        let migrator = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+        Db { pool: migrator.clone(), postgres }.migrate().await?;
+        migrator.close().await;
         let pool = AnyPoolOptions::new().max_connections(if sqlite { 4 } else { 16 }).connect(url).await?;
-        let db = Db { pool, postgres: url.starts_with("postgres") };
-        db.migrate().await?;
-        Ok(db)
+        Ok(Db { pool, postgres })
     }
 
     /// Applies the migrations not yet recorded.

@@ -28,7 +28,9 @@ async fn session(env: &Env, body: Value) -> Value {
 
 async fn publish(env: &Env, version: &str, material: bool) -> PolicyRow {
     let now = env.clock.now_ms();
-    let row = pol::row(version, &format!("policy text {version}; contact privacy@huoti.example"), material, now as i64, "privacy@huoti.example", &[]).unwrap();
+    // L5: a material change comes with its impact assessment.
+    let pia = material.then(|| pol::assessment_from("PIA-test", "2026-01-01").unwrap());
+    let row = pol::row(version, &format!("policy text {version}; contact privacy@huoti.example"), material, now as i64, "privacy@huoti.example", &[], pia).unwrap();
     assert!(env.state.db.insert_policy(&row).await.unwrap());
     row
 }

@@ -533,7 +533,7 @@ async fn d1_sharing_needs_consent_within_its_scope_and_without_it_nothing_is_rec
 async fn d1_r4_sharing_within_the_consented_recipient_is_recorded_and_stops_after_withdrawal() {
     for e in envs().await {
         // A (non-material) policy version that names a recipient one may agree to share with.
-        let row = huoti_server::privacy::policy::row("2027-01", "policy text naming acme", false, (T0 - DAY) as i64, "privacy@huoti.example", &["acme".to_owned()]).unwrap();
+        let row = huoti_server::privacy::policy::row("2027-01", "policy text naming acme", false, (T0 - DAY) as i64, "privacy@huoti.example", &["acme".to_owned()], None).unwrap();
         assert!(e.state.db.insert_policy(&row).await.unwrap());
         let (_, s) = call(&e.app, post("/v1/sessions", &e.key, json!({}))).await;
         consent(&e, &s, &["face_capture_and_upload", "share_with:acme"], Some("2027-01")).await;

@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode};
 use common::{call, setup_on};
 use huoti_server::privacy::audit;
 use huoti_server::privacy::auth::{self, Access, ROLES, ROUTES};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn concrete(path: &str, session: &str) -> String {
     path.replace("{id}", session)
@@ -199,4 +199,38 @@ async fn l5_an_audit_retention_under_three_years_is_refused_at_start() {
     assert!(e.contains("audit_log_days") && e.contains("L5"), "{e}");
     c.retention.audit_log_days = 1096;
     c.validate().unwrap();
+}
+
+#[tokio::test]
+async fn l5_a_material_policy_version_is_published_only_with_an_impact_assessment_done_before_it() {
+    let env = setup_on("sqlite").await;
+    let officer = auth::create_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
+    let (_, shipped) = call(&env.app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+    assert_eq!(shipped["impact_assessment"]["reference"], "docs/IMPACT_ASSESSMENT.md", "the shipped version was assessed: {shipped}");
+    let publish = |version: &str, material: bool, pia: Option<Value>| {
+        let mut body = json!({"version": version, "text": "new processing; contact privacy@huoti.example", "material_change": material,
+                              "privacy_contact": "privacy@huoti.example", "purpose": "new model"});
+        if let Some(p) = pia {
+            body["impact_assessment"] = p;
+        }
+        call(&env.app, common::bearer("POST", "/v1/admin/policy-versions", &officer, Some(body)))
+    };
+    // T0 is 2027-01-15 in China.
+    for pia in [None, Some(json!({"reference": "PIA-9", "completed_on": "2027-01-16"})), Some(json!({"reference": "", "completed_on": "2027-01-01"}))] {
+        let (status, v) = publish("2027-01", true, pia.clone()).await;
+        assert_eq!((status, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("impact_assessment_required")), "{pia:?}: {v}");
+    }
+    let (_, v) = publish("2027-01", true, Some(json!({"reference": "PIA-9", "completed_on": "15/01/2027"}))).await;
+    assert_eq!(v["code"], "invalid_request", "{v}");
+    let (_, now) = call(&env.app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+    assert_eq!(now["version"], shipped["version"], "nothing was published");
+    // Assessed on the day itself: published, and shown with the version.
+    let pia = json!({"reference": "PIA-9", "completed_on": "2027-01-15"});
+    let (status, v) = publish("2027-01", true, Some(pia.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["impact_assessment"], pia);
+    let (_, now) = call(&env.app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+    assert_eq!((now["version"].as_str(), &now["impact_assessment"]), (Some("2027-01"), &pia));
+    // A wording change does not alter the processing: no new assessment needed.
+    assert_eq!(publish("2027-01.1", false, None).await.0, StatusCode::CREATED);
 }

@@ -1,6 +1,7 @@
 //! Queries of the privacy tables (migration 0002): policy versions, subjects, consents,
 //! training images. Portable SQL, as in [`crate::store`].
 
+use huoti_privacy::assessment::ImpactAssessment;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -23,6 +24,18 @@ pub struct PolicyRow {
     pub privacy_contact: String,
     /// Recipients one may consent to share with, comma-separated.
     pub share_with: String,
+    /// The impact assessment done before this version's processing (L5).
+    pub impact_assessment: Option<ImpactAssessment>,
+}
+
+/// `YYYY-MM-DD`, the stored and wire form of an assessment's day.
+pub fn parse_day(s: &str) -> Option<time::Date> {
+    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()
+}
+
+/// The stored and wire form of a day.
+pub fn format_day(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// A stored consent row (one scope of one act of consent).
@@ -55,6 +68,10 @@ fn policy_from(r: &AnyRow) -> Result<PolicyRow, sqlx::Error> {
         published_at_ms: r.try_get("published_at_ms")?,
         privacy_contact: r.try_get("privacy_contact")?,
         share_with: r.try_get("share_with")?,
+        impact_assessment: match (r.try_get::<Option<String>, _>("assessment_reference")?, r.try_get::<Option<String>, _>("assessment_completed_on")?) {
+            (Some(reference), Some(day)) => parse_day(&day).map(|completed_on| ImpactAssessment { reference, completed_on }),
+            _ => None,
+        },
     })
 }
 
@@ -75,8 +92,8 @@ impl Db {
     /// Stores a policy version; `Ok(false)` when the label exists.
     pub async fn insert_policy(&self, p: &PolicyRow) -> Result<bool, sqlx::Error> {
         let r = sqlx::query(
-            "INSERT INTO policy_versions (version, text, digest, material_change, published_at_ms, privacy_contact, share_with) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO policy_versions (version, text, digest, material_change, published_at_ms, privacy_contact, share_with, assessment_reference, assessment_completed_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&p.version)
         .bind(&p.text)
@@ -85,6 +102,8 @@ impl Db {
         .bind(p.published_at_ms)
         .bind(&p.privacy_contact)
         .bind(&p.share_with)
+        .bind(p.impact_assessment.as_ref().map(|a| a.reference.clone()))
+        .bind(p.impact_assessment.as_ref().map(|a| format_day(a.completed_on)))
         .execute(self.pool())
         .await;
         match r {

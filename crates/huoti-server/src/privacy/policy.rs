@@ -8,10 +8,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use huoti_api as wire;
+use huoti_privacy::assessment::{self, ImpactAssessment};
 use huoti_privacy::{ConsentLedger, PolicyVersion};
 use serde::Deserialize;
 
-use super::db::PolicyRow;
+use super::db::{PolicyRow, format_day, parse_day};
 use super::instant;
 use crate::api::{AppState, rfc3339};
 use crate::error::AppError;
@@ -32,6 +33,14 @@ struct Shipped {
     published_at: String,
     privacy_contact: String,
     share_with: Vec<String>,
+    impact_assessment: Option<ShippedAssessment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShippedAssessment {
+    reference: String,
+    completed_on: String,
 }
 
 /// The policy version shipped in `config/policy/`, as a row published at its date (or at
@@ -41,11 +50,43 @@ pub fn shipped(now_ms: u64) -> Result<PolicyRow, ServerError> {
     let at = time::OffsetDateTime::parse(&s.published_at, &time::format_description::well_known::Rfc3339)
         .map_err(|e| ServerError::Config(format!("config/policy/policy.toml published_at: {e}")))?;
     let at_ms = (at.unix_timestamp_nanos() / 1_000_000).clamp(0, i128::from(now_ms)) as i64;
-    row(&s.version, SHIPPED_TEXT, s.material_change, at_ms, &s.privacy_contact, &s.share_with)
+    let assessment = s.impact_assessment.map(|a| assessment_from(&a.reference, &a.completed_on)).transpose()?;
+    // Assessed before the declared publication day (the stored time may be earlier when a
+    // test clock runs behind it).
+    assessment::check(&s.version, s.material_change, assessment.as_ref(), at).map_err(|e| ServerError::Config(format!("config/policy/policy.toml: {e}")))?;
+    build_row(&s.version, SHIPPED_TEXT, s.material_change, at_ms, &s.privacy_contact, &s.share_with, assessment)
 }
 
-/// A validated policy row (label, contact A3, recipients).
-pub fn row(version: &str, text: &str, material: bool, at_ms: i64, contact: &str, share_with: &[String]) -> Result<PolicyRow, ServerError> {
+/// An assessment from its wire or file form.
+pub fn assessment_from(reference: &str, completed_on: &str) -> Result<ImpactAssessment, ServerError> {
+    let day = parse_day(completed_on).ok_or_else(|| ServerError::Config(format!("impact_assessment.completed_on: {completed_on:?} is not a YYYY-MM-DD day")))?;
+    Ok(ImpactAssessment { reference: reference.to_owned(), completed_on: day })
+}
+
+/// A validated policy row (label, contact A3, recipients, and — for a material change — the
+/// impact assessment done before it binds, L5).
+pub fn row(
+    version: &str,
+    text: &str,
+    material: bool,
+    at_ms: i64,
+    contact: &str,
+    share_with: &[String],
+    impact_assessment: Option<ImpactAssessment>,
+) -> Result<PolicyRow, ServerError> {
+    assessment::check(version, material, impact_assessment.as_ref(), instant(at_ms.max(0) as u64)).map_err(|e| ServerError::Config(e.to_string()))?;
+    build_row(version, text, material, at_ms, contact, share_with, impact_assessment)
+}
+
+fn build_row(
+    version: &str,
+    text: &str,
+    material: bool,
+    at_ms: i64,
+    contact: &str,
+    share_with: &[String],
+    impact_assessment: Option<ImpactAssessment>,
+) -> Result<PolicyRow, ServerError> {
     let p = PolicyVersion::new(version, text, material, instant(at_ms.max(0) as u64), contact).map_err(|e| ServerError::Config(e.to_string()))?;
     if share_with.iter().any(|r| format!("share_with:{r}").parse::<huoti_privacy::Scope>().is_err() || r.contains(',')) {
         return Err(ServerError::Config("share_with: recipients are non-empty, without spaces or commas".into()));
@@ -58,6 +99,7 @@ pub fn row(version: &str, text: &str, material: bool, at_ms: i64, contact: &str,
         published_at_ms: at_ms,
         privacy_contact: p.privacy_contact,
         share_with: share_with.join(","),
+        impact_assessment,
     })
 }
 
@@ -136,6 +178,10 @@ pub fn info(p: &PolicyRow) -> wire::PolicyInfo {
         url: POLICY_URL.into(),
         privacy_contact: p.privacy_contact.clone(),
         scopes,
+        impact_assessment: p
+            .impact_assessment
+            .as_ref()
+            .map(|a| wire::ImpactAssessmentInfo { reference: a.reference.clone(), completed_on: format_day(a.completed_on) }),
     }
 }
 
@@ -159,7 +205,7 @@ pub async fn get_policy_text(State(st): State<Arc<AppState>>) -> Result<Response
 }
 
 /// Publish a new policy version (privacy officer; audited). A material change makes every
-/// earlier consent stop counting (A1).
+/// earlier consent stop counting (A1), and needs an impact assessment completed first (L5).
 #[utoipa::path(post, path = "/v1/admin/policy-versions", tag = "admin",
     request_body(content = wire::PublishPolicyRequest),
     security(("integrator_key" = [])),
@@ -169,6 +215,7 @@ pub async fn get_policy_text(State(st): State<Arc<AppState>>) -> Result<Response
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "policy_outdated (the version label exists)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "impact_assessment_required (L5: a material change without an assessment completed by today)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn publish(State(st): State<Arc<AppState>>, headers: axum::http::HeaderMap, body: axum::body::Body) -> Result<Response, AppError> {
     use huoti_api::ErrorCode;
@@ -179,7 +226,16 @@ pub async fn publish(State(st): State<Arc<AppState>>, headers: axum::http::Heade
     let purpose = super::auth::purpose(&headers, Some(&req.purpose))?;
     let now = st.clock.now_ms();
     let current = current(&st.db, now).await?;
-    let p = row(&req.version, &req.text, req.material_change, now as i64, &req.privacy_contact, &recipients(&current))
+    let assessment = req
+        .impact_assessment
+        .as_ref()
+        .map(|a| assessment_from(&a.reference, &a.completed_on))
+        .transpose()
+        .map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+    // L5 first, with its own code: the processing is assessed before it starts.
+    assessment::check(&req.version, req.material_change, assessment.as_ref(), instant(now))
+        .map_err(|e| AppError::new(ErrorCode::ImpactAssessmentRequired, e.to_string()))?;
+    let p = row(&req.version, &req.text, req.material_change, now as i64, &req.privacy_contact, &recipients(&current), assessment)
         .map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.to_string()))?;
     if !st.db.insert_policy(&p).await? {
         return Err(AppError::new(ErrorCode::PolicyOutdated, format!("version {} exists already", p.version)));
@@ -201,5 +257,18 @@ mod tests {
         let i = info(&p);
         assert_eq!(i.digest, format!("sha256:{}", huoti_privacy::consent::text_digest(SHIPPED_TEXT)));
         assert_eq!(i.scopes.iter().filter(|s| s.required).map(|s| s.id.as_str()).collect::<Vec<_>>(), ["face_capture_and_upload"]);
+    }
+
+    #[test]
+    fn l5_the_shipped_policy_comes_with_its_impact_assessment_and_the_report_exists() {
+        let p = shipped(u64::MAX / 4).unwrap();
+        assert!(p.material_change, "the first version describes all the processing");
+        let a = p.impact_assessment.clone().expect("L5: assessed before processing");
+        let report = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(&a.reference);
+        let text = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+        for section in ["purpose", "risk", "measure"] {
+            assert!(text.to_lowercase().contains(section), "the report covers {section}");
+        }
+        assert_eq!(info(&p).impact_assessment.unwrap().completed_on, format_day(a.completed_on));
     }
 }
