@@ -8,9 +8,19 @@ use std::sync::OnceLock;
 
 use crate::Manifest;
 
-/// The workspace root (this crate lives in `<root>/crates/huoti-assets`).
+/// The workspace root: the nearest directory with a `Cargo.lock` above the package cargo is
+/// testing now (`CARGO_MANIFEST_DIR` at run time), else above this crate's own source. Looked
+/// up at run time, so a target directory shared by two checkouts never points a test at the
+/// other checkout.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root exists")
+    let start = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    start
+        .ancestors()
+        .find(|d| d.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .canonicalize()
+        .expect("repository root exists")
 }
 
 fn ensure(manifest: &Manifest, dir_env: &str, default_dir: &str, mirror_default: &str) -> PathBuf {
@@ -41,4 +51,26 @@ pub fn data_dir() -> &'static Path {
 pub fn data_file(path: &str) -> PathBuf {
     assert!(crate::testdata().assets.iter().any(|a| a.path == path), "{path} is not pinned in testdata/DATA.toml");
     data_dir().join(path)
+}
+
+/// The frames of a pinned video from `start_s` for `seconds`, at 15 frames per second, as the
+/// JPEGs a capture SDK uploads (ffmpeg, quality 4). Panics saying how to get ffmpeg.
+pub fn clip_jpegs(path: &str, start_s: &str, seconds: &str) -> Vec<Vec<u8>> {
+    let clip = data_file(path);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("huoti-clip-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-ss", start_s, "-t", seconds, "-i"])
+        .arg(&clip)
+        .args(["-vf", "fps=15", "-q:v", "4"])
+        .arg(dir.join("f%03d.jpg"))
+        .status()
+        .expect("ffmpeg is needed (Debian: apt-get install ffmpeg)");
+    assert!(status.success(), "ffmpeg failed on {}", clip.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("frames").map(|e| e.expect("frame").path()).collect();
+    files.sort();
+    let jpegs = files.iter().map(|p| std::fs::read(p).expect("frame")).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    jpegs
 }

