@@ -89,7 +89,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("privacy.noToken", "This link is missing its access code. Ask the service you used for a new privacy link.", "该链接缺少访问码。请向您使用的服务索取新的隐私链接。"),
     ("privacy.badToken", "This link is invalid or has expired. Ask the service you used for a new privacy link.", "该链接无效或已过期。请向您使用的服务索取新的隐私链接。"),
     ("privacy.data", "Your data", "您的数据"),
-    ("privacy.dataNote", "Identifiers are partly hidden on screen. The download contains the full copy.", "屏幕上的标识信息已部分隐藏，下载的副本包含完整内容。"),
+    ("privacy.dataNote", "ID numbers, phone numbers and account references are always partly hidden, on screen and in the download, which holds everything else in full.", "身份证号、手机号和账户标识始终部分隐藏，屏幕上和下载的副本中均如此；下载的副本包含其余全部内容。"),
     ("privacy.export", "Download my data (JSON)", "下载我的数据（JSON）"),
     ("privacy.consents", "Your consents", "您的同意"),
     ("privacy.noConsents", "No consent in force.", "当前没有生效的同意。"),
