@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{call, setup_on};
+use huoti_server::Clock;
 use huoti_server::privacy::audit;
 use huoti_server::privacy::auth::{self, Access, ROLES, ROUTES};
 use serde_json::{Value, json};
@@ -163,7 +164,10 @@ async fn l5_audit_log_is_kept_three_years_then_pruned_from_the_front_and_still_v
         let dry = run(true).await.unwrap();
         assert_eq!((dry.categories["audit_log"].checked, dry.categories["audit_log"].due, dry.categories["audit_log"].deleted), (5, 4, 0), "{backend}");
         assert_eq!(seqs(&env).await.len(), 5, "a dry run changes nothing");
-        assert_eq!(run(false).await.unwrap().categories["audit_log"].deleted, 4, "{backend}");
+        // A long log is walked a window at a time; the outcome is the same.
+        let (policy, now) = (env.state.config.retention.policy(), env.clock.now_ms());
+        assert_eq!(audit::prune_windowed(&env.state.db, &policy, now, true, 2).await.unwrap(), (5, 4), "{backend}");
+        assert_eq!(audit::prune_windowed(&env.state.db, &policy, now, false, 3).await.unwrap(), (5, 4), "{backend}");
         assert_eq!(seqs(&env).await, [4]);
         let v = audit::verify(&env.state.db).await.unwrap();
         assert_eq!((v.ok, v.entries, v.pruned_through), (true, 1, Some(3)), "{backend}: {v:?}");

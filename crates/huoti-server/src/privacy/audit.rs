@@ -129,20 +129,53 @@ pub async fn verify(db: &Db) -> Result<wire::AuditVerifyResult, sqlx::Error> {
 /// went (`dry_run`: would go). Safe when several nodes run it: the anchor only moves forward
 /// and deleting an already deleted prefix deletes nothing.
 pub async fn prune(db: &Db, policy: &huoti_privacy::RetentionPolicy, now_ms: u64, dry_run: bool) -> Result<(u64, u64), sqlx::Error> {
-    let rows = sqlx::query("SELECT seq, at_ms FROM audit_log ORDER BY seq").fetch_all(db.pool()).await?;
-    let log: Vec<(u64, time::OffsetDateTime)> = rows
-        .iter()
-        .map(|r| Ok((r.try_get::<i64, _>("seq")?.max(0) as u64, instant(r.try_get::<i64, _>("at_ms")?.max(0) as u64))))
-        .collect::<Result<_, sqlx::Error>>()?;
-    let checked = log.len() as u64;
-    let Some(through) = policy.audit_log_prune_through(&log, instant(now_ms)) else { return Ok((checked, 0)) };
-    let due = log.iter().take_while(|(seq, _)| *seq <= through).count() as u64;
-    if dry_run {
-        return Ok((checked, due));
+    // Entries looked at per step: the log can be long, and only its due front matters.
+    prune_windowed(db, policy, now_ms, dry_run, 10_000).await
+}
+
+/// [`prune`], looking at `window` entries at a time (tests use small windows).
+pub async fn prune_windowed(db: &Db, policy: &huoti_privacy::RetentionPolicy, now_ms: u64, dry_run: bool, window: i64) -> Result<(u64, u64), sqlx::Error> {
+    let checked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(db.pool()).await?;
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log").fetch_one(db.pool()).await?;
+    let Some(newest) = newest else { return Ok((0, 0)) };
+    let (mut due, mut deleted, mut after) = (0u64, 0u64, -1i64);
+    loop {
+        let rows = sqlx::query("SELECT seq, at_ms FROM audit_log WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT $3")
+            .bind(after)
+            .bind(newest)
+            .bind(window)
+            .fetch_all(db.pool())
+            .await?;
+        let mut log: Vec<(u64, time::OffsetDateTime)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<i64, _>("seq")?.max(0) as u64, instant(r.try_get::<i64, _>("at_ms")?.max(0) as u64))))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let window_full = log.len() as i64 == window;
+        let window_end = log.last().map(|(seq, _)| *seq);
+        // The newest entry closes every window: the rule never deletes it.
+        log.push((newest.max(0) as u64, instant(now_ms)));
+        let Some(through) = policy.audit_log_prune_through(&log, instant(now_ms)) else { break };
+        due += log.iter().take_while(|(seq, _)| *seq <= through).count() as u64;
+        if !dry_run {
+            match delete_through(db, through, now_ms).await? {
+                Some(n) => deleted += n,
+                // Another node pruned past it a moment ago: nothing more for this one.
+                None => break,
+            }
+        }
+        if !window_full || window_end != Some(through) {
+            break;
+        }
+        after = through as i64;
     }
+    Ok((checked.max(0) as u64, if dry_run { due } else { deleted }))
+}
+
+/// Deletes the entries up to `through` and moves the anchor to it; `None` when the entry is
+/// already gone.
+async fn delete_through(db: &Db, through: u64, now_ms: u64) -> Result<Option<u64>, sqlx::Error> {
     let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1").bind(through as i64).fetch_optional(db.pool()).await?;
-    // Gone: another node pruned it a moment ago.
-    let Some(hash) = hash else { return Ok((checked, 0)) };
+    let Some(hash) = hash else { return Ok(None) };
     let mut tx = db.pool().begin().await?;
     sqlx::query(
         "INSERT INTO audit_anchor (id, seq, hash, pruned_at_ms) VALUES (1, $1, $2, $3) \
@@ -156,7 +189,7 @@ pub async fn prune(db: &Db, policy: &huoti_privacy::RetentionPolicy, now_ms: u64
     .await?;
     let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1").bind(through as i64).execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
-    Ok((checked, deleted))
+    Ok(Some(deleted))
 }
 
 /// Whether the audit chain is intact, and if not its first tampered entry (auditor).
