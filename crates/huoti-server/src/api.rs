@@ -471,8 +471,8 @@ async fn upload_checked(
         .map_err(AppError::internal)?
         .map_err(|e| AppError::new(ErrorCode::InvalidFrame, format!("the JPEG cannot be used: {e}")))?;
 
-    if st.db.frame_exists(&id, params.seq).await? {
-        return Err(AppError::new(ErrorCode::DuplicateFrame, format!("frame {} was already received", params.seq)));
+    if let Some(answer) = repeated_upload(st, id, &params, bytes.len()).await? {
+        return answer;
     }
     if !st.db.reserve_frame(&id, cfg.max_frames, now).await? {
         let s = st.session(&id).await?;
@@ -489,7 +489,8 @@ async fn upload_checked(
         Ok(true) => measure_on_arrival(st, id, &params, bytes, image).await,
         Ok(false) => {
             st.db.release_frame(&id).await?;
-            return Err(AppError::new(ErrorCode::DuplicateFrame, format!("frame {} was already received", params.seq)));
+            // A retry that raced its own first attempt.
+            return repeated_upload(st, id, &params, bytes.len()).await?.unwrap_or_else(|| Err(duplicate(params.seq)));
         }
         Err(e) => {
             st.db.release_frame(&id).await?;
@@ -502,6 +503,22 @@ async fn upload_checked(
     }
     let frames_received = st.db.session(&id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
     Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))
+}
+
+fn duplicate(seq: u32) -> AppError {
+    AppError::new(ErrorCode::DuplicateFrame, format!("a different frame {seq} was already received"))
+}
+
+/// A frame whose sequence number is taken: the same upload again (same time, nonce and
+/// size — a client retrying after a lost answer) is answered as the first was, and stores
+/// nothing; anything else is `duplicate_frame`. `None`: the number is free.
+async fn repeated_upload(st: &AppState, id: &str, params: &wire::FrameParams, size: usize) -> Result<Option<Result<Json<wire::FrameAccepted>, AppError>>, AppError> {
+    let Some((t_ms, nonce, stored_size)) = st.db.stored_frame(id, params.seq).await? else { return Ok(None) };
+    if t_ms != params.t_ms as i64 || nonce != params.nonce || stored_size != size as i64 {
+        return Ok(Some(Err(duplicate(params.seq))));
+    }
+    let frames_received = st.db.session(id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
+    Ok(Some(Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))))
 }
 
 /// Steps the session's live run on the frame just stored (see [`crate::analysis`]). Never

@@ -248,14 +248,14 @@ impl Db {
         Ok(())
     }
 
-    /// Whether a frame with this sequence number exists.
-    pub async fn frame_exists(&self, id: &str, seq: u32) -> Result<bool, sqlx::Error> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM frames WHERE session_id = $1 AND seq = $2")
+    /// What was stored as frame `seq`: `(t_ms, nonce, size_bytes)`.
+    pub async fn stored_frame(&self, id: &str, seq: u32) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
+        let row = sqlx::query("SELECT t_ms, nonce, size_bytes FROM frames WHERE session_id = $1 AND seq = $2")
             .bind(id)
             .bind(i64::from(seq))
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(n > 0)
+        row.map(|r| Ok((r.try_get("t_ms")?, r.try_get("nonce")?, r.try_get("size_bytes")?))).transpose()
     }
 
     /// Records a stored frame. `Ok(false)` when the sequence number already exists.

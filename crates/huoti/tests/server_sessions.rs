@@ -463,6 +463,10 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
         assert_eq!(status, 200, "{v}");
         assert_eq!(v["frames_received"], seq + 1);
     }
+    // The same upload again (a retry after a lost answer) is answered as the first was;
+    // another frame under a taken number is a duplicate.
+    let (status, v) = server.frame(&s, 4, 4 * 66, "image/jpeg", &img);
+    assert_eq!((status, v["seq"].as_u64(), v["frames_received"].as_u64()), (200, Some(4), Some(5)), "{v}");
     assert_problem(server.frame(&s, 4, 300, "image/jpeg", &img), 409, "duplicate_frame");
     assert_problem(server.frame(&s, 5, 330, "image/jpeg", &img), 422, "too_many_frames");
     server.assert_serving();
