@@ -74,3 +74,62 @@ pub fn clip_jpegs(path: &str, start_s: &str, seconds: &str) -> Vec<Vec<u8>> {
     let _ = std::fs::remove_dir_all(&dir);
     jpegs
 }
+
+/// A free TCP port on 127.0.0.1 (for a server a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Starts `bin serve --dev --listen 127.0.0.1:<port> --data-dir <data> --models <models>`
+/// plus `args` and `env`, and waits (up to 300 s) until it says it is serving. Returns the
+/// process and the dev API key, which `--dev` prints on the first start on `data`.
+pub fn spawn_serve(bin: &Path, data: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, Option<String>) {
+    use std::io::BufRead;
+    use std::time::{Duration, Instant};
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--dev", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--models")
+        .arg(models_dir())
+        .args(args)
+        .envs(env.iter().copied())
+        .env("HUOTI_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut api_key = None;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        assert!(Instant::now() < deadline, "huoti serve did not start within 300 s");
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.starts_with("HUOTI_DEV_API_KEY=") => api_key = Some(line["HUOTI_DEV_API_KEY=".len()..].to_owned()),
+            Ok(line) if line.starts_with("huoti serving on https://") => return (child, api_key),
+            Ok(_) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("huoti serve exited early: {status}");
+                }
+            }
+            Err(_) => panic!("huoti serve closed its output before serving"),
+        }
+    }
+}
+
+/// An HTTP agent that trusts only the server's self-signed certificate `ca` (PEM), answers
+/// every status as a response, and waits at most 120 s.
+pub fn tls_agent(ca: &Path) -> ureq::Agent {
+    let pem = std::fs::read(ca).unwrap_or_else(|e| panic!("{}: {e}", ca.display()));
+    let cert = ureq::tls::Certificate::from_pem(&pem).expect("a PEM certificate").to_owned();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![cert]))).build();
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(std::time::Duration::from_secs(120))).tls_config(tls).build().into()
+}

@@ -7,10 +7,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -62,49 +60,11 @@ impl Drop for Server {
 impl Server {
     fn start() -> Server {
         let bin = huoti_bin();
-        let models = huoti_assets::testing::models_dir();
         let data = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(&bin)
-            .args(["serve", "--dev", "--test-mode", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data.path())
-            .arg("--models")
-            .arg(models)
-            .env("HUOTI_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut api_key = None;
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            assert!(Instant::now() < deadline, "huoti serve did not start within 300 s");
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) if line.starts_with("HUOTI_DEV_API_KEY=") => api_key = Some(line["HUOTI_DEV_API_KEY=".len()..].to_owned()),
-                Ok(line) if line.starts_with("huoti serving on https://") => break,
-                Ok(_) => {}
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        panic!("huoti serve exited early: {status}");
-                    }
-                }
-                Err(_) => panic!("huoti serve closed its output before serving"),
-            }
-        }
+        let port = huoti_assets::testing::free_port();
+        let (child, api_key) = huoti_assets::testing::spawn_serve(&bin, data.path(), port, &["--test-mode"], &[]);
         let ca = data.path().join("tls/cert.pem");
-        let cert = ureq::tls::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap().to_owned();
-        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![cert]))).build();
-        let agent: ureq::Agent =
-            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(120))).tls_config(tls).build().into();
+        let agent = huoti_assets::testing::tls_agent(&ca);
         Server {
             child: Arc::new(Mutex::new(child)),
             base: format!("https://127.0.0.1:{port}"),

@@ -4,13 +4,13 @@
 //! PostgreSQL).
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use huoti_assets::testing::free_port;
 use serde_json::{Value, json};
 
 const ID_NUMBER: &str = "11010519491231002X";
@@ -26,10 +26,6 @@ fn models() -> PathBuf {
 
 fn jpeg() -> Vec<u8> {
     std::fs::read(huoti_assets::testing::data_file("silent-face-anti-spoofing/image_T1.jpg")).unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn agent() -> ureq::Agent {

@@ -8,11 +8,9 @@
 //! person operated in person), P2 (no device info → verification still runs), L2 (frames
 //! deleted once verified), L4 (explainable reasons).
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::process::{Child, Command};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use huoti_api as wire;
@@ -26,27 +24,6 @@ fn shared_data() -> PathBuf {
     let p = repo().join("../shared/data");
     assert!(p.is_dir(), "test data missing: expected {} (../shared/data beside the repository)", p.display());
     p
-}
-
-/// The models, fetched once per test binary.
-fn models() -> PathBuf {
-    static MODELS: OnceLock<PathBuf> = OnceLock::new();
-    MODELS
-        .get_or_init(|| {
-            let dir = repo().join("models");
-            let mirror = std::env::var_os(huoti_assets::MODEL_MIRROR_ENV)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| repo().join("../shared/models"));
-            huoti_assets::models().fetch(&dir, Some(&mirror), |_| {}).unwrap_or_else(|e| {
-                panic!("models unavailable ({e}); put them in {} or set HUOTI_MODEL_MIRROR", mirror.display())
-            });
-            dir
-        })
-        .clone()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running `huoti serve`, killed on drop.
@@ -66,28 +43,17 @@ impl Drop for Server {
     }
 }
 
-fn agent(ca: &Path) -> ureq::Agent {
-    let cert = ureq::tls::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap().to_owned();
-    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![cert]))).build();
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .tls_config(tls)
-        .build()
-        .into()
-}
-
 impl Server {
     fn start(test_mode: bool, env: &[(&str, &str)]) -> Server {
         let data = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = huoti_assets::testing::free_port();
         let (child, api_key) = Server::spawn(data.path(), port, test_mode, env);
         let ca = data.path().join("tls/cert.pem");
         let server = Server {
             child,
             base: format!("https://127.0.0.1:{port}"),
             api_key: api_key.expect("--dev prints the API key"),
-            agent: agent(&ca),
+            agent: huoti_assets::testing::tls_agent(&ca),
             ca,
             _data: data,
         };
@@ -98,44 +64,8 @@ impl Server {
     /// Starts `huoti serve --dev` on `data`; returns the process and the dev API key when it
     /// was made (first start on that data directory) once the server says it is serving.
     fn spawn(data: &Path, port: u16, test_mode: bool, env: &[(&str, &str)]) -> (Child, Option<String>) {
-        let models = models();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_huoti"));
-        cmd.args(["serve", "--dev", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data)
-            .arg("--models")
-            .arg(&models)
-            .envs(env.iter().copied())
-            .env("HUOTI_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if test_mode {
-            cmd.arg("--test-mode");
-        }
-        let mut child = cmd.spawn().expect("spawn huoti serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut api_key = None;
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) if line.starts_with("HUOTI_DEV_API_KEY=") => api_key = Some(line["HUOTI_DEV_API_KEY=".len()..].to_owned()),
-                Ok(line) if line.starts_with("huoti serving on https://") => break,
-                Ok(_) => {}
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        panic!("huoti serve exited early: {status}");
-                    }
-                }
-                Err(_) => panic!("huoti serve closed its output before serving"),
-            }
-        }
-        (child, api_key)
+        let args: &[&str] = if test_mode { &["--test-mode"] } else { &[] };
+        huoti_assets::testing::spawn_serve(Path::new(env!("CARGO_BIN_EXE_huoti")), data, port, args, env)
     }
 
     fn wait_healthy(&self) {
