@@ -740,15 +740,15 @@ async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_un
         c.incidents.smtp = smtp.clone();
         e.state = build_state(c, e.clock.clone(), None).await.unwrap();
         e.app = router(e.state.clone());
-        let before = delivered(&server.maildir, &python).len();
+        // Maildir file names do not sort by arrival: tell new mail by its notice id.
+        let before: Vec<Value> = delivered(&server.maildir, &python).iter().map(|m| m["notice"].clone()).collect();
         let mut body = incident(&["s_a", "s_b"], None);
         body["summary"] = json!("备份盘失窃 — a backup disk was stolen");
         let (status, inc) = call(&e.app, post("/v1/admin/incidents", &e.officer, body)).await;
         assert_eq!(status, StatusCode::CREATED, "{inc}");
         let (status, d) = call(&e.app, post(&format!("/v1/admin/incidents/{}/dispatch", inc["id"].as_str().unwrap()), &e.officer, json!({}))).await;
         assert_eq!((status, d["sent"].as_u64(), d["failed"].as_u64()), (StatusCode::OK, Some(3), Some(0)), "{d}");
-        let mails = delivered(&server.maildir, &python);
-        let mails = &mails[before..];
+        let mails: Vec<Value> = delivered(&server.maildir, &python).into_iter().filter(|m| !before.contains(&m["notice"])).collect();
         assert_eq!(mails.len(), 3, "{mails:?}");
         let mut people: Vec<&str> = mails.iter().filter(|m| m["kind"] == "subject").map(|m| m["recipient"].as_str().unwrap()).collect();
         people.sort();
