@@ -216,6 +216,17 @@ pub struct RightsRequestInfo {
     pub unlawful: bool,
 }
 
+/// `POST /v1/admin/requests/{id}/complete` body (optional): for a correction of identity
+/// data (`name`, `id_number`, `phone`), the corrected value, applied to the person's sealed
+/// identity data once their identity was verified (R2). Never logged or audited.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRightsRequest {
+    /// The new value of the field the correction names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_value: Option<String>,
+}
+
 /// A refusal (staff): only on an R8 ground.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

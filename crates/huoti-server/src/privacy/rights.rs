@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
 use huoti_privacy::rights::{self as rules, RefusalGround, RequestKind};
+use huoti_privacy::third_party::IdentityField;
 use huoti_privacy::{Permission, WorkCalendar};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -251,7 +252,12 @@ pub async fn me_withdraw(State(st): State<Arc<AppState>>, Path(scope): Path<Stri
     ))]
 pub async fn me_request(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
     let subject = link_subject(&st, &headers).await?;
-    let req: wire::NewRightsRequest = json_body(body).await?;
+    let mut req: wire::NewRightsRequest = json_body(body).await?;
+    // R2: whether a field is a verified one is the server's call, not the asker's: identity
+    // data (a verified name, a bound phone, the ID number) always needs identity verification.
+    if req.kind == "correction" && req.field.as_deref().is_some_and(|f| f.parse::<IdentityField>().is_ok()) {
+        req.verified_field = true;
+    }
     let kind = rule_kind(&req.kind, req.field.as_deref(), req.verified_field)
         .ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "kind: access, export, correction, deletion, closure, complaint or other"))?;
     if req.details.len() > 4000 || req.field.as_deref().is_some_and(|f| f.len() > 64) {
@@ -358,11 +364,13 @@ pub async fn admin_verify_identity(State(st): State<Arc<AppState>>, Path(id): Pa
     Ok(Json(info(&r, now)))
 }
 
-/// Carry out a request (privacy officer): deletion and closure erase the person's kept images
+/// Carry out a request (privacy officer): a correction of identity data applies the corrected
+/// value (R2, after identity verification); deletion and closure erase the person's kept images
 /// and frames at once; R7 (unlawful collection) also deletes the verdict records, with no legal
 /// minimum; otherwise those are anonymised after the minimum by the retention job.
 #[utoipa::path(post, path = "/v1/admin/requests/{request_id}/complete", tag = "admin", security(("integrator_key" = [])),
     params(("request_id" = String, Path, description = "Request id"), ("huoti-purpose" = String, Header, description = "Why (audited)")),
+    request_body(content = Option<wire::CompleteRightsRequest>, description = "Optional; a correction of identity data carries `corrected_value`"),
     responses(
         (status = 200, description = "Completed", body = wire::RightsRequestInfo),
         (status = 400, description = "purpose_required", body = wire::Problem, content_type = "application/problem+json"),
@@ -371,12 +379,18 @@ pub async fn admin_verify_identity(State(st): State<Arc<AppState>>, Path(id): Pa
         (status = 404, description = "request_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_request_state (e.g. identity not verified)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn admin_complete(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<wire::RightsRequestInfo>, AppError> {
+pub async fn admin_complete(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<wire::RightsRequestInfo>, AppError> {
     let (caller, purpose, r) = staff_request(&st, &headers, &id, None).await?;
+    let body: wire::CompleteRightsRequest = json_body::<Option<wire::CompleteRightsRequest>>(body).await?.unwrap_or_default();
     let now = st.clock.now_ms();
     let kind = rule_kind(&r.kind, r.field.as_deref(), r.verified_field).ok_or_else(|| AppError::internal("stored request kind"))?;
     rules::may_execute(&kind, r.identity_verified_at_ms.map(|t| instant(t.max(0) as u64)))
         .map_err(|_| AppError::new(ErrorCode::InvalidRequestState, "verify the person's identity first (R2, R6)"))?;
+    if let RequestKind::Correction { field, .. } = &kind {
+        if let Ok(field) = field.parse::<IdentityField>() {
+            correct_identity(&st, &r.subject_id, field, body.corrected_value.as_deref()).await?;
+        }
+    }
     if matches!(kind, RequestKind::DeleteRecords | RequestKind::CloseAccount) {
         // S5: face data and device info shredded now; verdicts and identity data kept only for
         // the legal minimum, never used commercially — or, R7, deleted now with no minimum.
@@ -390,6 +404,24 @@ pub async fn admin_complete(State(st): State<Arc<AppState>>, Path(id): Path<Stri
     audit::record(&st.db, &caller, &purpose, &format!("complete_{}", r.kind), &format!("{id} {}", r.subject_id), now).await?;
     let r = st.db.requests_where("id = $1", &id).await?.pop().ok_or_else(|| AppError::internal("request vanished"))?;
     Ok(Json(info(&r, now)))
+}
+
+/// R2: applies a correction of identity data, validated like any identity data; the value
+/// never reaches a log, an error or the audit entry (which names the field only).
+async fn correct_identity(st: &AppState, subject: &str, field: IdentityField, value: Option<&str>) -> Result<(), AppError> {
+    let value = value.ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, format!("corrected_value: the new {field}")))?;
+    let mut data = crate::identity::load(st, subject)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::InvalidRequestState, "no identity data is kept for this person"))?;
+    let slot = match field {
+        IdentityField::Name => &mut data.name,
+        IdentityField::IdNumber => &mut data.id_number,
+        IdentityField::Phone => &mut data.phone,
+    };
+    *slot = Some(value.to_owned());
+    let integrator: String =
+        sqlx::query_scalar("SELECT integrator_id FROM identities WHERE subject_id = $1").bind(subject).fetch_one(st.db.pool()).await?;
+    crate::identity::store(st, subject, &integrator, &data, st.clock.now_ms()).await
 }
 
 /// Refuse a request on an R8 ground, recorded (privacy officer).
