@@ -373,6 +373,8 @@ async fn anonymise(st: &AppState, c: &Candidate, now_ms: u64) -> Result<(), AppE
     let day = rfc3339(c.completed_at_ms.unwrap_or(c.created_at_ms).max(0) as u64).chars().take(10).collect::<String>();
     st.vault.erase_subject(&st.db, &c.id).await.map_err(AppError::internal)?;
     crate::devices::erase(&st.db, &c.id).await?;
+    // Identity data stored before migration 0005 was keyed by the session: it goes with it.
+    crate::identity::erase(&st.db, &c.id).await?;
     // A person known only by this session (no subject_ref) goes with it: their identity data
     // has no one left to belong to. A person with an account keeps theirs (see `identities`).
     if let Some(subject) = st.db.session_subject(&c.id).await? {
