@@ -172,7 +172,6 @@ pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<Ro
     if retire_old {
         // Every KEK, old and new, for the straggler sweep after the old ones leave the file.
         let all = LocalKeyFile::open(kek_file).map_err(keys)?;
-        rewrapped += rewrap_all(&all, db, &new_kek).await?;
         for id in old {
             kek.retire(&id).map_err(keys)?;
             retired.push(id);

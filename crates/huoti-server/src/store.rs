@@ -20,6 +20,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "impact_assessment", include_str!("../migrations/0006_impact_assessment.sql")),
 ];
 
+/// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or
+/// another writer first), so callers can tell a lost race from a failure.
+pub(crate) fn inserted(r: Result<sqlx::any::AnyQueryResult, sqlx::Error>) -> Result<bool, sqlx::Error> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Session states.
 pub mod state {
     /// Accepting frames.
@@ -282,11 +292,7 @@ impl Db {
         .bind(now_ms as i64)
         .execute(&self.pool)
         .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e),
-        }
+        inserted(r)
     }
 
     /// Sets the session's device info, once (the first frame that carries it).

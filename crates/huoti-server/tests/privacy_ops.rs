@@ -116,11 +116,7 @@ async fn upload(e: &Env, s: &Value, seq: u32, jpeg: &[u8], device: bool) {
 }
 
 async fn put_identity(e: &Env, sid: &str) {
-    let req = Request::put(format!("/v1/sessions/{sid}/identity"))
-        .header("authorization", format!("Bearer {}", e.key))
-        .body(Body::from(json!({"name": "张三", "id_number": ID_NUMBER, "phone": PHONE}).to_string()))
-        .unwrap();
-    let (status, v) = call(&e.app, req).await;
+    let (status, v) = put_identity_body(e, sid, json!({"name": "张三", "id_number": ID_NUMBER, "phone": PHONE})).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
 }
 
@@ -643,11 +639,7 @@ async fn s1_storage_outside_the_data_region_is_refused_at_start() {
 async fn l3_identity_values_are_validated_without_echoing_them() {
     let e = envs().await.remove(0);
     let s = session(&e).await;
-    let req = Request::put(format!("/v1/sessions/{}/identity", s["session_id"].as_str().unwrap()))
-        .header("authorization", format!("Bearer {}", e.key))
-        .body(Body::from(json!({"id_number": "1234567890ABCDEFG9"}).to_string()))
-        .unwrap();
-    let (status, v) = call(&e.app, req).await;
+    let (status, v) = put_identity_body(&e, s["session_id"].as_str().unwrap(), json!({"id_number": "1234567890ABCDEFG9"})).await;
     assert_eq!((status, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     assert!(!v.to_string().contains("1234567890"), "{v}");
 }

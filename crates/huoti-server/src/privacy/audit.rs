@@ -18,7 +18,7 @@ use super::auth::{Caller, parse_role};
 use super::instant;
 use crate::api::{AppState, rfc3339};
 use crate::error::AppError;
-use crate::store::Db;
+use crate::store::{Db, inserted};
 
 fn entry_from(r: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
     let role: String = r.try_get("role")?;
@@ -78,11 +78,7 @@ impl Db {
         .bind(&e.hash)
         .execute(self.pool())
         .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(false),
-            Err(e) => Err(e),
-        }
+        inserted(r)
     }
 }
 

@@ -5,7 +5,7 @@ use huoti_privacy::assessment::ImpactAssessment;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::store::Db;
+use crate::store::{Db, inserted};
 
 /// A stored policy version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,11 +106,7 @@ impl Db {
         .bind(p.impact_assessment.as_ref().map(|a| format_day(a.completed_on)))
         .execute(self.pool())
         .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e),
-        }
+        inserted(r)
     }
 
     /// Every policy version, oldest first.
@@ -137,11 +133,7 @@ impl Db {
             .bind(now_ms as i64)
             .execute(self.pool())
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e),
-        }
+        inserted(r)
     }
 
     /// A subject's integrator and reference.

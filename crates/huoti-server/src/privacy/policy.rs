@@ -54,7 +54,7 @@ pub fn shipped(now_ms: u64) -> Result<PolicyRow, ServerError> {
     // Assessed before the declared publication day (the stored time may be earlier when a
     // test clock runs behind it).
     assessment::check(&s.version, s.material_change, assessment.as_ref(), at).map_err(|e| ServerError::Config(format!("config/policy/policy.toml: {e}")))?;
-    build_row(&s.version, SHIPPED_TEXT, s.material_change, at_ms, &s.privacy_contact, &s.share_with, assessment)
+    row(&s.version, SHIPPED_TEXT, s.material_change, at_ms, &s.privacy_contact, &s.share_with, assessment)
 }
 
 /// An assessment from its wire or file form.
@@ -63,22 +63,10 @@ pub fn assessment_from(reference: &str, completed_on: &str) -> Result<ImpactAsse
     Ok(ImpactAssessment { reference: reference.to_owned(), completed_on: day })
 }
 
-/// A validated policy row (label, contact A3, recipients, and — for a material change — the
-/// impact assessment done before it binds, L5).
+/// A validated policy row (label, contact A3, recipients) with its impact assessment. Whether
+/// the assessment came early enough (L5) is checked where a version enters: [`shipped`]
+/// against its declared date, `POST /v1/admin/policy-versions` against today.
 pub fn row(
-    version: &str,
-    text: &str,
-    material: bool,
-    at_ms: i64,
-    contact: &str,
-    share_with: &[String],
-    impact_assessment: Option<ImpactAssessment>,
-) -> Result<PolicyRow, ServerError> {
-    assessment::check(version, material, impact_assessment.as_ref(), instant(at_ms.max(0) as u64)).map_err(|e| ServerError::Config(e.to_string()))?;
-    build_row(version, text, material, at_ms, contact, share_with, impact_assessment)
-}
-
-fn build_row(
     version: &str,
     text: &str,
     material: bool,
