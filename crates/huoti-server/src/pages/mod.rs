@@ -73,9 +73,10 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSET_CACHE: &str = "public, max-age=300, must-revalidate";
 
 static SDK: LazyLock<Asset> = LazyLock::new(|| Asset::new(SDK_BUNDLE, JS));
-static ASSETS: LazyLock<[(&str, Asset); 4]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[(&str, Asset); 5]> = LazyLock::new(|| {
     [
         ("pages.css", Asset::new(include_str!("assets/pages.css"), "text/css; charset=utf-8")),
+        ("common.js", Asset::new(include_str!("assets/common.js"), JS)),
         ("demo.js", Asset::new(include_str!("assets/demo.js"), JS)),
         ("privacy.js", Asset::new(include_str!("assets/privacy.js"), JS)),
         ("console.js", Asset::new(include_str!("assets/console.js"), JS)),

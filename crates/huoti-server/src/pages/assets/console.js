@@ -2,18 +2,9 @@
 // it closes), never in localStorage or a cookie, and sent only to this server. The server
 // enforces each role; this page shows its refusal (403) plainly.
 
-const S = JSON.parse(document.getElementById('strings').textContent);
-const fmt = (s, v = {}) => s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? ''));
-const $ = (id) => document.getElementById(id);
-const KEY = 'huoti.console.key';
+import { $, ApiError, S, el, fetchJson, fmt } from './common.js';
 
-class ApiError extends Error {
-  constructor(status, code) {
-    super(code);
-    this.status = status;
-    this.code = code;
-  }
-}
+const KEY = 'huoti.console.key';
 
 /** The purpose staff give for an access to personal data (audited with it, S2). Header values
  * are ISO-8859-1 only, so other text (Chinese) travels percent-encoded. */
@@ -27,19 +18,8 @@ async function api(method, path) {
   if (!key) throw new ApiError(0, 'no_key');
   const headers = { Authorization: `Bearer ${key}` };
   if ($('purpose').value.trim()) headers['huoti-purpose'] = purposeHeader();
-  const r = await fetch(path, { method, headers, cache: 'no-store', credentials: 'omit' });
-  const text = await r.text();
-  const j = text ? JSON.parse(text) : null;
-  if (!r.ok) throw new ApiError(r.status, j?.code || `http_${r.status}`);
-  return j;
+  return fetchJson(method, path, headers);
 }
-
-const el = (tag, attrs = {}, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...kids);
-  return e;
-};
 
 function problem(out, e) {
   const p = el('p', { class: 'bad', role: 'alert' });

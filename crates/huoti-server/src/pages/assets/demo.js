@@ -3,9 +3,8 @@
 // challenge for a recorded clip can be given in the fragment, `#challenge=<JSON>`; the server
 // accepts it only in test mode.
 import '/sdk/huoti-liveness.js';
+import { S, fmt } from './common.js';
 
-const S = JSON.parse(document.getElementById('strings').textContent);
-const fmt = (s, v) => s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? ''));
 const lang = document.documentElement.lang;
 const host = document.getElementById('host');
 const status = document.getElementById('status');

@@ -4,9 +4,8 @@
 // sessionStorage (this tab only), removes it from the address bar, and sends it only to this
 // server's /v1/me endpoints as a bearer token.
 
-const S = JSON.parse(document.getElementById('strings').textContent);
-const fmt = (s, v = {}) => s.replace(/\{(\w+)\}/g, (_, k) => String(v[k] ?? ''));
-const $ = (id) => document.getElementById(id);
+import { $, ApiError, S, el, fetchJson, fmt } from './common.js';
+
 const msg = $('msg');
 const KEY = 'huoti.privacy.token';
 
@@ -18,35 +17,7 @@ if (fromHash) {
 }
 const token = sessionStorage.getItem(KEY);
 
-class ApiError extends Error {
-  constructor(status, code) {
-    super(code);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
-  const text = await r.text();
-  let j = null;
-  try {
-    j = text ? JSON.parse(text) : null;
-  } catch {
-    /* not JSON */
-  }
-  if (!r.ok) throw new ApiError(r.status, j?.code || `http_${r.status}`);
-  return j;
-}
-
-const el = (tag, attrs = {}, ...kids) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...kids);
-  return e;
-};
+const api = (method, path, body) => fetchJson(method, path, { Authorization: `Bearer ${token}` }, body);
 const say = (cls, text) => {
   msg.className = cls;
   msg.textContent = text;
