@@ -3,16 +3,17 @@
 //! stored, key rotation, retention with row claims, incidents, disclosures, wind-down and
 //! data residency. Each test is named after the POLICY.md clauses it proves.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{T0, call};
 use huoti_server::{ManualClock, ServerConfig, build_state, create_integrator, router};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const T0: u64 = 1_800_000_000_000;
 const DAY: u64 = 86_400_000;
 const ID_NUMBER: &str = "11010519491231002X";
 const PHONE: &str = "13812345678";
@@ -48,13 +49,6 @@ async fn envs() -> Vec<Env> {
         out.push(Env { dir: dir.path().to_path_buf(), _dir: dir, url, clock, state, app, key, officer });
     }
     out
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 /// A POST with a key and a stated purpose (staff endpoints audit it; others ignore it).
@@ -100,18 +94,8 @@ async fn consent(e: &Env, s: &Value, scopes: &[&str], version: Option<&str>) {
 }
 
 async fn upload(e: &Env, s: &Value, seq: u32, jpeg: &[u8], device: bool) {
-    let mut req = Request::post(format!(
-        "/v1/sessions/{}/frames?seq={seq}&t_ms={}&nonce={}",
-        s["session_id"].as_str().unwrap(),
-        seq * 66,
-        s["challenge"]["nonce"].as_str().unwrap()
-    ))
-    .header("authorization", format!("Bearer {}", s["client_token"].as_str().unwrap()))
-    .header("content-type", "image/jpeg");
-    if device {
-        req = req.header("huoti-device-model", "Pixel 8").header("huoti-os-type", "android").header("huoti-os-version", "15");
-    }
-    let (status, v) = call(&e.app, req.body(Body::from(jpeg.to_vec())).unwrap()).await;
+    let headers: &[(&str, &str)] = if device { &[("huoti-device-model", "Pixel 8"), ("huoti-os-type", "android"), ("huoti-os-version", "15")] } else { &[] };
+    let (status, v) = call(&e.app, common::frame_of(s, seq, headers, jpeg.to_vec())).await;
     assert_eq!(status, StatusCode::OK, "{v}");
 }
 

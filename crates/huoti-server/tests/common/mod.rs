@@ -99,6 +99,11 @@ pub fn frame(s: &Value, seq: u32) -> Request<Body> {
 }
 
 pub fn frame_with(s: &Value, seq: u32, headers: &[(&str, &str)]) -> Request<Body> {
+    frame_of(s, seq, headers, tiny_jpeg())
+}
+
+/// Frame `seq` of session `s` (captured `seq` × 66 ms in), carrying `jpeg` and `headers`.
+pub fn frame_of(s: &Value, seq: u32, headers: &[(&str, &str)], jpeg: Vec<u8>) -> Request<Body> {
     let mut b = Request::post(format!(
         "/v1/sessions/{}/frames?seq={seq}&t_ms={}&nonce={}",
         s["session_id"].as_str().unwrap(),
@@ -110,7 +115,7 @@ pub fn frame_with(s: &Value, seq: u32, headers: &[(&str, &str)]) -> Request<Body
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    b.body(Body::from(tiny_jpeg())).unwrap()
+    b.body(Body::from(jpeg)).unwrap()
 }
 
 /// The policy in force.
