@@ -236,15 +236,7 @@ async fn training_images(st: &AppState, now_ms: u64, dry_run: bool, report: &mut
             (r.try_get("id")?, r.try_get("subject_id")?, r.try_get("blob_key")?, r.try_get("kept_at_ms")?);
         let ledger = crate::privacy::consent::ledger(st, &subject).await?;
         let consented = !wound_down && ledger.may_retain_for_training(&huoti_privacy::SubjectId::new(&subject), at(now_ms as i64)).is_ok();
-        let item = RetentionSubject {
-            category: DataCategory::Frames,
-            created_at: at(kept),
-            verdict_at: Some(at(kept)),
-            has_training_consent: consented,
-            subject_deleted_at: None,
-            unlawful: false,
-        };
-        let a = policy.decide(&item, at(now_ms as i64));
+        let a = policy.decide(&retention_item(DataCategory::Frames, kept, Some(kept), consented, None), at(now_ms as i64));
         count(report, "training_images", a, dry_run);
         if a == Action::Delete && !dry_run {
             st.vault.store.delete(&blob_key).map_err(AppError::internal)?;
@@ -266,15 +258,7 @@ async fn identities(st: &AppState, now_ms: u64, dry_run: bool, report: &mut Rete
     let policy = st.config.retention.policy();
     for r in rows {
         let (subject, created, deleted): (String, i64, Option<i64>) = (r.try_get("subject_id")?, r.try_get("created_at_ms")?, r.try_get("deleted_at_ms")?);
-        let item = RetentionSubject {
-            category: DataCategory::IdentityData,
-            created_at: at(created),
-            verdict_at: None,
-            has_training_consent: false,
-            subject_deleted_at: deleted.map(at),
-            unlawful: false,
-        };
-        let a = policy.decide(&item, at(now_ms as i64));
+        let a = policy.decide(&retention_item(DataCategory::IdentityData, created, None, false, deleted), at(now_ms as i64));
         count(report, "identity_data", a, dry_run);
         if a == Action::Delete && !dry_run {
             crate::identity::erase(&st.db, &subject).await?;
@@ -283,15 +267,20 @@ async fn identities(st: &AppState, now_ms: u64, dry_run: bool, report: &mut Rete
     Ok(())
 }
 
-fn item(category: DataCategory, created_ms: i64, c: &Candidate, training: bool) -> RetentionSubject {
+/// What the retention rule is asked about one piece of data (times in ms).
+fn retention_item(category: DataCategory, created_ms: i64, verdict_ms: Option<i64>, training: bool, deleted_ms: Option<i64>) -> RetentionSubject {
     RetentionSubject {
         category,
         created_at: at(created_ms),
-        verdict_at: c.completed_at_ms.map(at),
+        verdict_at: verdict_ms.map(at),
         has_training_consent: training,
-        subject_deleted_at: c.deleted_at_ms.map(at),
+        subject_deleted_at: deleted_ms.map(at),
         unlawful: false,
     }
+}
+
+fn item(category: DataCategory, created_ms: i64, c: &Candidate, training: bool) -> RetentionSubject {
+    retention_item(category, created_ms, c.completed_at_ms, training, c.deleted_at_ms)
 }
 
 fn count(report: &mut RetentionReport, category: &str, action: Action, dry_run: bool) {
