@@ -115,7 +115,8 @@ impl Engine {
         let analyzer = Analyzer::load(&ModelPaths::in_dir(model_dir), AnalyzerConfig::default())
             .map_err(|e| ServerError::Models(e.to_string()))?;
         let model_versions =
-            manifest.assets.iter().map(|a| (a.name.clone(), format!("sha256:{}", &a.sha256[..12.min(a.sha256.len())]))).collect();
+            // Optional models (face match) judge nothing here: the verdict names what did.
+            manifest.assets.iter().filter(|a| !a.optional).map(|a| (a.name.clone(), format!("sha256:{}", &a.sha256[..12.min(a.sha256.len())]))).collect();
         Ok(Engine { analyzer, model_versions })
     }
 

@@ -45,15 +45,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod align;
 mod analyzer;
 mod antispoof;
 mod decode;
 mod detect;
 mod error;
+mod face_match;
 mod geometry;
 mod measures;
 mod mesh;
 mod model;
+mod onnx_fold;
 mod quality;
 mod tensor;
 
@@ -65,6 +68,10 @@ pub use antispoof::Passive;
 pub use decode::{decode_image, DecodeLimits};
 pub use detect::{DetectorConfig, Face};
 pub use error::VisionError;
+pub use face_match::{
+    compare, Comparison, FaceEmbedding, FaceMatcher, ImageEmbedding, MatchDecision, MatchQuality, MatcherConfig,
+    QualityLimits, QualityProblem, Template, DEFAULT_MATCH_THRESHOLD, TEMPLATE_LEN, TEMPLATE_MODEL,
+};
 pub use geometry::{Point, Rect, RotatedCrop};
 pub use measures::{measure, shape_signature, Measures};
 pub use mesh::Mesh;
