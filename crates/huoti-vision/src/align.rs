@@ -99,6 +99,9 @@ pub struct AlignedFace {
     /// Root-mean-square distance, in crop pixels, between the mapped landmarks and the
     /// template: how far this face's landmark layout is from a frontal face's.
     pub landmark_fit_px: f32,
+    /// Share of the crop's pixels that fell outside the image (filled black): a face cut by
+    /// the image's edge.
+    pub outside_fraction: f32,
 }
 
 /// Aligns `face` of `img` onto the template; `None` when its landmarks are degenerate.
@@ -107,22 +110,31 @@ pub fn align_face(img: &RgbImage, face: &Face) -> Option<AlignedFace> {
     let inverse = transform.inverse()?;
     let squared: f32 = face.landmarks.iter().zip(&TEMPLATE).map(|(p, t)| transform.apply(*p).dist(*t).powi(2)).sum();
     let landmark_fit_px = (squared / TEMPLATE.len() as f32).sqrt();
-    Some(AlignedFace { crop: warp(img, &inverse, ALIGNED_SIDE), transform, landmark_fit_px })
+    let (crop, outside) = warp(img, &inverse, ALIGNED_SIDE);
+    let outside_fraction = outside as f32 / (ALIGNED_SIDE * ALIGNED_SIDE) as f32;
+    Some(AlignedFace { crop, transform, landmark_fit_px, outside_fraction })
 }
 
 /// `warpAffine(…, INTER_LINEAR, BORDER_CONSTANT 0)`: crop pixel (u, v) takes the bilinear
 /// sample of `img` at `crop_to_image(u, v)`, rounded to 8 bits as OpenCV's 8-bit output is.
-fn warp(img: &RgbImage, crop_to_image: &Similarity, side: u32) -> RgbImage {
+/// Also counts the crop pixels whose sample point lies outside the image.
+fn warp(img: &RgbImage, crop_to_image: &Similarity, side: u32) -> (RgbImage, u32) {
     let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     let raw = img.as_raw();
     let stride = w as usize * 3;
     let fetch = |x: i64, y: i64, c: usize| -> f64 {
-        if x < 0 || y < 0 || x >= w || y >= h { 0.0 } else { f64::from(raw[y as usize * stride + x as usize * 3 + c]) }
+        if x < 0 || y < 0 || x >= w || y >= h {
+            0.0
+        } else {
+            f64::from(raw[y as usize * stride + x as usize * 3 + c])
+        }
     };
-    RgbImage::from_fn(side, side, |u, v| {
+    let mut outside = 0;
+    let crop = RgbImage::from_fn(side, side, |u, v| {
         let s = crop_to_image;
         let (u, v) = (f64::from(u), f64::from(v));
         let (x, y) = (s.a * u - s.b * v + s.tx, s.b * u + s.a * v + s.ty);
+        outside += u32::from(x < 0.0 || y < 0.0 || x > (w - 1) as f64 || y > (h - 1) as f64);
         let (x0, y0) = (x.floor(), y.floor());
         let (ax, ay) = (x - x0, y - y0);
         let (x0, y0) = (x0 as i64, y0 as i64);
@@ -131,7 +143,8 @@ fn warp(img: &RgbImage, crop_to_image: &Similarity, side: u32) -> RgbImage {
             let bottom = fetch(x0, y0 + 1, c) * (1.0 - ax) + fetch(x0 + 1, y0 + 1, c) * ax;
             (top * (1.0 - ay) + bottom * ay).round().clamp(0.0, 255.0) as u8
         }))
-    })
+    });
+    (crop, outside)
 }
 
 #[cfg(test)]
@@ -184,21 +197,25 @@ mod tests {
         let aligned = align_face(&img, &face).unwrap();
         assert!(aligned.landmark_fit_px < 1e-3);
         assert_eq!(aligned.crop, img);
+        assert_eq!(aligned.outside_fraction, 0.0);
     }
 
     #[test]
     fn a_face_twice_the_size_is_sampled_between_pixels_and_black_outside() {
         // Landmarks at twice the template's coordinates: crop pixel (u, v) samples (2u, 2v).
         let img = RgbImage::from_fn(200, 200, |x, _| image::Rgb([(x / 2) as u8, 0, 0]));
-        let face = Face {
-            bbox: Rect::default(),
-            score: 0.9,
-            landmarks: TEMPLATE.map(|p| Point::new(p.x * 2.0, p.y * 2.0)),
-        };
+        let face =
+            Face { bbox: Rect::default(), score: 0.9, landmarks: TEMPLATE.map(|p| Point::new(p.x * 2.0, p.y * 2.0)) };
         let aligned = align_face(&img, &face).unwrap();
         assert!((aligned.transform.scale() - 0.5).abs() < 1e-6);
         assert_eq!(aligned.crop.get_pixel(10, 10).0[0], 10);
-        // (2·111, 2·111) = (222, 222) lies outside the 200×200 image: black.
+        // (2·111, 2·111) = (222, 222) lies outside the 200×200 image: black. Crop pixels from
+        // 100 on (sampling 200 and beyond) are outside: 1 − (100/112)².
         assert_eq!(aligned.crop.get_pixel(111, 111).0, [0, 0, 0]);
+        assert!(
+            (aligned.outside_fraction - (1.0 - (100.0f32 / 112.0).powi(2))).abs() < 1e-3,
+            "{}",
+            aligned.outside_fraction
+        );
     }
 }

@@ -109,7 +109,11 @@ pub enum MatchDecision {
 impl MatchDecision {
     /// The decision for `similarity` at `threshold` (ties match, as in `huoti eval`).
     pub fn at(similarity: f32, threshold: f32) -> MatchDecision {
-        if similarity >= threshold { MatchDecision::Match } else { MatchDecision::NoMatch }
+        if similarity >= threshold {
+            MatchDecision::Match
+        } else {
+            MatchDecision::NoMatch
+        }
     }
 }
 
@@ -141,7 +145,14 @@ pub fn compare(reference: &Template, probes: &[Template], threshold: f32) -> Opt
         _ if n % 2 == 1 => s[n / 2],
         _ => (s[n / 2 - 1] + s[n / 2]) / 2.0,
     };
-    Some(Comparison { similarity, best: s[n - 1], worst: s[0], probes: n, threshold, decision: MatchDecision::at(similarity, threshold) })
+    Some(Comparison {
+        similarity,
+        best: s[n - 1],
+        worst: s[0],
+        probes: n,
+        threshold,
+        decision: MatchDecision::at(similarity, threshold),
+    })
 }
 
 /// What makes a face a good reference (or probe): facts, and [`problems`](Self::problems)
@@ -164,8 +175,9 @@ pub struct MatchQuality {
     /// Laplacian variance of the aligned crop (same scale as the analyzer's sharpness:
     /// below ~50 is blurred).
     pub sharpness: f32,
-    /// True when the whole face box is inside the image.
-    pub face_inside: bool,
+    /// Share of the aligned crop that lies outside the image (0 for a whole face; a face
+    /// cut by the edge shows here even when the detector's box stays inside).
+    pub outside_fraction: f32,
 }
 
 /// Limits behind [`MatchQuality::problems`] (starting values chosen on the shared samples;
@@ -178,11 +190,18 @@ pub struct QualityLimits {
     pub max_nose_offset: f32,
     /// Smallest sharpness.
     pub min_sharpness: f32,
+    /// Largest share of the aligned crop outside the image.
+    pub max_outside_fraction: f32,
 }
 
 impl Default for QualityLimits {
     fn default() -> Self {
-        QualityLimits { min_eye_distance_px: 20.0, max_nose_offset: 0.25, min_sharpness: 20.0 }
+        QualityLimits {
+            min_eye_distance_px: 20.0,
+            max_nose_offset: 0.25,
+            min_sharpness: 20.0,
+            max_outside_fraction: 0.02,
+        }
     }
 }
 
@@ -213,13 +232,13 @@ impl MatchQuality {
         if self.sharpness < limits.min_sharpness {
             out.push(QualityProblem::Blurred);
         }
-        if !self.face_inside {
+        if self.outside_fraction > limits.max_outside_fraction {
             out.push(QualityProblem::FaceCutOff);
         }
         out
     }
 
-    fn of(img: &RgbImage, face: &Face, aligned: &AlignedFace) -> MatchQuality {
+    fn of(face: &Face, aligned: &AlignedFace) -> MatchQuality {
         let [right_eye, left_eye, nose, right_mouth, left_mouth] = face.landmarks;
         let eye_distance_px = right_eye.dist(left_eye);
         let (top, bottom) = (right_eye.mid(left_eye), right_mouth.mid(left_mouth));
@@ -234,7 +253,7 @@ impl MatchQuality {
             nose_offset: offset / eye_distance_px.max(f32::EPSILON),
             landmark_fit_px: aligned.landmark_fit_px,
             sharpness: sharpness(&aligned.crop, (0, 0, ALIGNED_SIDE, ALIGNED_SIDE)),
-            face_inside: face.bbox.inside(img.width(), img.height()),
+            outside_fraction: aligned.outside_fraction,
         }
     }
 }
@@ -315,7 +334,7 @@ impl FaceMatcher {
         let output = self.sface.run(planar(&aligned.crop, Layout::RgbRaw))?;
         let raw = output.into_iter().next().unwrap_or_default();
         let template = Template::from_raw(raw)?;
-        let quality = MatchQuality::of(img, face, &aligned);
+        let quality = MatchQuality::of(face, &aligned);
         Ok(FaceEmbedding { template, face: *face, quality, embed_ms: start.elapsed().as_secs_f64() * 1000.0 })
     }
 
@@ -374,7 +393,9 @@ mod tests {
         assert_eq!(bytes.len(), 512);
         assert_eq!(Template::from_bytes(&bytes).unwrap(), t);
         assert!(matches!(Template::from_bytes(&bytes[..511]), Err(VisionError::BadTemplate(_))));
-        assert!(matches!(Template::from_bytes(&[0u8; 512]), Err(VisionError::BadTemplate(m)) if m.contains("unit length")));
+        assert!(
+            matches!(Template::from_bytes(&[0u8; 512]), Err(VisionError::BadTemplate(m)) if m.contains("unit length"))
+        );
         let mut nan = bytes.to_vec();
         nan[..4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(Template::from_bytes(&nan).is_err());
@@ -424,14 +445,20 @@ mod tests {
             nose_offset: 0.02,
             landmark_fit_px: 1.0,
             sharpness: 200.0,
-            face_inside: true,
+            outside_fraction: 0.0,
         };
         let limits = QualityLimits::default();
         assert!(good.problems(&limits).is_empty());
-        let bad = MatchQuality { eye_distance_px: 12.0, nose_offset: -0.4, sharpness: 5.0, face_inside: false, ..good };
+        let bad =
+            MatchQuality { eye_distance_px: 12.0, nose_offset: -0.4, sharpness: 5.0, outside_fraction: 0.1, ..good };
         assert_eq!(
             bad.problems(&limits),
-            [QualityProblem::FaceTooSmall, QualityProblem::TurnedAway, QualityProblem::Blurred, QualityProblem::FaceCutOff]
+            [
+                QualityProblem::FaceTooSmall,
+                QualityProblem::TurnedAway,
+                QualityProblem::Blurred,
+                QualityProblem::FaceCutOff
+            ]
         );
     }
 
