@@ -59,7 +59,7 @@ struct VideoFrame {
 }
 
 /// Expands directories (recursively, sorted) into image and video files.
-fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -146,7 +146,7 @@ pub fn run(args: CheckArgs) -> Exit {
     } else if bad {
         Exit::BadInput
     } else if args.fail_on_spoof && not_live {
-        Exit::NotLive
+        Exit::Rejected
     } else {
         Exit::Ok
     }

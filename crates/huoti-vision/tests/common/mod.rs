@@ -3,6 +3,7 @@ use std::sync::OnceLock;
 
 use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths};
 
+#[allow(dead_code)] // the face-match tests use the matcher instead
 pub fn analyzer() -> &'static Analyzer {
     static A: OnceLock<Analyzer> = OnceLock::new();
     A.get_or_init(|| {
