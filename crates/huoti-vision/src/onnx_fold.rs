@@ -120,7 +120,7 @@ fn floats(t: &pb::TensorProto) -> Result<Vec<f32>, String> {
     if t.raw_data.is_empty() {
         return Ok(t.float_data.clone());
     }
-    if t.raw_data.len() % 4 != 0 {
+    if !t.raw_data.len().is_multiple_of(4) {
         return Err(format!("`{}`: raw data of {} bytes is not a whole number of float32", t.name, t.raw_data.len()));
     }
     Ok(t.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())

@@ -7,6 +7,7 @@ mod assets_cmd;
 mod check;
 mod cli;
 mod eval;
+mod eval_match;
 mod exit;
 mod match_cmd;
 mod serve;
