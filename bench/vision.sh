@@ -38,4 +38,7 @@ t = h["tracked"]
 a = r["stages"]["total"]["mean_ms"]
 b = t["session_ms_per_frame"]
 print(f"| **per frame, session pipeline** (tracked mesh, detect 1/5 frames, anti-spoof on {t['passive_frames']} frames) vs reference naive mean | {a:.2f} | {b:.2f} | {b/a:.2f}× |")
+a, b = r["stages"].get("embed"), h["stages"]["embed"]
+if a and b["n"]:
+    print(f"| face match: ms per embedding (align + SFace; OpenCV alignCrop + onnxruntime vs huoti), {b['n']} faces | {a['median_ms']:.2f} | {b['median_ms']:.2f} | {b['median_ms']/a['median_ms']:.2f}× |")
 PY

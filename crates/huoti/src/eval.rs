@@ -112,6 +112,36 @@ pub struct EvalArgs {
     pub models: PathBuf,
 }
 
+/// What both evaluations do with their report: write the files (`--out`), then print it as
+/// JSON (`--json`) or Markdown. `None` when the files could not be written (said on stderr).
+pub(crate) fn emit<R: serde::Serialize>(
+    report: R,
+    args: &EvalArgs,
+    write_all: impl FnOnce(R, &std::path::Path) -> Result<R, huoti_eval::Error>,
+    files: impl Fn(&R) -> &Vec<String>,
+    markdown: impl Fn(&R) -> String,
+) -> Option<R> {
+    let report = match &args.out {
+        None => report,
+        Some(dir) => match write_all(report, dir) {
+            Ok(r) => {
+                eprintln!("wrote {} into {}", files(&r).join(", "), dir.display());
+                r
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return None;
+            }
+        },
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        print!("{}", markdown(&report));
+    }
+    Some(report)
+}
+
 /// The bar both evaluations show while they score.
 pub(crate) fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
@@ -180,7 +210,7 @@ pub fn run(args: EvalArgs) -> Exit {
         target_apcer: Some(args.target_apcer),
     };
     let bar = progress_bar();
-    let mut report = huoti_eval::evaluate(&analyzer, &ds, &options, settings, |i, n, p| {
+    let report = huoti_eval::evaluate(&analyzer, &ds, &options, settings, |i, n, p| {
         bar.set_length(n as u64);
         bar.set_position(i as u64);
         bar.set_message(p.name.clone());
@@ -190,21 +220,9 @@ pub fn run(args: EvalArgs) -> Exit {
         .presentations
         .iter()
         .any(|r| r.message.as_deref().is_some_and(|m| m.contains("`ffmpeg` was not found")));
-    if let Some(dir) = &args.out {
-        report = match report::write_all(report, dir) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::BadInput;
-            }
-        };
-        eprintln!("wrote {} into {}", report.files.join(", "), dir.display());
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
-    } else {
-        print!("{}", report::markdown(&report));
-    }
+    let Some(report) = emit(report, &args, report::write_all, |r| &r.files, report::markdown) else {
+        return Exit::BadInput;
+    };
     for r in report.presentations.iter().filter(|r| r.status == huoti_eval::run::Status::Error) {
         eprintln!("error: {}: {}", r.name, r.message.as_deref().unwrap_or("could not be analysed"));
     }

@@ -36,27 +36,15 @@ pub fn run(args: &EvalArgs) -> Exit {
     let settings =
         MatchSettings { source: args.source.display().to_string(), threshold, target_fmr: Some(args.target_fmr) };
     let bar = crate::eval::progress_bar();
-    let mut report = matching::evaluate_pairs(&matcher, &set, settings, |i, n, name| {
+    let report = matching::evaluate_pairs(&matcher, &set, settings, |i, n, name| {
         bar.set_length(n as u64);
         bar.set_position(i as u64);
         bar.set_message(name.to_owned());
     });
     bar.finish_and_clear();
-    if let Some(dir) = &args.out {
-        report = match matching::write_all(report, dir) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::BadInput;
-            }
-        };
-        eprintln!("wrote {} into {}", report.files.join(", "), dir.display());
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
-    } else {
-        print!("{}", matching::markdown(&report));
-    }
+    let Some(report) = crate::eval::emit(report, args, matching::write_all, |r| &r.files, matching::markdown) else {
+        return Exit::BadInput;
+    };
     for i in report.images.iter().filter(|i| i.status == "error") {
         eprintln!("error: {}: {}", i.name, i.message.as_deref().unwrap_or("could not be read"));
     }
