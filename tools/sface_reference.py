@@ -56,8 +56,10 @@ YUNET = yunet_reference.MODEL_FILE
 
 def fold(src, dst):
     """Write a float32 copy of ``src``: every blocked DequantizeLinear becomes an
-    initializer ``(q - zero_point) * scale`` per block; unread inputs without
-    data are dropped."""
+    initializer ``(q - zero_point) * scale`` per block, and only the real input
+    (``data``) stays a graph input: unread data-less declarations go, and so do
+    the declarations of initializers (onnxruntime would otherwise treat those
+    weights as overridable inputs and skip constant folding)."""
     model = onnx.load(src)
     g = model.graph
     inits = {t.name: t for t in g.initializer}
@@ -79,7 +81,7 @@ def fold(src, dst):
     read = {i for n in nodes for i in n.input}
     kept = [t for t in g.initializer if t.name not in dead] + folded
     names = {t.name for t in kept}
-    inputs = [i for i in g.input if i.name in names or i.name in read]
+    inputs = [i for i in g.input if i.name not in names and i.name in read]
     del g.node[:], g.initializer[:], g.input[:]
     g.node.extend(nodes)
     g.initializer.extend(kept)
