@@ -1,13 +1,14 @@
 //! Sealed records beyond frames, and key rotation (S2, C4, L3).
 //!
-//! Each subject has one data key per domain, wrapped by the key-encryption key and stored in
-//! `subject_keys`: `biometric` (frames), `device` (device info, P2) and `identity` (name, ID
+//! Each owner (a session or a person) has one data key per domain, wrapped by the
+//! key-encryption key and stored in `subject_keys`: `biometric` (frames; a person's kept
+//! training images), `device` (a session's device info, P2) and `identity` (a person's name, ID
 //! number, phone — L3: identity data under a separate key domain, in separate tables).
 //! Deleting one domain's key row shreds that domain's data and nothing else.
 //!
 //! Key rotation ([`rotate_kek`]) adds a fresh KEK and re-wraps every data key under it; no
 //! blob or record is rewritten. The old KEK can then be retired: nothing needs it any more.
-//! Running servers follow the key file ([`crate::kek::KekRing`]), so rotation needs no
+//! Running servers follow the key file ([`KekRing`](super::KekRing)), so rotation needs no
 //! downtime.
 
 use std::path::Path;
@@ -17,10 +18,9 @@ use huoti_privacy::uses::Use;
 use huoti_privacy::{BlobContext, DataKey, KeyDomain, LocalKeyFile, SubjectId, WrappedKey};
 use rand_core::OsRng;
 use serde::Serialize;
-use sqlx::Row;
 
+use super::{FrameVault, VaultError};
 use crate::ServerError;
-use crate::blobs::{FrameVault, VaultError};
 use crate::store::Db;
 
 /// A key domain as stored in `subject_keys.domain`.
@@ -35,7 +35,7 @@ pub enum Domain {
 }
 
 impl Domain {
-    /// The stored name.
+    /// The name stored in `subject_keys.domain`.
     pub fn name(self) -> &'static str {
         match self {
             Domain::Biometric => "biometric",
@@ -57,54 +57,59 @@ impl Domain {
         }
     }
 
-    /// The subject bound into the wrap: distinct per domain, so a wrapped key row cannot be
-    /// moved to another domain of the same subject. (Biometric keeps the bare subject id, the
+    /// The owner bound into the wrap: distinct per domain, so a wrapped key row cannot be
+    /// moved to another domain of the same owner. (Biometric keeps the bare owner id, the
     /// form frames were always wrapped with.)
-    fn wrap_subject(self, subject: &str) -> SubjectId {
+    fn wrap_owner(self, owner: &str) -> SubjectId {
         match self {
-            Domain::Biometric => SubjectId::new(subject),
-            other => SubjectId::new(format!("{}:{subject}", other.name())),
+            Domain::Biometric => SubjectId::new(owner),
+            other => SubjectId::new(format!("{}:{owner}", other.name())),
         }
     }
 }
 
 impl FrameVault {
-    /// The subject's data key of `domain`, made (and stored wrapped) when missing.
-    pub async fn key_or_create(&self, db: &Db, subject: &str, domain: Domain, now_ms: u64) -> Result<DataKey, VaultError> {
-        if let Ok(k) = self.domain_key(db, subject, domain).await {
+    /// The owner's data key of `domain`, made (and stored wrapped) when missing.
+    pub async fn key_or_create(&self, db: &Db, owner: &str, domain: Domain, now_ms: u64) -> Result<DataKey, VaultError> {
+        if let Ok(k) = self.domain_key(db, owner, domain).await {
             return Ok(k);
         }
         let key = DataKey::generate(domain.key_domain(), &mut OsRng);
-        let wrapped = self.kek.with(|kek| envelope::wrap(kek, &key, &domain.wrap_subject(subject), &mut OsRng)).map_err(|_| VaultError::Crypto)?;
-        let r = db.put_subject_key(subject, domain.name(), &wrapped.kek_id, &hex::encode(&wrapped.bytes), now_ms).await;
+        let wrapped = self.kek.with(|kek| envelope::wrap(kek, &key, &domain.wrap_owner(owner), &mut OsRng)).map_err(|_| VaultError::Crypto)?;
+        let r = db.put_wrapped_key(owner, domain.name(), &wrapped.kek_id, &hex::encode(&wrapped.bytes), now_ms).await;
         match r {
             Ok(()) => Ok(key),
             // Another request made it first: use theirs.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => self.domain_key(db, subject, domain).await,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => self.domain_key(db, owner, domain).await,
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The subject's data key of `domain`, unwrapped.
-    pub async fn domain_key(&self, db: &Db, subject: &str, domain: Domain) -> Result<DataKey, VaultError> {
-        let (kek_id, wrapped_hex) = db.subject_key(subject, domain.name()).await?.ok_or(VaultError::NoKey)?;
+    /// The owner's data key of `domain`, unwrapped.
+    pub async fn domain_key(&self, db: &Db, owner: &str, domain: Domain) -> Result<DataKey, VaultError> {
+        let (kek_id, wrapped_hex) = db.wrapped_key(owner, domain.name()).await?.ok_or(VaultError::NoKey)?;
         let bytes = hex::decode(wrapped_hex).map_err(|_| VaultError::Crypto)?;
         self.kek
-            .with(|kek| envelope::unwrap(kek, &WrappedKey { kek_id, bytes }, domain.key_domain(), &domain.wrap_subject(subject)))
+            .with(|kek| envelope::unwrap(kek, &WrappedKey { kek_id, bytes }, domain.key_domain(), &domain.wrap_owner(owner)))
             .map_err(|_| VaultError::Crypto)
+    }
+
+    /// Deletes the owner's data key of `domain`: crypto-shreds what was sealed under it.
+    pub async fn shred(&self, db: &Db, owner: &str, domain: Domain) -> Result<(), sqlx::Error> {
+        db.delete_wrapped_key(owner, domain.name()).await
     }
 
     /// Seals a small record (JSON) for storage in a database column (hex), for one listed use
     /// (U1): the use is bound into the associated data, so the record opens for no other.
-    pub fn seal_record(key: &DataKey, subject: &str, purpose: Use, plain: &[u8]) -> Result<String, VaultError> {
-        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose.label());
+    pub fn seal_record(key: &DataKey, owner: &str, purpose: Use, plain: &[u8]) -> Result<String, VaultError> {
+        let ctx = BlobContext::new(format!("{purpose}/{owner}"), SubjectId::new(owner), purpose.label());
         let sealed = envelope::seal(key, plain, &ctx, &mut OsRng).map_err(|_| VaultError::Crypto)?;
         Ok(hex::encode(sealed.to_bytes()))
     }
 
     /// Opens a record sealed by [`seal_record`](Self::seal_record).
-    pub fn open_record(key: &DataKey, subject: &str, purpose: Use, sealed_hex: &str) -> Result<Vec<u8>, VaultError> {
-        let ctx = BlobContext::new(format!("{purpose}/{subject}"), SubjectId::new(subject), purpose.label());
+    pub fn open_record(key: &DataKey, owner: &str, purpose: Use, sealed_hex: &str) -> Result<Vec<u8>, VaultError> {
+        let ctx = BlobContext::new(format!("{purpose}/{owner}"), SubjectId::new(owner), purpose.label());
         let bytes = hex::decode(sealed_hex).map_err(|_| VaultError::Crypto)?;
         let sealed = SealedBlob::from_bytes(&bytes).map_err(|_| VaultError::Crypto)?;
         envelope::open(key, &sealed, &ctx).map_err(|_| VaultError::Crypto)
@@ -129,25 +134,14 @@ const RELOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Re-wraps every data key not under `current` with `keys` (which must hold the KEK each was
 /// wrapped with); returns how many.
 async fn rewrap_all(keys: &LocalKeyFile, db: &Db, current: &str) -> Result<u64, ServerError> {
-    let err = |e: huoti_privacy::KeyError| ServerError::Keys(e.to_string());
-    let rows = sqlx::query("SELECT subject_id, domain, kek_id, wrapped_hex FROM subject_keys WHERE kek_id <> $1").bind(current).fetch_all(&db.pool).await?;
+    let err = |e: huoti_privacy::KeyError| ServerError::Keys(e.into());
     let mut rewrapped = 0;
-    for row in rows {
-        let (subject, domain_name, kek_id, wrapped_hex): (String, String, String, String) =
-            (row.try_get("subject_id")?, row.try_get("domain")?, row.try_get("kek_id")?, row.try_get("wrapped_hex")?);
-        let domain = Domain::from_name(&domain_name).ok_or_else(|| ServerError::Keys(format!("unknown key domain {domain_name:?}")))?;
-        let bytes = hex::decode(&wrapped_hex).map_err(|_| ServerError::Keys("a wrapped key is not hex".into()))?;
-        let wrapped = WrappedKey { kek_id: kek_id.clone(), bytes };
-        let new = envelope::rewrap(keys, &wrapped, domain.key_domain(), &domain.wrap_subject(&subject), &mut OsRng).map_err(err)?;
-        // Only if the row is still the one read (a shredded key stays shredded).
-        sqlx::query("UPDATE subject_keys SET kek_id = $4, wrapped_hex = $5 WHERE subject_id = $1 AND domain = $2 AND kek_id = $3")
-            .bind(&subject)
-            .bind(&domain_name)
-            .bind(&kek_id)
-            .bind(&new.kek_id)
-            .bind(hex::encode(&new.bytes))
-            .execute(&db.pool)
-            .await?;
+    for row in db.keys_not_under(current).await? {
+        let domain = Domain::from_name(&row.domain).ok_or_else(|| ServerError::Keys(format!("unknown key domain {:?}", row.domain).into()))?;
+        let bytes = hex::decode(&row.wrapped_hex).map_err(|_| ServerError::Keys("a wrapped key is not hex".into()))?;
+        let wrapped = WrappedKey { kek_id: row.kek_id.clone(), bytes };
+        let new = envelope::rewrap(keys, &wrapped, domain.key_domain(), &domain.wrap_owner(&row.owner), &mut OsRng).map_err(err)?;
+        db.rewrap_key(&row, &new.kek_id, &hex::encode(&new.bytes)).await?;
         rewrapped += 1;
     }
     Ok(rewrapped)
@@ -158,12 +152,12 @@ async fn rewrap_all(keys: &LocalKeyFile, db: &Db, current: &str) -> Result<u64, 
 /// with `retire_old` the previous KEKs are removed from the file.
 ///
 /// Servers may keep running: each checks the key file before using a key and reloads it when
-/// it changed ([`crate::kek::KekRing`]), so new data keys are wrapped under the new KEK from
+/// it changed ([`KekRing`](super::KekRing)), so new data keys are wrapped under the new KEK from
 /// their next request. A server that read the file a moment before it changed may still wrap
 /// one key under the old KEK; a retirement therefore waits a moment after removing the old
 /// KEKs from the file and re-wraps any such straggler with the keys it read before.
 pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<RotationReport, ServerError> {
-    let keys = |e: huoti_privacy::KeyError| ServerError::Keys(e.to_string());
+    let keys = |e: huoti_privacy::KeyError| ServerError::Keys(e.into());
     let mut kek = LocalKeyFile::open(kek_file).map_err(keys)?;
     let old: Vec<String> = huoti_privacy::KeyProvider::kek_ids(&kek);
     let new_kek = kek.rotate(&mut OsRng).map_err(keys)?;
