@@ -14,7 +14,7 @@ use axum::response::Response;
 use huoti_api::ErrorCode;
 use utoipa::OpenApi;
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::error::{AppError, InternalCause, ServerError};
 use crate::http::auth::{Access, Route, SecuritySchemes, create_integrator_key};
@@ -22,7 +22,7 @@ use crate::http::cors;
 use crate::models::Models;
 use crate::privacy::{audit, consent, policy, rights, sampling};
 use crate::state::AppState;
-use crate::{Clock, disclosure, identity, incidents, jobs, meta, pages, serve as server, sessions};
+use crate::{disclosure, identity, incidents, jobs, meta, pages, serve as server, sessions};
 
 /// Every feature's access table, in the order of the OpenAPI document.
 const ACCESS_TABLES: &[&[Route]] = &[

@@ -22,7 +22,7 @@ use image::RgbImage;
 
 pub use huoti_engine::{FrameInput, LiveRun, REORDER_WINDOW};
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// The vision models, loaded once and shared by all sessions.
 pub struct Models {

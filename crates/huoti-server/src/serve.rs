@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::ServerError;
+use crate::error::ServerError;
 use crate::config::ServerConfig;
 use crate::signing::write_private;
 

@@ -14,7 +14,7 @@ use huoti_api::{Jwk, Jwks};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// The server's signing key.
 pub struct Signer {

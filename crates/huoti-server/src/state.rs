@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use huoti_liveness::SeenFrames;
 use tokio::sync::Semaphore;
 
-use crate::ServerError;
+use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
 use crate::models::{LiveRuns, Models};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::ServerConfig;
-use crate::ServerError;
+use crate::error::ServerError;
 
 fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ServerError> {
     value.parse().map_err(|_| ServerError::Config(format!("{key}={value:?} is not valid")))

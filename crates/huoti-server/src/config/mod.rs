@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, SmtpConfig, check_smtp};
 pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, SessionConfig, TlsConfig};
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// Everything the server can be told. See `config/huoti.example.toml` for a commented file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

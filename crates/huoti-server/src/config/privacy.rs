@@ -8,7 +8,7 @@ use huoti_privacy::RetentionPolicy;
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// Where data may be stored (S1: data collected in-country is stored in-country). Every
 /// storage location is tagged with its region; start-up refuses a location tagged with a

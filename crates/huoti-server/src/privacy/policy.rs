@@ -16,7 +16,7 @@ use serde::Deserialize;
 use utoipa::OpenApi;
 
 use super::audit;
-use crate::ServerError;
+use crate::error::ServerError;
 use crate::error::AppError;
 use crate::http::JsonBody;
 use crate::http::auth::{self, Access, Key, Permits, Route, permits};

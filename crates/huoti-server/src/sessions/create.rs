@@ -15,10 +15,9 @@ use rand_core::OsRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::CreateSessions;
 use crate::clock::lock_remaining_s;
 use crate::error::AppError;
-use crate::http::auth::Key;
+use crate::http::auth::{Key, permits};
 use crate::http::json_body;
 use crate::metrics;
 use crate::privacy::consent;
@@ -26,6 +25,11 @@ use crate::state::AppState;
 use crate::store::{SessionRow, SessionState};
 use crate::util::{random_b64, random_hex, rfc3339, sha256_hex};
 use crate::winddown;
+
+permits!(
+    /// Who may create sessions: integrators.
+    pub CreateSessions = [CreateSession]
+);
 
 /// Converts between huoti-liveness and huoti-api types, which share their JSON form.
 pub(super) fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, AppError> {

@@ -8,13 +8,17 @@ use axum::extract::{Path, State};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
 
-use super::ReadOwnResults;
 use crate::devices;
 use crate::error::AppError;
-use crate::http::auth::{Key, known_session};
+use crate::http::auth::{Key, known_session, permits};
 use crate::state::AppState;
 use crate::store::{SessionRow, SessionState};
 use crate::util::{ct_eq, rfc3339};
+
+permits!(
+    /// Who may read a session's verdict: the integrator that created it.
+    pub ReadOwnResults = [ReadOwnSessionResults]
+);
 
 /// `session_expired`, saying when.
 pub(crate) fn expired(s: &SessionRow) -> AppError {

@@ -19,17 +19,11 @@ use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
 
-use crate::http::auth::{Access, Permits, Route, permits};
-use crate::state::AppState;
+pub use create::CreateSessions;
+pub use lifecycle::ReadOwnResults;
 
-permits!(
-    /// Who may create sessions: integrators.
-    pub CreateSessions = [CreateSession]
-);
-permits!(
-    /// Who may read a session's verdict: the integrator that created it.
-    pub ReadOwnResults = [ReadOwnSessionResults]
-);
+use crate::http::auth::{Access, Permits, Route};
+use crate::state::AppState;
 
 /// The routes of the session flow.
 pub fn router() -> Router<Arc<AppState>> {

@@ -38,7 +38,7 @@ use sqlx::any::AnyPoolOptions;
 pub use consents::{ConsentRow, PolicyRow};
 pub use sessions::{FrameRow, SessionRow, SessionState};
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// The embedded migrations: (version, name, SQL).
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[

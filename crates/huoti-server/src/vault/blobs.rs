@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// Where sealed blobs live. Keys are `<owner>/<name>` (the owner of the data key: a session or a
 /// person), made of `[A-Za-z0-9_.-]` only.

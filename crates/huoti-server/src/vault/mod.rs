@@ -27,10 +27,56 @@ use rand_core::OsRng;
 
 pub use blobs::{BlobStore, DirBlobStore};
 pub use kek::KekRing;
-pub use sealing::{Domain, RotationReport, rotate_kek};
+pub use sealing::{RotationReport, rotate_kek};
 
-use crate::ServerError;
+use crate::error::ServerError;
 use crate::store::Db;
+
+/// A key domain as stored in `subject_keys.domain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Face frames.
+    Biometric,
+    /// Device info (phone model, OS type and version).
+    Device,
+    /// Identity data (L3).
+    Identity,
+}
+
+impl Domain {
+    /// The name stored in `subject_keys.domain`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Domain::Biometric => "biometric",
+            Domain::Device => "device",
+            Domain::Identity => "identity",
+        }
+    }
+
+    /// The domain of a stored name.
+    fn from_name(name: &str) -> Option<Domain> {
+        [Domain::Biometric, Domain::Device, Domain::Identity].into_iter().find(|d| d.name() == name)
+    }
+
+    /// The huoti-privacy key domain: identity data is its own domain (L3); device info is
+    /// kept with the session's non-identity data.
+    fn key_domain(self) -> KeyDomain {
+        match self {
+            Domain::Identity => KeyDomain::Identity,
+            Domain::Biometric | Domain::Device => KeyDomain::Biometric,
+        }
+    }
+
+    /// The owner bound into the wrap: distinct per domain, so a wrapped key row cannot be
+    /// moved to another domain of the same owner. (Biometric keeps the bare owner id, the
+    /// form frames were always wrapped with.)
+    fn wrap_owner(self, owner: &str) -> SubjectId {
+        match self {
+            Domain::Biometric => SubjectId::new(owner),
+            other => SubjectId::new(format!("{}:{owner}", other.name())),
+        }
+    }
+}
 
 /// Seals frames and other blobs under their owner's data keys and keeps them in a
 /// [`BlobStore`].

@@ -15,58 +15,13 @@ use std::path::Path;
 
 use huoti_privacy::envelope::{self, SealedBlob};
 use huoti_privacy::uses::Use;
-use huoti_privacy::{BlobContext, DataKey, KeyDomain, LocalKeyFile, SubjectId, WrappedKey};
+use huoti_privacy::{BlobContext, DataKey, LocalKeyFile, SubjectId, WrappedKey};
 use rand_core::OsRng;
 use serde::Serialize;
 
-use super::{FrameVault, VaultError};
-use crate::ServerError;
+use super::{Domain, FrameVault, VaultError};
+use crate::error::ServerError;
 use crate::store::Db;
-
-/// A key domain as stored in `subject_keys.domain`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Domain {
-    /// Face frames.
-    Biometric,
-    /// Device info (phone model, OS type and version).
-    Device,
-    /// Identity data (L3).
-    Identity,
-}
-
-impl Domain {
-    /// The name stored in `subject_keys.domain`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Domain::Biometric => "biometric",
-            Domain::Device => "device",
-            Domain::Identity => "identity",
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Domain> {
-        [Domain::Biometric, Domain::Device, Domain::Identity].into_iter().find(|d| d.name() == name)
-    }
-
-    /// The huoti-privacy key domain: identity data is its own domain (L3); device info is
-    /// kept with the session's non-identity data.
-    fn key_domain(self) -> KeyDomain {
-        match self {
-            Domain::Identity => KeyDomain::Identity,
-            Domain::Biometric | Domain::Device => KeyDomain::Biometric,
-        }
-    }
-
-    /// The owner bound into the wrap: distinct per domain, so a wrapped key row cannot be
-    /// moved to another domain of the same owner. (Biometric keeps the bare owner id, the
-    /// form frames were always wrapped with.)
-    fn wrap_owner(self, owner: &str) -> SubjectId {
-        match self {
-            Domain::Biometric => SubjectId::new(owner),
-            other => SubjectId::new(format!("{}:{owner}", other.name())),
-        }
-    }
-}
 
 impl FrameVault {
     /// The owner's data key of `domain`, made (and stored wrapped) when missing.

@@ -3,7 +3,7 @@
 //! `huoti-privacy`'s rules and working-day calendar, refusals only on an R8 ground, every staff
 //! access audited with its purpose).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -12,9 +12,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
-use huoti_privacy::rights::{self as rules, RequestKind};
+use huoti_privacy::rights as rules;
 use huoti_privacy::third_party::IdentityField;
-use huoti_privacy::WorkCalendar;
 use utoipa::OpenApi;
 
 use super::consent::{self, SubmitForPerson};
@@ -24,11 +23,13 @@ use crate::http::auth::{Access, Key, LinkSubject, Permits, Route};
 use crate::identity;
 use crate::state::AppState;
 use crate::store::Db;
-use crate::store::rights::{NewRightsRequest, RightsRequestRow};
-use crate::util::{format_day, instant, parse_day, random_b64, random_hex, rfc3339, sha256_hex};
+use crate::store::rights::NewRightsRequest;
+use crate::util::{format_day, instant, random_b64, random_hex, rfc3339, sha256_hex};
 
+pub mod requests;
 pub mod staff;
 
+use requests::{calendar, info, rule_kind};
 use staff::{HandleRequests, SeeOverdue};
 
 /// The routes of the person's rights.
@@ -70,47 +71,6 @@ pub const ACCESS: &[Route] = &[
 
 /// How long a privacy-page link lives.
 pub const LINK_TTL_MS: u64 = 15 * 60 * 1000;
-
-/// The working-day calendar due dates are counted in.
-pub(crate) fn calendar() -> &'static WorkCalendar {
-    static CAL: OnceLock<WorkCalendar> = OnceLock::new();
-    CAL.get_or_init(WorkCalendar::embedded_default)
-}
-
-/// The rule's kind of a wire kind.
-pub(crate) fn rule_kind(kind: &str, field: Option<&str>, verified_field: bool) -> Option<RequestKind> {
-    Some(match kind {
-        "access" => RequestKind::Access,
-        "export" => RequestKind::Export,
-        "correction" => RequestKind::Correction { field: field.unwrap_or_default().to_owned(), verified_field },
-        "deletion" => RequestKind::DeleteRecords,
-        "closure" => RequestKind::CloseAccount,
-        "complaint" => RequestKind::Complaint,
-        "other" => RequestKind::Other,
-        _ => return None,
-    })
-}
-
-/// Whether a request still waits for staff (neither completed nor refused).
-pub(crate) fn open(status: &str) -> bool {
-    status == "open" || status == "identity_verified"
-}
-
-/// The wire form of a request, with whether it is overdue at `now_ms`.
-pub(crate) fn info(r: &RightsRequestRow, now_ms: u64) -> wire::RightsRequestInfo {
-    let overdue = open(&r.status) && r.due_date.as_deref().and_then(parse_day).is_some_and(|d| rules::is_overdue(d, instant(now_ms)));
-    wire::RightsRequestInfo {
-        id: r.id.clone(),
-        kind: r.kind.clone(),
-        status: r.status.clone(),
-        received_at: rfc3339(r.received_at_ms.max(0) as u64),
-        identity_verified_at: r.identity_verified_at_ms.map(|t| rfc3339(t.max(0) as u64)),
-        due_date: r.due_date.clone(),
-        overdue,
-        refusal_ground: r.refusal_ground.clone(),
-        unlawful: r.unlawful,
-    }
-}
 
 /// Open requests whose due date has passed at `now_ms` (the `/metrics` gauge; a count, no ids).
 pub async fn overdue_count(db: &Db, now_ms: u64) -> Result<u64, sqlx::Error> {

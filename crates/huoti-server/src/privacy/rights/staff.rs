@@ -13,7 +13,7 @@ use huoti_api::ErrorCode;
 use huoti_privacy::rights::{self as rules, RefusalGround, RequestKind};
 use huoti_privacy::third_party::IdentityField;
 
-use super::{calendar, info, open, rule_kind};
+use super::requests::{calendar, info, open, rule_kind};
 use crate::error::AppError;
 use crate::http::auth::{self, Caller, Key, Staff, permits};
 use crate::http::json_body;
