@@ -30,7 +30,7 @@ const RETRY_MS: u64 = 60 * 1000;
 /// Counts for one data category.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CategoryReport {
-    /// Items looked at.
+    /// Items of the category looked at.
     pub checked: u64,
     /// Items whose time had come (to delete or anonymise).
     pub due: u64,

@@ -173,7 +173,7 @@ pub fn allowed(access: Access, role: Role) -> bool {
 /// An API key whose role has one of `P`'s permissions; derefs to its [`Caller`].
 #[derive(Debug, Clone)]
 pub struct Key<P> {
-    /// The caller.
+    /// The caller, authorised for `P`.
     pub caller: Caller,
     needs: PhantomData<P>,
 }
@@ -197,7 +197,7 @@ impl<P: Permits> FromRequestParts<Arc<AppState>> for Key<P> {
 /// the audit log with what it did.
 #[derive(Debug, Clone)]
 pub struct Staff<P> {
-    /// The caller.
+    /// The caller, authorised for `P`.
     pub caller: Caller,
     /// Why (header `huoti-purpose`).
     pub purpose: String,

@@ -62,15 +62,15 @@ pub const ACCESS: &[Route] = &[
 /// One notice, as delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    /// Notice id.
+    /// `nt_…`; the file outbox names the notice's file after it.
     pub id: String,
     /// The incident, if any (a wind-down notice has none).
     pub incident_id: Option<String>,
     /// `subject` (one affected person), `public` (a public notice), `regulator` (the report),
     /// `wind_down` (S6).
     pub kind: String,
-    /// Whom it is for: a subject id (the integrator maps it to its user), `public`, or
-    /// `regulator`.
+    /// Whom it is for: the pseudonymous id of an affected person (a session or subject id,
+    /// which the integrator maps to its user), `public`, or `regulator`.
     pub recipient: String,
     /// The text members (S3's four points, or the regulator report).
     pub body: serde_json::Value,

@@ -86,7 +86,7 @@ pub struct SessionRow {
 /// A stored frame: where its sealed bytes are and what the client said about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameRow {
-    /// Sequence number.
+    /// The client's sequence number (0, 1, 2, … in capture order).
     pub seq: i64,
     /// Capture time, ms since the plan started.
     pub t_ms: i64,
