@@ -1,4 +1,4 @@
-//! Errors, one enum per audience. [leaf]
+//! Errors, one enum per audience. (Leaf module: it names no feature.)
 //!
 //! * [`AppError`]: what a handler answers — an RFC 9457 problem with a stable code. Turning it
 //!   into a response neither logs nor reveals anything: an internal cause rides along in the

@@ -49,7 +49,6 @@ pub struct Doc;
 pub const ACCESS: &[Route] = &[("put", "/v1/sessions/{id}/identity", Access::Key(SendIdentity::ANY_OF))];
 
 /// Identity data is sealed for identity verification only (U1).
-
 const PURPOSE: Use = Use::IdentityVerification;
 
 /// The fields present.

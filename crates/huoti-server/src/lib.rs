@@ -27,10 +27,10 @@
 //! One module per feature, each owning its routes, their OpenAPI paths (`Doc`) and their
 //! access rules (`ACCESS`): [`sessions`], the [`privacy`] features, [`identity`], [`devices`],
 //! [`disclosure`], [`incidents`], [`retention`], [`winddown`], [`meta`] and [`pages`].
-//! [`app`] is the only module that names them all. Below the features sit the leaf modules,
+//! [`app`](mod@app) is the only module that names them all. Below the features sit the leaf modules,
 //! which never import a feature: [`state`], [`error`], [`http`] (body limits and credentials
 //! as extractors), [`store`] (all SQL), [`vault`] (sealed storage and keys), [`models`],
-//! [`config`], [`clock`], [`metrics`], [`signing`], [`serve`]. `docs/ARCHITECTURE.md` has the
+//! [`config`], [`clock`], [`metrics`], [`signing`], [`serve`](mod@serve). `docs/ARCHITECTURE.md` has the
 //! map and the order in which features may call each other.
 //!
 //! ## Storage and keys

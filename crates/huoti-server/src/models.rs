@@ -1,5 +1,5 @@
 //! The vision models, loaded once and shared by all sessions, and the live runs of the
-//! sessions this node is receiving frames for. [leaf]
+//! sessions this node is receiving frames for. (Leaf module: it names no feature.)
 //!
 //! Each frame is measured **when it is uploaded**: the upload handler already decodes the JPEG
 //! to validate it, and the session's [`LiveRun`] (huoti-engine: the face tracker's memory and a

@@ -1,6 +1,6 @@
 //! Serving an assembled application: the listener, HTTPS with rustls (ring provider) — a
 //! configured certificate or a self-signed one made on first run — and the accept loop that
-//! hands each TLS connection to hyper; or plain HTTP behind a TLS-terminating proxy. [leaf]
+//! hands each TLS connection to hyper; or plain HTTP behind a TLS-terminating proxy. (Leaf module: it names no feature.)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! [`AppState`]: what every handler and job shares, and how it is opened from the
-//! configuration. [leaf]
+//! configuration. (Leaf module: it names no feature.)
 
 use std::sync::{Arc, Mutex};
 

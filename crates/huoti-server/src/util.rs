@@ -1,5 +1,5 @@
 //! Small helpers every module may use: hashing and constant-time comparison of secrets, random
-//! identifiers, and the time and day formats of the wire and the database. [leaf]
+//! identifiers, and the time and day formats of the wire and the database. (Leaf module: it names no feature.)
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;

@@ -1,6 +1,6 @@
 //! Server configuration: a TOML file, then `HUOTI_*` environment overrides ([`env`]), then
 //! command-line flags (applied by the caller). Every key has a default; `huoti serve` runs with
-//! none. [leaf]
+//! none. (Leaf module: it names no feature.)
 //!
 //! One [`ServerConfig`] with a section per concern:
 //!

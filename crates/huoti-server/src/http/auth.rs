@@ -1,5 +1,5 @@
 //! Who is calling, as extractors (S2, C4): API keys with one role each, the session's client
-//! token, and a person's privacy-page link token. [leaf]
+//! token, and a person's privacy-page link token. (Leaf module: it names no feature.)
 //!
 //! Every key is `hk_<16 hex>.<secret>`; only the SHA-256 of the secret is stored, next to the
 //! key's role (`integrator`, `operator`, `privacy_officer`, `ml_engineer`, `auditor`). What a
@@ -7,7 +7,7 @@
 //! what it needs in its signature:
 //!
 //! * [`Key<P>`]: an API key whose role has one of `P`'s permissions (401 `unauthorized`, 403
-//!   `forbidden`); `P` is a marker made with [`permits!`](crate::http::auth::permits), the same
+//!   `forbidden`); `P` is a marker made with the crate's `permits!` macro, the same
 //!   one its route's [`Access`] entry names.
 //! * [`Staff<P>`]: the same, plus the stated purpose (`huoti-purpose`, 400
 //!   `purpose_required`) that the feature then writes to the audit log.

@@ -1,12 +1,12 @@
 //! What every handler shares about HTTP, and nothing about any feature: request bodies read
-//! with a hard limit ([`JsonBody`], [`read_limited`], [`drain`]), the credentials of a request
-//! as extractors ([`auth`]), and CORS for the API ([`cors`]). [leaf]
+//! with a hard limit ([`JsonBody`], `read_limited`, `drain`), the credentials of a request
+//! as extractors ([`auth`]), and CORS for the API ([`cors`]). (Leaf module: it names no feature.)
 //!
 //! A handler takes the extractors it needs, in the order it must check them: axum runs them
 //! left to right, so `async fn h(staff: Staff<P>, JsonBody(req): JsonBody<T>)` answers 401/403
 //! before it reads a byte of the body. Where a handler must do something between two checks
 //! (audit a staff call before reading its body, refuse a wound-down service before parsing),
-//! it takes the raw `Body` and calls [`json_body`] itself.
+//! it takes the raw `Body` and calls `json_body` itself.
 
 pub mod auth;
 pub mod cors;

@@ -6,7 +6,7 @@
 //!   embedded here. Cacheable with an `ETag`; readable cross-origin (integrators load it from
 //!   their own pages as a module script, which needs CORS).
 //! * `/demo` (dev mode only): a page that creates a session through the demo integrator on the
-//!   server side ([`demo`]) and runs the element; `POST /demo/session` and
+//!   server side (`demo.rs`) and runs the element; `POST /demo/session` and
 //!   `GET /demo/sessions/{id}/result` exist only in dev mode.
 //! * `/privacy/policy`: the policy in force, as text (the `url` of `GET /v1/policy`).
 //! * `/privacy` (a person, through a link token in the URL fragment) and `/console` (staff,

@@ -1,7 +1,7 @@
 //! The relational store: SQLite by default, PostgreSQL for several nodes, one code path
 //! through sqlx's `Any` driver. **All SQL of the server is here**, one file per table family;
 //! features ask [`Db`] methods and never see a query. Queries use `$n` placeholders and
-//! portable types (TEXT, BIGINT), so the same SQL runs on both. [leaf]
+//! portable types (TEXT, BIGINT), so the same SQL runs on both. (Leaf module: it names no feature.)
 //!
 //! Migrations are embedded SQL files applied in order, each in a transaction, and recorded in
 //! `huoti_migrations`.

@@ -1,6 +1,6 @@
 //! The vault: every byte of personal data the server keeps outside a table row is sealed here
 //! first (envelope encryption, `huoti-privacy`; policy S2, C4) and kept in a [`BlobStore`].
-//! [leaf]
+//! (Leaf module: it names no feature.)
 //!
 //! Data keys belong to an *owner*: a liveness session (its frames, its device info) or a
 //! person (their identity data, their face images kept for training). Each owner has one data
