@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
-use huoti_server::{AppState, ManualClock, ServerConfig, build_state, create_integrator, router};
+use huoti_server::{AppState, ManualClock, ServerConfig, build_state, create_integrator_key, router};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -59,7 +59,7 @@ pub async fn setup_at(backend: &str, t0_ms: u64) -> Env {
     let config = ServerConfig { data_dir: dir.path().to_path_buf(), database_url, ..ServerConfig::default() };
     let clock = Arc::new(ManualClock::new(t0_ms));
     let state = build_state(config, clock.clone(), None).await.unwrap();
-    let key = create_integrator(&state.db, "test", t0_ms).await.unwrap();
+    let key = create_integrator_key(&state.db, "test", t0_ms).await.unwrap();
     let app = router(state.clone());
     Env { dir, clock, state, app, key }
 }
