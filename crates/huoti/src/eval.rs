@@ -88,9 +88,10 @@ pub struct EvalArgs {
     /// Print the JSON report on stdout instead of the Markdown summary.
     #[arg(long)]
     pub json: bool,
-    /// Model directory.
-    #[arg(long, env = "HUOTI_MODEL_DIR", default_value = "models", value_name = "DIR")]
-    pub models: PathBuf,
+    /// Model directory; missing models are fetched into it first [default: $HUOTI_MODEL_DIR,
+    /// else ~/.local/share/huoti/models (or $XDG_DATA_HOME/huoti/models)].
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -126,11 +127,14 @@ pub fn run(args: EvalArgs) -> Exit {
             return Exit::BadInput;
         }
     };
-    if let Err(e) = huoti_assets::models().require(&args.models) {
-        eprintln!("error: {e}");
-        return Exit::Setup;
-    }
-    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&args.models), AnalyzerConfig::default()) {
+    let models = match crate::assets_cmd::ready_models(args.models.clone()) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
+    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&models), AnalyzerConfig::default()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod eval;
 mod exit;
+mod places;
 mod serve;
 mod verify;
 
