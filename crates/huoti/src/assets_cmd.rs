@@ -19,7 +19,11 @@ pub fn testdata(cmd: AssetCommand) -> Exit {
 
 fn run(cmd: AssetCommand, manifest: &Manifest, dir_env: &str, sub: &str) -> Exit {
     let (place, mirror) = match cmd {
-        AssetCommand::List { place, json } => {
+        AssetCommand::List { tsv: true, .. } => {
+            print!("{}", eval_manifest(manifest));
+            return Exit::Ok;
+        }
+        AssetCommand::List { place, json, .. } => {
             return match crate::places::resolve(place.dir, dir_env, sub) {
                 Ok(dir) => list(manifest, &dir, json),
                 Err(e) => setup_error(e),
@@ -47,6 +51,15 @@ fn run(cmd: AssetCommand, manifest: &Manifest, dir_env: &str, sub: &str) -> Exit
 fn setup_error(e: impl std::fmt::Display) -> Exit {
     eprintln!("error: {e}");
     Exit::Setup
+}
+
+/// `path<TAB>kind`, one line per file, as `huoti eval` reads a manifest.
+fn eval_manifest(manifest: &Manifest) -> String {
+    let mut out = String::from("path\tkind\n");
+    for a in &manifest.assets {
+        out.push_str(&format!("{}\t{}\n", a.path, a.kind.as_deref().unwrap_or("")));
+    }
+    out
 }
 
 fn state_word(state: &AssetState) -> &'static str {

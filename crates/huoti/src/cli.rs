@@ -65,8 +65,12 @@ pub enum AssetCommand {
         #[command(flatten)]
         place: AssetPlace,
         /// Print JSON instead of a table.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tsv")]
         json: bool,
+        /// Print a `path<TAB>kind` manifest that `huoti eval MANIFEST --root DIR` reads (the test
+        /// data's kinds: bonafide-image, spoof-print, …).
+        #[arg(long)]
+        tsv: bool,
     },
     /// Copy from a mirror directory, else download from each upstream source in turn;
     /// verify every file's sha256 (resumes an interrupted download).

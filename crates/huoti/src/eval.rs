@@ -33,7 +33,8 @@ Sources:
              'start'), 'start' and 'duration' (seconds into the clip).
 
 Examples:
-  huoti eval ../shared/data/MANIFEST.tsv --passive --out docs/evaluation/
+  huoti testdata fetch && huoti testdata list --tsv > samples.tsv
+  huoti eval samples.tsv --root ~/.local/share/huoti/testdata --passive --out eval/
   huoti eval my-captures/ --target-bpcer 0.05 --json > report.json
   huoti eval sessions.tsv --session --out eval-sessions/
 

@@ -4,7 +4,7 @@
 // sessionStorage (this tab only), removes it from the address bar, and sends it only to this
 // server's /v1/me endpoints as a bearer token.
 
-import { $, ApiError, S, el, fetchJson, fmt } from './common.js';
+import { $, ApiError, S, day, el, fetchJson, fmt, when } from './common.js';
 
 const msg = $('msg');
 const KEY = 'huoti.privacy.token';
@@ -46,7 +46,7 @@ function renderData(me) {
       el('table', {},
         el('caption', { class: 'muted' }, S.sessions),
         el('thead', {}, el('tr', {}, ...[S.colWhen, S.colState, S.colDecision, S.colDevice].map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, ...sessions.map((s) => el('tr', {}, el('td', {}, s.created_at), el('td', {}, s.state), el('td', {}, s.decision ?? '—'), el('td', {}, s.device_info_kept ? S.yes : S.no)))),
+        el('tbody', {}, ...sessions.map((s) => el('tr', {}, el('td', {}, when(s.created_at)), el('td', {}, s.state), el('td', {}, s.decision ?? '—'), el('td', {}, s.device_info_kept ? S.yes : S.no)))),
       ),
     );
   $('data').hidden = false;
@@ -70,7 +70,7 @@ function renderConsents(consents) {
         showError(e);
       }
     });
-    ul.append(el('li', {}, el('span', {}, `${scopeName(c.scope)} · ${S.policyVersion} ${c.policy_version} · ${c.granted_at}`), b));
+    ul.append(el('li', {}, el('span', {}, `${scopeName(c.scope)} · ${S.policyVersion} ${c.policy_version} · `, when(c.granted_at)), b));
   }
   $('consents').hidden = false;
 }
@@ -80,7 +80,7 @@ function renderRequests(requests) {
   ul.replaceChildren();
   if (!requests?.length) ul.append(el('li', {}, S.noRequests));
   for (const r of requests ?? []) {
-    const due = r.due_date ? fmt(S.dueBy, { due: r.due_date }) : S.dueAfterCheck;
+    const due = r.due_date ? fmt(S.dueBy, { due: day(r.due_date) }) : S.dueAfterCheck;
     ul.append(el('li', {}, el('span', {}, `${kindName(r.kind)} · ${S[`status_${r.status}`] ?? r.status} · ${due}${r.overdue ? ` · ${S.overdue}` : ''}`)));
   }
   $('rights').hidden = false;
@@ -97,7 +97,7 @@ async function ask(kind, details = '') {
   try {
     const r = await api('POST', '/v1/me/requests', { kind, details });
     await load();
-    say('ok', fmt(S.requested, { kind: kindName(r.kind), due: r.due_date ? fmt(S.dueBy, { due: r.due_date }) : S.dueAfterCheck }));
+    say('ok', fmt(S.requested, { kind: kindName(r.kind), due: r.due_date ? fmt(S.dueBy, { due: day(r.due_date) }) : S.dueAfterCheck }));
   } catch (e) {
     showError(e);
   }
