@@ -36,7 +36,9 @@ pub struct ImpactAssessment {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssessmentError {
     /// A material change with no assessment.
-    #[error("policy version {version} changes how personal data is processed: an impact assessment must be completed first (L5)")]
+    #[error(
+        "policy version {version} changes how personal data is processed: an impact assessment must be completed first (L5)"
+    )]
     Required {
         /// The version.
         version: String,
@@ -45,7 +47,9 @@ pub enum AssessmentError {
     #[error("the impact assessment needs a reference to its report (L5)")]
     NoReference,
     /// The assessment was completed after the version would bind.
-    #[error("the impact assessment was completed on {completed_on}, after the version's publication on {published_on}: it must come before processing (L5)")]
+    #[error(
+        "the impact assessment was completed on {completed_on}, after the version's publication on {published_on}: it must come before processing (L5)"
+    )]
     AfterPublication {
         /// When the assessment was completed.
         completed_on: Date,
@@ -100,7 +104,10 @@ mod tests {
     fn l5_a_material_change_needs_an_impact_assessment_completed_before_it_binds() {
         // 2026-11-01 00:30 in China is still 2026-10-31 in UTC: the day counts in China.
         let at = datetime!(2026-10-31 16:30 UTC);
-        assert_eq!(check("v2", true, Some(&pia(date!(2026 - 11 - 01))), at), Ok(()));
+        assert_eq!(
+            check("v2", true, Some(&pia(date!(2026 - 11 - 01))), at),
+            Ok(())
+        );
         assert_eq!(
             check("v2", true, Some(&pia(date!(2026 - 11 - 02))), at),
             Err(AssessmentError::AfterPublication {
@@ -118,7 +125,10 @@ mod tests {
             reference: " ".into(),
             ..pia(date!(2026 - 10 - 01))
         };
-        assert_eq!(check("v2", true, Some(&blank), at), Err(AssessmentError::NoReference));
+        assert_eq!(
+            check("v2", true, Some(&blank), at),
+            Err(AssessmentError::NoReference)
+        );
         // A change that does not alter the processing (wording, contact) needs none.
         assert_eq!(check("v2.1", false, None, at), Ok(()));
     }

@@ -182,6 +182,130 @@ impl WorkCalendar {
     pub fn add_calendar_days(start: Date, n: u32) -> Date {
         start + Duration::days(i64::from(n))
     }
+
+    /// The `n`th working day after `start`, always answered: [`Deadline::Official`] when every
+    /// day counted lies in a covered year (the same date as [`add_working_days`]), otherwise
+    /// [`Deadline::Provisional`], where the days of uncovered years are counted Monday–Friday.
+    ///
+    /// This is what a person's request gets when the holiday notice for the year its deadline
+    /// falls in is not installed yet: the request is accepted with a date that says it is
+    /// provisional, and is counted again ([`Deadline::is_provisional`]) once a calendar
+    /// covering that year is installed. See the crate docs of `huoti-privacy::rights`.
+    ///
+    /// [`add_working_days`]: Self::add_working_days
+    #[must_use]
+    pub fn add_working_days_or_provisional(&self, start: Date, n: u32) -> Deadline {
+        let mut date = start;
+        let mut uncovered = None;
+        let mut left = n;
+        while left > 0 {
+            // Date::MAX is year 9999: a deadline there is not a real question.
+            let Some(next) = date.next_day() else { break };
+            date = next;
+            let working = match self.is_working_day(date) {
+                Ok(w) => w,
+                Err(CalendarError::NotCovered { year }) => {
+                    uncovered.get_or_insert(year);
+                    !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday)
+                }
+            };
+            if working {
+                left -= 1;
+            }
+        }
+        match uncovered {
+            None => Deadline::Official(date),
+            Some(uncovered_year) => Deadline::Provisional {
+                date,
+                uncovered_year,
+            },
+        }
+    }
+
+    /// The last day of the last covered year (31 December), if any year is covered.
+    #[must_use]
+    pub fn coverage_ends(&self) -> Option<Date> {
+        let year = *self.years.last()?;
+        Date::from_calendar_date(year, time::Month::December, 31).ok()
+    }
+
+    /// The first date on which a deadline of `n` working days counted from that date becomes
+    /// provisional (it reaches past [`coverage_ends`](Self::coverage_ends)), or `None` when no
+    /// year is covered. With the 2025–2026 file: 11 December 2026 for 15 working days (R5),
+    /// 29 December 2026 for 3 (R9).
+    #[must_use]
+    pub fn provisional_from(&self, n: u32) -> Option<Date> {
+        let end = self.coverage_ends()?;
+        // n working days never span more than 2n + 40 calendar days (holidays are at most 9
+        // days in a row and weekends 2 in 7), so the answer lies in that window before `end`.
+        let mut start = end - Duration::days(2 * i64::from(n) + 40);
+        while start <= end {
+            if self
+                .add_working_days_or_provisional(start, n)
+                .is_provisional()
+            {
+                return Some(start);
+            }
+            start = start.next_day()?;
+        }
+        Some(end)
+    }
+
+    /// Whether operators should be told, on `today`, that the calendar ends soon: from
+    /// 1 November of the last covered year (the State Council's notice for the next year comes
+    /// out around then), and after coverage has ended.
+    #[must_use]
+    pub fn ends_soon(&self, today: Date) -> bool {
+        match self.years.last() {
+            None => true,
+            Some(&year) => {
+                today.year() > year
+                    || (today.year() == year && today.month() >= time::Month::November)
+            }
+        }
+    }
+}
+
+/// A due date counted in working days, and whether the calendar could count it officially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// Every day counted lies in a year the calendar covers.
+    Official(Date),
+    /// Some days lie in a year the calendar does not cover (`uncovered_year`, the first); those
+    /// were counted Monday–Friday. Count again when a calendar covering it is installed.
+    Provisional {
+        /// The provisional due date.
+        date: Date,
+        /// The first year the count needed and the calendar lacks.
+        uncovered_year: i32,
+    },
+}
+
+impl Deadline {
+    /// The due date, official or provisional.
+    #[must_use]
+    pub fn date(&self) -> Date {
+        match *self {
+            Deadline::Official(date) | Deadline::Provisional { date, .. } => date,
+        }
+    }
+
+    /// Whether the date is provisional.
+    #[must_use]
+    pub fn is_provisional(&self) -> bool {
+        matches!(self, Deadline::Provisional { .. })
+    }
+
+    /// The earlier of this deadline and `cap` (a calendar-day limit): a cap that wins is
+    /// official, since calendar days need no holiday notice.
+    #[must_use]
+    pub fn capped_at(self, cap: Date) -> Deadline {
+        if cap < self.date() {
+            Deadline::Official(cap)
+        } else {
+            self
+        }
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +435,76 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(WorkCalendar::from_tsv("2025-10-01\toff\tx\n").is_err());
         assert!(WorkCalendar::from_tsv("").is_err());
+    }
+
+    #[test]
+    fn r5_provisional_deadline_counts_uncovered_days_monday_to_friday() {
+        // Sun 20 Dec 2026 + 15: Dec 21–25, 28–31 = 9 official days, then Mon–Fri in 2027:
+        // Jan 1 (Fri) = 10, Jan 4–8 = 15 → Fri 8 Jan 2027, provisional.
+        let d = cal().add_working_days_or_provisional(date!(2026 - 12 - 20), 15);
+        assert_eq!(
+            d,
+            Deadline::Provisional {
+                date: date!(2027 - 01 - 08),
+                uncovered_year: 2027
+            }
+        );
+        assert!(d.is_provisional());
+        // Inside coverage it is the official count, the same as add_working_days.
+        let d = cal().add_working_days_or_provisional(date!(2025 - 09 - 26), 15);
+        assert_eq!(d, Deadline::Official(date!(2025 - 10 - 23)));
+        assert_eq!(
+            Ok(d.date()),
+            cal().add_working_days(date!(2025 - 09 - 26), 15)
+        );
+        // Once a calendar covering 2027 is installed, the count is official again (and here,
+        // with 1 January a holiday, one working day later than the provisional count).
+        let with_2027 =
+            WorkCalendar::from_tsv(&format!("{EMBEDDED_TSV}2027-01-01\toff\t元旦\n")).unwrap();
+        assert_eq!(
+            with_2027.add_working_days_or_provisional(date!(2026 - 12 - 20), 15),
+            Deadline::Official(date!(2027 - 01 - 11))
+        );
+    }
+
+    #[test]
+    fn r5_r9_provisional_from_the_dates_the_issue_names() {
+        // R5 (15 working days): a request on Thu 10 Dec 2026 is due Thu 31 Dec; from Fri 11 Dec
+        // the count reaches 2027. R9 (3): Mon 28 Dec → Thu 31 Dec; Tue 29 Dec → 2027.
+        let c = cal();
+        assert_eq!(c.provisional_from(15), Some(date!(2026 - 12 - 11)));
+        assert_eq!(c.provisional_from(3), Some(date!(2026 - 12 - 29)));
+        assert!(
+            !c.add_working_days_or_provisional(date!(2026 - 12 - 10), 15)
+                .is_provisional()
+        );
+        assert!(
+            !c.add_working_days_or_provisional(date!(2026 - 12 - 28), 3)
+                .is_provisional()
+        );
+        assert_eq!(c.coverage_ends(), Some(date!(2026 - 12 - 31)));
+    }
+
+    #[test]
+    fn r5_calendar_ends_soon_from_first_november_of_last_year() {
+        let c = cal();
+        assert!(!c.ends_soon(date!(2026 - 10 - 31)));
+        assert!(c.ends_soon(date!(2026 - 11 - 01)));
+        assert!(c.ends_soon(date!(2027 - 02 - 01)));
+        assert!(!c.ends_soon(date!(2025 - 11 - 15)));
+    }
+
+    #[test]
+    fn deadline_cap_is_official() {
+        let p = Deadline::Provisional {
+            date: date!(2027 - 02 - 10),
+            uncovered_year: 2027,
+        };
+        assert_eq!(
+            p.capped_at(date!(2027 - 01 - 31)),
+            Deadline::Official(date!(2027 - 01 - 31))
+        );
+        assert_eq!(p.capped_at(date!(2027 - 03 - 01)), p);
     }
 
     #[test]

@@ -566,7 +566,9 @@ impl LocalKeyFile {
     /// file cannot be saved (the in-memory state is then unchanged).
     pub fn retire(&mut self, kek_id: &str) -> Result<(), KeyError> {
         if kek_id == self.current {
-            return Err(KeyError::UnknownKek(format!("{kek_id} (the current KEK cannot be retired)")));
+            return Err(KeyError::UnknownKek(format!(
+                "{kek_id} (the current KEK cannot be retired)"
+            )));
         }
         let Some(pos) = self.keks.iter().position(|(id, _)| id == kek_id) else {
             return Err(KeyError::UnknownKek(kek_id.to_string()));

@@ -83,7 +83,7 @@ pub mod uses;
 mod subject;
 
 pub use audit::{AuditChain, AuditEntry, Permission, Role, Tampered};
-pub use calendar::{CalendarError, WorkCalendar};
+pub use calendar::{CalendarError, Deadline, WorkCalendar};
 pub use consent::{ConsentLedger, ConsentRecord, PolicyVersion, Scope};
 pub use envelope::{
     BlobContext, CryptoError, DataKey, KeyDomain, KeyError, KeyProvider, LocalKeyFile, SealedBlob,

@@ -428,10 +428,20 @@ mod tests {
     fn l5_audit_log_is_pruned_only_as_a_due_prefix_and_keeps_its_newest_entry() {
         let p = RetentionPolicy::default();
         let day = |d: i64| CAPTURED + Duration::days(d);
-        let log = [(7, day(0)), (8, day(1)), (9, day(5)), (10, day(2)), (11, day(400))];
+        let log = [
+            (7, day(0)),
+            (8, day(1)),
+            (9, day(5)),
+            (10, day(2)),
+            (11, day(400)),
+        ];
         // Three years after day 1: entries 7 and 8 are due; 9 is not yet, so 10 waits too.
         assert_eq!(p.audit_log_prune_through(&log, day(1097)), Some(8));
-        assert_eq!(p.audit_log_prune_through(&log, day(1095)), None, "nothing before 3 years");
+        assert_eq!(
+            p.audit_log_prune_through(&log, day(1095)),
+            None,
+            "nothing before 3 years"
+        );
         assert_eq!(p.audit_log_prune_through(&log, day(1101)), Some(10));
         // Everything due: all but the newest, which the chain continues from.
         assert_eq!(p.audit_log_prune_through(&log, day(5000)), Some(10));

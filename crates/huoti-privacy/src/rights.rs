@@ -12,7 +12,11 @@
 //!
 //! Days are mainland-China dates ([`local_date`]); a request is on time until the end of its
 //! due date ([`is_overdue`]). Working days come from the [`WorkCalendar`], which refuses to
-//! guess beyond the years its file covers — so does `due_date`.
+//! guess beyond the years its file covers — so does `due_date`. [`deadline`] is what a server
+//! uses: where the count reaches a year the calendar lacks, it answers a
+//! [`Deadline::Provisional`] date (those days counted Monday–Friday) instead of refusing, so a
+//! person's request is accepted whatever the state of our holiday data, and is counted again
+//! once the next year's notice is installed.
 //!
 //! ## Refusals ([`Refusal`], R8)
 //!
@@ -32,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::SubjectId;
-use crate::calendar::{CalendarError, WorkCalendar, local_date};
+use crate::calendar::{CalendarError, Deadline, WorkCalendar, local_date};
 use crate::consent::{ConsentLedger, ConsentRequired, Scope};
 
 /// What a data subject asks for.
@@ -131,6 +135,39 @@ pub fn due_date(
             Ok(WorkCalendar::add_calendar_days(local_date(verified), 15))
         }
     }
+}
+
+/// The deadline of a request, always answered (table in the [module docs](self)): like
+/// [`due_date`], but when a working-day count reaches a year the calendar does not cover, the
+/// answer is a [`Deadline::Provisional`] date (uncovered days counted Monday–Friday) instead of
+/// an error. A person's request is never refused because of our calendar; the caller stores
+/// the provisional flag and counts again when a newer calendar is installed.
+///
+/// `None` means no deadline runs yet: an R6 request's 15 days start when the person's identity
+/// is verified, and `identity_verified_at` is `None`.
+#[must_use]
+pub fn deadline(
+    kind: &RequestKind,
+    received_at: OffsetDateTime,
+    identity_verified_at: Option<OffsetDateTime>,
+    calendar: &WorkCalendar,
+) -> Option<Deadline> {
+    let received = local_date(received_at);
+    Some(match kind {
+        RequestKind::LockCredentials | RequestKind::WithdrawConsent => Deadline::Official(received),
+        RequestKind::CloseAccount => calendar.add_working_days_or_provisional(received, 15),
+        RequestKind::Complaint => calendar
+            .add_working_days_or_provisional(received, 3)
+            .capped_at(WorkCalendar::add_calendar_days(received, 30)),
+        RequestKind::Access
+        | RequestKind::Export
+        | RequestKind::Correction { .. }
+        | RequestKind::DeleteRecords
+        | RequestKind::Other => Deadline::Official(WorkCalendar::add_calendar_days(
+            local_date(identity_verified_at?),
+            15,
+        )),
+    })
 }
 
 /// Whether a request due on `due` is overdue at `now` (due dates are inclusive).
@@ -355,6 +392,68 @@ mod tests {
             Err(RightsError::Calendar(CalendarError::NotCovered {
                 year: 2027
             }))
+        );
+    }
+
+    #[test]
+    fn r5_r9_deadline_past_the_calendar_is_provisional_not_an_error() {
+        let closure = deadline(
+            &RequestKind::CloseAccount,
+            at(date!(2026 - 12 - 20)),
+            None,
+            &cal(),
+        );
+        assert_eq!(
+            closure,
+            Some(Deadline::Provisional {
+                date: date!(2027 - 01 - 08),
+                uncovered_year: 2027
+            })
+        );
+        // Complaint on Sun 20 Dec 2026 stays inside 2026: official.
+        assert_eq!(
+            deadline(
+                &RequestKind::Complaint,
+                at(date!(2026 - 12 - 20)),
+                None,
+                &cal()
+            ),
+            Some(Deadline::Official(date!(2026 - 12 - 23)))
+        );
+        // From Tue 29 Dec 2026 a complaint's third working day is in 2027: Wed 30, Thu 31,
+        // Fri 1 Jan (Monday–Friday count).
+        assert_eq!(
+            deadline(
+                &RequestKind::Complaint,
+                at(date!(2026 - 12 - 29)),
+                None,
+                &cal()
+            ),
+            Some(Deadline::Provisional {
+                date: date!(2027 - 01 - 01),
+                uncovered_year: 2027
+            })
+        );
+        // Wherever the calendar covers the count, deadline and due_date agree.
+        for kind in [
+            RequestKind::CloseAccount,
+            RequestKind::Complaint,
+            RequestKind::LockCredentials,
+        ] {
+            let received = at(date!(2025 - 09 - 26));
+            assert_eq!(
+                deadline(&kind, received, None, &cal()).map(|d| d.date()),
+                due_date(&kind, received, None, &cal()).ok()
+            );
+        }
+        assert_eq!(
+            deadline(
+                &RequestKind::Access,
+                at(date!(2026 - 12 - 20)),
+                None,
+                &cal()
+            ),
+            None
         );
     }
 

@@ -158,7 +158,13 @@ mod tests {
 
     #[test]
     fn u2_an_unlisted_use_needs_fresh_consent() {
-        for other in ["marketing", "advertising", "credit-scoring", "", "Liveness-Frame"] {
+        for other in [
+            "marketing",
+            "advertising",
+            "credit-scoring",
+            "",
+            "Liveness-Frame",
+        ] {
             let e = other.parse::<Use>().unwrap_err();
             assert_eq!(e, UnlistedUse(other.into()));
             assert!(e.to_string().contains("fresh consent"), "{e}");

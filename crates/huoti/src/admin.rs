@@ -82,7 +82,7 @@ pub fn run(cmd: AdminCommand) -> Exit {
     rt.block_on(async move {
         match cmd {
             AdminCommand::Keys(KeysCommand::Create { role, name, place }) => {
-                let Some(role) = huoti_server::privacy::auth::parse_role(&role) else {
+                let Some(role) = huoti_server::http::auth::parse_role(&role) else {
                     eprintln!("error: --role: one of integrator, operator, privacy_officer, ml_engineer, auditor");
                     return Exit::BadInput;
                 };
@@ -94,7 +94,7 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 };
                 let now = huoti_server::Clock::now_ms(&huoti_server::SystemClock);
-                match huoti_server::privacy::auth::create_key(&db, &name, role, now).await {
+                match huoti_server::create_api_key(&db, &name, role, now).await {
                     Ok(key) => {
                         println!("{key}");
                         eprintln!("created a {} key; it is shown only this once", role.as_str());

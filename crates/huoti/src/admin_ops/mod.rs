@@ -2,6 +2,7 @@
 //! the server runs, with the same configuration): retention, key rotation, incidents,
 //! wind-down.
 
+mod calendar;
 mod incident;
 mod kek;
 mod retention;
@@ -30,6 +31,9 @@ pub enum AdminCommand {
     /// Stop collection for good (S6): refuse new sessions, queue the notices, schedule
     /// anonymisation.
     WindDown(winddown::WindDownArgs),
+    /// The working-day calendar for R5/R9 deadlines: check a holiday file before installing it.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
 }
 
 /// Where the server's data is.
@@ -79,6 +83,19 @@ pub fn print<T: serde::Serialize>(json: bool, value: &T, human: impl FnOnce(&T) 
 
 pub fn run(cmd: AdminCommand) -> Exit {
     let r = match cmd {
+        AdminCommand::Calendar(c) => {
+            return match calendar::run(c) {
+                Ok(()) => Exit::Ok,
+                Err(calendar::CalendarFailure::Malformed(e)) => {
+                    eprintln!("error: {e}");
+                    Exit::BadInput
+                }
+                Err(calendar::CalendarFailure::Unreadable(e)) => {
+                    eprintln!("error: {e}");
+                    Exit::Setup
+                }
+            };
+        }
         AdminCommand::Retention(c) => retention::run(c),
         AdminCommand::Kek(c) => kek::run(c),
         AdminCommand::Incident(c) => incident::run(c),
