@@ -50,12 +50,12 @@ fn clauses(policy: &str) -> Vec<Clause> {
     out
 }
 
-/// The first sentence (up to a full stop followed by a capital: "e.g. for" and "art. 24" do
-/// not end it), without Markdown emphasis, at most ~110 characters.
+/// The first sentence (up to a full stop followed by a capital or by `*Built:*`: "e.g. for"
+/// and "art. 24" do not end it), without Markdown emphasis, at most ~110 characters.
 fn summary(text: &str) -> String {
     let plain = text.replace("**", "").replace('|', "/");
     let chars: Vec<char> = plain.chars().collect();
-    let end = (0..chars.len().saturating_sub(2)).find(|&i| chars[i] == '.' && chars[i + 1] == ' ' && chars[i + 2].is_uppercase());
+    let end = (0..chars.len().saturating_sub(2)).find(|&i| chars[i] == '.' && chars[i + 1] == ' ' && (chars[i + 2].is_uppercase() || chars[i + 2] == '*'));
     let first: String = match end {
         Some(i) => chars[..=i].iter().collect(),
         None => plain.clone(),
