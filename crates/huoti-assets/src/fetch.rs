@@ -283,6 +283,7 @@ mod tests {
                 origin: "hand".into(),
                 sources: url.map(|u| Source { url: u.into(), sha256: HELLO_SHA.into(), note: None }).into_iter().collect(),
                 kind: None,
+                optional: false,
             }],
         }
     }

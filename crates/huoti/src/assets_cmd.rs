@@ -72,7 +72,8 @@ fn state_word(state: &AssetState) -> &'static str {
 
 fn list(manifest: &Manifest, dir: &Path, json: bool) -> Exit {
     let states = manifest.state(dir);
-    let all_ok = states.iter().all(|(_, s)| *s == AssetState::Verified);
+    // A missing optional file (face match) is listed, but is no setup failure.
+    let all_ok = states.iter().all(|(a, s)| *s == AssetState::Verified || (a.optional && *s == AssetState::Missing));
     if json {
         let rows: Vec<_> = states
             .iter()
@@ -80,7 +81,7 @@ fn list(manifest: &Manifest, dir: &Path, json: bool) -> Exit {
                 let sources: Vec<_> = a.sources.iter().map(|s| serde_json::json!({ "url": s.url, "sha256": s.sha256, "note": s.note })).collect();
                 serde_json::json!({
                     "name": a.name, "path": a.path, "state": state_word(s), "sha256": a.sha256,
-                    "licence": a.licence, "role": a.role, "origin": a.origin, "sources": sources,
+                    "licence": a.licence, "role": a.role, "origin": a.origin, "sources": sources, "optional": a.optional,
                 })
             })
             .collect();
@@ -90,7 +91,8 @@ fn list(manifest: &Manifest, dir: &Path, json: bool) -> Exit {
         let width = states.iter().map(|(a, _)| a.path.len()).max().unwrap_or(4);
         println!("  {:<9} {:<width$}  {:<12} {:<8} role", "state", "file", "licence", "sources");
         for (a, s) in &states {
-            println!("  {:<9} {:<width$}  {:<12} {:<8} {}", state_word(s), a.path, a.licence, a.sources.len(), a.role);
+            let optional = if a.optional { " [optional]" } else { "" };
+            println!("  {:<9} {:<width$}  {:<12} {:<8} {}{optional}", state_word(s), a.path, a.licence, a.sources.len(), a.role);
         }
         if !all_ok {
             println!("\nFix: `{}` (downloads from the sources; `--mirror DIR` or {} to copy from a local folder first).", manifest.fetch_command, manifest.mirror_env);
@@ -108,22 +110,28 @@ pub fn fetch_options(manifest: &Manifest) -> FetchOptions {
     options
 }
 
-/// Makes `dir` hold every pinned model, fetching what is missing (mirror first, then each
-/// source) with a progress bar on stderr. Does nothing when all are there and verified.
-pub fn ensure_models(dir: &Path) -> Result<(), AssetError> {
-    let manifest = huoti_assets::models();
-    if manifest.require(dir).is_ok() {
+/// Makes `dir` hold every required model and the optional ones named in `also` (SFace for
+/// face match), fetching what is missing (mirror first, then each source) with a progress bar
+/// on stderr. Does nothing when they are all there and verified. An optional model nobody
+/// asked for is not fetched here, so its download failing never stops `serve` or `check`.
+pub fn ensure_models(dir: &Path, also: &[&str]) -> Result<(), AssetError> {
+    let all = huoti_assets::models();
+    let assets = all.assets.iter().filter(|a| !a.optional || also.contains(&a.name.as_str())).cloned().collect();
+    let needed = Manifest { assets, ..all };
+    let names: Vec<&str> = needed.assets.iter().map(|a| a.name.as_str()).collect();
+    if needed.require_named(dir, &names).is_ok() {
         return Ok(());
     }
     eprintln!("models missing in {}: fetching them (once; mirror first if set, then upstream) …", dir.display());
-    fetch_with_progress(&manifest, dir, &fetch_options(&manifest)).map(|_| ())
+    fetch_with_progress(&needed, dir, &fetch_options(&needed)).map(|_| ())
 }
 
-/// The model directory `check` and `eval` use (`--models`, `HUOTI_MODEL_DIR`, else the
-/// per-user one), with every model in it (fetched first when missing).
-pub fn ready_models(flag: Option<PathBuf>) -> Result<PathBuf, String> {
+/// The model directory `check`, `eval` and `match` use (`--models`, `HUOTI_MODEL_DIR`, else
+/// the per-user one), with every required model in it and the optional ones named in `also`
+/// (fetched first when missing).
+pub fn ready_models(flag: Option<PathBuf>, also: &[&str]) -> Result<PathBuf, String> {
     let dir = crate::places::models_dir(flag)?;
-    ensure_models(&dir).map_err(|e| e.to_string())?;
+    ensure_models(&dir, also).map_err(|e| e.to_string())?;
     Ok(dir)
 }
 

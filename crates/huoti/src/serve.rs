@@ -74,7 +74,7 @@ pub fn run(args: ServeArgs) -> Exit {
     };
     // One command runs it: models missing on a fresh machine are fetched (mirror first, then
     // upstream) and verified before the server starts; a failure says how to fix it.
-    if let Err(e) = crate::assets_cmd::ensure_models(&config.model_dir) {
+    if let Err(e) = crate::assets_cmd::ensure_models(&config.model_dir, &[]) {
         eprintln!("error: {e}");
         return Exit::Setup;
     }
