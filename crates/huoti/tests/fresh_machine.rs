@@ -1,6 +1,6 @@
 //! A stranger's machine: the binary copied into an empty directory (as `cargo install` would
 //! put it), no mirror, no `models/` beside it, and a local HTTP server standing in for the
-//! upstream model hosts. `huoti serve --dev` fetches every model (refusing a corrupted download
+//! upstream model hosts. `huoti serve --dev` fetches the models it needs (refusing a corrupted download
 //! and taking the next source), comes up and answers `/healthz`; `huoti check` works too; all
 //! files land in the per-user data directory and nothing in the current one.
 
@@ -86,7 +86,7 @@ fn wait_until_serving(child: &mut std::process::Child) -> Vec<String> {
 }
 
 #[test]
-fn serve_dev_in_an_empty_directory_fetches_every_model_from_upstream_and_answers_healthz() {
+fn serve_dev_in_an_empty_directory_fetches_the_required_models_from_upstream_and_answers_healthz() {
     let upstream = LocalUpstream::serving_every_model();
     // The first MiniFASNetV2 source sends corrupted bytes: refused, then the second is used.
     let v2 = huoti_assets::models().get("minifasnet_v2").unwrap().clone();
@@ -117,8 +117,12 @@ fn serve_dev_in_an_empty_directory_fetches_every_model_from_upstream_and_answers
     let models = stranger.user_dir().join("models");
     huoti_assets::models().require(&models).unwrap();
     for asset in huoti_assets::models().assets {
-        assert!(stderr.contains(&format!("ok  {} (", asset.path)) && stderr.contains("downloaded from"), "{stderr}");
+        let fetched = stderr.contains(&format!("ok  {} (", asset.path));
+        // The optional face-match model is not needed to serve: not downloaded.
+        assert_eq!(fetched, !asset.optional, "{}: {stderr}", asset.path);
+        assert_eq!(models.join(&asset.path).exists(), !asset.optional, "{}", asset.path);
     }
+    assert!(stderr.contains("downloaded from"), "{stderr}");
     // The corrupted download was refused and the next source used.
     assert!(stderr.contains("sha256 mismatch") && stderr.contains("trying the next place"), "{stderr}");
     let asked: Vec<String> = upstream.served().into_iter().map(|s| s.path).collect();
@@ -144,7 +148,8 @@ fn the_copied_binary_runs_check_from_an_empty_directory_with_the_models_in_xdg_d
     huoti_assets::models().require(&xdg.join("huoti/models")).unwrap();
     assert!(!stranger.user_dir().exists(), "XDG_DATA_HOME wins over ~/.local/share");
     let asked = upstream.served().len();
-    assert_eq!(asked, huoti_assets::models().assets.len(), "one download per model");
+    let required = huoti_assets::models().assets.iter().filter(|a| !a.optional).count();
+    assert_eq!(asked, required, "one download per required model (SFace, optional, is fetched by `match`)");
     // Second run: the models are there, nothing is downloaded again.
     check(&stranger);
     assert_eq!(upstream.served().len(), asked);
