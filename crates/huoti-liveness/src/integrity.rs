@@ -1,6 +1,8 @@
 //! The integrity checks. How it works, for readers and users: [`crate::manual::integrity`]
 //! (`src/manual/integrity.md`).
 
+use std::collections::BTreeMap;
+
 use crate::seen::hamming;
 use crate::timeline::median;
 use crate::{
@@ -18,10 +20,11 @@ pub(crate) fn check_integrity(
     plan: &ChallengePlan,
     frames: &[FrameObservation],
     seen: &SeenFrames,
+    arrivals: &BTreeMap<u32, u64>,
     th: &Thresholds,
 ) -> IntegrityResult {
     let mut reasons = Vec::new();
-    let checks = [
+    let mut checks = vec![
         (sequence_ok(frames), ReasonCode::SequenceInvalid),
         (timing_ok(frames, th), ReasonCode::TimingImplausible),
         (
@@ -32,8 +35,12 @@ pub(crate) fn check_integrity(
         (!is_static(frames, th), ReasonCode::StaticPresentation),
         (!is_replayed(frames, seen, th), ReasonCode::ReplayedFrames),
     ];
+    // Only where the arrival times are known (the server): offline analysis skips it.
+    if !arrivals.is_empty() {
+        checks.push((arrived_while_captured(frames, arrivals, th), ReasonCode::ArrivalBurst));
+    }
     let ok = checks.iter().filter(|(ok, _)| *ok).count();
-    for (ok, code) in checks {
+    for &(ok, code) in &checks {
         if !ok {
             reasons.push(code);
         }
@@ -121,4 +128,35 @@ fn is_replayed(frames: &[FrameObservation], seen: &SeenFrames, th: &Thresholds) 
         .count();
     hits >= th.replay_min_frames.max(1)
         && hits as f32 >= th.replay_min_fraction * frames.len() as f32
+}
+
+/// Frames of a live capture arrive while it happens: a frame can reach the server late
+/// (network, retries, a queue), but never earlier than it was captured. So along the capture,
+/// the *lag* of a frame — its arrival time minus its capture time — may grow, and may shrink
+/// again only as far as a backlog is caught up. A capture rendered offline and uploaded in a
+/// burst afterwards shows the opposite: the lag falls by nearly the whole capture's length.
+/// The check fails when, for some frame, the lag fell by more than `arrival_tolerance_ms`
+/// below the largest lag of a frame captured before it (what a network stall of that length,
+/// caught up at once, would show). Frames without a known arrival are left out.
+fn arrived_while_captured(
+    frames: &[FrameObservation],
+    arrivals: &BTreeMap<u32, u64>,
+    th: &Thresholds,
+) -> bool {
+    let mut lags: Vec<(u64, i128)> = frames
+        .iter()
+        .filter_map(|f| {
+            let arrived = arrivals.get(&f.seq)?;
+            Some((f.t_ms, i128::from(*arrived) - i128::from(f.t_ms)))
+        })
+        .collect();
+    lags.sort_by_key(|&(t_ms, _)| t_ms);
+    let mut largest = i128::MIN;
+    for (_, lag) in lags {
+        if largest != i128::MIN && largest - lag > i128::from(th.arrival_tolerance_ms) {
+            return false;
+        }
+        largest = largest.max(lag);
+    }
+    true
 }

@@ -486,6 +486,61 @@ fn c3_implausible_frame_rates_are_spoof() {
     assert!(!v.has(ReasonCode::TimingImplausible), "{:?}", codes(&v));
 }
 
+// --- arrival times (issue 19, defect 11) --------------------------------------------------------
+
+/// The server's clock when the capture of these tests starts.
+const START_MS: u64 = 1_800_000_000_000;
+
+fn judge_arrived(plan: &ChallengePlan, frames: &[FrameObservation], arrivals: impl IntoIterator<Item = (u32, u64)>) -> Verdict {
+    let seen = SeenFrames::new();
+    let mut ctx = AnalysisContext::new(&seen);
+    ctx.arrivals = arrivals.into_iter().collect();
+    let v = analyse(plan, frames, &ctx);
+    assert_consistent(&v);
+    v
+}
+
+/// The tolerance these tests state: a network stall of up to 3 s, caught up at once
+/// (`arrival_tolerance_ms`), keeps a live capture live.
+#[test]
+fn c3_frames_uploaded_while_captured_stay_live_through_jitter_a_slow_uplink_and_a_short_stall() {
+    let p = plan(&[TurnLeft, OpenMouth], true);
+    let frames = live(&p);
+    assert_eq!(crate::Thresholds::default().arrival_tolerance_ms, 3000);
+    // 80 ms of latency, up to 250 ms of jitter; uploads in flight overtake each other.
+    let jitter = |i: usize| (i as u64 * 97) % 250;
+    let steady: Vec<(u32, u64)> = frames.iter().enumerate().map(|(i, f)| (f.seq, START_MS + f.t_ms + 80 + jitter(i))).collect();
+    let v = judge_arrived(&p, &frames, steady);
+    assert_eq!(v.decision, Decision::Live, "{:?}", codes(&v));
+    // An uplink slower than the camera: each frame waits for the one before (lag only grows).
+    let slow: Vec<(u32, u64)> = frames.iter().enumerate().map(|(i, f)| (f.seq, START_MS + 80 + i as u64 * 120)).collect();
+    assert!(!judge_arrived(&p, &frames, slow).has(ReasonCode::ArrivalBurst));
+    // A 2.9 s stall from 2 s in: the frames held meanwhile arrive together when it ends.
+    let stalled: Vec<(u32, u64)> =
+        frames.iter().map(|f| (f.seq, START_MS + 80 + if (2000..4900).contains(&f.t_ms) { 4900 } else { f.t_ms })).collect();
+    let v = judge_arrived(&p, &frames, stalled);
+    assert_eq!(v.decision, Decision::Live, "{:?}", codes(&v));
+}
+
+#[test]
+fn c3_frames_rendered_offline_and_uploaded_in_one_burst_are_not_live() {
+    let p = plan(&[TurnLeft, OpenMouth], true);
+    let frames = live(&p);
+    // The whole challenge rendered after the fact, then 5 ms apart in one burst.
+    let burst: Vec<(u32, u64)> = frames.iter().enumerate().map(|(i, f)| (f.seq, START_MS + 20_000 + i as u64 * 5)).collect();
+    let v = judge_arrived(&p, &frames, burst);
+    assert_eq!(v.decision, Decision::Uncertain, "never live");
+    assert_eq!(codes(&v), ["arrival_burst"]);
+    assert!(v.reasons[0].message.contains("burst"));
+    // A stall longer than the tolerance looks the same and is judged the same.
+    let stalled: Vec<(u32, u64)> =
+        frames.iter().map(|f| (f.seq, START_MS + 80 + if (1000..4200).contains(&f.t_ms) { 4200 } else { f.t_ms })).collect();
+    assert!(judge_arrived(&p, &frames, stalled).has(ReasonCode::ArrivalBurst));
+    // Without arrival times (offline analysis, evaluation) the check does not run.
+    assert_eq!(judge(&p, &frames).decision, Decision::Live);
+    assert_eq!(judge_arrived(&p, &frames, []).decision, Decision::Live);
+}
+
 #[test]
 fn c3_wrong_nonce_is_spoof() {
     let p = plan(&[TurnLeft, OpenMouth], true);
