@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
+use crate::metrics::Gauges;
 use crate::models::{LiveRuns, Models};
 use crate::signing::Signer;
 use crate::store::Db;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub analysis_slots: Semaphore,
     /// Per open session on this node, the frames measured so far (on arrival).
     pub live: LiveRuns,
+    /// Gauges of this server's state for `/metrics`, refreshed by the background jobs.
+    pub gauges: Gauges,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             seen: Mutex::new(Default::default()),
             live: Default::default(),
             analysis_slots: Semaphore::new(cores),
+            gauges: Gauges::default(),
         }))
     }
 }
