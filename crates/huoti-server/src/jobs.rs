@@ -1,13 +1,15 @@
 //! The server's background loops: housekeeping (the janitor — expired sessions, sessions whose
 //! analysis lease ran out, old failures, link tokens and frame hashes — and the gauges of
-//! `/metrics`, every 15 s or every analysis lease, whichever is shorter) and the retention job
-//! (S1, S5, L2; every `retention.interval_s`, safe on several nodes because rows are claimed).
+//! `/metrics`, every 15 s or every analysis lease, whichever is shorter), the retention job
+//! (S1, S5, L2; every `retention.interval_s`, safe on several nodes because rows are claimed)
+//! and the working-day calendar check (R5, R9).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use crate::privacy::rights;
+use crate::privacy::rights::calendar::CalendarJob;
 use crate::retention;
 use crate::sessions::lifecycle::janitor_pass;
 use crate::state::AppState;
@@ -36,6 +38,20 @@ pub fn spawn(state: &Arc<AppState>) {
         loop {
             tick.tick().await;
             housekeeping(&janitor).await;
+        }
+    });
+    // Issue 18: the working-day calendar file (install, recount provisional due dates, warn
+    // when it ends soon) — at start, then every `rights.calendar_check_s` (0: at start only).
+    let calendar = state.clone();
+    tokio::spawn(async move {
+        let mut job = CalendarJob::default();
+        let every = calendar.config.rights.calendar_check_s;
+        loop {
+            job.run(&calendar).await;
+            if every == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(every)).await;
         }
     });
     let interval_s = state.config.retention.interval_s;

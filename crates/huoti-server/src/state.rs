@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use huoti_liveness::SeenFrames;
 use tokio::sync::Semaphore;
 
+use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
@@ -41,6 +42,9 @@ pub struct AppState {
     pub live: LiveRuns,
     /// Gauges of this server's state for `/metrics`, refreshed by the background jobs.
     pub gauges: Gauges,
+    /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
+    /// `[rights] calendar_file`, checked again while running).
+    pub calendar: InstalledCalendar,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
         let blob_store = DirBlobStore::new(&dir.join("blobs"))?;
         let vault = FrameVault::open(&dir.join("kek.json"), Box::new(blob_store))?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
+        let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Arc::new(AppState {
             config: Arc::new(config),
@@ -67,6 +72,7 @@ impl AppState {
             live: Default::default(),
             analysis_slots: Semaphore::new(cores),
             gauges: Gauges::default(),
+            calendar,
         }))
     }
 }
