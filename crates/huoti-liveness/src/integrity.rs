@@ -131,32 +131,28 @@ fn is_replayed(frames: &[FrameObservation], seen: &SeenFrames, th: &Thresholds) 
 }
 
 /// Frames of a live capture arrive while it happens: a frame can reach the server late
-/// (network, retries, a queue), but never earlier than it was captured. So along the capture,
-/// the *lag* of a frame — its arrival time minus its capture time — may grow, and may shrink
-/// again only as far as a backlog is caught up. A capture rendered offline and uploaded in a
-/// burst afterwards shows the opposite: the lag falls by nearly the whole capture's length.
-/// The check fails when, for some frame, the lag fell by more than `arrival_tolerance_ms`
-/// below the largest lag of a frame captured before it (what a network stall of that length,
-/// caught up at once, would show). Frames without a known arrival are left out.
+/// (network, retries, a queue behind a slow server), but the frames of a capture cannot all
+/// arrive in much less time than the capture took. So the span of arrival times (first to
+/// last) must be at least the span of capture times less `arrival_tolerance_ms`. A capture
+/// rendered offline and uploaded in one burst afterwards fails (its arrivals span a fraction of
+/// a second); late frames, a slow uplink, a stall in the middle caught up later, and a single
+/// frame retried long after only widen the arrival span and pass; holding back the first
+/// frames for longer than the tolerance and then sending everything at once fails.
+/// Frames without a known arrival are left out.
 fn arrived_while_captured(
     frames: &[FrameObservation],
     arrivals: &BTreeMap<u32, u64>,
     th: &Thresholds,
 ) -> bool {
-    let mut lags: Vec<(u64, i128)> = frames
+    let known: Vec<(u64, u64)> = frames
         .iter()
-        .filter_map(|f| {
-            let arrived = arrivals.get(&f.seq)?;
-            Some((f.t_ms, i128::from(*arrived) - i128::from(f.t_ms)))
-        })
+        .filter_map(|f| Some((f.t_ms, *arrivals.get(&f.seq)?)))
         .collect();
-    lags.sort_by_key(|&(t_ms, _)| t_ms);
-    let mut largest = i128::MIN;
-    for (_, lag) in lags {
-        if largest != i128::MIN && largest - lag > i128::from(th.arrival_tolerance_ms) {
-            return false;
-        }
-        largest = largest.max(lag);
-    }
-    true
+    let span = |xs: &mut dyn Iterator<Item = u64>| {
+        let (lo, hi) = xs.fold((u64::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        hi.saturating_sub(lo)
+    };
+    let captured = span(&mut known.iter().map(|k| k.0));
+    let arrived = span(&mut known.iter().map(|k| k.1));
+    arrived.saturating_add(th.arrival_tolerance_ms) >= captured
 }

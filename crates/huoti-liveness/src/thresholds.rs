@@ -84,9 +84,10 @@ pub struct Thresholds {
     /// …and the fraction of the session's frames they must be (default 0.5). A person retrying
     /// in the same room produces a few near-identical neutral frames; a replay matches most.
     pub replay_min_fraction: f32,
-    /// How far a frame's arrival lag (server receipt time minus capture time) may fall below
-    /// that of an earlier-captured frame, ms (default 3000): a network stall of up to 3 s,
-    /// caught up at once, is tolerated; frames uploaded in a burst after a longer capture are
+    /// How much shorter the span of a session's arrival times (server receipt, first to last)
+    /// may be than the span of its capture times, ms (default 3000): the first frames held back
+    /// up to 3 s and then caught up at once are tolerated (later stalls, late frames and retries
+    /// only widen the arrival span); frames uploaded in a burst after the capture are
     /// `arrival_burst`.
     pub arrival_tolerance_ms: u64,
 

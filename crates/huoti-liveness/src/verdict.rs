@@ -52,7 +52,7 @@ impl Decision {
 /// | `challenge_unexpected` | uncertain | a head turn the plan did not ask for, during the action phase |
 /// | `flash_mismatch` | uncertain | the face's colour did not follow the flashed colours (weak signal or no response) |
 /// | `passive_unavailable` | uncertain | no frame carried a passive anti-spoof score |
-/// | `arrival_burst` | uncertain | frames reached the server faster than they were captured, beyond a network stall's tolerance (3 s): uploaded after the capture, not during it (server only) |
+/// | `arrival_burst` | uncertain | the frames' arrivals at the server spanned more than 3 s less than their capture: uploaded in a burst after the capture, not during it (server only) |
 /// | `flash_reduced` | none (note) | no flash check (reduced-flash plan); the verdict relies on the other checks |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

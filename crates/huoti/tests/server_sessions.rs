@@ -493,7 +493,12 @@ fn c3_frames_out_of_order_give_the_same_verdict_as_in_order() {
             }
             _ => {}
         }
-        for i in order {
+        // Uploaded at the capture's pace, as a camera delivers them: the server judges arrival
+        // times against capture times (issue 19), and a burst would be `arrival_burst`.
+        let started = std::time::Instant::now();
+        for (k, i) in order.into_iter().enumerate() {
+            let due = std::time::Duration::from_millis(k as u64 * 67);
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
             let (status, v) = server.frame(&s, i as u32, i as u64 * 67, "image/jpeg", &jpegs[i]);
             assert_eq!(status, 200, "{v}");
         }
