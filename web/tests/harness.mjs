@@ -162,7 +162,9 @@ export async function startHuoti() {
       return { status: r.status, body: await r.json() };
     },
     async framesReceived() {
-      const text = await (await fetch(`${base}/metrics`)).text();
+      // `/metrics` is for operators (an operator's key).
+      this.operatorKey ??= this.staffKey('operator');
+      const text = await (await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${this.operatorKey}` } })).text();
       return Number(/^huoti_frames_received_total (\d+)/m.exec(text)?.[1]);
     },
     stop() {

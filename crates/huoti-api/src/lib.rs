@@ -184,6 +184,9 @@ error_codes! {
     Internal = ("internal", 500, "Internal server error"),
     /// The analysis could not run (models not loaded, worker failure).
     AnalysisUnavailable = ("analysis_unavailable", 503, "Analysis unavailable"),
+    /// The blob store could not take the upload (read-only, full or unreachable); nothing was
+    /// stored. Send it again after `retry_after_s`.
+    StorageUnavailable = ("storage_unavailable", 503, "Storage unavailable"),
 }
 
 impl std::fmt::Display for ErrorCode {

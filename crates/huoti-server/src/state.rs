@@ -10,6 +10,7 @@ use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
+use crate::metrics::Gauges;
 use crate::models::{LiveRuns, Models};
 use crate::signing::Signer;
 use crate::store::Db;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub analysis_slots: Semaphore,
     /// Per open session on this node, the frames measured so far (on arrival).
     pub live: LiveRuns,
+    /// Gauges of this server's state for `/metrics`, refreshed by the background jobs.
+    pub gauges: Gauges,
     /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
     /// `[rights] calendar_file`, checked again while running).
     pub calendar: InstalledCalendar,
@@ -68,6 +71,7 @@ impl AppState {
             seen: Mutex::new(Default::default()),
             live: Default::default(),
             analysis_slots: Semaphore::new(cores),
+            gauges: Gauges::default(),
             calendar,
         }))
     }

@@ -177,6 +177,20 @@ pub fn spawn_serve(bin: &Path, data: &Path, port: u16, args: &[&str], env: &[(&s
     }
 }
 
+/// An operator's API key for the server on `data` (`huoti admin keys create --role operator`),
+/// which `/metrics` asks for; `env` as given to [`spawn_serve`] (the database URL, if any).
+pub fn operator_key(bin: &Path, data: &Path, env: &[(&str, &str)]) -> String {
+    let out = std::process::Command::new(bin)
+        .args(["admin", "keys", "create", "--role", "operator", "--name", "metrics"])
+        .arg("--data-dir")
+        .arg(data)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(out.status.success(), "huoti admin keys create: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// An HTTP agent that trusts only the server's self-signed certificate `ca` (PEM), answers
 /// every status as a response, and waits at most 120 s.
 pub fn tls_agent(ca: &Path) -> ureq::Agent {

@@ -47,6 +47,7 @@ impl ServerConfig {
                 "HUOTI_FRAME_BURST" => self.session.frame_burst = parse(k, &v)?,
                 "HUOTI_ABUSE_MAX_FAILURES" => self.abuse.max_failures = parse(k, &v)?,
                 "HUOTI_ABUSE_WINDOW_S" => self.abuse.window_s = parse(k, &v)?,
+                "HUOTI_ANALYSIS_LEASE_S" => self.analysis.lease_s = parse(k, &v)?,
                 "HUOTI_CORS_ORIGINS" => {
                     self.cors.allowed_origins = v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
                 }

@@ -113,6 +113,9 @@ impl ServerConfig {
         if self.session.frame_rate_per_s == 0 || self.session.frame_burst == 0 {
             return bad("session.frame_rate_per_s and session.frame_burst must be > 0");
         }
+        if self.analysis.lease_s == 0 {
+            return bad("analysis.lease_s must be > 0");
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return bad("tls.cert and tls.key must be given together");
         }

@@ -83,10 +83,15 @@ pub struct AnalysisConfig {
     pub passive_frames: usize,
     /// How long frame hashes are kept to catch replays across sessions, seconds (default 3600).
     pub seen_ttl_s: u64,
+    /// The lease a node holds on a session it analyses, seconds (`HUOTI_ANALYSIS_LEASE_S`,
+    /// default 30). The node renews it every third of it while it works; when the node dies
+    /// mid-`complete`, the lease runs out and the janitor fails the session and erases its
+    /// frames and key (L2) — within about `lease_s` plus one janitor round.
+    pub lease_s: u64,
 }
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        AnalysisConfig { passive_frames: 3, seen_ttl_s: 3600 }
+        AnalysisConfig { passive_frames: 3, seen_ttl_s: 3600, lease_s: 30 }
     }
 }

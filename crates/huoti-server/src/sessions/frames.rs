@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
+use huoti_privacy::uses::Use;
 use huoti_vision::{DecodeLimits, decode_image};
 
 use super::lifecycle::expired;
@@ -23,6 +24,8 @@ use crate::metrics;
 use crate::privacy::consent;
 use crate::state::AppState;
 use crate::store::SessionState;
+use crate::util::random_hex;
+use crate::vault::VaultError;
 
 /// Decoding limits for uploaded frames (a camera frame never needs more).
 const FRAME_DECODE: DecodeLimits = DecodeLimits { max_pixels: 4_194_304, min_side: 64 };
@@ -59,6 +62,7 @@ fn device_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, AppE
         (status = 403, description = "consent_required", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_frame, too_many_frames, device_info_not_consented", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "storage_unavailable (retry after `Retry-After`; nothing was stored)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn upload_frame(
     State(st): State<Arc<AppState>>,
@@ -226,16 +230,41 @@ async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams,
 }
 
 /// Seals and stores a frame: `Ok(false)` when its sequence number was taken meanwhile.
+///
+/// The blob is written under a name of its own (`<session>/<seq>-<random>.sealed`) before its
+/// row is inserted: two uploads of one `seq` at once never write the same blob, so the row that
+/// wins the unique insert always names the bytes it describes; the loser deletes its own blob.
+/// A crash between the two leaves a blob without a row under the session, erased with it.
 async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes: Bytes, now: u64) -> Result<bool, AppError> {
     let key = st.vault.biometric_key(&st.db, id).await.map_err(AppError::internal)?;
-    let (vault, session, seq, len) = (st.vault.clone(), id.to_owned(), params.seq, bytes.len() as u64);
-    let blob_key = tokio::task::spawn_blocking(move || vault.put_frame(&key, &session, seq, &bytes))
+    let blob_key = format!("{id}/{:06}-{}.sealed", params.seq, random_hex(8));
+    let len = bytes.len() as u64;
+    let (vault, session, bk) = (st.vault.clone(), id.to_owned(), blob_key.clone());
+    tokio::task::spawn_blocking(move || vault.put_at(&key, &session, &bk, Use::LivenessCheck, &bytes))
         .await
         .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
-    let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await?;
-    if inserted {
+        .map_err(storage_error)?;
+    let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await;
+    if !matches!(inserted, Ok(true)) {
+        let (vault, bk) = (st.vault.clone(), blob_key);
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || vault.delete_blob(&bk)).await {
+            tracing::warn!(session = id, error = %e, "deleting the blob of an upload that lost its row failed; erased with the session");
+        }
+    }
+    if inserted.as_ref().is_ok_and(|won| *won) {
         metrics::global().frame(len);
     }
-    Ok(inserted)
+    Ok(inserted?)
+}
+
+/// A blob store that cannot take the frame (read-only, full, unreachable): `storage_unavailable`
+/// with `Retry-After`, so the client retries the upload; nothing was recorded.
+fn storage_error(e: VaultError) -> AppError {
+    match e {
+        VaultError::Io(io) => {
+            tracing::error!(error = %io, "the blob store refused a frame");
+            AppError::new(ErrorCode::StorageUnavailable, "the frame could not be stored right now; nothing was kept, send it again").retry_after(5)
+        }
+        other => AppError::internal(other),
+    }
 }

@@ -25,34 +25,74 @@ pub(crate) fn expired(s: &SessionRow) -> AppError {
     AppError::new(ErrorCode::SessionExpired, format!("the session expired at {}", rfc3339(s.expires_at_ms.max(0) as u64)))
 }
 
-/// Deletes a session's frames and biometric key and forgets its in-memory state; failures are
-/// logged (the janitor retries).
-pub(crate) async fn erase(st: &AppState, id: &str) {
-    if let Err(e) = st.vault.erase_biometric(&st.db, id).await {
-        tracing::error!(session = id, error = %e, "erasing frames failed");
-    }
+/// Deletes a session's frames and biometric key and forgets its in-memory state; true when
+/// they are gone. A failure is logged; whoever holds the session's lease (or the janitor, once
+/// it expired) tries again, and the retention job looks at every finished session.
+pub(crate) async fn erase(st: &AppState, id: &str) -> bool {
     st.rate.forget(id);
     st.live.take(id);
+    match st.vault.erase_biometric(&st.db, id).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(session = id, error = %e, "erasing frames failed");
+            false
+        }
+    }
 }
 
-/// Background cleanup: expired sessions lose their frames, old failures and hashes go.
+/// Background cleanup: expired sessions lose their frames, sessions whose worker died are
+/// finished (see [`take_over_stale_leases`]), old failures, privacy-page link tokens and frame
+/// hashes go.
 pub async fn janitor_pass(st: &AppState) {
     let now = st.clock.now_ms();
     match st.db.expired_open_sessions(now).await {
         Ok(ids) => {
             for id in ids {
-                if st.db.set_state(&id, SessionState::Expired).await.is_ok() {
-                    erase(st, &id).await;
+                // Compare-and-set: a session completed since it was listed keeps its state.
+                match st.db.expire_session(&id, now).await {
+                    Ok(true) => {
+                        erase(st, &id).await;
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "janitor: expiring a session failed"),
                 }
             }
         }
         Err(e) => tracing::warn!(error = %e, "janitor: listing expired sessions failed"),
     }
+    take_over_stale_leases(st, now).await;
     let window_ms = st.config.abuse.window_s * 1000;
     if let Err(e) = st.db.prune_failures(now.saturating_sub(window_ms)).await {
         tracing::warn!(error = %e, "janitor: pruning failures failed");
     }
+    if let Err(e) = st.db.prune_link_tokens(now).await {
+        tracing::warn!(error = %e, "janitor: pruning link tokens failed");
+    }
     st.seen.lock().unwrap_or_else(|e| e.into_inner()).expire(now, st.config.analysis.seen_ttl_s * 1000);
+}
+
+/// Sessions whose lease ran out — the node analysing them died (kill -9, power loss) or could
+/// not erase their frames: an `analysing` session becomes `failed` (its capture is over, its
+/// person gone; the integrator starts a new session), and the frames and key of every such
+/// session are erased (L2, S1). The lease is released only once they are gone, so a failed
+/// erasure is tried again on the next round.
+pub async fn take_over_stale_leases(st: &AppState, now_ms: u64) {
+    let stale = match st.db.stale_leases(now_ms).await {
+        Ok(stale) => stale,
+        Err(e) => return tracing::warn!(error = %e, "janitor: listing stale analyses failed"),
+    };
+    for (id, state) in stale {
+        let ours = match state {
+            SessionState::Analysing => st.db.fail_stale_analysis(&id, now_ms).await.unwrap_or(false),
+            _ => true,
+        };
+        if ours && erase(st, &id).await {
+            tracing::warn!(session = %id, from = state.as_str(), "janitor: a session's analysis lease expired; its frames and key were erased");
+            if let Err(e) = st.db.release_analysis_lease(&id).await {
+                tracing::warn!(error = %e, "janitor: releasing a lease failed");
+            }
+        }
+    }
 }
 
 /// The signed verdict.
