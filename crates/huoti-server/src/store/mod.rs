@@ -9,7 +9,7 @@
 //! | file | tables |
 //! |---|---|
 //! | [`sessions`] | `sessions` (life cycle, subject link), `frames`, `failures` |
-//! | [`api_keys`] | `api_keys` |
+//! | [`api_keys`] | `api_keys` (role, expiry, revocation) |
 //! | [`data_keys`] | `subject_keys` (wrapped data keys of sessions and people) |
 //! | [`consents`] | `policy_versions`, `subjects`, `consents` |
 //! | [`training`] | `training_images`, `training_samples` |
@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "identity_per_person", include_str!("../../migrations/0005_identity_per_person.sql")),
     (6, "impact_assessment", include_str!("../../migrations/0006_impact_assessment.sql")),
     (7, "api_keys", include_str!("../../migrations/0007_api_keys.sql")),
+    (11, "api_key_lifecycle", include_str!("../../migrations/0011_api_key_lifecycle.sql")),
 ];
 
 /// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or
