@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use huoti_liveness::SeenFrames;
 use tokio::sync::Semaphore;
 
+use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
@@ -41,6 +42,9 @@ pub struct AppState {
     pub live: LiveRuns,
     /// Memory for frame uploads in flight on this node (`limits`).
     pub budget: MemoryBudget,
+    /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
+    /// `[rights] calendar_file`, checked again while running).
+    pub calendar: InstalledCalendar,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
         let blob_store = DirBlobStore::new(&dir.join("blobs"))?;
         let vault = FrameVault::open_with(&KekSource::configured(&config.kek_path()), Box::new(blob_store))?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
+        let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let live = LiveRuns::new(config.limits.reorder_budget_bytes());
         let budget = MemoryBudget::new(config.limits.upload_budget_bytes());
@@ -69,6 +74,7 @@ impl AppState {
             live,
             budget,
             analysis_slots: Semaphore::new(cores),
+            calendar,
         }))
     }
 }
