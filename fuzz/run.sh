@@ -30,6 +30,6 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== $t ($runs inputs, feature $f)"
   cargo +nightly fuzz run --no-default-features --features "$f" "$t" "corpus/$t" -- \
-    -runs="$runs" -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tee "fuzz-$t.log" | grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY|Test unit written)' || true
-  grep -q 'Test unit written' "fuzz-$t.log" && { echo "crasher in $t: see fuzz-$t.log" >&2; exit 1; }
+    -runs="$runs" -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tee "fuzz-$t.log" | grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==|SUMMARY|Test unit written)' || true
+  if grep -q 'Test unit written' "fuzz-$t.log"; then echo "crasher in $t: see fuzz-$t.log" >&2; exit 1; fi
 done
