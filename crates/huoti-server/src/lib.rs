@@ -121,6 +121,6 @@ pub use app::{ROUTES, ServeOptions, app, build_state, router, serve};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 pub use error::{AppError, JobError, ServerError};
-pub use http::auth::{create_api_key, create_integrator_key};
+pub use http::auth::{create_api_key, create_expiring_api_key, create_integrator_key};
 pub use models::Models;
 pub use state::AppState;

@@ -11,10 +11,11 @@ use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
 use crate::metrics::Gauges;
+use crate::http::budget::MemoryBudget;
 use crate::models::{LiveRuns, Models};
 use crate::signing::Signer;
 use crate::store::Db;
-use crate::vault::{DirBlobStore, FrameVault};
+use crate::vault::{DirBlobStore, FrameVault, KekSource};
 
 /// Everything a handler may use.
 pub struct AppState {
@@ -42,6 +43,8 @@ pub struct AppState {
     pub live: LiveRuns,
     /// Gauges of this server's state for `/metrics`, refreshed by the background jobs.
     pub gauges: Gauges,
+    /// Memory for frame uploads in flight on this node (`limits`).
+    pub budget: MemoryBudget,
     /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
     /// `[rights] calendar_file`, checked again while running).
     pub calendar: InstalledCalendar,
@@ -56,10 +59,12 @@ impl AppState {
         std::fs::create_dir_all(dir).map_err(ServerError::io(format!("creating {}", dir.display())))?;
         let db = Db::connect(&config.database_url()).await?;
         let blob_store = DirBlobStore::new(&dir.join("blobs"))?;
-        let vault = FrameVault::open(&dir.join("kek.json"), Box::new(blob_store))?;
+        let vault = FrameVault::open_with(&KekSource::configured(&config.kek_path()), Box::new(blob_store))?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
         let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let live = LiveRuns::new(config.limits.reorder_budget_bytes());
+        let budget = MemoryBudget::new(config.limits.upload_budget_bytes());
         Ok(Arc::new(AppState {
             config: Arc::new(config),
             db,
@@ -69,7 +74,8 @@ impl AppState {
             signer: Arc::new(signer),
             rate: Default::default(),
             seen: Mutex::new(Default::default()),
-            live: Default::default(),
+            live,
+            budget,
             analysis_slots: Semaphore::new(cores),
             gauges: Gauges::default(),
             calendar,

@@ -7,6 +7,8 @@ use clap::{Args, Subcommand};
 
 use crate::exit::Exit;
 
+mod keys;
+
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// API keys: every key has one role (integrator, operator, privacy_officer, ml_engineer,
@@ -31,6 +33,25 @@ pub enum KeysCommand {
         /// A name for the key's holder (no personal data needed).
         #[arg(long)]
         name: String,
+        /// Refuse the key after this many days (default: it does not expire).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// List every key: id, holder, role, created, expires, revoked (never a secret).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Revoke a key: every server node refuses it from its next request (`api_key_revoked`).
+    Revoke {
+        /// The key id: the 16 hex digits after `hk_` (a whole key is accepted too; only its id
+        /// is used).
+        id: String,
         #[command(flatten)]
         place: Place,
     },
@@ -81,7 +102,7 @@ pub fn run(cmd: AdminCommand) -> Exit {
     };
     rt.block_on(async move {
         match cmd {
-            AdminCommand::Keys(KeysCommand::Create { role, name, place }) => {
+            AdminCommand::Keys(KeysCommand::Create { role, name, expires_in_days, place }) => {
                 let Some(role) = huoti_server::http::auth::parse_role(&role) else {
                     eprintln!("error: --role: one of integrator, operator, privacy_officer, ml_engineer, auditor");
                     return Exit::BadInput;
@@ -94,10 +115,12 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 };
                 let now = huoti_server::Clock::now_ms(&huoti_server::SystemClock);
-                match huoti_server::create_api_key(&db, &name, role, now).await {
+                let expires = expires_in_days.map(|d| now + u64::from(d) * 86_400_000);
+                match huoti_server::create_expiring_api_key(&db, &name, role, now, expires).await {
                     Ok(key) => {
                         println!("{key}");
-                        eprintln!("created a {} key; it is shown only this once", role.as_str());
+                        let until = expires.map(|t| format!(", valid until {}", keys::when(Some(t as i64)))).unwrap_or_default();
+                        eprintln!("created a {} key{until}; it is shown only this once", role.as_str());
                         Exit::Ok
                     }
                     Err(e) => {
@@ -106,6 +129,20 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 }
             }
+            AdminCommand::Keys(KeysCommand::List { json, place }) => match db(&place).await {
+                Ok(db) => keys::list(&db, json).await,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Setup
+                }
+            },
+            AdminCommand::Keys(KeysCommand::Revoke { id, place }) => match db(&place).await {
+                Ok(db) => keys::revoke(&db, &id).await,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Setup
+                }
+            },
             // Runs its own runtime: handled before this one starts.
             AdminCommand::Ops(_) => Exit::Setup,
             AdminCommand::Audit(AuditCommand::Verify { place }) => {

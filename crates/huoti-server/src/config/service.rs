@@ -1,4 +1,5 @@
-//! The service's own sections: TLS, session limits, the abuse lock, analysis, CORS.
+//! The service's own sections: TLS, session limits, the node's memory limits, the abuse lock,
+//! analysis, CORS.
 
 use std::path::PathBuf;
 
@@ -54,6 +55,42 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig { ttl_s: 180, max_frames: 300, max_frame_bytes: 512 * 1024, frame_rate_per_s: 60, frame_burst: 60 }
+    }
+}
+
+/// What one node holds for frame uploads (`[limits]`): above these it answers
+/// `503 server_busy` with `Retry-After`, or `408 request_timeout`, never a reset connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Memory for frames, MiB (`HUOTI_MEMORY_BUDGET_MIB`, default 256): three quarters for
+    /// uploads in flight (each reserves its body, then its decoded pixels, before it holds
+    /// them), a quarter for frames held back for reordering. Peak memory of a node is about its
+    /// idle size plus this (docs/BENCHMARKS.md measures it under a flood).
+    pub memory_budget_mib: u64,
+    /// Longest time a frame body may take to arrive, seconds (`HUOTI_BODY_TIMEOUT_S`, default
+    /// 30): a slow-loris upload holds its reservation no longer.
+    pub body_timeout_s: u64,
+    /// On SIGTERM, how long requests in flight may take to finish before the process exits
+    /// anyway, seconds (`HUOTI_SHUTDOWN_GRACE_S`, default 30).
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { memory_budget_mib: 256, body_timeout_s: 30, shutdown_grace_s: 30 }
+    }
+}
+
+impl LimitsConfig {
+    /// Bytes for uploads in flight.
+    pub fn upload_budget_bytes(&self) -> u64 {
+        self.memory_budget_mib.saturating_mul(1 << 20) / 4 * 3
+    }
+
+    /// Bytes for frames held back for reordering, across sessions.
+    pub fn reorder_budget_bytes(&self) -> u64 {
+        self.memory_budget_mib.saturating_mul(1 << 20) / 4
     }
 }
 

@@ -1,6 +1,8 @@
 //! What every handler shares about HTTP, and nothing about any feature: request bodies read
-//! with a hard limit ([`JsonBody`], `read_limited`, `drain`), the credentials of a request
-//! as extractors ([`auth`]), and CORS for the API ([`cors`]). (Leaf module: it names no feature.)
+//! with a hard limit ([`JsonBody`], `read_limited`, `drain`) and the node's memory budget for
+//! frame bodies and pixels ([`budget`]), the credentials of a request
+//! as extractors ([`auth`]), CORS for the API ([`cors`]), and the layer that turns a
+//! handler's panic into `500 internal` ([`panic`]). (Leaf module: it names no feature.)
 //!
 //! A handler takes the extractors it needs, in the order it must check them: axum runs them
 //! left to right, so `async fn h(staff: Staff<P>, JsonBody(req): JsonBody<T>)` answers 401/403
@@ -9,7 +11,9 @@
 //! it takes the raw `Body` and calls `json_body` itself.
 
 pub mod auth;
+pub mod budget;
 pub mod cors;
+pub mod panic;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
@@ -23,8 +27,8 @@ use crate::error::AppError;
 /// Largest JSON request body.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 
-/// The token of `Authorization: Bearer <token>`.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of `Authorization: Bearer <token>` (pure: fuzzed with any header bytes).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 

@@ -19,6 +19,7 @@ use crate::config::SessionConfig;
 use crate::devices;
 use crate::error::AppError;
 use crate::http::auth::{client_session, known_session};
+use crate::http::budget::Reservation;
 use crate::http::{drain, read_limited};
 use crate::metrics;
 use crate::privacy::consent;
@@ -26,6 +27,9 @@ use crate::state::AppState;
 use crate::store::SessionState;
 use crate::util::random_hex;
 use crate::vault::VaultError;
+
+/// Largest capture time accepted, ms (2^53 − 1).
+const MAX_T_MS: u64 = (1 << 53) - 1;
 
 /// Decoding limits for uploaded frames (a camera frame never needs more).
 const FRAME_DECODE: DecodeLimits = DecodeLimits { max_pixels: 4_194_304, min_side: 64 };
@@ -94,10 +98,30 @@ pub(crate) async fn upload_frame(
         return Err(AppError::new(ErrorCode::RateLimited, format!("at most {} frames per second", cfg.frame_rate_per_s))
             .retry_after(wait));
     }
-    let bytes = read_limited(body, max as usize).await.map_err(|over| {
-        if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") }
-    })?;
-    upload_checked(&st, &id, now, params, device, cfg, bytes).await
+    // The body is held in memory: reserve it from the node's budget first (defect 10).
+    let Some(mut held) = st.budget.try_reserve(declared.unwrap_or(max).min(max)) else {
+        drain(body, max.saturating_mul(4)).await;
+        return Err(busy());
+    };
+    let limit = std::time::Duration::from_secs(st.config.limits.body_timeout_s);
+    let bytes = tokio::time::timeout(limit, read_limited(body, max as usize))
+        .await
+        .map_err(|_| AppError::new(ErrorCode::RequestTimeout, format!("the frame body must arrive within {} s", limit.as_secs())))?
+        .map_err(|over| if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") })?;
+    upload_checked(&st, &id, now, params, device, cfg, bytes, &mut held).await
+}
+
+/// `server_busy`: this node's memory budget for frames is spent; nothing was stored.
+fn busy() -> AppError {
+    AppError::new(ErrorCode::ServerBusy, "this server holds as many frames as its memory budget allows; retry shortly").retry_after(1)
+}
+
+/// Width × height from a JPEG's header, without decoding it (an unreadable header is
+/// `invalid_frame`, as the decoder would say).
+fn jpeg_pixels(bytes: &[u8]) -> Result<u64, AppError> {
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let (w, h) = reader.into_dimensions().map_err(|e| AppError::new(ErrorCode::InvalidFrame, format!("the JPEG cannot be used: {e}")))?;
+    Ok(u64::from(w) * u64::from(h))
 }
 
 /// The device-info headers sent with a frame: model, OS type, OS version.
@@ -122,6 +146,11 @@ async fn frame_preflight(
     if params.nonce.is_empty() || params.nonce.len() > 64 {
         return Err(AppError::new(ErrorCode::InvalidRequest, "nonce: 1–64 characters"));
     }
+    // Stored as a signed 64-bit number and summed in the analysis: a time past 2^53 ms
+    // (285 000 years; also the largest integer a browser sends exactly) is not a capture time.
+    if params.t_ms > MAX_T_MS {
+        return Err(AppError::new(ErrorCode::InvalidRequest, format!("t_ms: at most {MAX_T_MS}")));
+    }
     let device = (
         device_header(headers, wire::HEADER_DEVICE_MODEL)?,
         device_header(headers, wire::HEADER_OS_TYPE)?,
@@ -140,6 +169,7 @@ async fn frame_preflight(
 }
 
 /// The rest of a frame upload, once its body is in hand.
+#[allow(clippy::too_many_arguments)]
 async fn upload_checked(
     st: &AppState,
     id: &str,
@@ -148,9 +178,16 @@ async fn upload_checked(
     device: DeviceHeaders,
     cfg: &SessionConfig,
     bytes: Bytes,
+    held: &mut Reservation,
 ) -> Result<Json<wire::FrameAccepted>, AppError> {
     if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Err(AppError::new(ErrorCode::NotJpeg, "the body is not a JPEG"));
+    }
+    // The decoded pixels are held until the frame is measured: reserve them before decoding
+    // (RGB, 3 bytes a pixel; more pixels than the decode limit are refused by the decoder).
+    let pixels = jpeg_pixels(&bytes)?.min(FRAME_DECODE.max_pixels);
+    if !st.budget.try_grow(held, pixels * 3) {
+        return Err(busy());
     }
     let check = bytes.clone();
     let image = tokio::task::spawn_blocking(move || decode_image(&check, &FRAME_DECODE))
@@ -217,11 +254,14 @@ async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams,
     let run = st.live.get_or_start(id, || models.start());
     let Ok(_slot) = st.analysis_slots.acquire().await else { return };
     let (seq, t_ms, nonce) = (params.seq, params.t_ms, params.nonce.clone());
+    let shared = run.clone();
     let measured = tokio::task::spawn_blocking(move || {
         let mut run = run.lock().unwrap_or_else(|e| e.into_inner());
         models.push(&mut run, seq, t_ms, &nonce, &jpeg, &image)
     })
     .await;
+    // Frames it now holds back for reordering are covered by the node's budget, or dropped.
+    st.live.settle(id, &shared);
     match measured {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(session = id, error = %e, "measuring a frame on arrival failed; complete will re-analyse"),

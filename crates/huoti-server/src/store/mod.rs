@@ -9,7 +9,7 @@
 //! | file | tables |
 //! |---|---|
 //! | [`sessions`] | `sessions` (life cycle, subject link), `frames`, `failures` |
-//! | [`api_keys`] | `api_keys` |
+//! | [`api_keys`] | `api_keys` (role, expiry, revocation) |
 //! | [`data_keys`] | `subject_keys` (wrapped data keys of sessions and people) |
 //! | [`consents`] | `policy_versions`, `subjects`, `consents` |
 //! | [`training`] | `training_images`, `training_samples` |
@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "api_keys", include_str!("../../migrations/0007_api_keys.sql")),
     (8, "provisional_due_dates", include_str!("../../migrations/0008_provisional_due_dates.sql")),
     (9, "analysis_lease", include_str!("../../migrations/0009_analysis_lease.sql")),
+    (11, "api_key_lifecycle", include_str!("../../migrations/0011_api_key_lifecycle.sql")),
 ];
 
 /// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or
