@@ -97,6 +97,9 @@ pub(crate) struct Session {
     pub duration_ms: u64,
     pub rest_yaw: f32,
     pub identity: [f32; 8],
+    /// The vision engine ran the Iris model where `iris_wanted` says (its lids meet at a
+    /// blink, unlike FaceMesh's).
+    pub iris: bool,
 }
 
 impl Session {
@@ -114,6 +117,7 @@ impl Session {
             duration_ms,
             rest_yaw: 2.0,
             identity: IDENTITY_A,
+            iris: false,
         }
     }
 
@@ -194,6 +198,7 @@ impl Session {
         let mut yaw = self.rest_yaw + 0.7 * noise(rng);
         let mut pitch = -3.0 + 0.7 * noise(rng);
         let mut eye = 1.0f32;
+        let mut lids = 1.0f32;
         let mut mouth = 0.04 + 0.005 * noise(rng);
         for &(action, at) in &self.performances {
             let dt = t as i64 - at as i64;
@@ -204,6 +209,7 @@ impl Session {
                 Action::Blink => {
                     let closed = self.blink_closed_ms as i64;
                     eye -= 0.75 * trapezoid(dt, 40, closed, 40);
+                    lids -= 0.95 * trapezoid(dt, 40, closed, 40);
                 }
                 Action::OpenMouth => mouth += 0.42 * trapezoid(dt, 200, 800, 200),
             }
@@ -270,6 +276,8 @@ impl Session {
                 0.006 + 0.003 * noise(rng)
             },
             passive_real: None,
+            iris_eye_openness: (self.iris && crate::iris_wanted(&self.plan, &crate::Thresholds::default(), t))
+                .then(|| [0.29 * lids + 0.004 * noise(rng), 0.28 * lids + 0.004 * noise(rng)]),
         }
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! bytes ─decode_image─▶ RGB ─YuNet─▶ faces ─FaceMesh (eye-levelled crop)─▶ 468 landmarks
-//!                                      │                                    └▶ eye/mouth openness, head pose
+//!                                      │                                    ├▶ eye/mouth openness, head pose
+//!                                      │                                    └▶ eye crops ─Iris (on request)─▶ lid-gap eye openness
 //!                                      ├─MiniFASNetV2 ×2.7 + V1SE ×4.0─▶ real_probability
 //!                                      └─quality: size, centring, sharpness, exposure, count
 //! ```
@@ -15,7 +16,9 @@
 //! - [`Analyzer`] loads every model once and is `Send + Sync`; [`Analyzer::analyze`] does
 //!   the whole pipeline on the largest face and reports per-stage [`Timings`].
 //! - [`Tracker`] follows one face through a video: detect once, then track with FaceMesh,
-//!   re-detecting every few frames and whenever the face is lost.
+//!   re-detecting every few frames and whenever the face is lost. Each tracked frame carries
+//!   its [`EyeRegions`]; [`Analyzer::eye_openness`] runs the Iris model on them only where the
+//!   caller needs a precise eye measure (a blink), since it costs about as much as FaceMesh.
 //!
 //! What it deliberately does not do: read files other than the models, know about sessions
 //! or challenges (that is `huoti-liveness`), or decide "live" — `real_probability` is one
@@ -50,6 +53,7 @@ mod antispoof;
 mod decode;
 mod detect;
 mod error;
+mod eyes;
 mod geometry;
 mod measures;
 mod mesh;
@@ -65,6 +69,7 @@ pub use antispoof::Passive;
 pub use decode::{decode_image, DecodeLimits};
 pub use detect::{DetectorConfig, Face};
 pub use error::VisionError;
+pub use eyes::{EyeAnalysis, EyeLandmarks, EyeRegions};
 pub use geometry::{Point, Rect, RotatedCrop};
 pub use measures::{measure, shape_signature, Measures};
 pub use mesh::Mesh;

@@ -10,6 +10,10 @@ use huoti_vision::TrackerConfig;
 struct Sample {
     t_ms: u64,
     eye: f32,
+    /// Iris-model eye openness, smaller of the two eyes.
+    iris: f32,
+    iris_lr: [f32; 2],
+    pitch: f32,
     mouth: f32,
     yaw: f32,
 }
@@ -22,10 +26,14 @@ fn measure(clip: &str, start_s: f64, duration_s: f64) -> Vec<Sample> {
     for frame in open_video(&path, &opts).expect("clip opens (ffmpeg installed?)") {
         let frame = frame.unwrap();
         let a = tracker.step(&frame.image).unwrap();
-        if let Some(m) = a.measures {
+        if let (Some(m), Some(eyes)) = (a.measures, a.eyes) {
+            let iris = analyzer().eye_openness(&frame.image, &eyes).unwrap().openness();
             out.push(Sample {
                 t_ms: frame.t_ms,
                 eye: m.eye_openness[0].min(m.eye_openness[1]),
+                iris: iris[0].min(iris[1]),
+                iris_lr: iris,
+                pitch: m.pitch_deg,
                 mouth: m.mouth_openness,
                 yaw: m.yaw_deg,
             });
@@ -42,7 +50,10 @@ fn dump() {
     let start: f64 = std::env::var("START").unwrap().parse().unwrap();
     let dur: f64 = std::env::var("DUR").unwrap().parse().unwrap();
     for s in measure(&clip, start, dur) {
-        println!("{:>6} eye {:.3} mouth {:.3} yaw {:>6.1}", s.t_ms, s.eye, s.mouth, s.yaw);
+        println!(
+            "{:>6} eye {:.3} iris {:.3} ({:.3} {:.3}) mouth {:.3} yaw {:>6.1} pitch {:>6.1}",
+            s.t_ms, s.eye, s.iris, s.iris_lr[0], s.iris_lr[1], s.mouth, s.yaw, s.pitch
+        );
     }
 }
 
