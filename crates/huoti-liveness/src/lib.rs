@@ -119,6 +119,8 @@ mod verdict;
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod actions_tests;
 
 pub use actions::Measure;
 pub use error::Error;

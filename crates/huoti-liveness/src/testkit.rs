@@ -100,6 +100,14 @@ pub(crate) struct Session {
     /// The vision engine ran the Iris model where `iris_wanted` says (its lids meet at a
     /// blink, unlike FaceMesh's).
     pub iris: bool,
+    /// The person talks from 0 until this time: the mouth keeps moving between ≈ 0.1 and
+    /// ≈ 0.45 (FaceMesh's inner-lip ratio), as in the shared webcam clips.
+    pub talking_until_ms: u64,
+    /// How far an open-mouth performance opens the mouth beyond its rest (default 0.42).
+    pub mouth_open_gain: f32,
+    /// How far a blink lowers FaceMesh's eye aspect ratio, as a fraction of the open eye
+    /// (default 0.75; on real faces it is ≈ 0.3, as its lids never meet).
+    pub facemesh_blink_depth: f32,
 }
 
 impl Session {
@@ -118,6 +126,9 @@ impl Session {
             rest_yaw: 2.0,
             identity: IDENTITY_A,
             iris: false,
+            talking_until_ms: 0,
+            mouth_open_gain: 0.42,
+            facemesh_blink_depth: 0.75,
         }
     }
 
@@ -200,6 +211,11 @@ impl Session {
         let mut eye = 1.0f32;
         let mut lids = 1.0f32;
         let mut mouth = 0.04 + 0.005 * noise(rng);
+        if t < self.talking_until_ms {
+            // Syllables: a 4 Hz opening and closing, jittered.
+            let phase = (t as f32 / 1000.0 * 4.0 * std::f32::consts::TAU).sin();
+            mouth = 0.27 + 0.17 * phase + 0.02 * noise(rng);
+        }
         for &(action, at) in &self.performances {
             let dt = t as i64 - at as i64;
             match action {
@@ -208,10 +224,10 @@ impl Session {
                 Action::Nod => pitch += 16.0 * trapezoid(dt, 250, 200, 250),
                 Action::Blink => {
                     let closed = self.blink_closed_ms as i64;
-                    eye -= 0.75 * trapezoid(dt, 40, closed, 40);
+                    eye -= self.facemesh_blink_depth * trapezoid(dt, 40, closed, 40);
                     lids -= 0.95 * trapezoid(dt, 40, closed, 40);
                 }
-                Action::OpenMouth => mouth += 0.42 * trapezoid(dt, 200, 800, 200),
+                Action::OpenMouth => mouth += self.mouth_open_gain * trapezoid(dt, 200, 800, 200),
             }
         }
 
