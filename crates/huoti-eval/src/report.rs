@@ -298,16 +298,16 @@ fn steps_markdown(md: &mut String, report: &Report) {
     let _ = writeln!(md, "\n## Challenge steps\n");
     let _ = writeln!(
         md,
-        "Per step: the measure, the person's resting value, the departure the step needs from them, the largest departure in the \
-         window (widened by the grace margin) and their ratio (≥ 1: reached). `credited` is the onset found in the window; the \
-         verdict also checks the order of the steps.\n"
+        "Per step: the measure, the person's resting value (median) and resting spread on the action's side, the departure the \
+         step needs from them, the largest departure in the window (widened by the grace margin) and their ratio (≥ 1: \
+         reached). `onset` is where the action was found in the window; the verdict also checks the order of the steps.\n"
     );
-    let _ = writeln!(md, "| file | label | action | window (s) | measure | rest | needed | peak | peak / needed | onset (s) |");
-    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(md, "| file | label | action | window (s) | measure | rest | spread | needed | peak | peak / needed | onset (s) |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|");
     for (r, e) in &steps {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.1}–{:.1} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1}–{:.1} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             r.label,
             e.action,
@@ -315,6 +315,7 @@ fn steps_markdown(md: &mut String, report: &Report) {
             e.to_ms as f64 / 1000.0,
             e.measure.map_or("-".into(), |m| serde_json::to_value(m).map_or(String::new(), |v| v.as_str().unwrap_or("").to_owned())),
             num(e.rest),
+            num(e.spread),
             num(e.needed),
             num(e.peak),
             e.ratio().map_or("-".into(), |x| format!("{x:.2}")),

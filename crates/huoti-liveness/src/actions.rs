@@ -208,6 +208,9 @@ pub(crate) struct Gauge {
     pub rest: f32,
     /// +1 when the action raises the measure, −1 when it lowers it (turn right, blink).
     sign: f32,
+    /// The person's resting spread on the action's side (median to the range's edge), for
+    /// turns, nods and the mouth; 0 for blinks (judged as a fraction of the open eyes).
+    pub spread: f32,
     /// The departure the action needs.
     pub needed: f32,
     /// Excursions (nod, blink) are back when the departure falls below this.
@@ -232,29 +235,30 @@ fn iris_frames(faces: &[FaceFrame<'_>], from: u64, to: u64) -> usize {
 /// fraction of the person's open-eye level, on the Iris model where it ran in the window,
 /// else on FaceMesh's eye aspect ratio.
 pub(crate) fn gauge(action: Action, faces: &[FaceFrame<'_>], from: u64, to: u64, rest: &Resting, th: &Thresholds) -> Option<Gauge> {
-    let beyond = |r: &Range, up: bool, fixed: f32, margin: f32| {
-        let spread = if up { r.high - r.median } else { r.median - r.low };
-        fixed.max(spread.max(0.0) + margin)
-    };
+    let spread = |r: &Range, up: bool| (if up { r.high - r.median } else { r.median - r.low }).max(0.0);
     let gauge = match action {
         Action::TurnLeft | Action::TurnRight => {
             let left = action == Action::TurnLeft;
+            let spread = spread(&rest.yaw, left);
             Gauge {
                 measure: Measure::YawDeg,
                 rest: rest.yaw.median,
                 sign: if left { 1.0 } else { -1.0 },
-                needed: beyond(&rest.yaw, left, th.turn_yaw_deg, th.turn_margin_deg),
+                spread,
+                needed: th.turn_yaw_deg.max(spread + th.turn_margin_deg),
                 back_below: 0.0,
             }
         }
         Action::Nod => {
-            let needed = beyond(&rest.pitch, true, th.nod_pitch_deg, th.nod_margin_deg);
-            Gauge { measure: Measure::PitchDeg, rest: rest.pitch.median, sign: 1.0, needed, back_below: th.nod_return_fraction * needed }
+            let spread = spread(&rest.pitch, true);
+            let needed = th.nod_pitch_deg.max(spread + th.nod_margin_deg);
+            Gauge { measure: Measure::PitchDeg, rest: rest.pitch.median, sign: 1.0, spread, needed, back_below: th.nod_return_fraction * needed }
         }
         Action::OpenMouth => {
             let by_ratio = (th.mouth_open_ratio - 1.0) * rest.mouth.median;
-            let needed = beyond(&rest.mouth, true, th.mouth_open_delta, th.mouth_open_margin).max(by_ratio);
-            Gauge { measure: Measure::MouthOpenness, rest: rest.mouth.median, sign: 1.0, needed, back_below: 0.0 }
+            let spread = spread(&rest.mouth, true);
+            let needed = th.mouth_open_delta.max(spread + th.mouth_open_margin).max(by_ratio);
+            Gauge { measure: Measure::MouthOpenness, rest: rest.mouth.median, sign: 1.0, spread, needed, back_below: 0.0 }
         }
         Action::Blink if iris_frames(faces, from, to) >= th.min_window_face_frames.max(1) => {
             let open = rest.iris.map(|r| r.median).or_else(|| open_iris_in(faces, from, to))?;
@@ -262,6 +266,7 @@ pub(crate) fn gauge(action: Action, faces: &[FaceFrame<'_>], from: u64, to: u64,
                 measure: Measure::IrisEyeOpenness,
                 rest: open,
                 sign: -1.0,
+                spread: 0.0,
                 needed: (1.0 - th.iris_blink_close_ratio) * open,
                 back_below: (1.0 - th.iris_blink_open_ratio) * open,
             }
@@ -272,6 +277,7 @@ pub(crate) fn gauge(action: Action, faces: &[FaceFrame<'_>], from: u64, to: u64,
                 measure: Measure::EyeAspectRatio,
                 rest: open,
                 sign: -1.0,
+                spread: 0.0,
                 needed: (1.0 - th.blink_close_ratio) * open,
                 back_below: (1.0 - th.blink_open_ratio) * open,
             }

@@ -31,6 +31,9 @@ pub struct StepEvidence {
     pub measure: Option<Measure>,
     /// The person's resting value of that measure.
     pub rest: Option<f32>,
+    /// The person's resting spread on the action's side (turns, nods, mouth: how far they
+    /// move that way at rest, e.g. a talker's mouth); 0 for blinks.
+    pub spread: Option<f32>,
     /// The departure the action needs from this person.
     pub needed: Option<f32>,
     /// The largest departure in the window (negative: only the opposite way).
@@ -68,6 +71,7 @@ fn evidence(
         frames: between(faces, from, to).count(),
         measure: g.map(|g| g.measure),
         rest: g.map(|g| g.rest),
+        spread: g.map(|g| g.spread),
         needed: g.map(|g| g.needed),
         peak,
         onset_ms: rest.as_ref().and_then(|r| detect(step.action, faces, from, to, r, th)),

@@ -52,13 +52,17 @@ pub(crate) struct Resting {
 }
 
 /// Whether `t_ms` is a resting moment of the plan: before the first action window, or between
-/// two windows (each widened by `window_grace_ms`), or after the last.
+/// two windows (each widened by `window_grace_ms`). Not after the last window: nothing more is
+/// asked there, and a person who repeats an action "to be sure" (or a clip that goes on to the
+/// next one) would widen their own resting range past what they did in the window.
 pub(crate) fn at_rest(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
     let first = plan.actions.first().map_or(plan.neutral_ms, |s| s.start_ms);
+    let last = plan.actions.last().map_or(plan.neutral_ms, |s| s.end_ms);
     t_ms < first
-        || plan.actions.iter().all(|s| {
-            t_ms < s.start_ms.saturating_sub(th.window_grace_ms) || t_ms >= s.end_ms.saturating_add(th.window_grace_ms)
-        })
+        || (t_ms < last
+            && plan.actions.iter().all(|s| {
+                t_ms < s.start_ms.saturating_sub(th.window_grace_ms) || t_ms >= s.end_ms.saturating_add(th.window_grace_ms)
+            }))
 }
 
 /// The ranges over the resting frames; `None` when no face was seen at rest.
@@ -108,7 +112,13 @@ mod tests {
         let th = Thresholds::default();
         assert!(at_rest(&p, &th, 999));
         assert!(!at_rest(&p, &th, 1000));
-        assert!(!at_rest(&p, &th, 7000 + th.window_grace_ms - 1));
-        assert!(at_rest(&p, &th, 7000 + th.window_grace_ms));
+        assert!(!at_rest(&p, &th, 7000 + th.window_grace_ms), "nothing after the last window");
+        // Two windows with a gap wider than the grace margins: the gap is rest.
+        let mut gap = p.clone();
+        gap.actions[1].start_ms = 5500;
+        gap.actions[1].end_ms = 8000;
+        assert!(!at_rest(&gap, &th, 4000 + th.window_grace_ms - 1));
+        assert!(at_rest(&gap, &th, 4000 + th.window_grace_ms) && at_rest(&gap, &th, 5500 - th.window_grace_ms - 1));
+        assert!(!at_rest(&gap, &th, 5500 - th.window_grace_ms));
     }
 }
