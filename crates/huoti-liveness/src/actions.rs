@@ -40,8 +40,11 @@ pub(crate) fn check_challenge(
     baseline: Option<&Baseline>,
     th: &Thresholds,
 ) -> ChallengeResult {
-    // The resting ranges need what the baseline needs: a face before the first action.
-    let Some(rest) = baseline.and_then(|_| resting(plan, faces, th)) else {
+    // The resting ranges need what the baseline needs: a face before the first action. Each
+    // step is judged against the rest before its own window (the frames between windows add
+    // to it), so what a person does after a step cannot undo it.
+    let first_start = plan.actions.first().map_or(plan.neutral_ms, |s| s.start_ms);
+    let Some(first_rest) = baseline.and_then(|_| resting(plan, faces, th, first_start)) else {
         let reason = if faces.is_empty() && !frames.is_empty() {
             ReasonCode::NoFace
         } else {
@@ -71,9 +74,10 @@ pub(crate) fn check_challenge(
     };
     let mut outcomes = Vec::with_capacity(plan.actions.len());
     let mut last_onset: Option<u64> = None;
+    let rest_before = |step: &ActionStep| resting(plan, faces, th, step.start_ms).unwrap_or_else(|| first_rest.clone());
     for (i, step) in plan.actions.iter().enumerate() {
         let (from, to) = window(step);
-        let outcome = match detect(step.action, faces, from, to, &rest, th) {
+        let outcome = match detect(step.action, faces, from, to, &rest_before(step), th) {
             // Credited only if it follows the previous step's action (the grace margins of
             // neighbouring windows overlap, so order is not implied by the windows alone).
             Some(onset_ms) if last_onset.is_none_or(|prev| onset_ms > prev) => {
@@ -96,7 +100,7 @@ pub(crate) fn check_challenge(
                     }
                 } else if plan.actions.iter().enumerate().any(|(j, other)| {
                     let (f, t) = window(other);
-                    j != i && detect(step.action, faces, f, t, &rest, th).is_some()
+                    j != i && detect(step.action, faces, f, t, &rest_before(other), th).is_some()
                 }) {
                     StepOutcome::WrongWindow
                 } else {
@@ -107,7 +111,7 @@ pub(crate) fn check_challenge(
         outcomes.push(outcome);
     }
 
-    let unexpected = unexpected_turn(plan, faces, &rest, th);
+    let unexpected = unexpected_turn(plan, faces, &first_rest, th);
     let credited = outcomes
         .iter()
         .filter(|o| matches!(o, StepOutcome::Credited { .. }))

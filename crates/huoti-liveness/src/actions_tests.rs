@@ -15,7 +15,7 @@ fn verdict(s: &Session) -> crate::Verdict {
 fn talker(wide: bool) -> Session {
     let p = plan(&[OpenMouth], true); // neutral 1 s, flashes until 3 s, window 3–6 s
     let mut s = if wide { Session::following_plan(p.clone()) } else { Session::new(p.clone()) };
-    s.talking_until_ms = p.actions[0].start_ms;
+    s.talking = 0..p.actions[0].start_ms;
     s.mouth_open_gain = 0.6;
     s
 }
@@ -35,7 +35,7 @@ fn a_talker_passes_open_mouth_when_the_opening_is_wider_than_their_talking() {
 #[test]
 fn talking_on_into_the_window_is_not_an_open_mouth() {
     let mut s = talker(false);
-    s.talking_until_ms = s.plan.total_ms; // talks through the window, never opens wide
+    s.talking = 0..s.plan.total_ms; // talks through the window, never opens wide
     let v = verdict(&s);
     assert!(v.has(ReasonCode::ChallengeMissing), "{:?}", v.reasons);
     let e = &step_evidence(&s.plan, &s.frames(), &Thresholds::default())[0];
@@ -45,11 +45,27 @@ fn talking_on_into_the_window_is_not_an_open_mouth() {
 #[test]
 fn a_wide_opening_before_the_window_is_not_credited_to_it() {
     let mut s = talker(false);
-    s.talking_until_ms = 0;
+    s.talking = 0..0;
     let s = s.perform(OpenMouth, 1500); // during the flashes, well before the window
     let v = verdict(&s);
     assert_ne!(v.decision, Decision::Live, "{:?}", v.reasons);
     assert!(v.has(ReasonCode::ChallengeMissing), "{:?}", v.reasons);
+}
+
+#[test]
+fn talking_after_a_step_does_not_undo_it() {
+    // Open mouth 3–6 s, a pause, turn left 7.5–10.5 s; the person talks in the pause.
+    let mut p = plan(&[OpenMouth, TurnLeft], true);
+    p.actions[1].start_ms = 7500;
+    p.actions[1].end_ms = 10_500;
+    p.total_ms = 10_500;
+    let mut s = Session::following_plan(p.clone());
+    s.duration_ms = p.total_ms + 400;
+    s.talking = 6500..7000;
+    let v = verdict(&s);
+    assert_eq!(v.decision, Decision::Live, "{:?}", v.reasons);
+    let e = step_evidence(&p, &s.frames(), &Thresholds::default());
+    assert!(e[0].spread.unwrap() < 0.05, "the mouth step's rest is before its window: {:?}", e[0]);
 }
 
 /// FaceMesh's lids never meet: a real blink lowers its eye aspect ratio by ≈ 30 %, under the

@@ -61,7 +61,7 @@ fn evidence(
     (from, to): (u64, u64),
     th: &Thresholds,
 ) -> StepEvidence {
-    let rest = resting(plan, faces, th);
+    let rest = resting(plan, faces, th, step.start_ms);
     let g = rest.as_ref().and_then(|r| gauge(step.action, faces, from, to, r, th));
     let peak = g.and_then(|g| between(faces, from, to).filter_map(|f| g.departure(f.face)).reduce(f32::max));
     StepEvidence {

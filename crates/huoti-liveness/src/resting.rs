@@ -65,9 +65,11 @@ pub(crate) fn at_rest(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool 
             }))
 }
 
-/// The ranges over the resting frames; `None` when no face was seen at rest.
-pub(crate) fn resting(plan: &ChallengePlan, faces: &[FaceFrame<'_>], th: &Thresholds) -> Option<Resting> {
-    let rest: Vec<&FaceFrame<'_>> = faces.iter().filter(|f| at_rest(plan, th, f.t_ms)).collect();
+/// The ranges over the resting frames before `before_ms` (a step's start: a step is judged
+/// against what the person did before they were asked, as a prompt shown while the window is
+/// open can be too); `None` when no face was seen at rest by then.
+pub(crate) fn resting(plan: &ChallengePlan, faces: &[FaceFrame<'_>], th: &Thresholds, before_ms: u64) -> Option<Resting> {
+    let rest: Vec<&FaceFrame<'_>> = faces.iter().filter(|f| f.t_ms < before_ms && at_rest(plan, th, f.t_ms)).collect();
     let tail = th.rest_quantile;
     let iris: Vec<f32> = rest.iter().filter_map(|f| f.face.mean_iris_eye_openness()).collect();
     Some(Resting {

@@ -100,9 +100,9 @@ pub(crate) struct Session {
     /// The vision engine ran the Iris model where `iris_wanted` says (its lids meet at a
     /// blink, unlike FaceMesh's).
     pub iris: bool,
-    /// The person talks from 0 until this time: the mouth keeps moving between ≈ 0.1 and
-    /// ≈ 0.45 (FaceMesh's inner-lip ratio), as in the shared webcam clips.
-    pub talking_until_ms: u64,
+    /// The person talks during this time: the mouth keeps moving between ≈ 0.1 and ≈ 0.45
+    /// (FaceMesh's inner-lip ratio), as in the shared webcam clips.
+    pub talking: std::ops::Range<u64>,
     /// How far an open-mouth performance opens the mouth beyond its rest (default 0.42).
     pub mouth_open_gain: f32,
     /// How far a blink lowers FaceMesh's eye aspect ratio, as a fraction of the open eye
@@ -126,7 +126,7 @@ impl Session {
             rest_yaw: 2.0,
             identity: IDENTITY_A,
             iris: false,
-            talking_until_ms: 0,
+            talking: 0..0,
             mouth_open_gain: 0.42,
             facemesh_blink_depth: 0.75,
         }
@@ -211,7 +211,7 @@ impl Session {
         let mut eye = 1.0f32;
         let mut lids = 1.0f32;
         let mut mouth = 0.04 + 0.005 * noise(rng);
-        if t < self.talking_until_ms {
+        if self.talking.contains(&t) {
             // Syllables: a 4 Hz opening and closing, jittered.
             let phase = (t as f32 / 1000.0 * 4.0 * std::f32::consts::TAU).sin();
             mouth = 0.27 + 0.17 * phase + 0.02 * noise(rng);

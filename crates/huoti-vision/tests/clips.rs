@@ -123,6 +123,32 @@ fn eye_openness_drops_at_the_blinks_of_d9() {
     assert!(closed < 0.85 * open, "closed {closed} vs open {open}");
 }
 
+/// The Iris model's lids meet where FaceMesh's do not: at d3's blinks (≈ 1.6 and 1.9 s) its
+/// eye openness (mean of both eyes, as the blink check uses it) falls from ≈ 0.3 to under 0.12,
+/// while FaceMesh's eye aspect ratio stays within 15 % of the second before.
+#[test]
+fn iris_eye_openness_closes_at_the_blinks_of_d3_where_facemesh_hardly_moves() {
+    let s = measure("liveportrait/d3.mp4", 0.7, 1.6);
+    let mean = |x: &Sample| (x.iris_lr[0] + x.iris_lr[1]) / 2.0;
+    let open = median(window(&s, 0.7, 1.1).iter().map(|x| mean(x)).collect());
+    let closed = window(&s, 1.55, 2.1).iter().map(|x| mean(x)).fold(f32::MAX, f32::min);
+    assert!(open > 0.25 && closed < 0.12, "iris: open {open}, closed {closed}");
+    let ear_open = median(window(&s, 0.7, 1.1).iter().map(|x| x.eye).collect());
+    let ear_closed = window(&s, 1.55, 2.1).iter().map(|x| x.eye).fold(f32::MAX, f32::min);
+    assert!(ear_closed > 0.85 * ear_open, "FaceMesh: open {ear_open}, at the blinks {ear_closed}");
+}
+
+/// And at d9's eye closure (≈ 12.7–13.0 s) the Iris openness falls to under a third of the
+/// open eyes before it.
+#[test]
+fn iris_eye_openness_closes_at_the_eye_closure_of_d9() {
+    let s = measure("liveportrait/d9.mp4", 11.8, 1.5);
+    let mean = |x: &Sample| (x.iris_lr[0] + x.iris_lr[1]) / 2.0;
+    let open = median(window(&s, 11.8, 12.4).iter().map(|x| mean(x)).collect());
+    let closed = window(&s, 12.6, 13.1).iter().map(|x| mean(x)).fold(f32::MAX, f32::min);
+    assert!(open > 0.25 && closed < open / 3.0, "iris: open {open}, closed {closed}");
+}
+
 /// A still picture sent as video must look still: once the tracker holds its crop, identical
 /// frames give identical landmarks (zero motion) — the static-presentation check relies on it.
 #[test]
