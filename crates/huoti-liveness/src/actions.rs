@@ -157,7 +157,7 @@ pub(crate) fn check_challenge(
 /// Whether the head turned, during the action phase, in a direction no step asked for.
 ///
 /// Only turns count: nods happen incidentally while turning, mouths open while talking and
-/// eyes blink on their own, but nobody turns their head 15° the wrong way by accident.
+/// eyes blink on their own, but nobody turns their head `turn_yaw_deg` the wrong way by accident.
 fn unexpected_turn(
     plan: &ChallengePlan,
     faces: &[FaceFrame<'_>],

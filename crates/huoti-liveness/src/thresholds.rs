@@ -18,7 +18,8 @@ pub struct Thresholds {
     /// Resting ranges (see the [manual](crate::manual::challenge)) run from this quantile of
     /// the person's resting frames to `1 −` it (default 0.1: one odd frame in ten ignored).
     pub rest_quantile: f32,
-    /// Yaw change from the resting median for a turn, degrees (default 15)…
+    /// Yaw change from the resting median for a turn, degrees (default 12: the head turns on
+    /// the shared clips reach 13.4–16.8°; `docs/EVALUATION.md`)…
     pub turn_yaw_deg: f32,
     /// …and beyond the edge of the resting yaw range on that side, degrees (default 5).
     pub turn_margin_deg: f32,
@@ -32,7 +33,8 @@ pub struct Thresholds {
     /// Longest nod, from going down to being back, ms (default 2000).
     pub nod_max_ms: u64,
     /// With the Iris model: eyes count as closed below this fraction of the person's open-eye
-    /// Iris openness (default 0.5).
+    /// Iris openness (default 0.6: midway between the shallowest blink on the shared clips,
+    /// 0.44 of open, and the narrowest open eyes, 0.77; `docs/EVALUATION.md`).
     pub iris_blink_close_ratio: f32,
     /// With the Iris model: eyes count as open again above this fraction (default 0.8).
     pub iris_blink_open_ratio: f32,
@@ -49,7 +51,8 @@ pub struct Thresholds {
     pub blink_max_ms: u64,
     /// Mouth-openness increase over the resting median for an open mouth (default 0.15)…
     pub mouth_open_delta: f32,
-    /// …and beyond the high edge of the resting (talking) range (default 0.15)…
+    /// …and beyond the high edge of the resting (talking) range (default 0.15: talking
+    /// peaks on the shared clips reach 0.11 beyond it, wide openings 0.25; `docs/EVALUATION.md`)…
     pub mouth_open_margin: f32,
     /// …and at least this multiple of the resting median (default 2).
     pub mouth_open_ratio: f32,
@@ -131,13 +134,13 @@ impl Default for Thresholds {
         Thresholds {
             version: "builtin-2".to_owned(),
             rest_quantile: 0.1,
-            turn_yaw_deg: 15.0,
+            turn_yaw_deg: 12.0,
             turn_margin_deg: 5.0,
             nod_pitch_deg: 10.0,
             nod_margin_deg: 5.0,
             nod_return_fraction: 0.5,
             nod_max_ms: 2000,
-            iris_blink_close_ratio: 0.5,
+            iris_blink_close_ratio: 0.6,
             iris_blink_open_ratio: 0.8,
             iris_rest_ms: 1000,
             blink_close_ratio: 0.6,
