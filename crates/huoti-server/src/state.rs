@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use huoti_liveness::SeenFrames;
 use tokio::sync::Semaphore;
 
+use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
 use crate::clock::{Clock, RateLimiter};
 use crate::config::ServerConfig;
@@ -38,6 +39,9 @@ pub struct AppState {
     pub analysis_slots: Semaphore,
     /// Per open session on this node, the frames measured so far (on arrival).
     pub live: LiveRuns,
+    /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
+    /// `[rights] calendar_file`, checked again while running).
+    pub calendar: InstalledCalendar,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
         let blob_store = DirBlobStore::new(&dir.join("blobs"))?;
         let vault = FrameVault::open(&dir.join("kek.json"), Box::new(blob_store))?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
+        let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Arc::new(AppState {
             config: Arc::new(config),
@@ -63,6 +68,7 @@ impl AppState {
             seen: Mutex::new(Default::default()),
             live: Default::default(),
             analysis_slots: Semaphore::new(cores),
+            calendar,
         }))
     }
 }

@@ -30,6 +30,8 @@ pub struct ModelPaths {
     pub minifasnet_v1se: PathBuf,
     /// MediaPipe Iris (eye contour + iris), for precise eye openness.
     pub iris: PathBuf,
+    /// SFace face recognition (face match only; the [`Analyzer`] does not load it).
+    pub sface: PathBuf,
 }
 
 impl ModelPaths {
@@ -41,6 +43,7 @@ impl ModelPaths {
             minifasnet_v2: dir.join("2.7_80x80_MiniFASNetV2.onnx"),
             minifasnet_v1se: dir.join("4_0_0_80x80_MiniFASNetV1SE.onnx"),
             iris: dir.join("iris_landmark.onnx"),
+            sface: dir.join("face_recognition_sface_2021dec_int8bq.onnx"),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! * the service ([`service`]): `[tls]`, `[session]`, `[abuse]`, `[analysis]`, `[cors]`, and
 //!   `[challenge]` (huoti-liveness's `ChallengeConfig`);
 //! * the privacy operations ([`privacy`]): `[residency]` (S1), `[retention]` (S1, S5, L2),
-//!   `[incidents]` with `[incidents.smtp]` (S3).
+//!   `[incidents]` with `[incidents.smtp]` (S3), `[rights]` (the R5/R9 working-day calendar).
 
 mod env;
 pub mod privacy;
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use huoti_liveness::ChallengeConfig;
 use serde::{Deserialize, Serialize};
 
-pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, SmtpConfig, check_smtp};
+pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, RightsConfig, SmtpConfig, check_smtp};
 pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, SessionConfig, TlsConfig};
 
 use crate::error::ServerError;
@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub retention: RetentionConfig,
     /// Incident notices (S3).
     pub incidents: IncidentsConfig,
+    /// The person's rights: the working-day calendar of R5/R9 deadlines.
+    pub rights: RightsConfig,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +88,7 @@ impl Default for ServerConfig {
             residency: Default::default(),
             retention: Default::default(),
             incidents: Default::default(),
+            rights: Default::default(),
         }
     }
 }

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "identity_per_person", include_str!("../../migrations/0005_identity_per_person.sql")),
     (6, "impact_assessment", include_str!("../../migrations/0006_impact_assessment.sql")),
     (7, "api_keys", include_str!("../../migrations/0007_api_keys.sql")),
+    (8, "provisional_due_dates", include_str!("../../migrations/0008_provisional_due_dates.sql")),
 ];
 
 /// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or
