@@ -2,7 +2,7 @@
 //!
 //! FaceMesh's eyelids never meet, so a blink judged on its eye aspect ratio is a ≈ 30 % dip;
 //! the Iris model (`huoti_vision::Analyzer::eye_openness`) sees the lids close, but costs two
-//! model runs per frame — about as much as FaceMesh. A session therefore runs it only where
+//! model runs per frame — more than FaceMesh. A session therefore runs it only where
 //! [`huoti_liveness::iris_wanted`] says a blink step needs it (the blink window, and the end of
 //! the resting time for the person's open-eye level). Both the on-arrival [`LiveRun`] and the
 //! all-at-once [`observe_all_with`] use the same [`IrisSchedule`], so both give one answer.

@@ -143,7 +143,7 @@ pub fn action_hint(plan: &ChallengePlan, frames: &[FrameObservation], th: &Thres
 /// step, and there only in the blink window (widened by `window_grace_ms`, plus `blink_max_ms`
 /// for the eyes to reopen) and in the last `iris_rest_ms` before the first action window (the
 /// person's open-eye level). Everywhere else FaceMesh's measures suffice, and the Iris model
-/// (two runs per frame, about FaceMesh's cost) is skipped.
+/// (two runs per frame, more than FaceMesh) is skipped.
 pub fn iris_wanted(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
     let mut blinks = plan.actions.iter().filter(|s| s.action == Action::Blink).peekable();
     if blinks.peek().is_none() {

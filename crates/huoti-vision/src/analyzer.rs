@@ -199,7 +199,7 @@ impl Analyzer {
         self.antispoof.run(img, face)
     }
 
-    /// The Iris model on both eyes (two model runs, about as costly as FaceMesh): lid-gap eye
+    /// The Iris model on both eyes (two model runs, more than FaceMesh costs): lid-gap eye
     /// openness that, unlike FaceMesh's eye aspect ratio, falls near zero when the eyes close.
     /// `eyes` come from a tracked frame ([`FrameAnalysis::eyes`]) or [`EyeRegions::of`].
     pub fn eye_openness(&self, img: &RgbImage, eyes: &EyeRegions) -> Result<EyeAnalysis, VisionError> {

@@ -19,7 +19,7 @@
 //! - [`Tracker`] follows one face through a video: detect once, then track with FaceMesh,
 //!   re-detecting every few frames and whenever the face is lost. Each tracked frame carries
 //!   its [`EyeRegions`]; [`Analyzer::eye_openness`] runs the Iris model on them only where the
-//!   caller needs a precise eye measure (a blink), since it costs about as much as FaceMesh.
+//!   caller needs a precise eye measure (a blink), since its two model runs cost more than FaceMesh.
 //!
 //! - [`FaceMatcher`] (face match, 本人核验; needs the optional SFace model): the one face of
 //!   an image → five landmarks → [`align`] onto a 112×112 template → SFace → a unit-length
