@@ -37,6 +37,8 @@ for s in ["decode", "detect", "mesh", "antispoof", "total"]:
 t = h["tracked"]
 a = r["stages"]["total"]["mean_ms"]
 b = t["session_ms_per_frame"]
+i, m = h["stages"]["iris"]["median_ms"], h["stages"]["mesh"]["median_ms"]
+print(f"| iris, both eyes (huoti only; a session runs it on blink-window frames only) | – | {i:.2f} | {i/m:.2f}× FaceMesh |")
 print(f"| **per frame, session pipeline** (tracked mesh, detect 1/5 frames, anti-spoof on {t['passive_frames']} frames) vs reference naive mean | {a:.2f} | {b:.2f} | {b/a:.2f}× |")
 b = h["stages"]["embed"]
 for stage, what in [("embed", "float32 weights, as huoti runs them"), ("embed_pinned", "the pinned block-quantised file as it is")]:

@@ -12,6 +12,8 @@
 //!    It drives a [`LiveRun`], the same state machine a server steps as each frame is
 //!    uploaded (with a reorder window for uploads that overtake each other, and nothing but
 //!    measures kept between frames; see [`live`]).
+//!    Where the plan asks for a blink, the frames of that window (and the end of the resting
+//!    time) also get the Iris model's eye openness ([`eyes`]: only there, for its cost).
 //! 2. [`SessionRun::finish`] picks [`PASSIVE_FRAMES`] frames with
 //!    [`select_passive_frames`](huoti_liveness::select_passive_frames) (best quality, spread
 //!    over time), runs the passive anti-spoof models on those only (the costliest stage,
@@ -44,13 +46,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod eyes;
 pub mod live;
 
 use huoti_liveness::{AnalysisContext, ChallengePlan, FaceObservation, FrameObservation, SeenFrames, Thresholds, Verdict};
 use huoti_vision::{Analyzer, FrameAnalysis, Quality, TrackerConfig, VisionError};
 use image::RgbImage;
 
-pub use live::{FrameInput, LiveRun, REORDER_WINDOW, observe_all, score_passive};
+pub use eyes::IrisSchedule;
+pub use live::{FrameInput, LiveRun, REORDER_WINDOW, observe_all, observe_all_with, score_passive};
 
 /// How many frames of a session are scored by the passive anti-spoof models.
 pub const PASSIVE_FRAMES: usize = 5;
@@ -100,6 +104,8 @@ pub fn observation(seq: u32, t_ms: u64, nonce: &str, a: &FrameAnalysis, width: u
             shape: a.shape.clone(),
             landmark_motion: a.landmark_motion,
             passive_real: None,
+            // Filled in where the session's blink step needs it (see `eyes`).
+            iris_eye_openness: None,
         }),
         _ => None,
     };
@@ -129,11 +135,15 @@ impl<'a> SessionRun<'a> {
     /// Starts a session judged against `plan` (every frame is bound to the plan's nonce),
     /// with the default tracker settings and thresholds.
     pub fn new(analyzer: &'a Analyzer, plan: ChallengePlan) -> Self {
-        SessionRun { analyzer, run: LiveRun::new(TrackerConfig::default()), plan, thresholds: Thresholds::default(), kept: Vec::new() }
+        let thresholds = Thresholds::default();
+        let run = LiveRun::new(TrackerConfig::default()).with_iris(IrisSchedule::new(&plan, &thresholds));
+        SessionRun { analyzer, run, plan, thresholds, kept: Vec::new() }
     }
 
-    /// Replaces the liveness thresholds (default: [`Thresholds::default`]).
+    /// Replaces the liveness thresholds (default: [`Thresholds::default`]). They also say
+    /// which frames get the Iris model, from the next frame on.
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.run = std::mem::take(&mut self.run).with_iris(IrisSchedule::new(&self.plan, &thresholds));
         self.thresholds = thresholds;
         self
     }

@@ -22,6 +22,7 @@ use huoti_vision::{Analyzer, Rect, TrackState, TrackerConfig, VisionError, decod
 use image::RgbImage;
 use sha2::{Digest, Sha256};
 
+use crate::eyes::{IrisSchedule, measure_eyes};
 use crate::observation;
 
 /// Frames held back because an earlier one has not arrived yet (uploads in parallel), at most
@@ -66,6 +67,8 @@ pub struct LiveRun {
     /// A frame arrived after the run had moved past it, or could not be measured: the
     /// observations no longer stand for the session's frames.
     broken: bool,
+    /// Which frames also get the Iris model's eye openness (none without a schedule).
+    iris: Option<IrisSchedule>,
 }
 
 impl Default for LiveRun {
@@ -85,7 +88,15 @@ impl LiveRun {
             next_seq: 0,
             pending: BTreeMap::new(),
             broken: false,
+            iris: None,
         }
+    }
+
+    /// Also measures the eyes with the Iris model on the frames `schedule` wants (a blink
+    /// step's window): see [`crate::eyes`].
+    pub fn with_iris(mut self, schedule: IrisSchedule) -> LiveRun {
+        self.iris = Some(schedule);
+        self
     }
 
     /// Offers the next uploaded frame (`img` is `jpeg` decoded). Frames are measured in `seq`
@@ -198,7 +209,8 @@ impl LiveRun {
             }
             self.last_digest = Some(digest);
         }
-        let obs = observation(seq, t_ms, nonce, &a, img.width(), img.height());
+        let mut obs = observation(seq, t_ms, nonce, &a, img.width(), img.height());
+        measure_eyes(analyzer, self.iris.as_ref(), img, &a, &mut obs).inspect_err(|_| self.broken = true)?;
         self.boxes.push(obs.face.as_ref().and(a.face_box));
         self.observations.push(obs);
         Ok(self.observations.last().expect("just pushed"))
@@ -239,11 +251,23 @@ pub fn score_passive<E: From<VisionError>>(
 /// models on `passive_frames` of them. A frame that cannot be decoded counts as one without a
 /// face. CPU-bound.
 pub fn observe_all(analyzer: &Analyzer, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
+    observe_all_with(analyzer, frames, passive_frames, None)
+}
+
+/// [`observe_all`], with the Iris model on the frames `iris` wants: give it the schedule the
+/// session's [`LiveRun`] had ([`LiveRun::with_iris`]), so both paths measure the same.
+pub fn observe_all_with(
+    analyzer: &Analyzer,
+    frames: &[FrameInput],
+    passive_frames: usize,
+    iris: Option<IrisSchedule>,
+) -> Result<Vec<FrameObservation>, VisionError> {
     let limits = analyzer.config().decode;
     let mut sorted: Vec<&FrameInput> = frames.iter().collect();
     sorted.sort_by_key(|f| f.seq);
     sorted.dedup_by_key(|f| f.seq);
     let mut run = LiveRun::default();
+    run.iris = iris;
     for f in &sorted {
         match decode_image(&f.jpeg, &limits) {
             Ok(img) => {

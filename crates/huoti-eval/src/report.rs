@@ -275,6 +275,7 @@ pub fn markdown(report: &Report) -> String {
             status.replace('|', "/")
         );
     }
+    steps_markdown(&mut md, report);
     if !report.skipped.is_empty() {
         let _ = writeln!(md, "\nSkipped:\n");
         for sk in &report.skipped {
@@ -282,6 +283,65 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     md
+}
+
+/// Session mode: every challenge step's evidence, then per action the weakest bona fide
+/// step and the strongest attack step (the margins its threshold has on this data).
+fn steps_markdown(md: &mut String, report: &Report) {
+    use std::fmt::Write;
+    let steps: Vec<(&Scored, &huoti_liveness::StepEvidence)> =
+        report.presentations.iter().filter_map(|r| r.session.as_ref().map(|s| (r, s))).flat_map(|(r, s)| s.steps.iter().map(move |e| (r, e))).collect();
+    if steps.is_empty() {
+        return;
+    }
+    let num = |v: Option<f32>| v.map_or("-".into(), |v| format!("{v:.3}"));
+    let _ = writeln!(md, "\n## Challenge steps\n");
+    let _ = writeln!(
+        md,
+        "Per step: the measure, the person's resting value (median) and resting spread on the action's side, the departure the \
+         step needs from them, the largest departure in the window (widened by the grace margin) and their ratio (≥ 1: \
+         reached). `onset` is where the action was found in the window; the verdict also checks the order of the steps.\n"
+    );
+    let _ = writeln!(md, "| file | label | action | window (s) | measure | rest | spread | needed | peak | peak / needed | onset (s) |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for (r, e) in &steps {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.1}–{:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.label,
+            e.action,
+            e.from_ms as f64 / 1000.0,
+            e.to_ms as f64 / 1000.0,
+            e.measure.map_or("-".into(), |m| serde_json::to_value(m).map_or(String::new(), |v| v.as_str().unwrap_or("").to_owned())),
+            num(e.rest),
+            num(e.spread),
+            num(e.needed),
+            num(e.peak),
+            e.ratio().map_or("-".into(), |x| format!("{x:.2}")),
+            e.onset_ms.map_or("-".into(), |t| format!("{:.2}", t as f64 / 1000.0))
+        );
+    }
+    let _ = writeln!(md, "\n| action | bona fide steps | weakest bona fide peak / needed | attack steps | strongest attack peak / needed |");
+    let _ = writeln!(md, "|---|---|---|---|---|");
+    for action in huoti_liveness::Action::ALL {
+        let ratios = |bona_fide: bool| -> Vec<f32> {
+            steps.iter().filter(|(r, e)| e.action == action && r.is_bona_fide() == bona_fide).filter_map(|(_, e)| e.ratio()).collect()
+        };
+        let (b, a) = (ratios(true), ratios(false));
+        if b.is_empty() && a.is_empty() {
+            continue;
+        }
+        let fmt = |v: Option<f32>| v.map_or("-".into(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            md,
+            "| {action} | {} | {} | {} | {} |",
+            b.len(),
+            fmt(b.iter().copied().reduce(f32::min)),
+            a.len(),
+            fmt(a.iter().copied().reduce(f32::max))
+        );
+    }
 }
 
 /// A paragraph on how much (how little) the figures prove, from the counts and intervals.

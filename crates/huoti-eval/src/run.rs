@@ -21,7 +21,7 @@
 use std::path::Path;
 
 use huoti_engine::SessionRun;
-use huoti_liveness::{ChallengePlan, SeenFrames};
+use huoti_liveness::{ChallengePlan, SeenFrames, StepEvidence, Thresholds};
 use huoti_media::{open_video, FfmpegOptions, MediaError};
 use huoti_vision::{Analyzer, TrackerConfig, VisionError};
 use serde::Serialize;
@@ -84,6 +84,9 @@ pub struct SessionSummary {
     pub reasons: Vec<String>,
     /// Frames in the session.
     pub frames: usize,
+    /// Per step of the challenge: what it was measured on, the person's resting value, the
+    /// departure needed and the largest one seen (the calibration data of the action checks).
+    pub steps: Vec<StepEvidence>,
 }
 
 /// One presentation's result.
@@ -263,7 +266,8 @@ fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, 
     // Without a duration, play the plan and one second more.
     let duration_s = spec.duration_s.unwrap_or((plan.total_ms + 1000) as f64 / 1000.0);
     let fps = if fps.is_finite() && fps > 0.0 { fps } else { 15.0 };
-    let mut run = SessionRun::new(analyzer, plan);
+    let thresholds = Thresholds::default();
+    let mut run = SessionRun::new(analyzer, plan.clone()).with_thresholds(thresholds.clone());
     let mut seq = 0u32;
     match p.media {
         Media::Video => {
@@ -291,7 +295,7 @@ fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, 
     if seq == 0 {
         return Err(format!("{}: no video frames in the session window", p.path.display()));
     }
-    let verdict = run.finish(&SeenFrames::new(), Vec::new()).map_err(|e| e.to_string())?;
+    let (verdict, observations) = run.finish_with_observations(&SeenFrames::new(), Vec::new()).map_err(|e| e.to_string())?;
     out.frames = Some(seq as usize);
     out.score = Some(f64::from(verdict.score) / 100.0);
     out.status = Status::Scored;
@@ -300,6 +304,7 @@ fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, 
         score: verdict.score,
         reasons: verdict.reasons.iter().map(|r| r.code.as_str().to_owned()).collect(),
         frames: seq as usize,
+        steps: huoti_liveness::step_evidence(&plan, &observations, &thresholds),
     });
     Ok(())
 }

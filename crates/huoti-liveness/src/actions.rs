@@ -1,9 +1,13 @@
 //! The challenge check. How it works, for readers and users: [`crate::manual::challenge`]
 //! (`src/manual/challenge.md`).
 
+use serde::{Deserialize, Serialize};
+
+use crate::resting::{Range, Resting, open_iris_in, resting};
 use crate::timeline::{Baseline, FaceFrame, between};
 use crate::{
-    Action, ActionStep, ChallengePlan, Check, CheckScore, FrameObservation, ReasonCode, Thresholds,
+    Action, ActionStep, ChallengePlan, Check, CheckScore, FaceObservation, FrameObservation,
+    ReasonCode, Thresholds,
 };
 
 /// What happened to one step of the plan.
@@ -36,7 +40,11 @@ pub(crate) fn check_challenge(
     baseline: Option<&Baseline>,
     th: &Thresholds,
 ) -> ChallengeResult {
-    let Some(base) = baseline else {
+    // The resting ranges need what the baseline needs: a face before the first action. Each
+    // step is judged against the rest before its own window (the frames between windows add
+    // to it), so what a person does after a step cannot undo it.
+    let first_start = plan.actions.first().map_or(plan.neutral_ms, |s| s.start_ms);
+    let Some(first_rest) = baseline.and_then(|_| resting(plan, faces, th, first_start)) else {
         let reason = if faces.is_empty() && !frames.is_empty() {
             ReasonCode::NoFace
         } else {
@@ -66,9 +74,10 @@ pub(crate) fn check_challenge(
     };
     let mut outcomes = Vec::with_capacity(plan.actions.len());
     let mut last_onset: Option<u64> = None;
+    let rest_before = |step: &ActionStep| resting(plan, faces, th, step.start_ms).unwrap_or_else(|| first_rest.clone());
     for (i, step) in plan.actions.iter().enumerate() {
         let (from, to) = window(step);
-        let outcome = match detect(step.action, faces, from, to, base, th) {
+        let outcome = match detect(step.action, faces, from, to, &rest_before(step), th) {
             // Credited only if it follows the previous step's action (the grace margins of
             // neighbouring windows overlap, so order is not implied by the windows alone).
             Some(onset_ms) if last_onset.is_none_or(|prev| onset_ms > prev) => {
@@ -91,7 +100,7 @@ pub(crate) fn check_challenge(
                     }
                 } else if plan.actions.iter().enumerate().any(|(j, other)| {
                     let (f, t) = window(other);
-                    j != i && detect(step.action, faces, f, t, base, th).is_some()
+                    j != i && detect(step.action, faces, f, t, &rest_before(other), th).is_some()
                 }) {
                     StepOutcome::WrongWindow
                 } else {
@@ -102,7 +111,7 @@ pub(crate) fn check_challenge(
         outcomes.push(outcome);
     }
 
-    let unexpected = unexpected_turn(plan, faces, base, th);
+    let unexpected = unexpected_turn(plan, faces, &first_rest, th);
     let credited = outcomes
         .iter()
         .filter(|o| matches!(o, StepOutcome::Credited { .. }))
@@ -148,11 +157,11 @@ pub(crate) fn check_challenge(
 /// Whether the head turned, during the action phase, in a direction no step asked for.
 ///
 /// Only turns count: nods happen incidentally while turning, mouths open while talking and
-/// eyes blink on their own, but nobody turns their head 15° the wrong way by accident.
+/// eyes blink on their own, but nobody turns their head `turn_yaw_deg` the wrong way by accident.
 fn unexpected_turn(
     plan: &ChallengePlan,
     faces: &[FaceFrame<'_>],
-    base: &Baseline,
+    rest: &Resting,
     th: &Thresholds,
 ) -> bool {
     let (Some(first), Some(last)) = (plan.actions.first(), plan.actions.last()) else {
@@ -161,7 +170,124 @@ fn unexpected_turn(
     [Action::TurnLeft, Action::TurnRight]
         .into_iter()
         .filter(|turn| !plan.actions.iter().any(|s| s.action == *turn))
-        .any(|turn| detect(turn, faces, first.start_ms, last.end_ms, base, th).is_some())
+        .any(|turn| detect(turn, faces, first.start_ms, last.end_ms, rest, th).is_some())
+}
+
+/// What an action is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Head yaw, degrees.
+    YawDeg,
+    /// Head pitch, degrees.
+    PitchDeg,
+    /// Inner-lip gap over mouth width.
+    MouthOpenness,
+    /// Iris-model eye openness (mean of both eyes).
+    IrisEyeOpenness,
+    /// FaceMesh eye aspect ratio (smaller eye): the blink measure where the Iris model did
+    /// not run.
+    EyeAspectRatio,
+}
+
+impl Measure {
+    fn of(self, face: &FaceObservation) -> Option<f32> {
+        let v = match self {
+            Measure::YawDeg => face.yaw_deg,
+            Measure::PitchDeg => face.pitch_deg,
+            Measure::MouthOpenness => face.mouth_openness,
+            Measure::IrisEyeOpenness => face.mean_iris_eye_openness()?,
+            Measure::EyeAspectRatio => face.min_eye_openness(),
+        };
+        v.is_finite().then_some(v)
+    }
+}
+
+/// How one action is judged for one person in one window: a per-frame *departure* from the
+/// person's resting value, in the direction the action asks, and the departure it needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Gauge {
+    pub measure: Measure,
+    /// The resting value departures are measured from.
+    pub rest: f32,
+    /// +1 when the action raises the measure, −1 when it lowers it (turn right, blink).
+    sign: f32,
+    /// The person's resting spread on the action's side (median to the range's edge), for
+    /// turns, nods and the mouth; 0 for blinks (judged as a fraction of the open eyes).
+    pub spread: f32,
+    /// The departure the action needs.
+    pub needed: f32,
+    /// Excursions (nod, blink) are back when the departure falls below this.
+    back_below: f32,
+}
+
+impl Gauge {
+    /// The departure of one frame; `None` when the measure was not taken on it.
+    pub fn departure(&self, face: &FaceObservation) -> Option<f32> {
+        self.measure.of(face).map(|v| self.sign * (v - self.rest))
+    }
+}
+
+/// Frames in `[from, to)` whose Iris eye openness was measured.
+fn iris_frames(faces: &[FaceFrame<'_>], from: u64, to: u64) -> usize {
+    between(faces, from, to).filter(|f| f.face.iris_eye_openness.is_some()).count()
+}
+
+/// The gauge of `action` for this person, in the window `[from, to)`. A turn, nod or open
+/// mouth needs the larger of a fixed departure and the person's own resting spread on that
+/// side plus a margin (a talker's mouth, a head that drifts). A blink is a closure to a
+/// fraction of the person's open-eye level, on the Iris model where it ran in the window,
+/// else on FaceMesh's eye aspect ratio.
+pub(crate) fn gauge(action: Action, faces: &[FaceFrame<'_>], from: u64, to: u64, rest: &Resting, th: &Thresholds) -> Option<Gauge> {
+    let spread = |r: &Range, up: bool| (if up { r.high - r.median } else { r.median - r.low }).max(0.0);
+    let gauge = match action {
+        Action::TurnLeft | Action::TurnRight => {
+            let left = action == Action::TurnLeft;
+            let spread = spread(&rest.yaw, left);
+            Gauge {
+                measure: Measure::YawDeg,
+                rest: rest.yaw.median,
+                sign: if left { 1.0 } else { -1.0 },
+                spread,
+                needed: th.turn_yaw_deg.max(spread + th.turn_margin_deg),
+                back_below: 0.0,
+            }
+        }
+        Action::Nod => {
+            let spread = spread(&rest.pitch, true);
+            let needed = th.nod_pitch_deg.max(spread + th.nod_margin_deg);
+            Gauge { measure: Measure::PitchDeg, rest: rest.pitch.median, sign: 1.0, spread, needed, back_below: th.nod_return_fraction * needed }
+        }
+        Action::OpenMouth => {
+            let by_ratio = (th.mouth_open_ratio - 1.0) * rest.mouth.median;
+            let spread = spread(&rest.mouth, true);
+            let needed = th.mouth_open_delta.max(spread + th.mouth_open_margin).max(by_ratio);
+            Gauge { measure: Measure::MouthOpenness, rest: rest.mouth.median, sign: 1.0, spread, needed, back_below: 0.0 }
+        }
+        Action::Blink if iris_frames(faces, from, to) >= th.min_window_face_frames.max(1) => {
+            let open = rest.iris.map(|r| r.median).or_else(|| open_iris_in(faces, from, to))?;
+            Gauge {
+                measure: Measure::IrisEyeOpenness,
+                rest: open,
+                sign: -1.0,
+                spread: 0.0,
+                needed: (1.0 - th.iris_blink_close_ratio) * open,
+                back_below: (1.0 - th.iris_blink_open_ratio) * open,
+            }
+        }
+        Action::Blink => {
+            let open = rest.eye.median;
+            Gauge {
+                measure: Measure::EyeAspectRatio,
+                rest: open,
+                sign: -1.0,
+                spread: 0.0,
+                needed: (1.0 - th.blink_close_ratio) * open,
+                back_below: (1.0 - th.blink_open_ratio) * open,
+            }
+        }
+    };
+    (gauge.needed.is_finite() && gauge.needed > 0.0).then_some(gauge)
 }
 
 /// Onset time of `action` starting within `[from, to)`, if performed.
@@ -170,39 +296,23 @@ pub(crate) fn detect(
     faces: &[FaceFrame<'_>],
     from: u64,
     to: u64,
-    base: &Baseline,
+    rest: &Resting,
     th: &Thresholds,
 ) -> Option<u64> {
-    let sustained = |pred: &dyn Fn(&FaceFrame<'_>) -> bool| {
-        let hits: Vec<u64> = between(faces, from, to)
-            .filter(|f| pred(f))
-            .map(|f| f.t_ms)
-            .collect();
-        (hits.len() >= th.action_min_frames.max(1)).then(|| hits[0])
-    };
+    let g = gauge(action, faces, from, to, rest, th)?;
+    let away = |f: &FaceFrame<'_>| g.departure(f.face).is_some_and(|d| d >= g.needed);
     match action {
-        Action::TurnLeft => sustained(&|f| f.face.yaw_deg - base.yaw >= th.turn_yaw_deg),
-        Action::TurnRight => sustained(&|f| base.yaw - f.face.yaw_deg >= th.turn_yaw_deg),
-        Action::OpenMouth => sustained(&|f| {
-            let m = f.face.mouth_openness;
-            m - base.mouth >= th.mouth_open_delta && m >= th.mouth_open_ratio * base.mouth
-        }),
-        Action::Nod => excursion(
-            faces,
-            from,
-            to,
-            th.nod_max_ms,
-            |f| f.face.pitch_deg - base.pitch >= th.nod_pitch_deg,
-            |f| f.face.pitch_deg - base.pitch < th.nod_return_fraction * th.nod_pitch_deg,
-        ),
-        Action::Blink => excursion(
-            faces,
-            from,
-            to,
-            th.blink_max_ms,
-            |f| f.face.min_eye_openness() < th.blink_close_ratio * base.eye,
-            |f| f.face.min_eye_openness() > th.blink_open_ratio * base.eye,
-        ),
+        Action::TurnLeft | Action::TurnRight | Action::OpenMouth => {
+            let hits: Vec<u64> = between(faces, from, to).filter(|f| away(f)).map(|f| f.t_ms).collect();
+            (hits.len() >= th.action_min_frames.max(1)).then(|| hits[0])
+        }
+        Action::Nod | Action::Blink => {
+            let max_ms = if action == Action::Nod { th.nod_max_ms } else { th.blink_max_ms };
+            // Frames without the measure (the Iris model did not run) neither start nor end
+            // an excursion.
+            let measured: Vec<FaceFrame<'_>> = faces.iter().filter(|f| g.departure(f.face).is_some()).copied().collect();
+            excursion(&measured, from, to, max_ms, away, |f| g.departure(f.face).is_some_and(|d| d < g.back_below))
+        }
     }
 }
 

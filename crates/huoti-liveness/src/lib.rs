@@ -108,6 +108,8 @@ pub mod manual;
 mod observation;
 mod passive;
 mod plan;
+mod progress;
+mod resting;
 mod seen;
 mod thresholds;
 mod timeline;
@@ -117,12 +119,16 @@ mod verdict;
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod actions_tests;
 
+pub use actions::Measure;
 pub use error::Error;
 pub use fusion::{AnalysisContext, analyse};
 pub use observation::{FaceObservation, FrameObservation};
 pub use passive::select_passive_frames;
 pub use plan::{Action, ActionStep, ChallengeConfig, ChallengePlan, FlashConfig, FlashStep};
+pub use progress::{ActionHint, HintState, StepEvidence, action_hint, iris_wanted, step_evidence};
 pub use seen::SeenFrames;
 pub use thresholds::Thresholds;
 pub use verdict::{Check, CheckScore, Decision, Reason, ReasonCode, Verdict};

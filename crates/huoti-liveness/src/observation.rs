@@ -44,8 +44,14 @@ pub struct FaceObservation {
     pub pitch_deg: f32,
     /// Head roll, degrees.
     pub roll_deg: f32,
-    /// Eye aspect ratio of the left and right eye (open ≈ 0.25–0.40, closed < 0.15).
+    /// Eye aspect ratio of the left and right eye from FaceMesh's six-point contours (open
+    /// ≈ 0.25–0.40; its lids never quite meet, so a blink is a drop of ≈ 30 %, not a zero).
     pub eye_openness: [f32; 2],
+    /// Eye openness of the left and right eye from the Iris model (lid gap over eye width:
+    /// open ≈ 0.25–0.35, closed < 0.1), on the frames where it ran: the vision engine runs it
+    /// only where a blink is judged ([`iris_wanted`](crate::iris_wanted)). `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iris_eye_openness: Option<[f32; 2]>,
     /// Inner-lip gap over mouth width (closed ≈ 0.01–0.07, wide open > 0.3).
     pub mouth_openness: f32,
     /// Mean sRGB of the face skin region, 0–255.
@@ -67,6 +73,13 @@ impl FaceObservation {
     /// the more sensitive signal).
     pub fn min_eye_openness(&self) -> f32 {
         self.eye_openness[0].min(self.eye_openness[1])
+    }
+
+    /// The mean Iris-model eye openness of the two eyes, where the Iris model ran. A blink
+    /// closes both eyes; one eye narrowed by a sideways look, or a wink, moves the mean half
+    /// as much (on the shared clips the smaller eye alone confused looking aside with blinking).
+    pub fn mean_iris_eye_openness(&self) -> Option<f32> {
+        self.iris_eye_openness.map(|[l, r]| (l + r) / 2.0)
     }
 
     /// Centre of the face box, normalised to the frame.

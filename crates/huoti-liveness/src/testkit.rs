@@ -97,6 +97,17 @@ pub(crate) struct Session {
     pub duration_ms: u64,
     pub rest_yaw: f32,
     pub identity: [f32; 8],
+    /// The vision engine ran the Iris model where `iris_wanted` says (its lids meet at a
+    /// blink, unlike FaceMesh's).
+    pub iris: bool,
+    /// The person talks during this time: the mouth keeps moving between ≈ 0.1 and ≈ 0.45
+    /// (FaceMesh's inner-lip ratio), as in the shared webcam clips.
+    pub talking: std::ops::Range<u64>,
+    /// How far an open-mouth performance opens the mouth beyond its rest (default 0.42).
+    pub mouth_open_gain: f32,
+    /// How far a blink lowers FaceMesh's eye aspect ratio, as a fraction of the open eye
+    /// (default 0.75; on real faces it is ≈ 0.3, as its lids never meet).
+    pub facemesh_blink_depth: f32,
 }
 
 impl Session {
@@ -114,6 +125,10 @@ impl Session {
             duration_ms,
             rest_yaw: 2.0,
             identity: IDENTITY_A,
+            iris: false,
+            talking: 0..0,
+            mouth_open_gain: 0.42,
+            facemesh_blink_depth: 0.75,
         }
     }
 
@@ -194,7 +209,13 @@ impl Session {
         let mut yaw = self.rest_yaw + 0.7 * noise(rng);
         let mut pitch = -3.0 + 0.7 * noise(rng);
         let mut eye = 1.0f32;
+        let mut lids = 1.0f32;
         let mut mouth = 0.04 + 0.005 * noise(rng);
+        if self.talking.contains(&t) {
+            // Syllables: a 4 Hz opening and closing, jittered.
+            let phase = (t as f32 / 1000.0 * 4.0 * std::f32::consts::TAU).sin();
+            mouth = 0.27 + 0.17 * phase + 0.02 * noise(rng);
+        }
         for &(action, at) in &self.performances {
             let dt = t as i64 - at as i64;
             match action {
@@ -203,9 +224,10 @@ impl Session {
                 Action::Nod => pitch += 16.0 * trapezoid(dt, 250, 200, 250),
                 Action::Blink => {
                     let closed = self.blink_closed_ms as i64;
-                    eye -= 0.75 * trapezoid(dt, 40, closed, 40);
+                    eye -= self.facemesh_blink_depth * trapezoid(dt, 40, closed, 40);
+                    lids -= 0.95 * trapezoid(dt, 40, closed, 40);
                 }
-                Action::OpenMouth => mouth += 0.42 * trapezoid(dt, 200, 800, 200),
+                Action::OpenMouth => mouth += self.mouth_open_gain * trapezoid(dt, 200, 800, 200),
             }
         }
 
@@ -270,6 +292,8 @@ impl Session {
                 0.006 + 0.003 * noise(rng)
             },
             passive_real: None,
+            iris_eye_openness: (self.iris && crate::iris_wanted(&self.plan, &crate::Thresholds::default(), t))
+                .then(|| [0.29 * lids + 0.004 * noise(rng), 0.28 * lids + 0.004 * noise(rng)]),
         }
     }
 }

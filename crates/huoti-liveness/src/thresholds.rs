@@ -11,28 +11,50 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// Identifies this set of values in verdicts (default `"builtin-1"`).
+    /// Identifies this set of values in verdicts (default `"builtin-2"`).
     pub version: String,
 
     // --- challenge -------------------------------------------------------------------------
-    /// Yaw change from baseline for a turn, degrees (default 15).
+    /// Resting ranges (see the [manual](crate::manual::challenge)) run from this quantile of
+    /// the person's resting frames to `1 −` it (default 0.1: one odd frame in ten ignored).
+    pub rest_quantile: f32,
+    /// Yaw change from the resting median for a turn, degrees (default 12: the head turns on
+    /// the shared clips reach 13.4–16.8°; `docs/EVALUATION.md`)…
     pub turn_yaw_deg: f32,
-    /// Downward pitch change from baseline for a nod, degrees (default 10).
+    /// …and beyond the edge of the resting yaw range on that side, degrees (default 5).
+    pub turn_margin_deg: f32,
+    /// Downward pitch change from the resting median for a nod, degrees (default 10)…
     pub nod_pitch_deg: f32,
+    /// …and beyond the high edge of the resting pitch range, degrees (default 5).
+    pub nod_margin_deg: f32,
     /// A nod is complete when the excursion falls back below this fraction of
     /// `nod_pitch_deg` (default 0.5).
     pub nod_return_fraction: f32,
     /// Longest nod, from going down to being back, ms (default 2000).
     pub nod_max_ms: u64,
-    /// Eyes count as closed below this fraction of the baseline openness (default 0.6).
+    /// With the Iris model: eyes count as closed below this fraction of the person's open-eye
+    /// Iris openness (default 0.6: midway between the shallowest blink on the shared clips,
+    /// 0.44 of open, and the narrowest open eyes, 0.77; `docs/EVALUATION.md`).
+    pub iris_blink_close_ratio: f32,
+    /// With the Iris model: eyes count as open again above this fraction (default 0.8).
+    pub iris_blink_open_ratio: f32,
+    /// The Iris model runs on the frames of this last part of the resting time before the
+    /// first action window, for the person's open-eye level, when the plan has a blink step
+    /// (default 1000 ms).
+    pub iris_rest_ms: u64,
+    /// Without the Iris model (FaceMesh's eye aspect ratio, whose lids never meet): eyes count
+    /// as closed below this fraction of the resting median (default 0.6).
     pub blink_close_ratio: f32,
-    /// Eyes count as open again above this fraction of the baseline openness (default 0.8).
+    /// Without the Iris model: eyes count as open again above this fraction (default 0.8).
     pub blink_open_ratio: f32,
     /// Longest blink, from closing to open again, ms (default 600).
     pub blink_max_ms: u64,
-    /// Mouth-openness increase over baseline for an open mouth (default 0.15).
+    /// Mouth-openness increase over the resting median for an open mouth (default 0.15)…
     pub mouth_open_delta: f32,
-    /// …and the open mouth must be at least this multiple of the baseline (default 2).
+    /// …and beyond the high edge of the resting (talking) range (default 0.15: talking
+    /// peaks on the shared clips reach 0.11 beyond it, wide openings 0.25; `docs/EVALUATION.md`)…
+    pub mouth_open_margin: f32,
+    /// …and at least this multiple of the resting median (default 2).
     pub mouth_open_ratio: f32,
     /// Frames that must show a turn or an open mouth, so one mis-measured frame cannot
     /// complete an action (default 2).
@@ -116,15 +138,22 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            version: "builtin-1".to_owned(),
-            turn_yaw_deg: 15.0,
+            version: "builtin-2".to_owned(),
+            rest_quantile: 0.1,
+            turn_yaw_deg: 12.0,
+            turn_margin_deg: 5.0,
             nod_pitch_deg: 10.0,
+            nod_margin_deg: 5.0,
             nod_return_fraction: 0.5,
             nod_max_ms: 2000,
+            iris_blink_close_ratio: 0.6,
+            iris_blink_open_ratio: 0.8,
+            iris_rest_ms: 1000,
             blink_close_ratio: 0.6,
             blink_open_ratio: 0.8,
             blink_max_ms: 600,
             mouth_open_delta: 0.15,
+            mouth_open_margin: 0.15,
             mouth_open_ratio: 2.0,
             action_min_frames: 2,
             window_grace_ms: 500,

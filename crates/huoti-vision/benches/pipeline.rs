@@ -8,6 +8,8 @@
 //! - **tracked** — what a session does: detect every 5th frame, follow the face with FaceMesh,
 //!   and run the anti-spoof nets on 5 frames of the clip only.
 //!
+//! The naive pass also times the Iris model on both eyes (`iris`), which a session runs only on
+//! the frames of a blink step's window and the end of the resting time, beside FaceMesh.
 //! Face match is timed apart (stage `embed`, not in `total`): alignment onto SFace's 112×112
 //! template and SFace itself, for every frame's detected face.
 //!
@@ -17,8 +19,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use huoti_vision::{
-    crop_for_face, decode_image, Analyzer, AnalyzerConfig, DecodeLimits, DetectorConfig, FaceMatcher, MatcherConfig,
-    ModelPaths, TrackerConfig,
+    crop_for_face, decode_image, Analyzer, AnalyzerConfig, DecodeLimits, DetectorConfig, EyeRegions, FaceMatcher,
+    MatcherConfig, ModelPaths, TrackerConfig,
 };
 
 const PASSIVE_FRAMES: usize = 5;
@@ -80,10 +82,12 @@ fn main() {
     }
 
     let (mut decode, mut detect, mut mesh, mut anti, mut total) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut iris = vec![];
     let mut embed = vec![];
     let mut reals = vec![];
     for b in &bytes {
         let t0 = Instant::now();
+        let mut iris_ms = 0.0;
         let t = Instant::now();
         let img = decode_image(b, &limits).unwrap();
         decode.push(ms(t));
@@ -96,11 +100,17 @@ fn main() {
             let m = analyzer.mesh(&img, crop_for_face(face)).unwrap();
             let _ = huoti_vision::measure(&m);
             mesh.push(ms(t));
+            // Not part of `total` (the reference has no Iris stage): a session runs it only
+            // where a blink is judged.
+            let t = Instant::now();
+            let _ = analyzer.eye_openness(&img, &EyeRegions::of(&m)).unwrap();
+            iris_ms = ms(t);
+            iris.push(iris_ms);
             let t = Instant::now();
             reals.push(analyzer.passive(&img, &face.bbox).unwrap().real_probability);
             anti.push(ms(t));
         }
-        total.push(ms(t0));
+        total.push(ms(t0) - iris_ms);
         if let Some(face) = largest {
             let t = Instant::now();
             let _ = matcher.embed(&img, face).unwrap();
@@ -141,7 +151,8 @@ fn main() {
         "detect_max_side": max_side,
         "stages": {
             "decode": Stats(decode).json(), "detect": Stats(detect).json(), "mesh": Stats(mesh).json(),
-            "antispoof": Stats(anti).json(), "total": Stats(total).json(), "embed": Stats(embed).json(),
+            "antispoof": Stats(anti).json(), "total": Stats(total).json(), "iris": Stats(iris).json(),
+            "embed": Stats(embed).json(),
         },
         "tracked": {
             "per_frame": Stats(tracked).json(),

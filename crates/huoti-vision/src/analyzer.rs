@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::antispoof::{AntiSpoof, Passive};
 use crate::decode::{decode_image, DecodeLimits};
 use crate::detect::{Detector, DetectorConfig, Face};
+use crate::eyes::{EyeAnalysis, EyeRegions, IrisModel, IRIS_INPUT};
 use crate::geometry::{Rect, RotatedCrop};
 use crate::measures::{measure, shape_signature, Measures};
 use crate::mesh::{crop_for_face, Mesh, MeshModel, MESH_INPUT};
@@ -27,6 +28,8 @@ pub struct ModelPaths {
     pub minifasnet_v2: PathBuf,
     /// MiniFASNetV1SE (×4.0).
     pub minifasnet_v1se: PathBuf,
+    /// MediaPipe Iris (eye contour + iris), for precise eye openness.
+    pub iris: PathBuf,
     /// SFace face recognition (face match only; the [`Analyzer`] does not load it).
     pub sface: PathBuf,
 }
@@ -39,6 +42,7 @@ impl ModelPaths {
             facemesh: dir.join("face_landmark.onnx"),
             minifasnet_v2: dir.join("2.7_80x80_MiniFASNetV2.onnx"),
             minifasnet_v1se: dir.join("4_0_0_80x80_MiniFASNetV1SE.onnx"),
+            iris: dir.join("iris_landmark.onnx"),
             sface: dir.join("face_recognition_sface_2021dec_int8bq.onnx"),
         }
     }
@@ -111,6 +115,7 @@ pub struct Analyzer {
     detector: Detector,
     mesh: MeshModel,
     antispoof: AntiSpoof,
+    iris: IrisModel,
     config: AnalyzerConfig,
 }
 
@@ -129,6 +134,7 @@ impl Analyzer {
                 FixedModel::load(&paths.minifasnet_v2, &[1, 3, 80, 80])?,
                 FixedModel::load(&paths.minifasnet_v1se, &[1, 3, 80, 80])?,
             ),
+            iris: IrisModel::new(FixedModel::load(&paths.iris, &[1, 3, IRIS_INPUT as usize, IRIS_INPUT as usize])?),
             config,
         })
     }
@@ -191,6 +197,13 @@ impl Analyzer {
     /// Passive anti-spoof for a face box.
     pub fn passive(&self, img: &RgbImage, face: &Rect) -> Result<Passive, VisionError> {
         self.antispoof.run(img, face)
+    }
+
+    /// The Iris model on both eyes (two model runs, more than FaceMesh costs): lid-gap eye
+    /// openness that, unlike FaceMesh's eye aspect ratio, falls near zero when the eyes close.
+    /// `eyes` come from a tracked frame ([`FrameAnalysis::eyes`]) or [`EyeRegions::of`].
+    pub fn eye_openness(&self, img: &RgbImage, eyes: &EyeRegions) -> Result<EyeAnalysis, VisionError> {
+        self.iris.run(img, eyes)
     }
 
     /// A per-video tracker: detects, then follows the face with FaceMesh alone.
@@ -260,6 +273,9 @@ pub struct FrameAnalysis {
     pub presence: f32,
     /// Measures of the tracked face.
     pub measures: Option<Measures>,
+    /// Where the eyes are, for [`Analyzer::eye_openness`] (not run by the tracker: the caller
+    /// decides which frames need it).
+    pub eyes: Option<EyeRegions>,
     /// Landmark-geometry signature (see [`shape_signature`](crate::shape_signature)).
     pub shape: Vec<f32>,
     /// Mean landmark displacement since the previous frame, in face widths.
@@ -352,6 +368,7 @@ impl Tracker<'_> {
                     face_box: None,
                     presence: 0.0,
                     measures: None,
+                    eyes: None,
                     shape: Vec::new(),
                     landmark_motion: 0.0,
                     face_rgb: [0.0; 3],
@@ -377,6 +394,7 @@ impl Tracker<'_> {
                     face_box: Some(bbox),
                     presence: mesh.presence,
                     measures: Some(measure(&mesh)),
+                    eyes: Some(EyeRegions::of(&mesh)),
                     shape: shape_signature(&mesh),
                     landmark_motion: motion,
                     face_rgb,

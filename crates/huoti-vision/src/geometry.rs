@@ -81,7 +81,7 @@ impl Rect {
 
 /// A rotated square crop: centre, side and rotation (radians), mapped to an `n`×`n` tensor.
 /// Crop pixel centre (u+0.5, v+0.5) sits at `centre + R(angle)·((u+0.5)/n − ½, (v+0.5)/n − ½)·side`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RotatedCrop {
     /// Centre in image coordinates.
     pub centre: Point,

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! bytes ─decode_image─▶ RGB ─YuNet─▶ faces ─FaceMesh (eye-levelled crop)─▶ 468 landmarks
-//!                                      │                                    └▶ eye/mouth openness, head pose
+//!                                      │                                    ├▶ eye/mouth openness, head pose
+//!                                      │                                    └▶ eye crops ─Iris (on request)─▶ lid-gap eye openness
 //!                                      ├─MiniFASNetV2 ×2.7 + V1SE ×4.0─▶ real_probability
 //!                                      ├─quality: size, centring, sharpness, exposure, count
 //!                                      └─(face match) 5 landmarks ─align 112×112─▶ SFace ─▶ Template
@@ -16,7 +17,9 @@
 //! - [`Analyzer`] loads every model once and is `Send + Sync`; [`Analyzer::analyze`] does
 //!   the whole pipeline on the largest face and reports per-stage [`Timings`].
 //! - [`Tracker`] follows one face through a video: detect once, then track with FaceMesh,
-//!   re-detecting every few frames and whenever the face is lost.
+//!   re-detecting every few frames and whenever the face is lost. Each tracked frame carries
+//!   its [`EyeRegions`]; [`Analyzer::eye_openness`] runs the Iris model on them only where the
+//!   caller needs a precise eye measure (a blink), since its two model runs cost more than FaceMesh.
 //!
 //! - [`FaceMatcher`] (face match, 本人核验; needs the optional SFace model): the one face of
 //!   an image → five landmarks → [`align`] onto a 112×112 template → SFace → a unit-length
@@ -76,6 +79,7 @@ mod antispoof;
 mod decode;
 mod detect;
 mod error;
+mod eyes;
 mod face_match;
 mod geometry;
 mod measures;
@@ -93,6 +97,7 @@ pub use antispoof::Passive;
 pub use decode::{decode_image, DecodeLimits};
 pub use detect::{DetectorConfig, Face};
 pub use error::VisionError;
+pub use eyes::{EyeAnalysis, EyeLandmarks, EyeRegions};
 pub use face_match::{
     compare, Comparison, FaceEmbedding, FaceMatcher, ImageEmbedding, MatchDecision, MatchQuality, MatcherConfig,
     QualityLimits, QualityProblem, Template, DEFAULT_MATCH_THRESHOLD, TEMPLATE_LEN, TEMPLATE_MODEL,

@@ -10,6 +10,10 @@ use huoti_vision::TrackerConfig;
 struct Sample {
     t_ms: u64,
     eye: f32,
+    /// Iris-model eye openness, smaller of the two eyes.
+    iris: f32,
+    iris_lr: [f32; 2],
+    pitch: f32,
     mouth: f32,
     yaw: f32,
 }
@@ -22,10 +26,14 @@ fn measure(clip: &str, start_s: f64, duration_s: f64) -> Vec<Sample> {
     for frame in open_video(&path, &opts).expect("clip opens (ffmpeg installed?)") {
         let frame = frame.unwrap();
         let a = tracker.step(&frame.image).unwrap();
-        if let Some(m) = a.measures {
+        if let (Some(m), Some(eyes)) = (a.measures, a.eyes) {
+            let iris = analyzer().eye_openness(&frame.image, &eyes).unwrap().openness();
             out.push(Sample {
                 t_ms: frame.t_ms,
                 eye: m.eye_openness[0].min(m.eye_openness[1]),
+                iris: iris[0].min(iris[1]),
+                iris_lr: iris,
+                pitch: m.pitch_deg,
                 mouth: m.mouth_openness,
                 yaw: m.yaw_deg,
             });
@@ -42,7 +50,10 @@ fn dump() {
     let start: f64 = std::env::var("START").unwrap().parse().unwrap();
     let dur: f64 = std::env::var("DUR").unwrap().parse().unwrap();
     for s in measure(&clip, start, dur) {
-        println!("{:>6} eye {:.3} mouth {:.3} yaw {:>6.1}", s.t_ms, s.eye, s.mouth, s.yaw);
+        println!(
+            "{:>6} eye {:.3} iris {:.3} ({:.3} {:.3}) mouth {:.3} yaw {:>6.1} pitch {:>6.1}",
+            s.t_ms, s.eye, s.iris, s.iris_lr[0], s.iris_lr[1], s.mouth, s.yaw, s.pitch
+        );
     }
 }
 
@@ -110,6 +121,32 @@ fn eye_openness_drops_at_the_blinks_of_d9() {
     let open = median(window(&s, 8.6, 9.6).iter().map(|x| x.eye).collect());
     let closed = window(&s, 9.7, 10.4).iter().map(|x| x.eye).fold(f32::MAX, f32::min);
     assert!(closed < 0.85 * open, "closed {closed} vs open {open}");
+}
+
+/// The Iris model's lids meet where FaceMesh's do not: at d3's blinks (≈ 1.6 and 1.9 s) its
+/// eye openness (mean of both eyes, as the blink check uses it) falls from ≈ 0.3 to under 0.12,
+/// while FaceMesh's eye aspect ratio stays within 15 % of the second before.
+#[test]
+fn iris_eye_openness_closes_at_the_blinks_of_d3_where_facemesh_hardly_moves() {
+    let s = measure("liveportrait/d3.mp4", 0.7, 1.6);
+    let mean = |x: &Sample| (x.iris_lr[0] + x.iris_lr[1]) / 2.0;
+    let open = median(window(&s, 0.7, 1.1).iter().map(|x| mean(x)).collect());
+    let closed = window(&s, 1.55, 2.1).iter().map(|x| mean(x)).fold(f32::MAX, f32::min);
+    assert!(open > 0.25 && closed < 0.12, "iris: open {open}, closed {closed}");
+    let ear_open = median(window(&s, 0.7, 1.1).iter().map(|x| x.eye).collect());
+    let ear_closed = window(&s, 1.55, 2.1).iter().map(|x| x.eye).fold(f32::MAX, f32::min);
+    assert!(ear_closed > 0.85 * ear_open, "FaceMesh: open {ear_open}, at the blinks {ear_closed}");
+}
+
+/// And at d9's eye closure (≈ 12.7–13.0 s) the Iris openness falls to under a third of the
+/// open eyes before it (11–11.9 s: the second before also holds a blink, ≈ 12.1–12.3 s).
+#[test]
+fn iris_eye_openness_closes_at_the_eye_closure_of_d9() {
+    let s = measure("liveportrait/d9.mp4", 11.0, 2.2);
+    let mean = |x: &Sample| (x.iris_lr[0] + x.iris_lr[1]) / 2.0;
+    let open = median(window(&s, 11.0, 11.9).iter().map(|x| mean(x)).collect());
+    let closed = window(&s, 12.6, 13.1).iter().map(|x| mean(x)).fold(f32::MAX, f32::min);
+    assert!(open > 0.25 && closed < open / 3.0, "iris: open {open}, closed {closed}");
 }
 
 /// A still picture sent as video must look still: once the tracker holds its crop, identical

@@ -199,8 +199,8 @@ fn cap12() -> PathBuf {
 /// turns to the left right after (from 10.8 s); the segment stops before that.
 const CAP12_START: &str = "10";
 const CAP12_SECONDS: &str = "10.7";
-/// The clip's own width (400×300). The turn is only just past the liveness threshold (yaw falls ~15.5°
-/// below the neutral baseline against `turn_yaw_deg` = 15): scaling to 480 px and JPEG
+/// The clip's own width (400×300). The turn was only just past the liveness threshold (yaw falls ~15.5°
+/// below the neutral baseline against `turn_yaw_deg` = 15, 12 since issue 16): scaling to 480 px and JPEG
 /// re-encoding moved it below the threshold in one run, so the frames are sent unscaled.
 const CAP12_WIDTH: &str = "400";
 
