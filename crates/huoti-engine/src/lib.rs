@@ -95,6 +95,7 @@ pub fn observation(seq: u32, t_ms: u64, nonce: &str, a: &FrameAnalysis, width: u
             shape: a.shape.clone(),
             landmark_motion: a.landmark_motion,
             passive_real: None,
+            screen_medium: None,
         }),
         _ => None,
     };

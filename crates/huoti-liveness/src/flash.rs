@@ -4,7 +4,7 @@
 use crate::timeline::{FaceFrame, between};
 use crate::{ChallengePlan, Check, CheckScore, ReasonCode, Thresholds};
 
-/// The result of the flash check: no check when the plan has no flashes.
+/// The result of the flash check: no check when the plan has no light step.
 #[derive(Debug, Clone)]
 pub(crate) struct FlashResult {
     pub check: Option<CheckScore>,
@@ -46,10 +46,16 @@ pub(crate) fn check_flash(
     faces: &[FaceFrame<'_>],
     th: &Thresholds,
 ) -> FlashResult {
-    if plan.reduced_flash || plan.flashes.is_empty() {
+    if !plan.has_light() {
+        // Only a fixed (test-mode) plan may do without the light check; any other plan
+        // without one is never live, whoever made it.
         return FlashResult {
             check: None,
-            reasons: vec![ReasonCode::FlashReduced],
+            reasons: vec![if plan.fixed {
+                ReasonCode::FlashReduced
+            } else {
+                ReasonCode::LightRequired
+            }],
         };
     }
 
@@ -57,9 +63,11 @@ pub(crate) fn check_flash(
     let mut sq_dev = 0.0f64; // sum of squared deviations from step means, all channels
     let mut dof = 0usize;
     for (index, step) in plan.flashes.iter().enumerate() {
+        // A fade (safe profile) is neither colour: only the steady part counts.
+        let steady_from = step.start_ms.saturating_add(plan.transition_ms);
         let s: Vec<[f32; 3]> = between(
             faces,
-            step.start_ms.saturating_add(th.flash_lag_ms),
+            steady_from.saturating_add(th.flash_lag_ms),
             step.end_ms.saturating_add(th.flash_lag_ms),
         )
         .map(signal)

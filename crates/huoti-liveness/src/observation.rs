@@ -60,6 +60,11 @@ pub struct FaceObservation {
     /// Passive anti-spoof probability that the face is real, on the frames the server chose
     /// to score (see [`select_passive_frames`](crate::select_passive_frames)).
     pub passive_real: Option<f32>,
+    /// Screen-medium cue, 0–1 (higher: more like a screen in front of the camera: a bright
+    /// rectangular border around the face, moiré, a player's control bar), on the frames the
+    /// passive models scored, when the engine measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_medium: Option<f32>,
 }
 
 impl FaceObservation {

@@ -209,11 +209,9 @@ impl Session {
             }
         }
 
-        // Screen light on the face: the flash colour, seen 60 ms late; a grey UI otherwise.
-        let shown = self
-            .plan
-            .flash_at(t.saturating_sub(60))
-            .map_or([0.3; 3], |rgb| rgb.map(linear));
+        // Screen light on the face: the flash colour (faded in over transition_ms), seen 60 ms
+        // late; a grey UI otherwise.
+        let shown = screen_light(&self.plan, t.saturating_sub(60));
         let light: [f32; 3] = if self.reflects_flash { shown } else { [0.3; 3] };
         // The camera's auto white balance and exposure drift over the whole frame.
         let tf = t as f32;
@@ -270,6 +268,32 @@ impl Session {
                 0.006 + 0.003 * noise(rng)
             },
             passive_real: None,
+            screen_medium: None,
         }
     }
+}
+
+/// The screen's linear light at `t`: the step's colour, blended from the previous one (or the
+/// grey UI) during the step's first `transition_ms`.
+pub(crate) fn screen_light(plan: &ChallengePlan, t: u64) -> [f32; 3] {
+    const UI: [f32; 3] = [0.3; 3];
+    let Some(i) = plan
+        .flashes
+        .iter()
+        .position(|s| s.start_ms <= t && t < s.end_ms)
+    else {
+        return UI;
+    };
+    let step = plan.flashes[i];
+    let to = step.rgb.map(linear);
+    let from = match i.checked_sub(1).map(|j| plan.flashes[j]) {
+        Some(prev) if prev.end_ms == step.start_ms => prev.rgb.map(linear),
+        _ => UI,
+    };
+    let done = if plan.transition_ms == 0 {
+        1.0
+    } else {
+        ((t - step.start_ms) as f32 / plan.transition_ms as f32).min(1.0)
+    };
+    std::array::from_fn(|c| from[c] + (to[c] - from[c]) * done)
 }

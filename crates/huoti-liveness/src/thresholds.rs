@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// Identifies this set of values in verdicts (default `"builtin-1"`).
+    /// Identifies this set of values in verdicts (default `"builtin-2"`).
     pub version: String,
 
     // --- challenge -------------------------------------------------------------------------
@@ -103,14 +103,27 @@ pub struct Thresholds {
     pub bbox_jump: f32,
 
     // --- passive -----------------------------------------------------------------------------
-    /// Median passive real-probability below which the session fails (default 0.5).
+    /// Passive real-probability below which the session fails (default 0.5), compared with
+    /// the `passive_quantile` of the scored frames.
     pub passive_min_real: f32,
+    /// Which quantile of the scored frames' real-probabilities is the session's passive score
+    /// (default 0.25: a low quantile, so the frames that show the medium most weigh most,
+    /// while one odd frame cannot fail a session of eight).
+    pub passive_quantile: f32,
+
+    // --- screen medium -----------------------------------------------------------------------
+    /// Which quantile of the frames' screen-medium cues is the session's (default 0.75: the
+    /// frames that show the screen most, but more than one of them).
+    pub medium_quantile: f32,
+    /// Session screen-medium cue at or above which the verdict gets `screen_medium`
+    /// (default 0.5).
+    pub medium_max: f32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            version: "builtin-1".to_owned(),
+            version: "builtin-2".to_owned(),
             turn_yaw_deg: 15.0,
             nod_pitch_deg: 10.0,
             nod_return_fraction: 0.5,
@@ -145,6 +158,9 @@ impl Default for Thresholds {
             face_changed_min_frames: 3,
             bbox_jump: 0.25,
             passive_min_real: 0.5,
+            passive_quantile: 0.25,
+            medium_quantile: 0.75,
+            medium_max: 0.5,
         }
     }
 }
