@@ -9,9 +9,13 @@
 //!    measures: face count, box (normalised to the frame), yaw/pitch/roll, eye and mouth
 //!    openness, landmark shape and motion, face and background colour, frame hash, and a 0–1
 //!    [`quality_score`] derived from the vision engine's [`Quality`] facts.
+//!    It drives a [`LiveRun`], the same state machine a server steps as each frame is
+//!    uploaded (with a reorder window for uploads that overtake each other, and nothing but
+//!    measures kept between frames; see [`live`]).
 //! 2. [`SessionRun::finish`] picks [`PASSIVE_FRAMES`] frames with
-//!    [`select_passive_frames`] (best quality, spread over time), runs the passive anti-spoof
-//!    models on those only (the costliest stage), and calls [`huoti_liveness::analyse`].
+//!    [`select_passive_frames`](huoti_liveness::select_passive_frames) (best quality, spread
+//!    over time), runs the passive anti-spoof models on those only (the costliest stage,
+//!    [`score_passive`]), and calls [`huoti_liveness::analyse`].
 //!
 //! Nothing here decides "live": that is `huoti-liveness`'s job.
 //!
@@ -40,12 +44,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use huoti_liveness::{
-    AnalysisContext, ChallengePlan, FaceObservation, FrameObservation, SeenFrames, Thresholds, Verdict,
-    select_passive_frames,
-};
-use huoti_vision::{Analyzer, FrameAnalysis, Quality, Rect, Tracker, TrackerConfig, VisionError};
+pub mod live;
+
+use huoti_liveness::{AnalysisContext, ChallengePlan, FaceObservation, FrameObservation, SeenFrames, Thresholds, Verdict};
+use huoti_vision::{Analyzer, FrameAnalysis, Quality, TrackerConfig, VisionError};
 use image::RgbImage;
+
+pub use live::{FrameInput, LiveRun, REORDER_WINDOW, observe_all, score_passive};
 
 /// How many frames of a session are scored by the passive anti-spoof models.
 pub const PASSIVE_FRAMES: usize = 5;
@@ -113,26 +118,19 @@ pub fn observation(seq: u32, t_ms: u64, nonce: &str, a: &FrameAnalysis, width: u
 /// One liveness session in progress: frames in, verdict out. See the [crate docs](crate).
 pub struct SessionRun<'a> {
     analyzer: &'a Analyzer,
-    tracker: Tracker<'a>,
+    run: LiveRun,
     plan: ChallengePlan,
     thresholds: Thresholds,
-    observations: Vec<FrameObservation>,
-    /// Per observation: the face box and the frame, kept for the passive models.
-    kept: Vec<Option<(Rect, RgbImage)>>,
+    /// Per observation: the frame, kept for the passive models when it shows one face (the
+    /// only frames they may be run on).
+    kept: Vec<Option<RgbImage>>,
 }
 
 impl<'a> SessionRun<'a> {
     /// Starts a session judged against `plan` (every frame is bound to the plan's nonce),
     /// with the default tracker settings and thresholds.
     pub fn new(analyzer: &'a Analyzer, plan: ChallengePlan) -> Self {
-        SessionRun {
-            analyzer,
-            tracker: analyzer.tracker(TrackerConfig::default()),
-            plan,
-            thresholds: Thresholds::default(),
-            observations: Vec::new(),
-            kept: Vec::new(),
-        }
+        SessionRun { analyzer, run: LiveRun::new(TrackerConfig::default()), plan, thresholds: Thresholds::default(), kept: Vec::new() }
     }
 
     /// Replaces the liveness thresholds (default: [`Thresholds::default`]).
@@ -149,20 +147,16 @@ impl<'a> SessionRun<'a> {
     /// Measures the next frame (`seq` 0, 1, 2, … in upload order; `t_ms` since the start of
     /// the plan) and returns its observation.
     pub fn push_frame(&mut self, seq: u32, t_ms: u64, image: &RgbImage) -> Result<&FrameObservation, EngineError> {
-        let a = self.tracker.step(image)?;
-        let obs = observation(seq, t_ms, &self.plan.nonce, &a, image.width(), image.height());
-        let keep = match (obs.single_face(), a.face_box) {
-            (Some(_), Some(b)) => Some((b, image.clone())),
-            _ => None,
-        };
-        self.kept.push(keep);
-        self.observations.push(obs);
-        Ok(self.observations.last().expect("just pushed"))
+        // Decoded frames have no upload bytes: no repeated-upload correction here.
+        let obs = self.run.measure(self.analyzer, seq, t_ms, &self.plan.nonce, None, image)?;
+        let keep = obs.single_face().is_some();
+        self.kept.push(keep.then(|| image.clone()));
+        Ok(self.run.observations().last().expect("just measured"))
     }
 
     /// The observations so far (passive scores are filled in by [`finish`](Self::finish)).
     pub fn observations(&self) -> &[FrameObservation] {
-        &self.observations
+        self.run.observations()
     }
 
     /// Scores the [`PASSIVE_FRAMES`] best frames with the passive models, then judges the
@@ -176,21 +170,16 @@ impl<'a> SessionRun<'a> {
     /// Like [`finish`](Self::finish), and also returns the observations (with the passive
     /// scores), e.g. to record the frame hashes or to debug a verdict.
     pub fn finish_with_observations(
-        mut self,
+        self,
         seen: &SeenFrames,
         model_versions: Vec<(String, String)>,
     ) -> Result<(Verdict, Vec<FrameObservation>), EngineError> {
-        for seq in select_passive_frames(&self.observations, PASSIVE_FRAMES) {
-            let Some(i) = self.observations.iter().position(|o| o.seq == seq) else { continue };
-            let Some((bbox, image)) = self.kept[i].as_ref() else { continue };
-            let passive = self.analyzer.passive(image, bbox)?;
-            if let Some(face) = self.observations[i].face.as_mut() {
-                face.passive_real = Some(passive.real_probability);
-            }
-        }
-        let ctx = AnalysisContext { seen, thresholds: self.thresholds.clone(), model_versions };
-        let verdict = huoti_liveness::analyse(&self.plan, &self.observations, &ctx);
-        Ok((verdict, self.observations))
+        let SessionRun { analyzer, run, plan, thresholds, mut kept } = self;
+        let (mut observations, boxes) = run.into_parts();
+        score_passive::<EngineError>(analyzer, &mut observations, &boxes, PASSIVE_FRAMES, |i| Ok(kept.get_mut(i).and_then(Option::take)))?;
+        let ctx = AnalysisContext { seen, thresholds, model_versions };
+        let verdict = huoti_liveness::analyse(&plan, &observations, &ctx);
+        Ok((verdict, observations))
     }
 }
 

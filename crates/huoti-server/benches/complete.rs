@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use huoti_server::{ServerConfig, SystemClock, analysis::Engine, build_state, create_integrator, router};
+use huoti_server::models::Models;
+use huoti_server::{ServerConfig, SystemClock, build_state, create_integrator_key, router};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -65,9 +66,9 @@ fn main() {
         let mut config = ServerConfig::default();
         config.data_dir = data.path().to_path_buf();
         config.model_dir = huoti_assets::testing::models_dir().to_path_buf();
-        let engine = Engine::load(&config.model_dir).expect("models");
+        let engine = Models::load(&config.model_dir).expect("models");
         let state = build_state(config, Arc::new(SystemClock), Some(Arc::new(engine))).await.expect("state");
-        let key = create_integrator(&state.db, "bench", 0).await.unwrap();
+        let key = create_integrator_key(&state.db, "bench", 0).await.unwrap();
         let app = router(state.clone());
         let frame_gap = Duration::from_micros(66_667);
         let (mut complete_ms, mut upload_ms) = (Vec::new(), Vec::new());

@@ -4,48 +4,35 @@
 //!
 //! The stored verdict therefore holds no device info: the signed verdict handed to the
 //! integrator adds it back while it is still kept, and is signed when it is fetched (Ed25519
-//! signatures are deterministic: the same payload gives the same JWS).
+//! signatures are deterministic: the same payload gives the same JWS). No routes of its own:
+//! device info arrives with frames (`sessions`).
 
 use huoti_api as wire;
 use huoti_privacy::uses::Use;
 
-use crate::api::AppState;
-use crate::blobs::FrameVault;
 use crate::error::AppError;
-use crate::sealing::Domain;
+use crate::state::AppState;
 use crate::store::Db;
+use crate::vault::{Domain, FrameVault};
 
 /// P2: device info serves fraud detection only (U1 security).
 const PURPOSE: Use = Use::FraudDetection;
 
 /// Stores the device info of a session, once (the first frame that carries it).
 pub async fn record(st: &AppState, session: &str, info: &wire::DeviceInfo, now_ms: u64) -> Result<(), AppError> {
-    let exists: Option<String> = sqlx::query_scalar("SELECT session_id FROM session_devices WHERE session_id = $1")
-        .bind(session)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    if exists.is_some() {
+    if st.db.has_session_device(session).await? {
         return Ok(());
     }
     let key = st.vault.key_or_create(&st.db, session, Domain::Device, now_ms).await.map_err(AppError::internal)?;
     let json = serde_json::to_vec(info).map_err(AppError::internal)?;
     let sealed = FrameVault::seal_record(&key, session, PURPOSE, &json).map_err(AppError::internal)?;
-    sqlx::query("INSERT INTO session_devices (session_id, sealed_hex, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING")
-        .bind(session)
-        .bind(sealed)
-        .bind(now_ms as i64)
-        .execute(&st.db.pool)
-        .await?;
+    st.db.insert_session_device(session, &sealed, now_ms).await?;
     Ok(())
 }
 
 /// The session's device info, if it is still kept.
 pub async fn load(st: &AppState, session: &str) -> Result<Option<wire::DeviceInfo>, AppError> {
-    let sealed: Option<String> = sqlx::query_scalar("SELECT sealed_hex FROM session_devices WHERE session_id = $1")
-        .bind(session)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    let Some(sealed) = sealed else { return Ok(None) };
+    let Some(sealed) = st.db.session_device_sealed(session).await? else { return Ok(None) };
     let Ok(key) = st.vault.domain_key(&st.db, session, Domain::Device).await else { return Ok(None) };
     let json = FrameVault::open_record(&key, session, PURPOSE, &sealed).map_err(AppError::internal)?;
     serde_json::from_slice(&json).map(Some).map_err(AppError::internal)
@@ -53,8 +40,8 @@ pub async fn load(st: &AppState, session: &str) -> Result<Option<wire::DeviceInf
 
 /// Deletes the session's device info and shreds its key.
 pub async fn erase(db: &Db, session: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM session_devices WHERE session_id = $1").bind(session).execute(&db.pool).await?;
-    db.delete_subject_key(session, Domain::Device.name()).await
+    db.delete_session_device(session).await?;
+    db.delete_wrapped_key(session, Domain::Device.name()).await
 }
 
 /// The signed verdict as the integrator gets it: the stored payload plus the device info

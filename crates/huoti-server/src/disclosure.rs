@@ -10,23 +10,45 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use huoti_api::ErrorCode;
 use huoti_api::ops::{DisclosureBasisWire, DisclosureKind, DisclosureRecordWire, DisclosureRequest};
 use huoti_privacy::rights::{Disclosure, DisclosureBasis, check_disclosure};
 use huoti_privacy::{ConsentLedger, LegalGround, Scope, SubjectId};
 use serde::Deserialize;
-use sqlx::Row;
+use utoipa::OpenApi;
 
-use crate::api::{AppState, json_body, random_hex, rfc3339};
 use crate::error::AppError;
+use crate::http::auth::{self, Access, Caller, Key, Permits, Route, permits};
+use crate::http::json_body_required;
+use crate::privacy::{audit, consent};
+use crate::state::AppState;
+use crate::store::personal::DisclosureRow;
+use crate::util::{random_hex, rfc3339};
 
-/// Who may disclose and read the ledger: staff who handle data-subject matters.
-pub const STAFF: &[huoti_privacy::Permission] = &[huoti_privacy::Permission::HandleSubjectRequests];
+permits!(
+    /// Who may disclose and read the ledger: staff who handle data-subject matters.
+    pub Disclose = [HandleSubjectRequests]
+);
+
+/// The routes of the disclosure ledger.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/disclosures", post(create).get(list))
+}
+
+/// Their OpenAPI paths.
+#[derive(OpenApi)]
+#[openapi(paths(create, list))]
+pub struct Doc;
+
+/// Their access rules.
+pub const ACCESS: &[Route] = &[("post", "/v1/disclosures", Access::Key(Disclose::ANY_OF)), ("get", "/v1/disclosures", Access::Key(Disclose::ANY_OF))];
 
 /// The recipient of a public disclosure (D5).
 pub const PUBLIC: &str = "public";
 
+/// The rules' form of a disclosure's basis.
 fn basis(b: &DisclosureBasisWire) -> Result<DisclosureBasis, AppError> {
     match b {
         DisclosureBasisWire::Consent(scope) => scope
@@ -52,9 +74,10 @@ async fn resolve_subject(st: &AppState, named: &str) -> Result<String, AppError>
 
 /// The consent ledger of `subject` as the server holds it.
 pub async fn ledger(st: &AppState, subject: &str) -> Result<ConsentLedger, AppError> {
-    crate::privacy::consent::ledger(st, subject).await
+    consent::ledger(st, subject).await
 }
 
+/// The stored name of a disclosure kind.
 fn kind_name(k: DisclosureKind) -> &'static str {
     match k {
         DisclosureKind::Share => "share",
@@ -85,18 +108,17 @@ pub async fn disclose(st: &AppState, req: &DisclosureRequest) -> Result<Disclosu
     let ledger = ledger(st, &subject).await?;
     check_disclosure(&d, &ledger).map_err(|e| refused(format!("{e} (D1–D6: consent share_with:<recipient> or a legal ground with a reason)")))?;
     let id = format!("dc_{}", random_hex(12));
-    sqlx::query(
-        "INSERT INTO disclosures (id, subject_id, recipient, kind, data_json, basis_json, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&id)
-    .bind(&req.subject)
-    .bind(&req.recipient)
-    .bind(kind_name(req.kind))
-    .bind(serde_json::to_string(&req.data).map_err(AppError::internal)?)
-    .bind(serde_json::to_string(&req.basis).map_err(AppError::internal)?)
-    .bind(now as i64)
-    .execute(&st.db.pool)
-    .await?;
+    st.db
+        .insert_disclosure(&DisclosureRow {
+            id: id.clone(),
+            subject_id: req.subject.clone(),
+            recipient: req.recipient.clone(),
+            kind: kind_name(req.kind).to_owned(),
+            data_json: serde_json::to_string(&req.data).map_err(AppError::internal)?,
+            basis_json: serde_json::to_string(&req.basis).map_err(AppError::internal)?,
+            at_ms: now as i64,
+        })
+        .await?;
     Ok(DisclosureRecordWire {
         id,
         subject: req.subject.clone(),
@@ -110,24 +132,19 @@ pub async fn disclose(st: &AppState, req: &DisclosureRequest) -> Result<Disclosu
 
 /// The recorded disclosures of a subject, oldest first.
 pub async fn records(st: &AppState, subject: &str) -> Result<Vec<DisclosureRecordWire>, AppError> {
-    let rows = sqlx::query("SELECT id, subject_id, recipient, kind, data_json, basis_json, at_ms FROM disclosures WHERE subject_id = $1 ORDER BY at_ms, id")
-        .bind(subject)
-        .fetch_all(&st.db.pool)
-        .await?;
-    rows.iter()
+    st.db
+        .disclosures(subject)
+        .await?
+        .into_iter()
         .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            let data: String = r.try_get("data_json")?;
-            let basis: String = r.try_get("basis_json")?;
-            let at: i64 = r.try_get("at_ms")?;
             Ok(DisclosureRecordWire {
-                id: r.try_get("id")?,
-                subject: r.try_get("subject_id")?,
-                recipient: r.try_get("recipient")?,
-                data: serde_json::from_str(&data).map_err(AppError::internal)?,
-                kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(AppError::internal)?,
-                basis: serde_json::from_str(&basis).map_err(AppError::internal)?,
-                at: rfc3339(at.max(0) as u64),
+                id: r.id,
+                subject: r.subject_id,
+                recipient: r.recipient,
+                data: serde_json::from_str(&r.data_json).map_err(AppError::internal)?,
+                kind: serde_json::from_value(serde_json::Value::String(r.kind)).map_err(AppError::internal)?,
+                basis: serde_json::from_str(&r.basis_json).map_err(AppError::internal)?,
+                at: rfc3339(r.at_ms.max(0) as u64),
             })
         })
         .collect::<Result<_, AppError>>()
@@ -144,23 +161,24 @@ pub async fn records(st: &AppState, subject: &str) -> Result<Vec<DisclosureRecor
         (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden, disclosure_not_allowed", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    let caller = st.authorize(&headers, STAFF).await?;
+pub async fn create(State(st): State<Arc<AppState>>, staff: Key<Disclose>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
+    // The body is read before the purpose: the audit entry names what is disclosed, to whom.
     let req: DisclosureRequest = json_body_required(body).await?;
-    crate::staff::audited(&st, &caller, &headers, "disclose", &format!("{} -> {}", req.subject, req.recipient)).await?;
+    audited(&st, &staff, &headers, "disclose", &format!("{} -> {}", req.subject, req.recipient)).await?;
     let rec = disclose(&st, &req).await?;
     Ok((StatusCode::CREATED, Json(rec)).into_response())
 }
 
-async fn json_body_required<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, AppError> {
-    let v: serde_json::Value = json_body(body).await?;
-    serde_json::from_value(v).map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))
+/// The stated purpose of an authorised call, recorded with what it did (S2).
+async fn audited(st: &AppState, caller: &Caller, headers: &HeaderMap, action: &str, target: &str) -> Result<(), AppError> {
+    let purpose = auth::purpose(headers, None)?;
+    audit::record(&st.db, caller, &purpose, action, target, st.clock.now_ms()).await.map(drop)
 }
 
 /// Query of the disclosure list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SubjectQuery {
-    /// Whose disclosures.
+    /// The person (or session) whose disclosures to list.
     pub subject: String,
 }
 
@@ -175,11 +193,11 @@ pub struct SubjectQuery {
     ))]
 pub async fn list(
     State(st): State<Arc<AppState>>,
+    staff: Key<Disclose>,
     headers: HeaderMap,
     q: Result<Query<SubjectQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<DisclosureRecordWire>>, AppError> {
-    let caller = st.authorize(&headers, STAFF).await?;
     let Ok(Query(q)) = q else { return Err(AppError::new(ErrorCode::InvalidRequest, "query: subject is required")) };
-    crate::staff::audited(&st, &caller, &headers, "read_disclosures", &q.subject).await?;
+    audited(&st, &staff, &headers, "read_disclosures", &q.subject).await?;
     Ok(Json(records(&st, &q.subject).await?))
 }

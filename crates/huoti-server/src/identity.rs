@@ -12,20 +12,43 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::routing::put;
 use huoti_api::{ErrorCode, MyIdentity, ops::IdentityData};
 use huoti_privacy::mask;
 use huoti_privacy::third_party::{IdentityField, ThirdPartyGrant};
 use huoti_privacy::uses::Use;
+use utoipa::OpenApi;
 
-use crate::api::{AppState, json_body};
-use crate::blobs::FrameVault;
 use crate::error::AppError;
-use crate::sealing::Domain;
+use crate::http::auth::{Access, Key, Permits, Route, known_session, permits};
+use crate::http::json_body;
+use crate::state::AppState;
 use crate::store::Db;
+use crate::vault::{Domain, FrameVault};
 
+permits!(
+    /// Who sends identity data: integrators (for the sessions they created).
+    pub SendIdentity = [CreateSession]
+);
+
+/// The route of identity data.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/sessions/{id}/identity", put(put_identity))
+}
+
+/// Its OpenAPI path.
+#[derive(OpenApi)]
+#[openapi(paths(put_identity))]
+pub struct Doc;
+
+/// Its access rule.
+pub const ACCESS: &[Route] = &[("put", "/v1/sessions/{id}/identity", Access::Key(SendIdentity::ANY_OF))];
+
+/// Identity data is sealed for identity verification only (U1).
 const PURPOSE: Use = Use::IdentityVerification;
 
 /// The fields present.
@@ -45,6 +68,7 @@ fn check_third_party(d: &IdentityData) -> Result<(), AppError> {
     grant.check(fields(d)).map_err(|e| AppError::new(ErrorCode::ThirdPartyScopeExceeded, e.to_string()))
 }
 
+/// Validates identity data (each field's form, at least one field, D2).
 fn check(d: &IdentityData) -> Result<(), AppError> {
     // Error details name the field, never the value.
     let bad = |f: &str, rule: &str| Err(AppError::new(ErrorCode::InvalidRequest, format!("identity.{f}: {rule}")));
@@ -74,30 +98,19 @@ fn check(d: &IdentityData) -> Result<(), AppError> {
     check_third_party(d)
 }
 
-/// Seals and stores (replacing) a subject's identity data.
+/// Seals and stores (replacing) a person's identity data.
 pub async fn store(st: &AppState, subject: &str, integrator_id: &str, data: &IdentityData, now_ms: u64) -> Result<(), AppError> {
     check(data)?;
     let key = st.vault.key_or_create(&st.db, subject, Domain::Identity, now_ms).await.map_err(AppError::internal)?;
     let json = serde_json::to_vec(data).map_err(AppError::internal)?;
     let sealed = FrameVault::seal_record(&key, subject, PURPOSE, &json).map_err(AppError::internal)?;
-    sqlx::query(
-        "INSERT INTO identities (subject_id, integrator_id, sealed_hex, created_at_ms) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (subject_id) DO UPDATE SET sealed_hex = $3, created_at_ms = $4",
-    )
-    .bind(subject)
-    .bind(integrator_id)
-    .bind(sealed)
-    .bind(now_ms as i64)
-    .execute(&st.db.pool)
-    .await?;
+    st.db.upsert_identity(subject, integrator_id, &sealed, now_ms).await?;
     Ok(())
 }
 
-/// A subject's identity data, opened (for the person's own access requests and tests).
+/// A person's identity data, opened (for the person's own access requests and tests).
 pub async fn load(st: &AppState, subject: &str) -> Result<Option<IdentityData>, AppError> {
-    let sealed: Option<String> =
-        sqlx::query_scalar("SELECT sealed_hex FROM identities WHERE subject_id = $1").bind(subject).fetch_optional(&st.db.pool).await?;
-    let Some(sealed) = sealed else { return Ok(None) };
+    let Some(sealed) = st.db.identity_sealed(subject).await? else { return Ok(None) };
     let key = st.vault.domain_key(&st.db, subject, Domain::Identity).await.map_err(AppError::internal)?;
     let json = FrameVault::open_record(&key, subject, PURPOSE, &sealed).map_err(AppError::internal)?;
     serde_json::from_slice(&json).map(Some).map_err(AppError::internal)
@@ -113,21 +126,16 @@ pub fn masked(d: &IdentityData) -> MyIdentity {
     }
 }
 
-/// Deletes a subject's identity data and shreds its key.
+/// Deletes a person's identity data and shreds its key.
 pub async fn erase(db: &Db, subject: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM identities WHERE subject_id = $1").bind(subject).execute(&db.pool).await?;
-    db.delete_subject_key(subject, Domain::Identity.name()).await
+    db.delete_identity(subject).await?;
+    db.delete_wrapped_key(subject, Domain::Identity.name()).await
 }
 
 /// The person deleted their data or closed the account (R3, R5): identity data is kept only
 /// for its legal minimum from now, with no commercial use, then deleted by the retention job.
 pub async fn mark_deleted(db: &Db, subject: &str, now_ms: u64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE identities SET deleted_at_ms = $2 WHERE subject_id = $1 AND deleted_at_ms IS NULL")
-        .bind(subject)
-        .bind(now_ms as i64)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
+    db.mark_identity_deleted(subject, now_ms).await
 }
 
 /// Attach identity data to a session's person (replacing what was kept).
@@ -142,14 +150,21 @@ pub async fn mark_deleted(db: &Db, subject: &str, now_ms: u64) -> Result<(), sql
         (status = 404, description = "session_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 422, description = "third_party_scope_exceeded (D2)", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn put_identity(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<StatusCode, AppError> {
-    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::CreateSession).await?;
-    let session = st.session(&id).await?;
-    if session.integrator_id != integrator_id {
+pub async fn put_identity(
+    State(st): State<Arc<AppState>>,
+    integrator: Key<SendIdentity>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<StatusCode, AppError> {
+    let integrator_id = &integrator.key_id;
+    // The session is checked before the body is read: another integrator's session is 404
+    // whatever the body holds.
+    let session = known_session(&st, &id).await?;
+    if &session.integrator_id != integrator_id {
         return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
     }
     let data: IdentityData = json_body(body).await?;
     let subject = st.db.session_subject(&id).await?.unwrap_or(id);
-    store(&st, &subject, &integrator_id, &data, st.clock.now_ms()).await?;
+    store(&st, &subject, integrator_id, &data, st.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

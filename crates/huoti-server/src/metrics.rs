@@ -25,6 +25,12 @@ pub struct Metrics {
     analysis_micros: AtomicU64,
     /// Analyses by path: 0 measured on arrival, 1 re-analysed at complete (fallback).
     analysis_paths: [AtomicU64; 2],
+    /// Rights requests accepted with a provisional due date (R5, R9; issue 18).
+    provisional_due_dates: AtomicU64,
+    /// Provisional due dates made official by a newly installed calendar.
+    due_dates_made_official: AtomicU64,
+    /// Calendar files refused (unreadable or malformed; the calendar in use stayed).
+    calendar_files_refused: AtomicU64,
 }
 
 /// The process-wide metrics.
@@ -40,6 +46,9 @@ pub fn global() -> &'static Metrics {
         analysis_count: AtomicU64::new(0),
         analysis_micros: AtomicU64::new(0),
         analysis_paths: Default::default(),
+        provisional_due_dates: AtomicU64::new(0),
+        due_dates_made_official: AtomicU64::new(0),
+        calendar_files_refused: AtomicU64::new(0),
     })
 }
 
@@ -71,6 +80,15 @@ impl Metrics {
     }
     pub(crate) fn analysis_path(&self, on_arrival: bool) {
         self.analysis_paths[usize::from(!on_arrival)].fetch_add(1, Relaxed);
+    }
+    pub(crate) fn provisional_due_date(&self) {
+        self.provisional_due_dates.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn due_date_made_official(&self) {
+        self.due_dates_made_official.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn calendar_file_refused(&self) {
+        self.calendar_files_refused.fetch_add(1, Relaxed);
     }
     pub(crate) fn error(&self, code: ErrorCode) {
         if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
@@ -113,6 +131,13 @@ impl Metrics {
         let _ = writeln!(s, "# TYPE huoti_analyses_total counter");
         for (i, path) in ["on_arrival", "at_complete"].iter().enumerate() {
             let _ = writeln!(s, "huoti_analyses_total{{path=\"{path}\"}} {}", self.analysis_paths[i].load(Relaxed));
+        }
+        for (name, help, n) in [
+            ("huoti_rights_requests_provisional_total", "Rights requests accepted with a provisional due date (the calendar lacked the year; R5, R9).", &self.provisional_due_dates),
+            ("huoti_rights_due_dates_made_official_total", "Provisional due dates counted again to the official date after a calendar was installed.", &self.due_dates_made_official),
+            ("huoti_calendar_files_refused_total", "Calendar files refused (unreadable or malformed); the calendar in use stayed.", &self.calendar_files_refused),
+        ] {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", n.load(Relaxed));
         }
         s
     }

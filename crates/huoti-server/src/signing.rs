@@ -14,7 +14,7 @@ use huoti_api::{Jwk, Jwks};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// The server's signing key.
 pub struct Signer {
@@ -58,7 +58,7 @@ impl Signer {
         let text = std::fs::read_to_string(path).map_err(ServerError::io(format!("reading {}", path.display())))?;
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(text.trim(), &mut bytes)
-            .map_err(|_| ServerError::Keys(format!("{} is not a hex Ed25519 key", path.display())))?;
+            .map_err(|_| ServerError::Keys(format!("{} is not a hex Ed25519 key", path.display()).into()))?;
         Ok(Signer::from_bytes(&bytes))
     }
 

@@ -2,7 +2,7 @@
 //! when `HUOTI_TEST_POSTGRES_URL` is set, a fresh PostgreSQL schema per test so that tests
 //! running at the same time never see each other's rows.
 
-use crate::api::random_hex;
+use crate::util::random_hex;
 
 /// The database URLs a storage test runs on: SQLite in `dir`, plus a fresh PostgreSQL schema
 /// when `HUOTI_TEST_POSTGRES_URL` is set (a note on stderr otherwise).
@@ -28,10 +28,15 @@ pub async fn fresh_postgres_schema(base: &str) -> String {
 
 /// `SELECT COUNT(*) …`-style query answering one integer.
 pub async fn scalar(db: &crate::store::Db, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.expect("query")
+    db.test_scalar(sql).await.expect("query")
 }
 
 /// A query answering one text column.
 pub async fn strings(db: &crate::store::Db, sql: &str) -> Vec<String> {
-    sqlx::query_scalar(sql).fetch_all(&db.pool).await.expect("query")
+    db.test_strings(sql).await.expect("query")
+}
+
+/// A Unix-ms time as the instant the rules of `huoti-privacy` take.
+pub fn instant(ms: u64) -> time::OffsetDateTime {
+    crate::util::instant(ms)
 }

@@ -7,16 +7,18 @@
 use huoti_api::ErrorCode;
 use serde::Serialize;
 
-use crate::api::{AppState, rfc3339};
-use crate::error::AppError;
+use crate::error::{AppError, JobError};
+use crate::incidents;
+use crate::state::AppState;
 use crate::store::Db;
+use crate::util::rfc3339;
 
+/// The `service_state` fact that records the wind-down (its value: the message people got).
 const KEY: &str = "wind_down";
 
 /// Whether the service is winding down.
 pub async fn is_wound_down(db: &Db) -> Result<bool, sqlx::Error> {
-    let v: Option<String> = sqlx::query_scalar("SELECT value FROM service_state WHERE name = $1").bind(KEY).fetch_optional(&db.pool).await?;
-    Ok(v.is_some())
+    Ok(db.service_state(KEY).await?.is_some())
 }
 
 /// Refuses new collection once the service winds down.
@@ -34,7 +36,8 @@ pub struct WindDownReport {
     pub stopped_at: String,
     /// Whether this call stopped it (false: it was already stopped).
     pub newly_stopped: bool,
-    /// Notices queued: one per subject with data still held, and a public notice.
+    /// Notices queued: one per session still held (each stands for its person), and a public
+    /// notice.
     pub notices_queued: u64,
     /// Sessions whose kept frames the next retention run deletes (nothing is kept for
     /// training once collection stops).
@@ -44,17 +47,10 @@ pub struct WindDownReport {
 }
 
 /// Stops collection, queues the notices, and schedules the deletion and anonymisation.
-pub async fn wind_down(st: &AppState, message: &str) -> Result<WindDownReport, AppError> {
+pub async fn wind_down(st: &AppState, message: &str) -> Result<WindDownReport, JobError> {
     let now = st.clock.now_ms();
-    let inserted = sqlx::query("INSERT INTO service_state (name, value, at_ms) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-        .bind(KEY)
-        .bind(message)
-        .bind(now as i64)
-        .execute(&st.db.pool)
-        .await?
-        .rows_affected()
-        == 1;
-    let stopped_at: i64 = sqlx::query_scalar("SELECT at_ms FROM service_state WHERE name = $1").bind(KEY).fetch_one(&st.db.pool).await?;
+    let inserted = st.db.set_service_state_once(KEY, message, now).await?;
+    let stopped_at = st.db.service_state_since(KEY).await?;
     let mut report = WindDownReport {
         stopped_at: rfc3339(stopped_at.max(0) as u64),
         newly_stopped: inserted,
@@ -71,18 +67,15 @@ pub async fn wind_down(st: &AppState, message: &str) -> Result<WindDownReport, A
         "your_data": "Face images are deleted; verdict records are kept only for the legal minimum, without commercial use, then anonymised.",
         "channels": ["push", "email", "sms"],
     });
-    let subjects: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions ORDER BY id").fetch_all(&st.db.pool).await?;
-    for s in &subjects {
-        crate::incidents::queue(st, None, "wind_down", s, &body, now).await?;
+    // Each session stands for its person here (the integrator maps it to its user).
+    let sessions = st.db.all_session_ids().await?;
+    for s in &sessions {
+        incidents::queue(st, None, "wind_down", s, &body, now).await?;
     }
-    crate::incidents::queue(st, None, "wind_down", "public", &body, now).await?;
-    report.notices_queued = subjects.len() as u64 + 1;
-    report.training_frames_released = sqlx::query("UPDATE sessions SET retention_next_ms = $1 WHERE id IN (SELECT DISTINCT session_id FROM frames)")
-        .bind(now as i64)
-        .execute(&st.db.pool)
-        .await?
-        .rows_affected();
-    let latest: Option<i64> = sqlx::query_scalar("SELECT MAX(COALESCE(completed_at_ms, created_at_ms)) FROM sessions").fetch_one(&st.db.pool).await?;
+    incidents::queue(st, None, "wind_down", "public", &body, now).await?;
+    report.notices_queued = sessions.len() as u64 + 1;
+    report.training_frames_released = st.db.release_kept_frames(now).await?;
+    let latest = st.db.latest_session_activity().await?;
     let minimum_ms = st.config.retention.verdict_minimum_days * 86_400_000;
     report.anonymised_by = latest.map(|l| rfc3339(l.max(0) as u64 + minimum_ms));
     tracing::info!(notices = report.notices_queued, "wind-down: collection stopped");

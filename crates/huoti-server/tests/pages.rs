@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
-use huoti_server::{ManualClock, ServerConfig, app, build_state, create_integrator};
+use huoti_server::{ManualClock, ServerConfig, app, build_state, create_integrator_key};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -27,7 +27,7 @@ async fn setup(dev: bool, config: ServerConfig) -> (tempfile::TempDir, axum::Rou
     let dir = tempfile::tempdir().unwrap();
     let config = ServerConfig { data_dir: dir.path().to_path_buf(), ..config };
     let state = build_state(config, Arc::new(ManualClock::new(T0)), None).await.unwrap();
-    let demo_key = if dev { Some(create_integrator(&state.db, "demo", T0).await.unwrap()) } else { None };
+    let demo_key = if dev { Some(create_integrator_key(&state.db, "demo", T0).await.unwrap()) } else { None };
     (dir, app(state, demo_key))
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{T0, call};
-use huoti_server::{ManualClock, ServerConfig, build_state, create_integrator, router};
+use huoti_server::{ManualClock, ServerConfig, build_state, create_integrator_key, router};
 use serde_json::{Value, json};
 
 const DAY: u64 = 86_400_000;
@@ -43,8 +43,8 @@ async fn envs() -> Vec<Env> {
         let url = if url.starts_with("sqlite:") { format!("sqlite://{}?mode=rwc", dir.path().join("huoti.db").display()) } else { url };
         let clock = Arc::new(ManualClock::new(T0));
         let state = build_state(config(dir.path(), &url), clock.clone(), None).await.unwrap();
-        let key = create_integrator(&state.db, "test", T0).await.unwrap();
-        let officer = huoti_server::privacy::auth::create_key(&state.db, "po", huoti_privacy::Role::PrivacyOfficer, T0).await.unwrap();
+        let key = create_integrator_key(&state.db, "test", T0).await.unwrap();
+        let officer = huoti_server::create_api_key(&state.db, "po", huoti_privacy::Role::PrivacyOfficer, T0).await.unwrap();
         let app = router(state.clone());
         out.push(Env { dir: dir.path().to_path_buf(), _dir: dir, url, clock, state, app, key, officer });
     }
@@ -205,7 +205,7 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
         // Kept before the verdict: sealed at rest (S2, C4), identity apart (L3).
         let frames = e.state.db.frames(&sid).await.unwrap();
         assert_eq!(frames.len(), 3);
-        let key = e.state.vault.subject_key(&e.state.db, &sid).await.unwrap();
+        let key = e.state.vault.biometric_key(&e.state.db, &sid).await.unwrap();
         let copies: Vec<(String, Vec<u8>)> =
             frames.iter().map(|f| (f.blob_key.clone(), std::fs::read(e.dir.join("blobs").join(&f.blob_key)).unwrap())).collect();
         for f in &frames {
@@ -218,11 +218,11 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
         assert_eq!(key_domains(&e.state, &person).await, ["identity"]);
         assert_clean(&stored_bytes(&e).await, &needles, "at rest");
 
-        huoti_server::retention::delete_subject(&e.state, &sid).await.unwrap();
+        huoti_server::retention::delete_session_data(&e.state, &sid).await.unwrap();
 
         // Every blob of the subject, restored from a copy taken before (a backup), no longer
         // opens: its key is gone, and no key the server still holds opens it.
-        assert!(e.state.vault.subject_key(&e.state.db, &sid).await.is_err(), "biometric key shredded");
+        assert!(e.state.vault.biometric_key(&e.state.db, &sid).await.is_err(), "biometric key shredded");
         let other = session(&e).await;
         upload(&e, &other, 0, &jpeg, false).await;
         let subjects = huoti_server::testkit::strings(&e.state.db, "SELECT subject_id FROM subject_keys WHERE domain = 'biometric'").await;
@@ -232,13 +232,13 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
             std::fs::create_dir_all(e.dir.join("blobs").join(&sid)).unwrap();
             std::fs::write(e.dir.join("blobs").join(blob_key), bytes).unwrap();
             for s in &subjects {
-                let k = e.state.vault.subject_key(&e.state.db, s).await.unwrap();
+                let k = e.state.vault.biometric_key(&e.state.db, s).await.unwrap();
                 assert!(e.state.vault.get_frame(&k, &sid, blob_key).is_err());
                 assert!(e.state.vault.get_frame(&k, s, blob_key).is_err());
             }
         }
         std::fs::remove_dir_all(e.dir.join("blobs").join(&sid)).unwrap();
-        huoti_server::retention::delete_subject(&e.state, other["session_id"].as_str().unwrap()).await.unwrap();
+        huoti_server::retention::delete_session_data(&e.state, other["session_id"].as_str().unwrap()).await.unwrap();
         assert!(huoti_server::devices::load(&e.state, &sid).await.unwrap().is_none(), "device info shredded");
         assert_clean(&stored_bytes(&e).await, &needles, "after deletion");
     }
@@ -247,7 +247,7 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
 async fn key_domains(st: &huoti_server::AppState, subject: &str) -> Vec<String> {
     let mut v = Vec::new();
     for d in ["biometric", "device", "identity"] {
-        if st.db.subject_key(subject, d).await.unwrap().is_some() {
+        if st.db.wrapped_key(subject, d).await.unwrap().is_some() {
             v.push(d.to_owned());
         }
     }
@@ -265,9 +265,9 @@ async fn s2_kek_rotation_rewraps_data_keys_without_rewriting_blobs_and_old_kek_i
         let blob_key = e.state.db.frames(&sid).await.unwrap()[0].blob_key.clone();
         let blob_path = e.dir.join("blobs").join(&blob_key);
         let before = std::fs::read(&blob_path).unwrap();
-        let old_kek = e.state.db.subject_key(&sid, "biometric").await.unwrap().unwrap().0;
+        let old_kek = e.state.db.wrapped_key(&sid, "biometric").await.unwrap().unwrap().0;
 
-        let report = huoti_server::sealing::rotate_kek(&e.dir.join("kek.json"), &e.state.db, true).await.unwrap();
+        let report = huoti_server::vault::rotate_kek(&e.dir.join("kek.json"), &e.state.db, true).await.unwrap();
         assert_eq!(report.rewrapped, 3, "biometric, device and identity keys");
         assert_eq!(report.retired, vec![old_kek.clone()]);
         let file: Value = serde_json::from_slice(&std::fs::read(e.dir.join("kek.json")).unwrap()).unwrap();
@@ -277,7 +277,7 @@ async fn s2_kek_rotation_rewraps_data_keys_without_rewriting_blobs_and_old_kek_i
         // A server started now has only the new KEK, and everything still opens.
         let st = build_state(config(&e.dir, &e.url), e.clock.clone(), None).await.unwrap();
         assert_eq!(std::fs::read(&blob_path).unwrap(), before, "blob not rewritten");
-        let key = st.vault.subject_key(&st.db, &sid).await.unwrap();
+        let key = st.vault.biometric_key(&st.db, &sid).await.unwrap();
         assert_eq!(st.vault.get_frame(&key, &sid, &blob_key).unwrap(), jpeg);
         let person = st.db.session_subject(&sid).await.unwrap().unwrap();
         assert_eq!(huoti_server::identity::load(&st, &person).await.unwrap().unwrap().phone.as_deref(), Some(PHONE));
@@ -329,7 +329,7 @@ async fn l2_s1_s5_retention_keeps_training_frames_at_most_the_configured_period_
         assert_eq!(r.categories["training_images"].deleted, 1, "{r:?}");
         assert!(e.state.db.training_images(&subject).await.unwrap().is_empty());
         assert!(e.state.db.frames(&sid).await.unwrap().is_empty());
-        assert!(e.state.vault.subject_key(&e.state.db, &sid).await.is_err(), "key shredded with the frames");
+        assert!(e.state.vault.biometric_key(&e.state.db, &sid).await.is_err(), "key shredded with the frames");
 
         e.clock.advance_ms(30 * DAY);
         let r = huoti_server::retention::run(&e.state, false).await.unwrap();
@@ -698,10 +698,10 @@ print(json.dumps(out))
 async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_undelivered_ones_queued() {
     let tmp = tempfile::tempdir().unwrap();
     // A certificate for "localhost", made the way `huoti serve` makes its own.
-    let (cert, key) = huoti_server::tls::ensure_certificate(tmp.path(), None, None).unwrap();
+    let (cert, key) = huoti_server::serve::ensure_certificate(tmp.path(), None, None).unwrap();
     let server = start_mail_server(tmp.path(), &cert, &key);
     let python = python_with_aiosmtpd();
-    let smtp = huoti_server::ops_config::SmtpConfig {
+    let smtp = huoti_server::config::SmtpConfig {
         host: "localhost".into(),
         port: server.port,
         ca_file: cert.display().to_string(),
@@ -746,7 +746,7 @@ async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_un
     // a relay that is down — the notices stay queued and go out once it is back.
     let e = envs().await.remove(0);
     huoti_server::incidents::record(&e.state, &serde_json::from_value(incident(&["s_c"], None)).unwrap()).await.unwrap();
-    let untrusted = huoti_server::incidents::smtp::SmtpSender::new(&huoti_server::ops_config::SmtpConfig { ca_file: String::new(), ..smtp.clone() }).unwrap();
+    let untrusted = huoti_server::incidents::smtp::SmtpSender::new(&huoti_server::config::SmtpConfig { ca_file: String::new(), ..smtp.clone() }).unwrap();
     let r = huoti_server::incidents::dispatch_with(&e.state, Arc::new(untrusted)).await.unwrap();
     assert_eq!((r.sent, r.failed), (0, 2), "an unverified relay gets nothing");
     drop(server);
@@ -754,7 +754,7 @@ async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_un
     let r = huoti_server::incidents::dispatch_with(&e.state, trusted.clone()).await.unwrap();
     assert_eq!((r.sent, r.failed), (0, 2), "relay down: kept in the outbox");
     let again = start_mail_server(tmp.path(), &cert, &key);
-    let smtp_again = huoti_server::ops_config::SmtpConfig { port: again.port, ..smtp };
+    let smtp_again = huoti_server::config::SmtpConfig { port: again.port, ..smtp };
     let r = huoti_server::incidents::dispatch_with(&e.state, Arc::new(huoti_server::incidents::smtp::SmtpSender::new(&smtp_again).unwrap())).await.unwrap();
     assert_eq!((r.sent, r.failed), (2, 0));
 }
@@ -762,8 +762,8 @@ async fn s2_s3_smtp_sender_mails_each_notice_over_verified_starttls_and_keeps_un
 #[tokio::test]
 async fn u1_each_record_is_sealed_for_its_listed_use_and_opens_for_no_other() {
     use huoti_privacy::uses::Use;
-    use huoti_server::blobs::FrameVault;
-    use huoti_server::sealing::Domain;
+    use huoti_server::vault::FrameVault;
+    use huoti_server::vault::Domain;
     let jpeg = sample_jpeg();
     for e in envs().await {
         let s = session_with(&e, &["face_capture_and_upload", "device_info", "retain_for_training"]).await;
@@ -775,8 +775,8 @@ async fn u1_each_record_is_sealed_for_its_listed_use_and_opens_for_no_other() {
 
         // (what, the use it was collected for, a way to open it for a given use)
         let frame_key = e.state.db.frames(&sid).await.unwrap()[0].blob_key.clone();
-        let session_key = e.state.vault.subject_key(&e.state.db, &sid).await.unwrap();
-        let train_key = e.state.vault.subject_key(&e.state.db, &person).await.unwrap();
+        let session_key = e.state.vault.biometric_key(&e.state.db, &sid).await.unwrap();
+        let train_key = e.state.vault.biometric_key(&e.state.db, &person).await.unwrap();
         let train_blob = e.state.db.training_images(&person).await.unwrap()[0].1.clone();
         let id_key = e.state.vault.domain_key(&e.state.db, &person, Domain::Identity).await.unwrap();
         let dev_key = e.state.vault.domain_key(&e.state.db, &sid, Domain::Device).await.unwrap();
@@ -840,7 +840,7 @@ async fn s2_kek_rotation_while_the_server_runs_needs_no_restart_and_strands_no_k
         // The server is running and has data from before the rotation.
         let before = session(&e).await;
         upload(&e, &before, 0, &jpeg, true).await;
-        let report = huoti_server::sealing::rotate_kek(&e.dir.join("kek.json"), &e.state.db, true).await.unwrap();
+        let report = huoti_server::vault::rotate_kek(&e.dir.join("kek.json"), &e.state.db, true).await.unwrap();
         assert_eq!(report.retired.len(), 1);
         // The same server, not restarted: new keys are wrapped under the new KEK…
         let after = session(&e).await;
@@ -854,7 +854,7 @@ async fn s2_kek_rotation_while_the_server_runs_needs_no_restart_and_strands_no_k
         for st in [&e.state, &restarted] {
             for s in [&before, &after] {
                 let sid = s["session_id"].as_str().unwrap();
-                let key = st.vault.subject_key(&st.db, sid).await.unwrap();
+                let key = st.vault.biometric_key(&st.db, sid).await.unwrap();
                 let frame = st.db.frames(sid).await.unwrap().remove(0);
                 assert_eq!(st.vault.get_frame(&key, sid, &frame.blob_key).unwrap(), jpeg);
                 assert!(huoti_server::devices::load(st, sid).await.unwrap().is_some());

@@ -10,7 +10,9 @@ use huoti_privacy::calendar::local_date;
 use huoti_privacy::rights::{self as rules, RequestKind};
 use huoti_privacy::{Role, WorkCalendar};
 use huoti_server::Clock;
-use huoti_server::privacy::{auth, instant_for_tests as instant, training};
+use huoti_server::http::auth;
+use huoti_server::privacy::training;
+use huoti_server::testkit::instant;
 use serde_json::{Value, json};
 
 /// 2026-09-01 10:00 in China: inside the years the shipped calendar covers.
@@ -32,7 +34,7 @@ async fn world(backend: &str, subject_ref: &str) -> World {
     let subject = env.state.db.session_subject(&session).await.unwrap().unwrap();
     let (status, l) = call(&env.app, bearer("POST", &format!("/v1/subjects/{subject_ref}/privacy-link"), &env.key, None)).await;
     assert_eq!(status, StatusCode::CREATED, "{l}");
-    let officer = auth::create_key(&env.state.db, "po", Role::PrivacyOfficer, T).await.unwrap();
+    let officer = auth::create_api_key(&env.state.db, "po", Role::PrivacyOfficer, T).await.unwrap();
     World { link: l["token"].as_str().unwrap().to_owned(), env, officer, subject, session }
 }
 
@@ -180,7 +182,7 @@ async fn r9_overdue_requests_appear_in_the_report_and_the_metrics() {
     for backend in common::backends() {
         let w = world(backend, "acct-7").await;
         let c = ask(&w, json!({"kind": "complaint", "details": "late"})).await;
-        let operator = auth::create_key(&w.env.state.db, "op", Role::Operator, T).await.unwrap();
+        let operator = auth::create_api_key(&w.env.state.db, "op", Role::Operator, T).await.unwrap();
         let app = w.env.app.clone();
         let report = |key: String| {
             let app = app.clone();
@@ -279,7 +281,7 @@ async fn r5_s5_r7_closure_stops_service_keeps_identity_for_the_legal_minimum_and
             let report = huoti_server::retention::run(&w.env.state, false).await.unwrap();
             assert_eq!(report.categories["identity_data"].deleted, 1, "{backend}: {report:?}");
             assert!(huoti_server::identity::load(&w.env.state, &w.subject).await.unwrap().is_none());
-            assert!(w.env.state.db.subject_key(&w.subject, "identity").await.unwrap().is_none(), "key shredded");
+            assert!(w.env.state.db.wrapped_key(&w.subject, "identity").await.unwrap().is_none(), "key shredded");
         }
     }
 }

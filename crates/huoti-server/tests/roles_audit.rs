@@ -11,7 +11,8 @@ use axum::http::{Request, StatusCode};
 use common::{call, setup_on};
 use huoti_server::Clock;
 use huoti_server::privacy::audit;
-use huoti_server::privacy::auth::{self, Access, ROLES, ROUTES};
+use huoti_server::ROUTES;
+use huoti_server::http::auth::{self, Access, ROLES};
 use serde_json::{Value, json};
 
 fn concrete(path: &str, session: &str) -> String {
@@ -51,7 +52,7 @@ async fn s2_every_route_by_every_role_follows_the_least_privilege_matrix() {
 
     let mut keys = Vec::new();
     for role in ROLES {
-        keys.push((role, auth::create_key(&env.state.db, role.as_str(), role, common::T0).await.unwrap()));
+        keys.push((role, auth::create_api_key(&env.state.db, role.as_str(), role, common::T0).await.unwrap()));
     }
     // A real session, so that client-token routes reach their token check.
     let (_, s) = call(&env.app, common::create(&keys[0].1, json!({}))).await;
@@ -88,8 +89,8 @@ async fn tamper(url: &str, sql: &str) {
 async fn s2_c4_audit_log_is_hash_chained_and_names_the_first_tampered_entry() {
     for backend in common::backends() {
         let env = setup_on(backend).await;
-        let officer = auth::create_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
-        let auditor = auth::create_key(&env.state.db, "au", huoti_privacy::Role::Auditor, common::T0).await.unwrap();
+        let officer = auth::create_api_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
+        let auditor = auth::create_api_key(&env.state.db, "au", huoti_privacy::Role::Auditor, common::T0).await.unwrap();
         // Three audited staff writes: publishing policy versions.
         for i in 0..3 {
             env.clock.advance_ms(1000);
@@ -141,7 +142,7 @@ async fn audited_write(env: &common::Env, officer: &str, n: u32) {
 async fn l5_audit_log_is_kept_three_years_then_pruned_from_the_front_and_still_verifies() {
     for backend in common::backends() {
         let env = setup_on(backend).await;
-        let officer = auth::create_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
+        let officer = auth::create_api_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
         for n in 0..4 {
             env.clock.advance_ms(1000);
             audited_write(&env, &officer, n).await;
@@ -208,7 +209,7 @@ async fn l5_an_audit_retention_under_three_years_is_refused_at_start() {
 #[tokio::test]
 async fn l5_a_material_policy_version_is_published_only_with_an_impact_assessment_done_before_it() {
     let env = setup_on("sqlite").await;
-    let officer = auth::create_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
+    let officer = auth::create_api_key(&env.state.db, "po", huoti_privacy::Role::PrivacyOfficer, common::T0).await.unwrap();
     let (_, shipped) = call(&env.app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
     assert_eq!(shipped["impact_assessment"]["reference"], "docs/IMPACT_ASSESSMENT.md", "the shipped version was assessed: {shipped}");
     let publish = |version: &str, material: bool, pia: Option<Value>| {

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use common::{bearer, call, consent, create, setup_on};
 use huoti_privacy::Role;
 use huoti_server::Clock;
-use huoti_server::privacy::{auth, training};
+use huoti_server::http::auth;
+use huoti_server::privacy::training;
 use serde_json::json;
 
 fn with_purpose(mut r: axum::http::Request<axum::body::Body>) -> axum::http::Request<axum::body::Body> {
@@ -36,8 +37,8 @@ async fn c4_training_sample_is_random_approved_by_another_person_expires_and_is_
         env.clock.advance_ms(1);
         assert_eq!(call(&env.app, bearer("DELETE", "/v1/subjects/p-c/consents/retain_for_training", &env.key, None)).await.0, StatusCode::OK);
 
-        let ml = auth::create_key(&env.state.db, "ml", Role::MlEngineer, common::T0).await.unwrap();
-        let po = auth::create_key(&env.state.db, "po", Role::PrivacyOfficer, common::T0).await.unwrap();
+        let ml = auth::create_api_key(&env.state.db, "ml", Role::MlEngineer, common::T0).await.unwrap();
+        let po = auth::create_api_key(&env.state.db, "po", Role::PrivacyOfficer, common::T0).await.unwrap();
         // No member can name a person: the sample is random.
         let got = call(&env.app, bearer("POST", "/v1/admin/samples", &ml, Some(json!({"size": 1, "purpose": "p", "subject_ref": "p-a"})))).await;
         assert_eq!(got.1["code"], "invalid_request");

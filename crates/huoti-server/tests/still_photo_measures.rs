@@ -5,13 +5,13 @@
 
 use std::path::Path;
 
-use huoti_server::analysis::{Engine, FrameInput};
+use huoti_server::models::{FrameInput, Models};
 
 #[test]
 #[ignore = "diagnostic; needs the models in <repo>/models"]
 fn still_photo_motion_and_hashes() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let engine = Engine::load(&repo.join("models")).expect("models (huoti models fetch)");
+    let engine = Models::load(&repo.join("models")).expect("models (huoti models fetch)");
     for name in ["image_T1.jpg", "image_F2.jpg"] {
         let jpeg = std::fs::read(repo.join("../shared/data/silent-face-anti-spoofing").join(name)).unwrap();
         let frames: Vec<FrameInput> =

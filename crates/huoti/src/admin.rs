@@ -86,7 +86,7 @@ pub fn run(cmd: AdminCommand) -> Exit {
     rt.block_on(async move {
         match cmd {
             AdminCommand::Keys(KeysCommand::Create { role, name, place }) => {
-                let Some(role) = huoti_server::privacy::auth::parse_role(&role) else {
+                let Some(role) = huoti_server::http::auth::parse_role(&role) else {
                     eprintln!("error: --role: one of integrator, operator, privacy_officer, ml_engineer, auditor");
                     return Exit::BadInput;
                 };
@@ -98,7 +98,7 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 };
                 let now = huoti_server::Clock::now_ms(&huoti_server::SystemClock);
-                match huoti_server::privacy::auth::create_key(&db, &name, role, now).await {
+                match huoti_server::create_api_key(&db, &name, role, now).await {
                     Ok(key) => {
                         println!("{key}");
                         eprintln!("created a {} key; it is shown only this once", role.as_str());

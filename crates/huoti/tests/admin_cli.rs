@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use huoti_server::privacy::{audit, auth};
+use huoti_server::http::auth;
+use huoti_server::privacy::audit;
 
 fn backends() -> Vec<&'static str> {
     if std::env::var("HUOTI_TEST_POSTGRES_URL").is_ok() {
@@ -59,7 +60,7 @@ async fn s2_c4_admin_keys_have_roles_and_audit_verify_names_the_tampered_entry()
 
         let db = huoti_server::store::Db::connect(&db_url).await.unwrap();
         // Only the hash of the secret is stored, with the role.
-        let (hash, role) = db.key(id).await.unwrap().unwrap();
+        let (hash, role) = db.api_key(id).await.unwrap().unwrap();
         assert!(hash != secret && !hash.contains(secret));
         assert_eq!(role, "privacy_officer");
         let who = auth::Caller { key_id: id.into(), role: huoti_privacy::Role::PrivacyOfficer };

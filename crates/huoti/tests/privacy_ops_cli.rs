@@ -80,8 +80,8 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let db = huoti_server::store::Db::connect(&format!("sqlite://{}?mode=rwc", data.path().join("huoti.db").display())).await.unwrap();
-            let officer = huoti_server::privacy::auth::create_key(&db, "po", huoti_privacy::Role::PrivacyOfficer, 0).await.unwrap();
-            (huoti_server::create_integrator(&db, "leak-test", 0).await.unwrap(), officer)
+            let officer = huoti_server::create_api_key(&db, "po", huoti_privacy::Role::PrivacyOfficer, 0).await.unwrap();
+            (huoti_server::create_integrator_key(&db, "leak-test", 0).await.unwrap(), officer)
         })
     };
     let img = jpeg();
@@ -203,7 +203,7 @@ async fn old_verdicts(dir: &Path, url: &str, n: usize) -> Vec<String> {
     let config = huoti_server::ServerConfig { data_dir: dir.to_path_buf(), database_url: url.to_owned(), ..Default::default() };
     let t0 = 1_580_000_000_000; // 2020-01-26
     let st = huoti_server::build_state(config, Arc::new(huoti_server::ManualClock::new(t0)), None).await.unwrap();
-    let key = huoti_server::create_integrator(&st.db, "cli", t0).await.unwrap();
+    let key = huoti_server::create_integrator_key(&st.db, "cli", t0).await.unwrap();
     let app = huoti_server::router(st.clone());
     let mut ids = Vec::new();
     for _ in 0..n {

@@ -17,7 +17,8 @@ use lettre::{Message, SmtpTransport, Transport};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Notice, NoticeSender};
-use crate::ops_config::SmtpConfig;
+use crate::config::privacy::mailbox;
+use crate::config::{SmtpConfig, check_smtp as check};
 
 /// How long one delivery may take before it counts as failed (the notice stays queued).
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -35,36 +36,6 @@ impl std::fmt::Debug for SmtpSender {
         // No transport internals: they hold the credentials.
         f.debug_struct("SmtpSender").field("from", &self.from).field("to", &self.to).finish_non_exhaustive()
     }
-}
-
-fn mailbox(field: &str, v: &str) -> Result<Mailbox, String> {
-    v.parse().map_err(|_| format!("incidents.smtp.{field}: {v:?} is not an e-mail address like \"huoti <privacy@shop.example.com>\""))
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Checks an SMTP configuration without connecting (server start-up refuses a bad one).
-pub fn check(c: &SmtpConfig) -> Result<(), String> {
-    if c.host.is_empty() {
-        return Err("incidents.sender = \"smtp\" needs incidents.smtp.host".into());
-    }
-    match c.tls.as_str() {
-        "starttls" | "tls" => {}
-        "none" if is_loopback(&c.host) => {}
-        "none" => return Err(format!("incidents.smtp.tls = \"none\" is allowed only to a relay on this machine, not {:?} (S2: transport is encrypted)", c.host)),
-        other => return Err(format!("incidents.smtp.tls {other:?}: use \"starttls\", \"tls\" or \"none\"")),
-    }
-    mailbox("from", &c.from)?;
-    mailbox("to", &c.to)?;
-    if !c.regulator_to.is_empty() {
-        mailbox("regulator_to", &c.regulator_to)?;
-    }
-    if !c.ca_file.is_empty() && !std::path::Path::new(&c.ca_file).is_file() {
-        return Err(format!("incidents.smtp.ca_file: no file at {:?}", c.ca_file));
-    }
-    Ok(())
 }
 
 fn password(c: &SmtpConfig) -> Result<Option<SecretString>, String> {

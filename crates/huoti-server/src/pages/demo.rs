@@ -1,18 +1,21 @@
 //! `POST /demo/session` (dev mode only): the demo page's stand-in for an integrator's backend.
-//! It creates a session through the ordinary API handler with the demo integrator's key, which
+//! It creates a session the way `POST /v1/sessions` does, as the demo integrator, whose key
 //! stays on the server; the page only ever sees the session id, client token and challenge.
 //! `GET /demo/sessions/{id}/result` shows what the integrator's backend would receive (the
 //! signed verdict), for demo sessions only.
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use huoti_api::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 use super::PagesState;
-use crate::AppError;
+use crate::error::AppError;
+use crate::http::auth::{Caller, Permits, authorize_key};
+use crate::sessions::{CreateSessions, ReadOwnResults, create, lifecycle};
 
 /// What the demo page may ask for; anything else an integrator could send is not forwarded.
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -27,19 +30,18 @@ struct DemoSessionRequest {
     fixed_challenge: Option<serde_json::Value>,
 }
 
+/// `not_found`: the demo is off unless the server runs in dev mode.
 pub(super) fn not_dev() -> Response {
     AppError::new(ErrorCode::NotFound, "the demo exists only on a server started with `huoti serve --dev`").into_response()
 }
 
-fn demo_headers(key: &str) -> Option<HeaderMap> {
-    let mut h = HeaderMap::new();
-    h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {key}")).ok()?);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Some(h)
+/// The demo integrator, authorised like any key for `P`.
+async fn demo_integrator<P: Permits>(st: &PagesState, key: &str) -> Result<Caller, AppError> {
+    authorize_key(&st.app, Some(key), P::ANY_OF).await
 }
 
-/// The signed verdict of a demo session, through the API's own handler (which answers
-/// `session_not_found` for any session of another integrator).
+/// The signed verdict of a demo session, as the API gives it (`session_not_found` for any
+/// session of another integrator).
 #[utoipa::path(get, path = "/demo/sessions/{id}/result", tag = "web",
     params(("id" = String, Path, description = "A demo session's id")),
     responses(
@@ -49,8 +51,11 @@ fn demo_headers(key: &str) -> Option<HeaderMap> {
     ))]
 pub(crate) async fn result(State(st): State<PagesState>, Path(id): Path<String>) -> Response {
     let Some(key) = st.demo_key.clone() else { return not_dev() };
-    let Some(headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
-    crate::api::result(State(st.app.clone()), Path(id), headers).await.into_response()
+    let demo = match demo_integrator::<ReadOwnResults>(&st, &key).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    lifecycle::result_for(&st.app, &demo.key_id, &id).await.map(Json).into_response()
 }
 
 /// Create a demo session (dev mode only): the body may ask for reduced flashing and, in test
@@ -83,8 +88,11 @@ pub(crate) async fn create(State(st): State<PagesState>, headers: HeaderMap, bod
         }
     };
     let Ok(forward) = serde_json::to_vec(&req) else { return AppError::internal("demo request").into_response() };
-    let Some(api_headers) = demo_headers(&key) else { return AppError::internal("demo key").into_response() };
-    match crate::api::create_session(State(st.app.clone()), api_headers, Body::from(forward)).await {
+    let demo = match demo_integrator::<CreateSessions>(&st, &key).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    match create::create_for(&st.app, &demo.key_id, Body::from(forward)).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }

@@ -6,7 +6,7 @@
 //!   embedded here. Cacheable with an `ETag`; readable cross-origin (integrators load it from
 //!   their own pages as a module script, which needs CORS).
 //! * `/demo` (dev mode only): a page that creates a session through the demo integrator on the
-//!   server side ([`demo`]) and runs the element; `POST /demo/session` and
+//!   server side (`demo.rs`) and runs the element; `POST /demo/session` and
 //!   `GET /demo/sessions/{id}/result` exist only in dev mode.
 //! * `/privacy/policy`: the policy in force, as text (the `url` of `GET /v1/policy`).
 //! * `/privacy` (a person, through a link token in the URL fragment) and `/console` (staff,
@@ -30,12 +30,35 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::OpenApi;
 
-use crate::api::AppState;
+use crate::error::AppError;
+use crate::http::auth::{Access, Route};
+use crate::privacy::policy;
+use crate::state::AppState;
 use strings::{Lang, Page};
 
 /// The built web SDK (`web/dist/huoti-liveness.js`, committed; see the module docs).
 pub const SDK_BUNDLE: &str = include_str!("../../../../web/dist/huoti-liveness.js");
+
+/// Their OpenAPI paths.
+#[derive(OpenApi)]
+#[openapi(paths(sdk, demo_page, privacy_page, console_page, policy_page, demo::create, demo::result))]
+pub struct Doc;
+
+/// Their access rules: static or empty of personal data until their scripts call the API with
+/// a link token or a staff key. The /demo routes exist only on a server started with --dev
+/// (404 otherwise), where they act as the demo integrator. (The page assets under
+/// `/pages/{name}` are not part of the documented API.)
+pub const ACCESS: &[Route] = &[
+    ("get", "/sdk/huoti-liveness.js", Access::Public),
+    ("get", "/demo", Access::Public),
+    ("post", "/demo/session", Access::Public),
+    ("get", "/demo/sessions/{id}/result", Access::Public),
+    ("get", "/privacy", Access::Public),
+    ("get", "/privacy/policy", Access::Public),
+    ("get", "/console", Access::Public),
+];
 
 /// A static file embedded in the binary, with its content type and a strong ETag of its bytes.
 struct Asset {
@@ -125,13 +148,15 @@ pub(crate) async fn sdk(headers: HeaderMap) -> Response {
     res
 }
 
+/// A page's stylesheet or script.
 async fn asset(axum::extract::Path(name): axum::extract::Path<String>, headers: HeaderMap) -> Response {
     match ASSETS.iter().find(|(n, _)| *n == name) {
         Some((_, a)) => a.respond(&headers, ASSET_CACHE),
-        None => crate::AppError::new(huoti_api::ErrorCode::NotFound, "no such route").into_response(),
+        None => AppError::new(huoti_api::ErrorCode::NotFound, "no such route").into_response(),
     }
 }
 
+/// `?lang=`: the page language asked for.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LangQuery {
     lang: Option<String>,
@@ -170,7 +195,7 @@ pub(crate) async fn console_page(q: Query<LangQuery>, headers: HeaderMap) -> Res
     params(("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language)")),
     responses((status = 200, description = "HTML", body = String, content_type = "text/html")))]
 pub(crate) async fn policy_page(State(st): State<PagesState>, q: Query<LangQuery>, headers: HeaderMap) -> Response {
-    match crate::privacy::policy::current(&st.app.db, st.app.clock.now_ms()).await {
+    match policy::current(&st.app.db, st.app.clock.now_ms()).await {
         Ok(p) => render(Page::Policy, &q, &headers, &[("version", &p.version), ("text", &p.text)]),
         Err(e) => e.into_response(),
     }

@@ -7,20 +7,47 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
 use huoti_privacy::consent::{ConsentRequired, Effect};
 use huoti_privacy::{ConsentLedger, ConsentRecord, Scope, SubjectId};
+use utoipa::OpenApi;
 
-use super::db::ConsentRow;
-use super::{instant, policy};
-use crate::api::{AppState, json_body, random_hex, rfc3339};
+use super::policy;
 use crate::error::AppError;
+use crate::http::JsonBody;
+use crate::http::auth::{Access, ClientSession, Key, Permits, Route, permits};
+use crate::state::AppState;
+use crate::store::{ConsentRow, PolicyRow};
+use crate::util::{instant, random_hex, rfc3339};
+
+permits!(
+    /// Who acts for a person on the integrator's side (withdrawal, privacy links): integrators.
+    pub SubmitForPerson = [SubmitSubjectRequest]
+);
+
+/// The routes of consent.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/sessions/{id}/consent", post(record_consent))
+        .route("/v1/subjects/{subject_ref}/consents/{scope}", delete(withdraw_by_ref))
+}
+
+/// Their OpenAPI paths.
+#[derive(OpenApi)]
+#[openapi(paths(record_consent, withdraw_by_ref))]
+pub struct Doc;
+
+/// Their access rules.
+pub const ACCESS: &[Route] = &[
+    ("post", "/v1/sessions/{id}/consent", Access::ClientToken),
+    ("delete", "/v1/subjects/{subject_ref}/consents/{scope}", Access::Key(SubmitForPerson::ANY_OF)),
+];
 
 /// The channels a consent may come through.
 pub const CHANNELS: &[&str] = &["web", "sdk", "cli"];
@@ -56,7 +83,7 @@ pub async fn attach_subject(st: &AppState, integrator_id: &str, subject_ref: Opt
     Ok(subject)
 }
 
-/// A subject's consent ledger (every policy version, every record).
+/// A person's consent ledger (every policy version, every record).
 pub async fn ledger(st: &AppState, subject_id: &str) -> Result<ConsentLedger, AppError> {
     let mut ledger = policy::ledger(&st.db).await?;
     for c in st.db.consents(subject_id).await? {
@@ -75,6 +102,7 @@ pub async fn ledger(st: &AppState, subject_id: &str) -> Result<ConsentLedger, Ap
     Ok(ledger)
 }
 
+/// The person a session belongs to (every session has one from its creation).
 async fn session_subject(st: &AppState, session_id: &str) -> Result<String, AppError> {
     st.db.session_subject(session_id).await?.ok_or_else(|| AppError::internal("session without subject"))
 }
@@ -108,7 +136,7 @@ pub async fn gate_frame(st: &AppState, session_id: &str, device_sent: bool, now_
 }
 
 /// Parses and checks the scopes of a consent against the current version.
-fn scopes(req: &wire::ConsentRequest, current: &super::db::PolicyRow) -> Result<BTreeSet<Scope>, AppError> {
+fn scopes(req: &wire::ConsentRequest, current: &PolicyRow) -> Result<BTreeSet<Scope>, AppError> {
     let recipients = policy::recipients(current);
     let mut out = BTreeSet::new();
     for s in &req.scopes {
@@ -137,11 +165,12 @@ fn scopes(req: &wire::ConsentRequest, current: &super::db::PolicyRow) -> Result<
         (status = 409, description = "policy_outdated", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "consent_scope_required", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn record_consent(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    let session = st.client_session(&id, &headers).await?;
-    let req: wire::ConsentRequest = json_body::<Option<wire::ConsentRequest>>(body)
-        .await?
-        .ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "send {policy_version, scopes, channel}"))?;
+pub async fn record_consent(
+    State(st): State<Arc<AppState>>,
+    ClientSession(session): ClientSession,
+    JsonBody(req): JsonBody<Option<wire::ConsentRequest>>,
+) -> Result<Response, AppError> {
+    let req = req.ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "send {policy_version, scopes, channel}"))?;
     if !CHANNELS.contains(&req.channel.as_str()) {
         return Err(AppError::new(ErrorCode::InvalidRequest, format!("channel: one of {}", CHANNELS.join(", "))));
     }
@@ -179,6 +208,7 @@ pub async fn record_consent(State(st): State<Arc<AppState>>, Path(id): Path<Stri
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
+/// The wire name of what a withdrawal set off.
 fn effect_name(e: &Effect) -> String {
     match e {
         Effect::StopCapture => "stop_capture".into(),
@@ -210,10 +240,10 @@ pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64)
     })
 }
 
-/// Deletes a subject's kept training images: rows, blobs and the subject's data key.
+/// Deletes a person's kept training images: rows, blobs and the person's biometric key.
 pub async fn delete_training_images(st: &AppState, subject_id: &str) -> Result<u64, AppError> {
     let n = st.db.delete_training_images(subject_id).await?;
-    st.vault.erase_subject(&st.db, subject_id).await.map_err(AppError::internal)?;
+    st.vault.erase_biometric(&st.db, subject_id).await.map_err(AppError::internal)?;
     Ok(n)
 }
 
@@ -230,14 +260,14 @@ pub async fn delete_training_images(st: &AppState, subject_id: &str) -> Result<u
     ))]
 pub async fn withdraw_by_ref(
     State(st): State<Arc<AppState>>,
+    integrator: Key<SubmitForPerson>,
     Path((subject_ref, scope)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<wire::ConsentWithdrawn>, AppError> {
-    let integrator_id = st.integrator(&headers, huoti_privacy::Permission::SubmitSubjectRequest).await?;
+    let integrator_id = &integrator.key_id;
     let not_found = || AppError::new(ErrorCode::SubjectNotFound, "no such subject");
     if !valid_subject_ref(&subject_ref) {
         return Err(not_found());
     }
-    let subject_id = st.db.subject_by_ref(&integrator_id, &subject_ref).await?.ok_or_else(not_found)?;
+    let subject_id = st.db.subject_by_ref(integrator_id, &subject_ref).await?.ok_or_else(not_found)?;
     Ok(Json(withdraw(&st, &subject_id, &scope, st.clock.now_ms()).await?))
 }

@@ -1,31 +1,19 @@
-//! The privacy side of the server: it wires `huoti-privacy`'s rules to HTTP and SQL, and
-//! decides nothing itself.
+//! The privacy side of the server: it wires `huoti-privacy`'s rules to HTTP and the store, and
+//! decides nothing itself. One feature per concept, each with its routes, their OpenAPI
+//! document and their access rules:
 //!
-//! * [`policy`]: the policy versions (seeded from `config/policy/` on first start) and
-//!   `GET /v1/policy` (A1, A3).
-//! * [`consent`]: recording consent per session, the frame-upload gate (no capture without a
-//!   current consent, no device info without its own scope: L1, A1, P2), subjects, and
+//! * [`audit`]: the hash-chained audit log of staff access (S2, C4) and its retention (L5).
+//! * [`policy`]: the policy versions (seeded from `config/policy/` on first start),
+//!   `GET /v1/policy` (A1, A3), publishing a version (L5).
+//! * [`consent`]: subjects, consent per session, the frame-upload gate (L1, A1, P2), and
 //!   withdrawal with its effects (R4, L2).
-//! * [`db`]: the queries of these tables.
+//! * [`training`]: face images kept for training, only with consent (L2) — no routes.
+//! * [`rights`]: the person's rights (R1–R9): link tokens, `/v1/me/…`, staff handling.
+//! * [`sampling`]: training samples seen by people only through two-person approval (C4).
 
 pub mod audit;
-pub mod auth;
 pub mod consent;
-pub mod db;
 pub mod policy;
 pub mod rights;
 pub mod sampling;
 pub mod training;
-
-use time::OffsetDateTime;
-
-/// A Unix-ms time as an instant (the rules of `huoti-privacy` take `OffsetDateTime`).
-pub(crate) fn instant(ms: u64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// [`instant`] for tests outside the crate.
-#[doc(hidden)]
-pub fn instant_for_tests(ms: u64) -> OffsetDateTime {
-    instant(ms)
-}

@@ -3,21 +3,51 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use huoti_api as wire;
+use huoti_api::ErrorCode;
 use huoti_privacy::assessment::{self, ImpactAssessment};
 use huoti_privacy::{ConsentLedger, PolicyVersion};
 use serde::Deserialize;
+use utoipa::OpenApi;
 
-use super::db::{PolicyRow, format_day, parse_day};
-use super::instant;
-use crate::api::{AppState, rfc3339};
+use super::audit;
+use crate::error::ServerError;
 use crate::error::AppError;
-use crate::store::Db;
-use crate::ServerError;
+use crate::http::JsonBody;
+use crate::http::auth::{self, Access, Key, Permits, Route, permits};
+use crate::state::AppState;
+use crate::store::{Db, PolicyRow};
+use crate::util::{format_day, instant, parse_day, rfc3339};
+
+permits!(
+    /// Who publishes policy versions: privacy officers.
+    pub PublishPolicy = [PublishPolicyVersion]
+);
+
+/// The routes of the privacy policy.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/policy", get(get_policy))
+        .route("/v1/policy/text", get(get_policy_text))
+        .route("/v1/admin/policy-versions", post(publish))
+}
+
+/// Their OpenAPI paths.
+#[derive(OpenApi)]
+#[openapi(paths(get_policy, get_policy_text, publish))]
+pub struct Doc;
+
+/// Their access rules.
+pub const ACCESS: &[Route] = &[
+    ("get", "/v1/policy", Access::Public),
+    ("get", "/v1/policy/text", Access::Public),
+    ("post", "/v1/admin/policy-versions", Access::Key(PublishPolicy::ANY_OF)),
+];
 
 const SHIPPED_TOML: &str = include_str!("../../../../config/policy/policy.toml");
 const SHIPPED_TEXT: &str = include_str!("../../../../config/policy/policy.md");
@@ -25,6 +55,7 @@ const SHIPPED_TEXT: &str = include_str!("../../../../config/policy/policy.md");
 /// Where people read the policy (the web branch serves it).
 pub const POLICY_URL: &str = "/privacy/policy";
 
+/// `config/policy/policy.toml`: the shipped version's facts.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Shipped {
@@ -36,6 +67,7 @@ struct Shipped {
     impact_assessment: Option<ShippedAssessment>,
 }
 
+/// The shipped version's impact assessment: where the report is, and the day it was done.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ShippedAssessment {
@@ -129,6 +161,7 @@ pub fn recipients(p: &PolicyRow) -> Vec<String> {
     p.share_with.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect()
 }
 
+/// A consent scope as `GET /v1/policy` describes it.
 fn scope(id: String, required: bool, en: &str, zh: &str) -> wire::PolicyScope {
     wire::PolicyScope { id, required, description_en: en.into(), description_zh: zh.into() }
 }
@@ -205,13 +238,14 @@ pub async fn get_policy_text(State(st): State<Arc<AppState>>) -> Result<Response
         (status = 409, description = "policy_outdated (the version label exists)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "impact_assessment_required (L5: a material change without an assessment completed by today)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn publish(State(st): State<Arc<AppState>>, headers: axum::http::HeaderMap, body: axum::body::Body) -> Result<Response, AppError> {
-    use huoti_api::ErrorCode;
-    let caller = st.authorize(&headers, &[huoti_privacy::Permission::PublishPolicyVersion]).await?;
-    let req: wire::PublishPolicyRequest = crate::api::json_body::<Option<wire::PublishPolicyRequest>>(body)
-        .await?
-        .ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "send {version, text, material_change, privacy_contact, purpose}"))?;
-    let purpose = super::auth::purpose(&headers, Some(&req.purpose))?;
+pub async fn publish(
+    State(st): State<Arc<AppState>>,
+    officer: Key<PublishPolicy>,
+    headers: axum::http::HeaderMap,
+    JsonBody(req): JsonBody<Option<wire::PublishPolicyRequest>>,
+) -> Result<Response, AppError> {
+    let req = req.ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "send {version, text, material_change, privacy_contact, purpose}"))?;
+    let purpose = auth::purpose(&headers, Some(&req.purpose))?;
     let now = st.clock.now_ms();
     let current = current(&st.db, now).await?;
     let assessment = req
@@ -228,7 +262,7 @@ pub async fn publish(State(st): State<Arc<AppState>>, headers: axum::http::Heade
     if !st.db.insert_policy(&p).await? {
         return Err(AppError::new(ErrorCode::PolicyOutdated, format!("version {} exists already", p.version)));
     }
-    super::audit::record(&st.db, &caller, &purpose, "publish_policy_version", &p.version, now).await?;
+    audit::record(&st.db, &officer, &purpose, "publish_policy_version", &p.version, now).await?;
     Ok((axum::http::StatusCode::CREATED, Json(info(&p))).into_response())
 }
 

@@ -9,23 +9,61 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use base64::Engine as _;
 use huoti_api as wire;
 use huoti_api::ErrorCode;
-use huoti_privacy::sampling::{SampleRequest, SamplingError, Staff};
-use huoti_privacy::{Permission, SubjectId};
+use huoti_privacy::SubjectId;
+use huoti_privacy::sampling::{SampleRequest, SamplingError, Staff as SamplingStaff};
 use rand_core::OsRng;
-use sqlx::Row;
+use utoipa::OpenApi;
 
-use super::{audit, auth, consent, instant, training};
-use crate::api::{AppState, json_body, random_hex, rfc3339};
+use super::{audit, consent, training};
 use crate::error::AppError;
+use crate::http::JsonBody;
+use crate::http::auth::{self, Access, Caller, Key, Permits, Route, Staff, permits};
+use crate::state::AppState;
+use crate::store::training::SampleRow;
+use crate::util::{instant, random_hex, rfc3339};
 
+permits!(
+    /// Who asks for samples: ML engineers.
+    pub RequestSamples = [RequestTrainingSample]
+);
+permits!(
+    /// Who approves samples: privacy officers.
+    pub ApproveSamples = [ApproveTrainingSample]
+);
+permits!(
+    /// Who sees an approved sample: ML engineers.
+    pub ViewSamples = [ViewTrainingSample]
+);
+
+/// The routes of training samples.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/admin/samples", post(ask))
+        .route("/v1/admin/samples/{sample_id}/approve", post(approve))
+        .route("/v1/admin/samples/{sample_id}/export", get(export))
+}
+
+/// Their OpenAPI paths.
+#[derive(OpenApi)]
+#[openapi(paths(ask, approve, export))]
+pub struct Doc;
+
+/// Their access rules.
+pub const ACCESS: &[Route] = &[
+    ("post", "/v1/admin/samples", Access::Key(RequestSamples::ANY_OF)),
+    ("post", "/v1/admin/samples/{sample_id}/approve", Access::Key(ApproveSamples::ANY_OF)),
+    ("get", "/v1/admin/samples/{sample_id}/export", Access::Key(ViewSamples::ANY_OF)),
+];
+
+/// The API error of a refusal by the sampling rules.
 fn sampling_error(e: SamplingError) -> AppError {
     match e {
         SamplingError::SelfApproval => AppError::new(ErrorCode::SelfApproval, "the requester cannot approve their own sample (C4: two people)"),
@@ -36,38 +74,18 @@ fn sampling_error(e: SamplingError) -> AppError {
     }
 }
 
-fn staff(c: &auth::Caller) -> Staff {
-    Staff { id: c.key_id.clone(), role: c.role }
+/// The sampling rules' view of a caller.
+fn staff(c: &Caller) -> SamplingStaff {
+    SamplingStaff { id: c.key_id.clone(), role: c.role }
 }
 
-struct Row_ {
-    requester: String,
-    size: i64,
-    purpose: String,
-    requested_at_ms: i64,
-    approver: Option<String>,
-    expires_at_ms: Option<i64>,
-    picked: Option<String>,
+/// A sample by id (404 `sample_not_found`).
+async fn load(st: &AppState, id: &str) -> Result<SampleRow, AppError> {
+    st.db.sample(id).await?.ok_or_else(|| AppError::new(ErrorCode::SampleNotFound, "no such sample"))
 }
 
-async fn load(st: &AppState, id: &str) -> Result<Row_, AppError> {
-    let r = sqlx::query("SELECT * FROM training_samples WHERE id = $1")
-        .bind(id)
-        .fetch_optional(st.db.pool())
-        .await?
-        .ok_or_else(|| AppError::new(ErrorCode::SampleNotFound, "no such sample"))?;
-    Ok(Row_ {
-        requester: r.try_get("requester")?,
-        size: r.try_get("size")?,
-        purpose: r.try_get("purpose")?,
-        requested_at_ms: r.try_get("requested_at_ms")?,
-        approver: r.try_get("approver")?,
-        expires_at_ms: r.try_get("expires_at_ms")?,
-        picked: r.try_get("picked")?,
-    })
-}
-
-fn info(id: &str, r: &Row_) -> wire::SampleInfo {
+/// The wire form of a sample.
+fn info(id: &str, r: &SampleRow) -> wire::SampleInfo {
     wire::SampleInfo {
         id: id.to_owned(),
         size: r.size.max(0) as u64,
@@ -86,22 +104,19 @@ fn info(id: &str, r: &Row_) -> wire::SampleInfo {
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn ask(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    let caller = st.authorize(&headers, &[Permission::RequestTrainingSample]).await?;
-    let req: wire::SampleAsk = json_body(body).await?;
+pub async fn ask(
+    State(st): State<Arc<AppState>>,
+    engineer: Key<RequestSamples>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<wire::SampleAsk>,
+) -> Result<Response, AppError> {
+    let caller: &Caller = &engineer;
     let purpose = auth::purpose(&headers, Some(&req.purpose))?;
     let now = st.clock.now_ms();
-    SampleRequest::new(&staff(&caller), req.size, &purpose, instant(now)).map_err(sampling_error)?;
+    SampleRequest::new(&staff(caller), req.size, &purpose, instant(now)).map_err(sampling_error)?;
     let id = format!("sm_{}", random_hex(12));
-    sqlx::query("INSERT INTO training_samples (id, requester, size, purpose, requested_at_ms) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(&caller.key_id)
-        .bind(req.size as i64)
-        .bind(&purpose)
-        .bind(now as i64)
-        .execute(st.db.pool())
-        .await?;
-    audit::record(&st.db, &caller, &purpose, "request_training_sample", &id, now).await?;
+    st.db.insert_sample(&id, &caller.key_id, req.size as u64, &purpose, now).await?;
+    audit::record(&st.db, caller, &purpose, "request_training_sample", &id, now).await?;
     Ok((StatusCode::CREATED, Json(info(&id, &load(&st, &id).await?))).into_response())
 }
 
@@ -117,19 +132,24 @@ pub async fn ask(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body
         (status = 404, description = "sample_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_request_state (already approved)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn approve(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Json<wire::SampleInfo>, AppError> {
-    let caller = st.authorize(&headers, &[Permission::ApproveTrainingSample]).await?;
-    let req: wire::SampleApproval = json_body(body).await?;
+pub async fn approve(
+    State(st): State<Arc<AppState>>,
+    officer: Key<ApproveSamples>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<wire::SampleApproval>,
+) -> Result<Json<wire::SampleInfo>, AppError> {
+    let caller: &Caller = &officer;
     let purpose = auth::purpose(&headers, Some(&req.purpose))?;
     let row = load(&st, &id).await?;
     if row.approver.is_some() {
         return Err(AppError::new(ErrorCode::InvalidRequestState, "the sample is approved already"));
     }
     let now = st.clock.now_ms();
-    let requester = Staff { id: row.requester.clone(), role: huoti_privacy::Role::MlEngineer };
+    let requester = SamplingStaff { id: row.requester.clone(), role: huoti_privacy::Role::MlEngineer };
     let request = SampleRequest::new(&requester, row.size.max(0) as usize, &row.purpose, instant(row.requested_at_ms.max(0) as u64)).map_err(sampling_error)?;
     let ttl = time::Duration::seconds(req.ttl_s.min(i64::MAX as u64) as i64);
-    let approved = request.approve(&staff(&caller), instant(now), ttl).map_err(sampling_error)?;
+    let approved = request.approve(&staff(caller), instant(now), ttl).map_err(sampling_error)?;
     // Eligible: images of subjects whose retain_for_training consent is current now (L2).
     let mut eligible = Vec::new();
     for (image_id, subject, _) in st.db.all_training_images().await? {
@@ -141,15 +161,8 @@ pub async fn approve(State(st): State<Arc<AppState>>, Path(id): Path<String>, he
     let picked = approved.pick_random(&eligible, instant(now), &mut OsRng).map_err(sampling_error)?;
     let picked: Vec<&str> = picked.into_iter().map(String::as_str).collect();
     let expires = (approved.expires_at().unix_timestamp_nanos() / 1_000_000) as i64;
-    sqlx::query("UPDATE training_samples SET approver = $2, approved_at_ms = $3, expires_at_ms = $4, picked = $5 WHERE id = $1 AND approver IS NULL")
-        .bind(&id)
-        .bind(&caller.key_id)
-        .bind(now as i64)
-        .bind(expires)
-        .bind(picked.join(","))
-        .execute(st.db.pool())
-        .await?;
-    audit::record(&st.db, &caller, &purpose, "approve_training_sample", &id, now).await?;
+    st.db.approve_sample(&id, &caller.key_id, now, expires, &picked.join(",")).await?;
+    audit::record(&st.db, caller, &purpose, "approve_training_sample", &id, now).await?;
     Ok(Json(info(&id, &load(&st, &id).await?)))
 }
 
@@ -165,9 +178,7 @@ pub async fn approve(State(st): State<Arc<AppState>>, Path(id): Path<String>, he
         (status = 409, description = "sample_not_approved", body = wire::Problem, content_type = "application/problem+json"),
         (status = 410, description = "sample_expired", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn export(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Vec<wire::SampleImage>>, AppError> {
-    let caller = st.authorize(&headers, &[Permission::ViewTrainingSample]).await?;
-    let purpose = auth::purpose(&headers, None)?;
+pub async fn export(State(st): State<Arc<AppState>>, engineer: Staff<ViewSamples>, Path(id): Path<String>) -> Result<Json<Vec<wire::SampleImage>>, AppError> {
     let row = load(&st, &id).await?;
     let (Some(expires), Some(picked)) = (row.expires_at_ms, row.picked.as_deref()) else {
         return Err(AppError::new(ErrorCode::SampleNotApproved, "a privacy officer must approve the sample first"));
@@ -176,13 +187,22 @@ pub async fn export(State(st): State<Arc<AppState>>, Path(id): Path<String>, hea
     if now as i64 >= expires {
         return Err(AppError::new(ErrorCode::SampleExpired, "the sample's export window has passed"));
     }
-    audit::record(&st.db, &caller, &purpose, "export_training_sample", &id, now).await?;
+    audit::record(&st.db, &engineer.caller, &engineer.purpose, "export_training_sample", &id, now).await?;
     let all = st.db.all_training_images().await?;
     let mut out = Vec::new();
     for image_id in picked.split(',').filter(|s| !s.is_empty()) {
         // An image deleted since (consent withdrawn, R3) is simply absent.
         let Some((_, subject, blob_key)) = all.iter().find(|(i, _, _)| i == image_id) else { continue };
-        let Ok(jpeg) = training::open(&st, subject, blob_key).await else { continue };
+        let jpeg = match training::open(&st, subject, blob_key).await {
+            Ok(jpeg) => jpeg,
+            Err(e) => {
+                // Its cause is logged here, as the answer leaves it out.
+                if let Some(cause) = e.cause() {
+                    tracing::error!(error = %cause, "internal error");
+                }
+                continue;
+            }
+        };
         out.push(wire::SampleImage { n: out.len() as u64, jpeg_base64: base64::engine::general_purpose::STANDARD.encode(jpeg) });
     }
     Ok(Json(out))

@@ -24,7 +24,7 @@ pub fn run(cmd: KekCommand) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     let report = rt.block_on(async {
         let db = huoti_server::store::Db::connect(&config.database_url()).await.map_err(|e| e.to_string())?;
-        huoti_server::sealing::rotate_kek(&config.data_dir.join("kek.json"), &db, retire_old).await.map_err(|e| e.to_string())
+        huoti_server::vault::rotate_kek(&config.data_dir.join("kek.json"), &db, retire_old).await.map_err(|e| e.to_string())
     })?;
     print(store.json, &report, |r| {
         format!("new KEK {}; {} data keys re-wrapped; retired: {}", r.new_kek, r.rewrapped, if r.retired.is_empty() { "none".into() } else { r.retired.join(", ") })

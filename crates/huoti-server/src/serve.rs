@@ -1,5 +1,6 @@
-//! HTTPS: rustls (ring provider), a configured certificate or a self-signed one made on first
-//! run, and the accept loop that hands each TLS connection to hyper.
+//! Serving an assembled application: the listener, HTTPS with rustls (ring provider) — a
+//! configured certificate or a self-signed one made on first run — and the accept loop that
+//! hands each TLS connection to hyper; or plain HTTP behind a TLS-terminating proxy. (Leaf module: it names no feature.)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::ServerError;
+use crate::error::ServerError;
+use crate::config::ServerConfig;
 use crate::signing::write_private;
 
 /// The certificate and key paths in use, making a self-signed pair in `data_dir/tls/` when
@@ -29,7 +31,7 @@ pub fn ensure_certificate(data_dir: &Path, cert: Option<&Path>, key: Option<&Pat
     }
     std::fs::create_dir_all(&dir).map_err(ServerError::io(format!("creating {}", dir.display())))?;
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-    let made = rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.to_string()))?;
+    let made = rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.into()))?;
     let _ = std::fs::remove_file(&k);
     write_private(&k, made.signing_key.serialize_pem().as_bytes()).map_err(ServerError::io(format!("writing {}", k.display())))?;
     std::fs::write(&c, made.cert.pem()).map_err(ServerError::io(format!("writing {}", c.display())))?;
@@ -41,17 +43,17 @@ pub fn ensure_certificate(data_dir: &Path, cert: Option<&Path>, key: Option<&Pat
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, ServerError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| ServerError::Tls(format!("{}: {e}", cert.display())))?;
+        .map_err(|e| ServerError::Tls(format!("{}: {e}", cert.display()).into()))?;
     if certs.is_empty() {
-        return Err(ServerError::Tls(format!("{}: no certificate", cert.display())));
+        return Err(ServerError::Tls(format!("{}: no certificate", cert.display()).into()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| ServerError::Tls(format!("{}: {e}", key.display())))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| ServerError::Tls(format!("{}: {e}", key.display()).into()))?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| ServerError::Tls(e.to_string()))?
+        .map_err(|e| ServerError::Tls(e.into()))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| ServerError::Tls(e.to_string()))?;
+        .map_err(|e| ServerError::Tls(e.into()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -82,5 +84,26 @@ pub async fn serve_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>,
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
+    }
+}
+
+/// Binds `config.listen`.
+pub async fn bind(config: &ServerConfig) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(config.listen).await.map_err(ServerError::io(format!("binding {}", config.listen)))
+}
+
+/// Prints `huoti serving on …` (with the demo page's address when `demo` is on) and serves
+/// `app` on `listener` until the process is stopped: HTTPS unless TLS is disabled.
+pub async fn listen(config: &ServerConfig, listener: TcpListener, app: Router, demo: bool) -> Result<(), ServerError> {
+    let addr = listener.local_addr().map_err(ServerError::io("local address"))?;
+    let demo_url = |scheme: &str| if demo { format!("; demo page {scheme}://{addr}/demo") } else { String::new() };
+    if config.tls.enabled {
+        let (cert, key) = ensure_certificate(&config.data_dir, config.tls.cert.as_deref(), config.tls.key.as_deref())?;
+        let tls_config = server_config(&cert, &key)?;
+        println!("huoti serving on https://{addr} (certificate {}){}", cert.display(), demo_url("https"));
+        serve_tls(listener, tls_config, app).await
+    } else {
+        println!("huoti serving on http://{addr} (TLS disabled: put a TLS proxy in front){}", demo_url("http"));
+        axum::serve(listener, app).await.map_err(ServerError::io("serving"))
     }
 }

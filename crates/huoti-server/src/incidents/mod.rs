@@ -13,32 +13,64 @@ pub mod smtp;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use huoti_api::ErrorCode;
 use huoti_api::ops::{DispatchReport, IncidentRequest, IncidentWire};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use utoipa::OpenApi;
 
-use crate::api::{AppState, json_body, random_hex, rfc3339};
 use crate::config::ServerConfig;
 use crate::error::AppError;
+use crate::http::auth::{Access, Permits, Route, Staff, permits};
+use crate::http::json_body;
+use crate::privacy::audit::staff_action;
+use crate::state::AppState;
+use crate::store::incidents::NoticeRow;
+use crate::util::{random_hex, rfc3339};
+
+permits!(
+    /// Who manages incidents (S3): privacy officers.
+    pub ManageIncidents = [ManageIncidents]
+);
+
+/// The routes of incidents.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/admin/incidents", post(create).get(list))
+        .route("/v1/admin/incidents/{id}", get(show))
+        .route("/v1/admin/incidents/{id}/dispatch", post(dispatch))
+}
+
+/// Their OpenAPI paths.
+#[derive(OpenApi)]
+#[openapi(paths(create, list, show, dispatch))]
+pub struct Doc;
+
+/// Their access rules.
+pub const ACCESS: &[Route] = &[
+    ("post", "/v1/admin/incidents", Access::Key(ManageIncidents::ANY_OF)),
+    ("get", "/v1/admin/incidents", Access::Key(ManageIncidents::ANY_OF)),
+    ("get", "/v1/admin/incidents/{id}", Access::Key(ManageIncidents::ANY_OF)),
+    ("post", "/v1/admin/incidents/{id}/dispatch", Access::Key(ManageIncidents::ANY_OF)),
+];
 
 /// One notice, as delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    /// Notice id.
+    /// `nt_…`; the file outbox names the notice's file after it.
     pub id: String,
     /// The incident, if any (a wind-down notice has none).
     pub incident_id: Option<String>,
     /// `subject` (one affected person), `public` (a public notice), `regulator` (the report),
     /// `wind_down` (S6).
     pub kind: String,
-    /// Whom it is for: a subject id (the integrator maps it to its user), `public`, or
-    /// `regulator`.
+    /// Whom it is for: the pseudonymous id of an affected person (a session or subject id,
+    /// which the integrator maps to its user), `public`, or `regulator`.
     pub recipient: String,
     /// The text members (S3's four points, or the regulator report).
     pub body: serde_json::Value,
@@ -55,7 +87,7 @@ pub trait NoticeSender: Send + Sync {
 /// Writes each notice as `<dir>/<id>.json`.
 #[derive(Debug, Clone)]
 pub struct FileOutbox {
-    /// The directory.
+    /// Where the notice files are written (made when missing).
     pub dir: PathBuf,
 }
 
@@ -72,7 +104,7 @@ impl NoticeSender for FileOutbox {
 /// POSTs each notice as JSON to a URL (2xx = delivered).
 #[derive(Debug, Clone)]
 pub struct WebhookSender {
-    /// The endpoint.
+    /// The gateway's URL, e.g. the integrator's push/SMS/e-mail service.
     pub url: String,
 }
 
@@ -101,6 +133,7 @@ pub fn sender(config: &ServerConfig) -> Result<Box<dyn NoticeSender>, AppError> 
     }
 }
 
+/// An optional RFC 3339 time of the request, as Unix ms (`invalid_request` naming `field`).
 fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, AppError> {
     v.as_deref()
         .map(|s| {
@@ -113,14 +146,15 @@ fn parse_time(field: &str, v: &Option<String>) -> Result<Option<i64>, AppError> 
 
 /// Queues one notice.
 pub async fn queue(st: &AppState, incident: Option<&str>, kind: &str, recipient: &str, body: &serde_json::Value, now: u64) -> Result<(), AppError> {
-    sqlx::query("INSERT INTO notices (id, incident_id, kind, recipient, body_json, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(format!("nt_{}", random_hex(12)))
-        .bind(incident)
-        .bind(kind)
-        .bind(recipient)
-        .bind(body.to_string())
-        .bind(now as i64)
-        .execute(&st.db.pool)
+    st.db
+        .insert_notice(&NoticeRow {
+            id: format!("nt_{}", random_hex(12)),
+            incident_id: incident.map(str::to_owned),
+            kind: kind.to_owned(),
+            recipient: recipient.to_owned(),
+            body_json: body.to_string(),
+            created_at_ms: now as i64,
+        })
         .await?;
     Ok(())
 }
@@ -166,22 +200,11 @@ pub async fn record(st: &AppState, r: &IncidentRequest) -> Result<IncidentWire, 
     }
     let mut affected: std::collections::BTreeSet<String> = r.subjects.iter().cloned().collect();
     if let Some(from) = from {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions WHERE created_at_ms >= $1 AND created_at_ms < $2")
-            .bind(from)
-            .bind(to.unwrap_or(i64::MAX))
-            .fetch_all(&st.db.pool)
-            .await?;
-        affected.extend(ids);
+        affected.extend(st.db.sessions_created_between(from, to.unwrap_or(i64::MAX)).await?);
     }
     let now = st.clock.now_ms();
     let id = format!("inc_{}", random_hex(8));
-    sqlx::query("INSERT INTO incidents (id, recorded_at_ms, request_json, affected_subjects) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(now as i64)
-        .bind(serde_json::to_string(r).map_err(AppError::internal)?)
-        .bind(affected.len() as i64)
-        .execute(&st.db.pool)
-        .await?;
+    st.db.insert_incident(&id, now, &serde_json::to_string(r).map_err(AppError::internal)?, affected.len() as u64).await?;
     let body = person_notice(r);
     for s in &affected {
         queue(st, Some(&id), "subject", s, &body, now).await?;
@@ -197,58 +220,41 @@ pub async fn record(st: &AppState, r: &IncidentRequest) -> Result<IncidentWire, 
 
 /// An incident with its notice counts.
 pub async fn show_incident(st: &AppState, id: &str) -> Result<IncidentWire, AppError> {
-    let row = sqlx::query("SELECT recorded_at_ms, request_json, affected_subjects FROM incidents WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&st.db.pool)
-        .await?
-        .ok_or_else(|| AppError::new(ErrorCode::IncidentNotFound, "no such incident"))?;
-    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices WHERE incident_id = $1").bind(id).fetch_one(&st.db.pool).await?;
-    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notices WHERE incident_id = $1 AND sent_at_ms IS NOT NULL")
-        .bind(id)
-        .fetch_one(&st.db.pool)
-        .await?;
-    let request_json: String = row.try_get("request_json")?;
+    let row = st.db.incident(id).await?.ok_or_else(|| AppError::new(ErrorCode::IncidentNotFound, "no such incident"))?;
     Ok(IncidentWire {
         id: id.to_owned(),
-        recorded_at: rfc3339(row.try_get::<i64, _>("recorded_at_ms")?.max(0) as u64),
-        request: serde_json::from_str(&request_json).map_err(AppError::internal)?,
-        affected_subjects: row.try_get::<i64, _>("affected_subjects")?.max(0) as u64,
-        notices_queued: queued.max(0) as u64,
-        notices_sent: sent.max(0) as u64,
+        recorded_at: rfc3339(row.recorded_at_ms.max(0) as u64),
+        request: serde_json::from_str(&row.request_json).map_err(AppError::internal)?,
+        affected_subjects: row.affected_subjects.max(0) as u64,
+        notices_queued: row.notices_queued.max(0) as u64,
+        notices_sent: row.notices_sent.max(0) as u64,
     })
 }
 
 /// Hands every unsent notice to `sender`; the ones it refuses stay queued.
 pub async fn dispatch_with(st: &AppState, sender: Arc<dyn NoticeSender>) -> Result<DispatchReport, AppError> {
-    let rows = sqlx::query("SELECT id, incident_id, kind, recipient, body_json, created_at_ms FROM notices WHERE sent_at_ms IS NULL ORDER BY created_at_ms, id")
-        .fetch_all(&st.db.pool)
-        .await?;
+    let rows = st.db.unsent_notices().await?;
     let mut report = DispatchReport { sent: 0, failed: 0 };
     for r in rows {
-        let body: String = r.try_get("body_json")?;
         let notice = Notice {
-            id: r.try_get("id")?,
-            incident_id: r.try_get("incident_id")?,
-            kind: r.try_get("kind")?,
-            recipient: r.try_get("recipient")?,
-            body: serde_json::from_str(&body).map_err(AppError::internal)?,
-            created_at: rfc3339(r.try_get::<i64, _>("created_at_ms")?.max(0) as u64),
+            id: r.id,
+            incident_id: r.incident_id,
+            kind: r.kind,
+            recipient: r.recipient,
+            body: serde_json::from_str(&r.body_json).map_err(AppError::internal)?,
+            created_at: rfc3339(r.created_at_ms.max(0) as u64),
         };
         let s = sender.clone();
         let n = notice.clone();
         let result = tokio::task::spawn_blocking(move || s.send(&n)).await.map_err(AppError::internal)?;
         match result {
             Ok(()) => {
-                sqlx::query("UPDATE notices SET sent_at_ms = $2, attempts = attempts + 1 WHERE id = $1")
-                    .bind(&notice.id)
-                    .bind(st.clock.now_ms() as i64)
-                    .execute(&st.db.pool)
-                    .await?;
+                st.db.notice_attempted(&notice.id, Some(st.clock.now_ms())).await?;
                 report.sent += 1;
             }
             Err(e) => {
                 tracing::warn!(notice = %notice.id, error = %e, "notice not delivered; kept in the outbox");
-                sqlx::query("UPDATE notices SET attempts = attempts + 1 WHERE id = $1").bind(&notice.id).execute(&st.db.pool).await?;
+                st.db.notice_attempted(&notice.id, None).await?;
                 report.failed += 1;
             }
         }
@@ -261,9 +267,6 @@ pub async fn dispatch_all(st: &AppState) -> Result<DispatchReport, AppError> {
     dispatch_with(st, Arc::from(sender(&st.config)?)).await
 }
 
-/// Who manages incidents (S3).
-pub const STAFF: &[huoti_privacy::Permission] = &[huoti_privacy::Permission::ManageIncidents];
-
 /// Record a security incident and queue its notices (S3).
 #[utoipa::path(post, path = "/v1/admin/incidents", tag = "admin",
     request_body(content = IncidentRequest),
@@ -275,8 +278,9 @@ pub const STAFF: &[huoti_privacy::Permission] = &[huoti_privacy::Permission::Man
         (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
-    crate::staff::require_staff(&st, &headers, STAFF, "record_incident", "-").await?;
+pub async fn create(State(st): State<Arc<AppState>>, staff: Staff<ManageIncidents>, body: Body) -> Result<Response, AppError> {
+    // Audited before the body is read: the attempt is recorded even when the body is refused.
+    staff_action(&st, &staff, "record_incident", "-").await?;
     let v: serde_json::Value = json_body(body).await?;
     let r: IncidentRequest = serde_json::from_value(v).map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))?;
     Ok((StatusCode::CREATED, Json(record(&st, &r).await?)).into_response())
@@ -291,10 +295,9 @@ pub async fn create(State(st): State<Arc<AppState>>, headers: HeaderMap, body: B
         (status = 401, description = "unauthorized", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<IncidentWire>>, AppError> {
-    crate::staff::require_staff(&st, &headers, STAFF, "list_incidents", "-").await?;
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM incidents ORDER BY recorded_at_ms DESC, id LIMIT 500").fetch_all(&st.db.pool).await?;
+pub async fn list(State(st): State<Arc<AppState>>, staff: Staff<ManageIncidents>) -> Result<Json<Vec<IncidentWire>>, AppError> {
+    staff_action(&st, &staff, "list_incidents", "-").await?;
+    let ids = st.db.recent_incidents(500).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(show_incident(&st, &id).await?);
@@ -310,8 +313,8 @@ pub async fn list(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Result
         (status = 200, description = "The incident", body = IncidentWire),
         (status = 404, description = "incident_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn show(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<IncidentWire>, AppError> {
-    crate::staff::require_staff(&st, &headers, STAFF, "read_incident", &id).await?;
+pub async fn show(State(st): State<Arc<AppState>>, staff: Staff<ManageIncidents>, Path(id): Path<String>) -> Result<Json<IncidentWire>, AppError> {
+    staff_action(&st, &staff, "read_incident", &id).await?;
     Ok(Json(show_incident(&st, &id).await?))
 }
 
@@ -323,8 +326,8 @@ pub async fn show(State(st): State<Arc<AppState>>, Path(id): Path<String>, heade
         (status = 200, description = "Dispatched", body = DispatchReport),
         (status = 404, description = "incident_not_found", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn dispatch(State(st): State<Arc<AppState>>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<DispatchReport>, AppError> {
-    crate::staff::require_staff(&st, &headers, STAFF, "dispatch_notices", &id).await?;
+pub async fn dispatch(State(st): State<Arc<AppState>>, staff: Staff<ManageIncidents>, Path(id): Path<String>) -> Result<Json<DispatchReport>, AppError> {
+    staff_action(&st, &staff, "dispatch_notices", &id).await?;
     show_incident(&st, &id).await?;
     Ok(Json(dispatch_all(&st).await?))
 }

@@ -1,24 +1,26 @@
-//! Queries of the privacy tables (migration 0002): policy versions, subjects, consents,
-//! training images. Portable SQL, as in [`crate::store`].
+//! `policy_versions` (every published version of the privacy policy, with its text and impact
+//! assessment), `subjects` (people, pseudonymously) and `consents` (one row per scope of one
+//! act of consent; withdrawal sets a time, rows are never deleted).
 
 use huoti_privacy::assessment::ImpactAssessment;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::store::{Db, inserted};
+use super::{Db, inserted};
+use crate::util::{format_day, parse_day};
 
 /// A stored policy version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRow {
-    /// Label.
+    /// The version's label, e.g. `2026-05`.
     pub version: String,
-    /// Full text.
+    /// The whole text people were shown (Markdown, zh-CN and en).
     pub text: String,
-    /// sha256 hex of `text`.
+    /// SHA-256 (hex) of `text`: what a consent refers to.
     pub digest: String,
-    /// Material change (A1).
+    /// The version changes how data is processed: earlier consents stop counting (A1).
     pub material_change: bool,
-    /// Publication time, ms.
+    /// When it took effect, Unix ms.
     pub published_at_ms: i64,
     /// Personal-information protection contact (A3).
     pub privacy_contact: String,
@@ -28,34 +30,24 @@ pub struct PolicyRow {
     pub impact_assessment: Option<ImpactAssessment>,
 }
 
-/// `YYYY-MM-DD`, the stored and wire form of an assessment's day.
-pub fn parse_day(s: &str) -> Option<time::Date> {
-    time::Date::parse(s, &time::format_description::well_known::Iso8601::DATE).ok()
-}
-
-/// The stored and wire form of a day.
-pub fn format_day(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 /// A stored consent row (one scope of one act of consent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentRow {
-    /// Id of the act.
+    /// The act of consent this scope was part of (`cn_…`; one act, several rows).
     pub consent_id: String,
-    /// Scope (wire form).
+    /// The scope agreed to, wire form (`face_capture_and_upload`, `share_with:acme`, …).
     pub scope: String,
-    /// Subject.
+    /// The person who agreed.
     pub subject_id: String,
-    /// Session it was given in, if any.
+    /// The session it was given in, if any.
     pub session_id: Option<String>,
-    /// Policy version.
+    /// The policy version the person was shown.
     pub policy_version: String,
-    /// `web`, `sdk`, `cli`, `privacy-centre`.
+    /// Where it was given: `web`, `sdk`, `cli`, `privacy-centre`.
     pub channel: String,
-    /// When, ms.
+    /// When it was given, Unix ms.
     pub granted_at_ms: i64,
-    /// Withdrawn when, ms.
+    /// When it was withdrawn, Unix ms (never deleted: the ledger proves what was agreed).
     pub withdrawn_at_ms: Option<i64>,
 }
 
@@ -104,14 +96,14 @@ impl Db {
         .bind(&p.share_with)
         .bind(p.impact_assessment.as_ref().map(|a| a.reference.clone()))
         .bind(p.impact_assessment.as_ref().map(|a| format_day(a.completed_on)))
-        .execute(self.pool())
+        .execute(&self.pool)
         .await;
         inserted(r)
     }
 
     /// Every policy version, oldest first.
     pub async fn policies(&self) -> Result<Vec<PolicyRow>, sqlx::Error> {
-        let rows = sqlx::query("SELECT * FROM policy_versions ORDER BY published_at_ms, version").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT * FROM policy_versions ORDER BY published_at_ms, version").fetch_all(&self.pool).await?;
         rows.iter().map(policy_from).collect()
     }
 
@@ -120,7 +112,7 @@ impl Db {
         sqlx::query_scalar("SELECT id FROM subjects WHERE integrator_id = $1 AND subject_ref = $2")
             .bind(integrator_id)
             .bind(subject_ref)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.pool)
             .await
     }
 
@@ -131,41 +123,20 @@ impl Db {
             .bind(integrator_id)
             .bind(subject_ref)
             .bind(now_ms as i64)
-            .execute(self.pool())
+            .execute(&self.pool)
             .await;
         inserted(r)
     }
 
     /// A subject's integrator and reference.
     pub async fn subject(&self, id: &str) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-        let row = sqlx::query("SELECT integrator_id, subject_ref FROM subjects WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT integrator_id, subject_ref FROM subjects WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         row.map(|r| Ok((r.try_get("integrator_id")?, r.try_get("subject_ref")?))).transpose()
-    }
-
-    /// Links a session to its subject.
-    pub async fn set_session_subject(&self, session_id: &str, subject_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sessions SET subject_id = $2 WHERE id = $1").bind(session_id).bind(subject_id).execute(self.pool()).await?;
-        Ok(())
-    }
-
-    /// The subject of a session.
-    pub async fn session_subject(&self, session_id: &str) -> Result<Option<String>, sqlx::Error> {
-        let v: Option<Option<String>> =
-            sqlx::query_scalar("SELECT subject_id FROM sessions WHERE id = $1").bind(session_id).fetch_optional(self.pool()).await?;
-        Ok(v.flatten())
-    }
-
-    /// The ids of a subject's sessions, newest first.
-    pub async fn subject_sessions(&self, subject_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT id FROM sessions WHERE subject_id = $1 ORDER BY created_at_ms DESC, id")
-            .bind(subject_id)
-            .fetch_all(self.pool())
-            .await
     }
 
     /// Records one act of consent (one row per scope), atomically.
     pub async fn insert_consents(&self, rows: &[ConsentRow]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.pool.begin().await?;
         for c in rows {
             sqlx::query(
                 "INSERT INTO consents (consent_id, scope, subject_id, session_id, policy_version, channel, granted_at_ms, withdrawn_at_ms) \
@@ -189,7 +160,7 @@ impl Db {
     pub async fn consents(&self, subject_id: &str) -> Result<Vec<ConsentRow>, sqlx::Error> {
         let rows = sqlx::query("SELECT * FROM consents WHERE subject_id = $1 ORDER BY granted_at_ms, consent_id, scope")
             .bind(subject_id)
-            .fetch_all(self.pool())
+            .fetch_all(&self.pool)
             .await?;
         rows.iter().map(consent_from).collect()
     }
@@ -200,42 +171,8 @@ impl Db {
             .bind(subject_id)
             .bind(scope)
             .bind(now_ms as i64)
-            .execute(self.pool())
+            .execute(&self.pool)
             .await?;
-        Ok(r.rows_affected())
-    }
-
-    /// Records a kept training image.
-    pub async fn insert_training_image(&self, id: &str, subject_id: &str, session_id: &str, blob_key: &str, now_ms: u64) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO training_images (id, subject_id, session_id, blob_key, kept_at_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(subject_id)
-            .bind(session_id)
-            .bind(blob_key)
-            .bind(now_ms as i64)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// A subject's training images: (id, blob key).
-    pub async fn training_images(&self, subject_id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
-        let rows = sqlx::query("SELECT id, blob_key FROM training_images WHERE subject_id = $1 ORDER BY id")
-            .bind(subject_id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("blob_key")?))).collect()
-    }
-
-    /// Every training image: (id, subject id, blob key), by id.
-    pub async fn all_training_images(&self) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-        let rows = sqlx::query("SELECT id, subject_id, blob_key FROM training_images ORDER BY id").fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("subject_id")?, r.try_get("blob_key")?))).collect()
-    }
-
-    /// Forgets a subject's training images (their blobs and key are shredded by the vault).
-    pub async fn delete_training_images(&self, subject_id: &str) -> Result<u64, sqlx::Error> {
-        let r = sqlx::query("DELETE FROM training_images WHERE subject_id = $1").bind(subject_id).execute(self.pool()).await?;
         Ok(r.rows_affected())
     }
 }

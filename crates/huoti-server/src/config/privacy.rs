@@ -1,13 +1,14 @@
-//! Configuration of the privacy operations: data residency (S1), retention per data category
-//! (S1, S5, L2), incident notices (S3) and the staff gate of the admin endpoints.
+//! The privacy operations' sections: data residency (S1), retention per data category (S1,
+//! S5, L2) and incident notices (S3).
 //!
 //! Each section is part of [`ServerConfig`](crate::ServerConfig) and has `HUOTI_*` overrides.
 
+use lettre::message::Mailbox;
 use huoti_privacy::RetentionPolicy;
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
-use crate::ServerError;
+use crate::error::ServerError;
 
 /// Where data may be stored (S1: data collected in-country is stored in-country). Every
 /// storage location is tagged with its region; start-up refuses a location tagged with a
@@ -53,6 +54,28 @@ impl ResidencyConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// The person's rights (R5, R9): the working-day calendar their deadlines are counted in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RightsConfig {
+    /// A holiday calendar file (`HUOTI_RIGHTS_CALENDAR_FILE`; TSV `date<TAB>off|work<TAB>name`,
+    /// see docs/API.md) that replaces the built-in 2025–2026 calendar, so the State Council's
+    /// notice for the next year can be installed without a release. Checked at start (a bad
+    /// file stops the server, naming the line) and every `calendar_check_s` while it runs: a
+    /// changed file that parses replaces the calendar, one that does not is refused and the
+    /// calendar in use stays. `huoti admin calendar check FILE` checks a file first.
+    pub calendar_file: Option<std::path::PathBuf>,
+    /// How often the calendar file is checked for changes, seconds
+    /// (`HUOTI_RIGHTS_CALENDAR_CHECK_S`, default 60; 0: only at start).
+    pub calendar_check_s: u64,
+}
+
+impl Default for RightsConfig {
+    fn default() -> Self {
+        RightsConfig { calendar_file: None, calendar_check_s: 60 }
     }
 }
 
@@ -177,4 +200,36 @@ impl Default for SmtpConfig {
             regulator_to: String::new(),
         }
     }
+}
+
+/// An e-mail address of `incidents.smtp.<field>`, or an error naming the field.
+pub(crate) fn mailbox(field: &str, v: &str) -> Result<Mailbox, String> {
+    v.parse().map_err(|_| format!("incidents.smtp.{field}: {v:?} is not an e-mail address like \"huoti <privacy@shop.example.com>\""))
+}
+
+/// A host name or address of this machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks an SMTP configuration without connecting (server start-up refuses a bad one).
+pub fn check_smtp(c: &SmtpConfig) -> Result<(), String> {
+    if c.host.is_empty() {
+        return Err("incidents.sender = \"smtp\" needs incidents.smtp.host".into());
+    }
+    match c.tls.as_str() {
+        "starttls" | "tls" => {}
+        "none" if is_loopback(&c.host) => {}
+        "none" => return Err(format!("incidents.smtp.tls = \"none\" is allowed only to a relay on this machine, not {:?} (S2: transport is encrypted)", c.host)),
+        other => return Err(format!("incidents.smtp.tls {other:?}: use \"starttls\", \"tls\" or \"none\"")),
+    }
+    mailbox("from", &c.from)?;
+    mailbox("to", &c.to)?;
+    if !c.regulator_to.is_empty() {
+        mailbox("regulator_to", &c.regulator_to)?;
+    }
+    if !c.ca_file.is_empty() && !std::path::Path::new(&c.ca_file).is_file() {
+        return Err(format!("incidents.smtp.ca_file: no file at {:?}", c.ca_file));
+    }
+    Ok(())
 }

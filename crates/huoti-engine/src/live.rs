@@ -1,0 +1,240 @@
+//! [`LiveRun`]: a session's frames measured one by one as they arrive, in `seq` order.
+//!
+//! The face [`Tracker`](huoti_vision::Tracker) must see frames in order, but a client uploads
+//! a few frames in parallel, so they can arrive out of order. A run therefore holds a small
+//! reorder window: a frame that arrives early waits (as its encoded bytes, at most
+//! [`REORDER_WINDOW`] of them) until its predecessors have been measured. Between frames the
+//! run keeps only the tracker's memory ([`TrackState`]: the previous landmarks and crop) and
+//! the observations so far — no pixels — so a server can hold one per open session.
+//!
+//! A run that missed a frame (it arrived after the run had moved past it) or failed on one is
+//! marked *broken* and no longer trusted ([`LiveRun::matches`]); the caller then measures the
+//! stored frames again with [`observe_all`], the same code in one go.
+//!
+//! One correction is made to the tracker's output: a frame whose encoded bytes equal the
+//! previous frame's has landmark motion 0. A real camera never sends two identical JPEGs in a
+//! row; a still image injected as video does.
+
+use std::collections::BTreeMap;
+
+use huoti_liveness::{FrameObservation, select_passive_frames};
+use huoti_vision::{Analyzer, Rect, TrackState, TrackerConfig, VisionError, decode_image};
+use image::RgbImage;
+use sha2::{Digest, Sha256};
+
+use crate::observation;
+
+/// Frames held back because an earlier one has not arrived yet (uploads in parallel), at most
+/// this many per run; beyond it the gap is given up on and the run moves on.
+pub const REORDER_WINDOW: usize = 8;
+
+/// One encoded frame, as a client uploaded it.
+#[derive(Debug, Clone)]
+pub struct FrameInput {
+    /// Sequence number (0, 1, 2, … in capture order).
+    pub seq: u32,
+    /// Capture time, ms since the challenge plan started.
+    pub t_ms: u64,
+    /// The plan's nonce, as sent with the frame.
+    pub nonce: String,
+    /// The encoded image (JPEG).
+    pub jpeg: Vec<u8>,
+}
+
+/// A frame that arrived before its predecessor: kept encoded (at most the upload size limit),
+/// decoded again when its turn comes.
+#[derive(Debug)]
+struct Pending {
+    t_ms: u64,
+    nonce: String,
+    jpeg: Vec<u8>,
+}
+
+/// A session's analysis so far: the tracker's memory and one observation per frame measured.
+/// See the [module docs](self).
+#[derive(Debug)]
+pub struct LiveRun {
+    track: TrackState,
+    observations: Vec<FrameObservation>,
+    /// Per observation, the face box, for the passive models at the end.
+    boxes: Vec<Option<Rect>>,
+    /// SHA-256 of the previous frame's encoded bytes, to tell a repeated still image.
+    last_digest: Option<[u8; 32]>,
+    /// The sequence number measured next; later ones wait in `pending`.
+    next_seq: u32,
+    pending: BTreeMap<u32, Pending>,
+    /// A frame arrived after the run had moved past it, or could not be measured: the
+    /// observations no longer stand for the session's frames.
+    broken: bool,
+}
+
+impl Default for LiveRun {
+    fn default() -> Self {
+        LiveRun::new(TrackerConfig::default())
+    }
+}
+
+impl LiveRun {
+    /// A new, empty run tracking with `config`.
+    pub fn new(config: TrackerConfig) -> LiveRun {
+        LiveRun {
+            track: TrackState::new(config),
+            observations: Vec::new(),
+            boxes: Vec::new(),
+            last_digest: None,
+            next_seq: 0,
+            pending: BTreeMap::new(),
+            broken: false,
+        }
+    }
+
+    /// Offers the next uploaded frame (`img` is `jpeg` decoded). Frames are measured in `seq`
+    /// order: one that arrives early waits (up to [`REORDER_WINDOW`] frames) for those before
+    /// it. One that arrives after the run moved past it marks the run broken (a tracker cannot
+    /// go back in time), as does a vision error, which is also returned. CPU-bound.
+    pub fn push(&mut self, analyzer: &Analyzer, seq: u32, t_ms: u64, nonce: &str, jpeg: &[u8], img: &RgbImage) -> Result<(), VisionError> {
+        if self.broken {
+            return Ok(());
+        }
+        if seq < self.next_seq || self.pending.contains_key(&seq) {
+            self.broken = true;
+            return Ok(());
+        }
+        if seq == self.next_seq {
+            self.measure(analyzer, seq, t_ms, nonce, Some(jpeg), img)?;
+        } else {
+            self.pending.insert(seq, Pending { t_ms, nonce: nonce.to_owned(), jpeg: jpeg.to_vec() });
+        }
+        self.drain(analyzer, false)
+    }
+
+    /// Measures every frame still waiting, in order (at the end: no earlier frame will come).
+    pub fn flush(&mut self, analyzer: &Analyzer) -> Result<(), VisionError> {
+        if self.broken {
+            return Ok(());
+        }
+        self.drain(analyzer, true)
+    }
+
+    /// True when this run measured exactly `seqs` (the stored frames, ascending), so its
+    /// observations can stand for a full analysis. Call [`flush`](Self::flush) first.
+    pub fn matches(&self, seqs: &[u32]) -> bool {
+        !self.broken
+            && self.pending.is_empty()
+            && self.observations.len() == seqs.len()
+            && self.observations.iter().zip(seqs).all(|(o, s)| o.seq == *s)
+    }
+
+    /// The observations so far (passive scores not filled in).
+    pub fn observations(&self) -> &[FrameObservation] {
+        &self.observations
+    }
+
+    /// The observations and their face boxes (passive scores not yet filled in: see
+    /// [`score_passive`]).
+    pub fn into_parts(self) -> (Vec<FrameObservation>, Vec<Option<Rect>>) {
+        (self.observations, self.boxes)
+    }
+
+    /// Measures waiting frames whose turn has come; with `all` (or a full window), skips over
+    /// missing frames.
+    fn drain(&mut self, analyzer: &Analyzer, all: bool) -> Result<(), VisionError> {
+        let limits = analyzer.config().decode;
+        while let Some(&seq) = self.pending.keys().next() {
+            let due = seq == self.next_seq || all || self.pending.len() > REORDER_WINDOW;
+            if !due {
+                break;
+            }
+            let Some(p) = self.pending.remove(&seq) else { break };
+            let img = decode_image(&p.jpeg, &limits).inspect_err(|_| self.broken = true)?;
+            self.measure(analyzer, seq, p.t_ms, &p.nonce, Some(&p.jpeg), &img)?;
+        }
+        Ok(())
+    }
+
+    /// Steps the tracker on the frame whose turn it is and records its observation.
+    /// `encoded`: the frame's bytes as uploaded, when there are any (a repeated identical
+    /// upload then has landmark motion 0); frames decoded from a video file have none.
+    pub(crate) fn measure(
+        &mut self,
+        analyzer: &Analyzer,
+        seq: u32,
+        t_ms: u64,
+        nonce: &str,
+        encoded: Option<&[u8]>,
+        img: &RgbImage,
+    ) -> Result<&FrameObservation, VisionError> {
+        let mut tracker = analyzer.resume(self.track.clone());
+        let stepped = tracker.step(img);
+        self.track = tracker.suspend();
+        let mut a = stepped.inspect_err(|_| self.broken = true)?;
+        self.next_seq = seq.saturating_add(1);
+        if let Some(bytes) = encoded {
+            let digest: [u8; 32] = Sha256::digest(bytes).into();
+            // Byte-identical to the previous frame: nothing in the picture moved, so the
+            // landmark motion is 0 by definition, whatever the tracker's crop did.
+            if self.last_digest == Some(digest) {
+                a.landmark_motion = 0.0;
+            }
+            self.last_digest = Some(digest);
+        }
+        let obs = observation(seq, t_ms, nonce, &a, img.width(), img.height());
+        self.boxes.push(obs.face.as_ref().and(a.face_box));
+        self.observations.push(obs);
+        Ok(self.observations.last().expect("just pushed"))
+    }
+
+    /// Records a frame that cannot be decoded as one without a face.
+    fn skip(&mut self, seq: u32, t_ms: u64, nonce: &str) {
+        self.observations.push(FrameObservation { seq, t_ms, nonce: nonce.to_owned(), ..Default::default() });
+        self.boxes.push(None);
+    }
+}
+
+/// Runs the passive anti-spoof models on `passive_frames` observations chosen with
+/// [`select_passive_frames`] (best quality, spread over time) and fills in their
+/// `passive_real`. `load(i)` gives the image of observation `i`; only the chosen ones are
+/// loaded, and one it cannot give (`None`) is left unscored.
+pub fn score_passive<E: From<VisionError>>(
+    analyzer: &Analyzer,
+    observations: &mut [FrameObservation],
+    boxes: &[Option<Rect>],
+    passive_frames: usize,
+    mut load: impl FnMut(usize) -> Result<Option<RgbImage>, E>,
+) -> Result<(), E> {
+    for seq in select_passive_frames(observations, passive_frames) {
+        let Some(i) = observations.iter().position(|o| o.seq == seq) else { continue };
+        let Some(bbox) = boxes.get(i).copied().flatten() else { continue };
+        let Some(img) = load(i)? else { continue };
+        let passive = analyzer.passive(&img, &bbox)?;
+        if let Some(face) = observations[i].face.as_mut() {
+            face.passive_real = Some(passive.real_probability);
+        }
+    }
+    Ok(())
+}
+
+/// The whole analysis at once (the fallback when a [`LiveRun`] is not trusted, and what tools
+/// use): every frame measured in `seq` order (duplicates of a `seq` dropped), then the passive
+/// models on `passive_frames` of them. A frame that cannot be decoded counts as one without a
+/// face. CPU-bound.
+pub fn observe_all(analyzer: &Analyzer, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
+    let limits = analyzer.config().decode;
+    let mut sorted: Vec<&FrameInput> = frames.iter().collect();
+    sorted.sort_by_key(|f| f.seq);
+    sorted.dedup_by_key(|f| f.seq);
+    let mut run = LiveRun::default();
+    for f in &sorted {
+        match decode_image(&f.jpeg, &limits) {
+            Ok(img) => {
+                run.measure(analyzer, f.seq, f.t_ms, &f.nonce, Some(&f.jpeg), &img)?;
+            }
+            Err(e @ (VisionError::ModelMissing { .. } | VisionError::Model { .. })) => return Err(e),
+            // Checked at upload; should not happen.
+            Err(_) => run.skip(f.seq, f.t_ms, &f.nonce),
+        }
+    }
+    let (mut observations, boxes) = run.into_parts();
+    score_passive(analyzer, &mut observations, &boxes, passive_frames, |i| decode_image(&sorted[i].jpeg, &limits).map(Some))?;
+    Ok(observations)
+}

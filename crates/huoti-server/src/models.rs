@@ -1,0 +1,116 @@
+//! The vision models, loaded once and shared by all sessions, and the live runs of the
+//! sessions this node is receiving frames for. (Leaf module: it names no feature.)
+//!
+//! Each frame is measured **when it is uploaded**: the upload handler already decodes the JPEG
+//! to validate it, and the session's [`LiveRun`] (huoti-engine: the face tracker's memory and a
+//! small reorder window) steps on that image, so the per-frame work (~14 ms) overlaps the
+//! capture. At `complete` only what needs the whole timeline is left: the passive anti-spoof
+//! models on a few chosen frames ([`Models::score_passive`]), then
+//! [`huoti_liveness::analyse`]. A run that did not see exactly the stored frames in order is
+//! not trusted, and [`Models::observe`] measures them all again — the same code, slower, never
+//! a different answer.
+//!
+//! Nothing here decides "live": that is `huoti-liveness`'s job.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use huoti_liveness::FrameObservation;
+use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Rect, VisionError};
+use image::RgbImage;
+
+pub use huoti_engine::{FrameInput, LiveRun, REORDER_WINDOW};
+
+use crate::error::ServerError;
+
+/// The vision models, loaded once and shared by all sessions.
+pub struct Models {
+    analyzer: Analyzer,
+    model_versions: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Models").field("model_versions", &self.model_versions).finish_non_exhaustive()
+    }
+}
+
+impl Models {
+    /// Checks the pinned models in `model_dir` (a clear error naming what is missing and how
+    /// to fetch it), then loads them.
+    pub fn load(model_dir: &Path) -> Result<Models, ServerError> {
+        let manifest = huoti_assets::models();
+        manifest.require(model_dir).map_err(|e| ServerError::Models(e.into()))?;
+        let analyzer = Analyzer::load(&ModelPaths::in_dir(model_dir), AnalyzerConfig::default()).map_err(|e| ServerError::Models(e.into()))?;
+        let model_versions =
+            manifest.assets.iter().map(|a| (a.name.clone(), format!("sha256:{}", &a.sha256[..12.min(a.sha256.len())]))).collect();
+        Ok(Models { analyzer, model_versions })
+    }
+
+    /// Model names and versions, for the verdict.
+    pub fn model_versions(&self) -> &[(String, String)] {
+        &self.model_versions
+    }
+
+    /// A new, empty run for one session.
+    pub fn start(&self) -> LiveRun {
+        LiveRun::default()
+    }
+
+    /// Offers the next uploaded frame to a run (see [`LiveRun::push`]). CPU-bound: run on a
+    /// blocking thread.
+    pub fn push(&self, run: &mut LiveRun, seq: u32, t_ms: u64, nonce: &str, jpeg: &[u8], img: &RgbImage) -> Result<(), VisionError> {
+        run.push(&self.analyzer, seq, t_ms, nonce, jpeg, img)
+    }
+
+    /// Measures every frame still waiting in a run (at `complete`).
+    pub fn flush(&self, run: &mut LiveRun) -> Result<(), VisionError> {
+        run.flush(&self.analyzer)
+    }
+
+    /// Runs the passive anti-spoof models on `passive_frames` chosen observations; `load(i)`
+    /// gives the image of observation `i` (only the chosen ones are loaded).
+    pub fn score_passive<E: From<VisionError>>(
+        &self,
+        observations: &mut [FrameObservation],
+        boxes: &[Option<Rect>],
+        passive_frames: usize,
+        mut load: impl FnMut(usize) -> Result<RgbImage, E>,
+    ) -> Result<(), E> {
+        huoti_engine::score_passive(&self.analyzer, observations, boxes, passive_frames, |i| load(i).map(Some))
+    }
+
+    /// The whole analysis at once (the fallback, and what tools use): every frame measured in
+    /// `seq` order, then the passive models on `passive_frames` of them. CPU-bound.
+    pub fn observe(&self, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
+        huoti_engine::observe_all(&self.analyzer, frames, passive_frames)
+    }
+
+    /// Decoding limits of the models' analyzer.
+    pub fn decode_limits(&self) -> huoti_vision::DecodeLimits {
+        self.analyzer.config().decode
+    }
+}
+
+/// A run shared between the upload requests of one session.
+pub type SharedRun = Arc<Mutex<LiveRun>>;
+
+/// The live runs of the sessions this node is receiving frames for.
+#[derive(Debug, Default)]
+pub struct LiveRuns {
+    runs: Mutex<HashMap<String, SharedRun>>,
+}
+
+impl LiveRuns {
+    /// The run of `session`, made with `start` on its first frame.
+    pub fn get_or_start(&self, session: &str, start: impl FnOnce() -> LiveRun) -> SharedRun {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.entry(session.to_owned()).or_insert_with(|| Arc::new(Mutex::new(start()))).clone()
+    }
+
+    /// Removes and returns the run of `session` (at `complete`, or when its frames are erased).
+    pub fn take(&self, session: &str) -> Option<SharedRun> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(session)
+    }
+}

@@ -1,0 +1,126 @@
+//! `POST /v1/sessions`: a fresh session with a random challenge bound to a nonce, its client
+//! token, its person (subject) and its biometric data key.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use huoti_api as wire;
+use huoti_api::ErrorCode;
+use huoti_liveness::ChallengePlan;
+use rand_core::OsRng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::clock::lock_remaining_s;
+use crate::error::AppError;
+use crate::http::auth::{Key, permits};
+use crate::http::json_body;
+use crate::metrics;
+use crate::privacy::consent;
+use crate::state::AppState;
+use crate::store::{SessionRow, SessionState};
+use crate::util::{random_b64, random_hex, rfc3339, sha256_hex};
+use crate::winddown;
+
+permits!(
+    /// Who may create sessions: integrators.
+    pub CreateSessions = [CreateSession]
+);
+
+/// Converts between huoti-liveness and huoti-api types, which share their JSON form.
+pub(super) fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, AppError> {
+    serde_json::to_value(a).and_then(serde_json::from_value).map_err(|e| AppError::internal(format_args!("wire conversion: {e}")))
+}
+
+/// Create a liveness session.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
+    request_body(content = wire::CreateSessionRequest, description = "Optional; `{}` is valid"),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 201, description = "Session created", body = wire::CreateSessionResponse),
+        (status = 400, description = "invalid_request", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "test_mode_disabled, forbidden", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create_session(State(st): State<Arc<AppState>>, key: Key<CreateSessions>, body: Body) -> Result<Response, AppError> {
+    create_for(&st, &key.key_id, body).await
+}
+
+/// A session for the integrator `integrator_id` (already authorised), from a request body:
+/// refused once the service winds down (S6), before the body is read.
+pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Result<Response, AppError> {
+    winddown::refuse_if_wound_down(&st.db).await?;
+    let req: wire::CreateSessionRequest = json_body(body).await?;
+    let now = st.clock.now_ms();
+    if req.subject_ref.as_deref().is_some_and(|r| !consent::valid_subject_ref(r)) {
+        return Err(AppError::new(ErrorCode::InvalidRequest, "subject_ref: 1–128 characters of [A-Za-z0-9._:-]"));
+    }
+    if let Some(c) = &req.correlation_id {
+        if c.is_empty() || c.len() > 128 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
+            return Err(AppError::new(ErrorCode::InvalidRequest, "correlation_id: 1–128 characters of [A-Za-z0-9._:-]"));
+        }
+        let window_s = st.config.abuse.window_s;
+        let fails = st.db.failures_since(c, now.saturating_sub(window_s * 1000)).await?;
+        if let Some(wait) = lock_remaining_s(&fails, now, st.config.abuse.max_failures, window_s) {
+            return Err(AppError::new(ErrorCode::TooManyFailures, "too many failed sessions for this correlation id; try again later")
+                .retry_after(wait));
+        }
+    }
+    let nonce = random_hex(16);
+    let plan = match &req.fixed_challenge {
+        Some(fixed) => {
+            if !st.config.test_mode {
+                return Err(AppError::new(ErrorCode::TestModeDisabled, "explicit challenges are accepted only by a server started in test mode"));
+            }
+            ChallengePlan::fixed(nonce, convert(&fixed.actions)?, convert(&fixed.flashes)?)
+                .map_err(|e| AppError::new(ErrorCode::InvalidChallenge, e.to_string()))?
+        }
+        None => {
+            let mut cfg = st.config.challenge.clone();
+            cfg.reduced_flash |= req.reduced_flash;
+            ChallengePlan::random(&cfg, nonce, &mut OsRng).map_err(AppError::internal)?
+        }
+    };
+    let id = format!("s_{}", random_hex(16));
+    let token = format!("ct_{}", random_b64(32));
+    let ttl_ms = st.config.session.ttl_s * 1000;
+    let row = SessionRow {
+        id: id.clone(),
+        integrator_id: integrator_id.to_owned(),
+        token_hash: sha256_hex(&token),
+        plan_json: serde_json::to_string(&plan).map_err(AppError::internal)?,
+        fixed_challenge: req.fixed_challenge.is_some(),
+        state: SessionState::Open,
+        correlation_id: req.correlation_id.clone(),
+        created_at_ms: now as i64,
+        expires_at_ms: (now + ttl_ms) as i64,
+        frame_count: 0,
+        device_model: None,
+        device_os_type: None,
+        device_os_version: None,
+        completed_at_ms: None,
+        decision: None,
+        verdict_json: None,
+        result_jws: None,
+    };
+    st.db.insert_session(&row).await?;
+    consent::attach_subject(st, &row.integrator_id, req.subject_ref.as_deref(), &id, now).await?;
+    st.vault.create_biometric_key(&st.db, &id, now).await.map_err(AppError::internal)?;
+    metrics::global().session_created();
+    let resp = wire::CreateSessionResponse {
+        session_id: id,
+        client_token: token,
+        challenge: convert(&plan)?,
+        expires_at: rfc3339(now + ttl_ms),
+        ttl_s: st.config.session.ttl_s,
+        max_frames: st.config.session.max_frames,
+        max_frame_bytes: st.config.session.max_frame_bytes,
+    };
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}

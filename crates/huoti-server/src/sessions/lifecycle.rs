@@ -1,0 +1,90 @@
+//! A session's life after `complete` or expiry: what its result answers in each state, the
+//! erasure of its frames and key, and the janitor that expires sessions nobody completed.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use huoti_api as wire;
+use huoti_api::ErrorCode;
+
+use crate::devices;
+use crate::error::AppError;
+use crate::http::auth::{Key, known_session, permits};
+use crate::state::AppState;
+use crate::store::{SessionRow, SessionState};
+use crate::util::{ct_eq, rfc3339};
+
+permits!(
+    /// Who may read a session's verdict: the integrator that created it.
+    pub ReadOwnResults = [ReadOwnSessionResults]
+);
+
+/// `session_expired`, saying when.
+pub(crate) fn expired(s: &SessionRow) -> AppError {
+    AppError::new(ErrorCode::SessionExpired, format!("the session expired at {}", rfc3339(s.expires_at_ms.max(0) as u64)))
+}
+
+/// Deletes a session's frames and biometric key and forgets its in-memory state; failures are
+/// logged (the janitor retries).
+pub(crate) async fn erase(st: &AppState, id: &str) {
+    if let Err(e) = st.vault.erase_biometric(&st.db, id).await {
+        tracing::error!(session = id, error = %e, "erasing frames failed");
+    }
+    st.rate.forget(id);
+    st.live.take(id);
+}
+
+/// Background cleanup: expired sessions lose their frames, old failures and hashes go.
+pub async fn janitor_pass(st: &AppState) {
+    let now = st.clock.now_ms();
+    match st.db.expired_open_sessions(now).await {
+        Ok(ids) => {
+            for id in ids {
+                if st.db.set_state(&id, SessionState::Expired).await.is_ok() {
+                    erase(st, &id).await;
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "janitor: listing expired sessions failed"),
+    }
+    let window_ms = st.config.abuse.window_s * 1000;
+    if let Err(e) = st.db.prune_failures(now.saturating_sub(window_ms)).await {
+        tracing::warn!(error = %e, "janitor: pruning failures failed");
+    }
+    st.seen.lock().unwrap_or_else(|e| e.into_inner()).expire(now, st.config.analysis.seen_ttl_s * 1000);
+}
+
+/// The signed verdict.
+#[utoipa::path(get, path = "/v1/sessions/{id}/result", tag = "sessions",
+    params(("id" = String, Path, description = "Session id")),
+    security(("integrator_key" = [])),
+    responses(
+        (status = 200, description = "Signed verdict", body = wire::ResultResponse),
+        (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "result_not_ready", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn result(State(st): State<Arc<AppState>>, key: Key<ReadOwnResults>, Path(id): Path<String>) -> Result<Json<wire::ResultResponse>, AppError> {
+    result_for(&st, &key.key_id, &id).await.map(Json)
+}
+
+/// The signed verdict of session `id` for the integrator `integrator_id` (already
+/// authorised): `session_not_found` for another integrator's session, and what each state
+/// answers.
+pub async fn result_for(st: &AppState, integrator_id: &str, id: &str) -> Result<wire::ResultResponse, AppError> {
+    let s = known_session(st, id).await?;
+    if !ct_eq(&s.integrator_id, integrator_id) {
+        return Err(AppError::new(ErrorCode::SessionNotFound, "no such session"));
+    }
+    match (s.state, s.verdict_json) {
+        (SessionState::Completed, Some(json)) => {
+            let (jws, verdict) = devices::signed_verdict(st, id, &json).await?;
+            Ok(wire::ResultResponse { jws, verdict })
+        }
+        (SessionState::Expired, ..) => Err(AppError::new(ErrorCode::SessionExpired, "the session expired without being completed")),
+        (SessionState::Failed, ..) => Err(AppError::new(ErrorCode::AnalysisUnavailable, "the analysis of this session failed")),
+        _ => Err(AppError::new(ErrorCode::ResultNotReady, "the session has not been completed yet")),
+    }
+}
