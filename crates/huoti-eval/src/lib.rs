@@ -67,6 +67,16 @@
 //! dataset. Session mode runs clips through [`huoti_engine::SessionRun`], exactly as a live
 //! session would be judged (minus the colour flashes a recording cannot follow).
 //!
+//! ## What the light check can see
+//!
+//! A recording cannot follow colour flashes, so [`reflection`] adds them: from a tracked bona
+//! fide clip it renders the light a phone's or laptop's screen casts on the face for a plan's
+//! colour sequence (amplitude from published screen and room figures, the camera's auto
+//! exposure and white balance partly cancelling it), or the replay case (the colours as glare
+//! on a screen in front of the camera), and sweeps amplitudes to report the flash check's
+//! margin for both light profiles (`cargo run --release -p huoti-eval --example
+//! reflection_margin`; the figures are in `docs/EVALUATION.md`).
+//!
 //! What it deliberately does not do: download datasets (OULU-NPU, CASIA-FASD, Replay-Attack
 //! are licensed: lay them out as folders or write a manifest), or split train/dev/test for
 //! you — thresholds chosen for a target on the same data they are reported on are optimistic,
@@ -77,6 +87,7 @@
 pub mod dataset;
 pub mod metrics;
 pub mod plots;
+pub mod reflection;
 pub mod report;
 pub mod run;
 

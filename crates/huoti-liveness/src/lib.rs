@@ -22,7 +22,7 @@
 //! | integrity | injection and replay: sequence, timing, nonce, static presentation, frames seen before | `sequence_invalid`, `timing_implausible`, `nonce_mismatch`, `too_few_frames`, `static_presentation`, `replayed_frames` |
 //! | face | a second face, a face swapped mid-session | `no_face`, `multiple_faces`, `face_changed` |
 //! | passive | printed photos, screens, masks (anti-spoof models' scores, a low quantile over frames spread across the session) | `passive_spoof`, `passive_unavailable` |
-//! | medium | screens: a bright rectangular border around the face, moiré, a player's control bar (a cheap cue the engine measures on the same frames) | `screen_medium` |
+//! | medium | screens: a bright rectangular border around the face, a player's control bar (a cheap cue the engine measures on the same frames) | `screen_medium` |
 //!
 //! [`ReasonCode`] documents every code and the decision it forces. [`Thresholds`] holds every
 //! tunable, with its default. The [`manual`] explains how each check works and why.

@@ -52,6 +52,10 @@ pub struct FaceObservation {
     pub face_rgb: [f32; 3],
     /// Mean sRGB of the frame outside the face box, 0–255.
     pub background_rgb: [f32; 3],
+    /// Mean sRGB of the background's darker and brighter halves (away from the head, without
+    /// clipped pixels), for the flash check's glare test; `None` when not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_split_rgb: Option<[[f32; 3]; 2]>,
     /// Landmark-geometry signature (scale-invariant distances), to tell whether the face stays
     /// the same person. Empty when not measured.
     pub shape: Vec<f32>,

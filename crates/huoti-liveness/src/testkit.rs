@@ -269,6 +269,7 @@ impl Session {
             },
             passive_real: None,
             screen_medium: None,
+            background_split_rgb: None,
         }
     }
 }

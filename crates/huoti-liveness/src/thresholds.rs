@@ -58,6 +58,12 @@ pub struct Thresholds {
     /// Smallest noise assumed on the face-vs-background log-chroma signal (default 0.002),
     /// so noiseless (synthetic or injected) input cannot produce an infinite ratio.
     pub flash_noise_floor: f32,
+    /// The glare test: when the background's dark-to-bright ratio follows the colours with a
+    /// score of at least this (default 0.5)…
+    pub flash_glare_score: f32,
+    /// …and a signal-to-noise ratio of at least this (default 3), the colours fell on the
+    /// whole picture, not on a face: `flash_uniform`.
+    pub flash_glare_snr: f32,
 
     // --- integrity -------------------------------------------------------------------------
     /// Shortest plausible mean frame interval, ms (default 15: a 60 fps camera with jitter).
@@ -141,6 +147,8 @@ impl Default for Thresholds {
             flash_min_score: 0.5,
             flash_good_snr: 3.0,
             flash_noise_floor: 0.002,
+            flash_glare_score: 0.5,
+            flash_glare_snr: 3.0,
             min_mean_interval_ms: 15.0,
             max_mean_interval_ms: 200.0,
             max_gap_ms: 1000,

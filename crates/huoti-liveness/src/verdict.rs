@@ -51,8 +51,9 @@ impl Decision {
 /// | `no_face` | uncertain | no face in too many frames |
 /// | `challenge_unexpected` | uncertain | a head turn the plan did not ask for, during the action phase |
 /// | `flash_mismatch` | uncertain | the face's colour did not follow the flashed colours (weak signal or no response) |
+/// | `flash_uniform` | uncertain | the flashed colours appeared on the whole picture, not only on the face: glare on a screen held in front of the camera |
 /// | `light_required` | uncertain | the plan has no light step and is not a fixed (test-mode) plan: never live without the light check |
-/// | `screen_medium` | uncertain | the frames show a screen: a bright rectangular border around the face, moiré, or a player's control bar |
+/// | `screen_medium` | uncertain | the frames show a screen: a bright rectangular border around the face or a player's control bar |
 /// | `passive_unavailable` | uncertain | no frame carried a passive anti-spoof score |
 /// | `flash_reduced` | none (note) | a fixed (test-mode) plan without light steps: no light check; the verdict relies on the other checks |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -88,6 +89,8 @@ pub enum ReasonCode {
     /// See the table on [`ReasonCode`].
     FlashMismatch,
     /// See the table on [`ReasonCode`].
+    FlashUniform,
+    /// See the table on [`ReasonCode`].
     LightRequired,
     /// See the table on [`ReasonCode`].
     ScreenMedium,
@@ -99,7 +102,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, most severe first (the order reasons appear in a verdict).
-    pub const ALL: [ReasonCode; 18] = [
+    pub const ALL: [ReasonCode; 19] = [
         ReasonCode::SequenceInvalid,
         ReasonCode::TimingImplausible,
         ReasonCode::NonceMismatch,
@@ -114,6 +117,7 @@ impl ReasonCode {
         ReasonCode::NoFace,
         ReasonCode::ChallengeUnexpected,
         ReasonCode::FlashMismatch,
+        ReasonCode::FlashUniform,
         ReasonCode::LightRequired,
         ReasonCode::ScreenMedium,
         ReasonCode::PassiveUnavailable,
@@ -137,6 +141,7 @@ impl ReasonCode {
             ReasonCode::NoFace => "no_face",
             ReasonCode::ChallengeUnexpected => "challenge_unexpected",
             ReasonCode::FlashMismatch => "flash_mismatch",
+            ReasonCode::FlashUniform => "flash_uniform",
             ReasonCode::LightRequired => "light_required",
             ReasonCode::ScreenMedium => "screen_medium",
             ReasonCode::PassiveUnavailable => "passive_unavailable",
@@ -184,13 +189,17 @@ impl ReasonCode {
             ReasonCode::FlashMismatch => {
                 "The light on the face did not follow the colours flashed on the screen."
             }
+            ReasonCode::FlashUniform => {
+                "The screen's colours appeared on the whole picture rather than on the face, \
+                 as on a screen held in front of the camera."
+            }
             ReasonCode::LightRequired => {
                 "The challenge had no colour step, so the light on the face could not be \
                  checked; a session is never accepted without that check."
             }
             ReasonCode::ScreenMedium => {
                 "The frames show signs of a screen in front of the camera: a bright rectangular \
-                 border around the face, moiré patterns or a video player's controls."
+                 border around the face or a video player's controls."
             }
             ReasonCode::PassiveUnavailable => "No frame was checked by the anti-spoofing model.",
             ReasonCode::FlashReduced => {
@@ -218,6 +227,7 @@ impl ReasonCode {
             | ReasonCode::NoFace
             | ReasonCode::ChallengeUnexpected
             | ReasonCode::FlashMismatch
+            | ReasonCode::FlashUniform
             | ReasonCode::LightRequired
             | ReasonCode::ScreenMedium
             | ReasonCode::PassiveUnavailable => Some(Decision::Uncertain),
@@ -264,7 +274,7 @@ pub enum Check {
     Face,
     /// Passive anti-spoof models.
     Passive,
-    /// Signs of a screen (border, moiré, player controls); only when the engine measured them.
+    /// Signs of a screen (border, player controls); only when the engine measured them.
     Medium,
 }
 

@@ -51,10 +51,12 @@ mod decode;
 mod detect;
 mod error;
 mod geometry;
+mod glare;
 mod measures;
 mod mesh;
 mod model;
 mod quality;
+mod screen;
 mod tensor;
 
 pub use analyzer::{
@@ -66,9 +68,11 @@ pub use decode::{decode_image, DecodeLimits};
 pub use detect::{DetectorConfig, Face};
 pub use error::VisionError;
 pub use geometry::{Point, Rect, RotatedCrop};
+pub use glare::background_split_rgb;
 pub use measures::{measure, shape_signature, Measures};
 pub use mesh::Mesh;
 pub use quality::{face_and_background_rgb, frame_hash, Quality};
+pub use screen::{screen_medium, ScreenMedium};
 
 /// The crop FaceMesh should see for a detected face (box ×1.5, square, eyes level).
 pub fn crop_for_face(face: &Face) -> RotatedCrop {
