@@ -16,8 +16,8 @@ use huoti_engine::SessionRun;
 use huoti_eval::reflection::{CameraModel, Cast, Clip, simulate};
 use huoti_liveness::light::SAFE_PALETTE;
 use huoti_liveness::{
-    Action, ActionStep, AnalysisContext, ChallengePlan, Check, Decision, Error, FlashStep, ReasonCode, SeenFrames,
-    Verdict, analyse,
+    Action, ActionStep, AnalysisContext, ChallengePlan, Check, Decision, Error, FlashStep, LightProfile, ReasonCode,
+    SeenFrames, Verdict, analyse,
 };
 use huoti_media::{FfmpegOptions, open_video};
 use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths};
@@ -132,6 +132,12 @@ fn the_light_check_passes_a_lit_face_and_refuses_the_colours_as_glare() {
         // The same colours as glare on a replay screen, strong enough to show on the face.
         let glare = analyse(&plan, &simulate(&clip, &plan, Cast::Uniform { amplitude: 0.2 }, &camera), &ctx);
         assert_eq!(passed(&glare, Check::Flash), Some(false), "{profile}: {:?}", glare.reasons);
-        assert!(glare.has(ReasonCode::FlashUniform), "{profile}: {:?}", glare.reasons);
+        // Refused by the face test already (the glare does not follow well enough on the
+        // face), or by the glare test where the face test alone would have passed.
+        assert!(glare.has(ReasonCode::FlashUniform) || glare.has(ReasonCode::FlashMismatch), "{profile}: {:?}", glare.reasons);
+        if plan.light_profile() == LightProfile::Standard {
+            // Here the face follows the glare: only the glare test refuses it.
+            assert!(glare.has(ReasonCode::FlashUniform), "{profile}: {:?}", glare.reasons);
+        }
     }
 }

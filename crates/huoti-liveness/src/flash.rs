@@ -126,7 +126,16 @@ fn following(
     };
     let sigma = sigma.max(th.flash_noise_floor);
     let mean_inv_n = inv_n.iter().sum::<f32>() / inv_n.len() as f32;
-    let snr = dot(&d, &e) / norm_e / (sigma * mean_inv_n.sqrt());
+    let within = sigma * mean_inv_n.sqrt();
+    // What moves between steps but not with the colours (a person moving, talking, the camera
+    // drifting) is noise too, and the spread within steps does not see it: the part of `D`
+    // off `E`'s direction, per degree of freedom (two per centred difference, less the one the
+    // projection takes), bounds the noise from below. Without it a recording's own drift can
+    // line up with a short plan by chance (cap12, unlit, scored 0.53 on a five-step plan).
+    let projection = dot(&d, &e) / norm_e;
+    let off_dof = (2 * inv_n.len()).saturating_sub(1).max(1);
+    let between = ((norm_d * norm_d - projection * projection).max(0.0) / off_dof as f32).sqrt();
+    let snr = projection / within.max(between);
     let score = cos.max(0.0) * (snr / th.flash_good_snr).clamp(0.0, 1.0);
     Some(Following {
         score: if score.is_finite() { score } else { 0.0 },
