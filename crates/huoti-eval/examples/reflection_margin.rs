@@ -18,8 +18,8 @@ use huoti_liveness::LightProfile;
 use huoti_media::{FfmpegOptions, open_video};
 use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths};
 
-const FACE_AMPLITUDES: [f32; 11] = [0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.4];
-const GLARE_AMPLITUDES: [f32; 7] = [0.003, 0.01, 0.03, 0.1, 0.2, 0.5, 1.0];
+const FACE_AMPLITUDES: [f32; 7] = [0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32];
+const GLARE_AMPLITUDES: [f32; 4] = [0.01, 0.05, 0.2, 1.0];
 const NONCE: &str = "5eed";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
