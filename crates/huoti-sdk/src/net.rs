@@ -22,7 +22,7 @@ pub enum Trust {
     #[cfg(feature = "platform-verifier")]
     Platform,
     /// Only these PEM certificates (one or more): a pinned server certificate or a private
-    /// CA, e.g. the self-signed `huoti-data/tls/cert.pem` of a development server.
+    /// CA, e.g. the self-signed `~/.local/share/huoti/server/tls/cert.pem` of a development server.
     Pem(Vec<u8>),
 }
 

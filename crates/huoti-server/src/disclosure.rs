@@ -177,6 +177,7 @@ async fn audited(st: &AppState, caller: &Caller, headers: &HeaderMap, action: &s
 
 /// Query of the disclosure list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SubjectQuery {
     /// The person (or session) whose disclosures to list.
     pub subject: String,

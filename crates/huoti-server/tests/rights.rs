@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Env, bearer, call, consent, create, setup_at};
+use common::{Env, bearer, call, consent, create, frame_with, setup_at};
 use huoti_privacy::calendar::local_date;
 use huoti_privacy::rights::{self as rules, RequestKind};
 use huoti_privacy::{Role, WorkCalendar};
@@ -174,6 +174,28 @@ async fn r1_r4_the_person_sees_their_own_data_masked_exports_it_and_withdraws() 
         w.env.clock.advance_ms(huoti_server::privacy::rights::LINK_TTL_MS);
         assert_eq!(call(&w.env.app, bearer("GET", "/v1/me", &w.link, None)).await.1["code"], "invalid_link_token", "{backend}");
         assert_eq!(call(&w.env.app, bearer("POST", "/v1/subjects/nobody/privacy-link", &w.env.key, None)).await.1["code"], "subject_not_found");
+    }
+}
+
+#[tokio::test]
+async fn r1_p2_the_person_sees_whether_device_info_was_kept() {
+    for backend in common::backends() {
+        let w = world(backend, "acct-device").await;
+        let kept = |me: &Value, session: &str| {
+            me["sessions"].as_array().unwrap().iter().find(|x| x["session_id"] == session).map(|x| x["device_info_kept"].clone())
+        };
+        // A session without the device-info consent keeps none.
+        let (_, me) = call(&w.env.app, bearer("GET", "/v1/me", &w.link, None)).await;
+        assert_eq!(kept(&me, &w.session), Some(json!(false)), "{backend}: {me}");
+        // A second session with it, and a frame carrying device info: the person sees it kept.
+        let (_, s) = call(&w.env.app, create(&w.env.key, json!({"subject_ref": "acct-device"}))).await;
+        assert_eq!(consent(&w.env.app, &s, &["face_capture_and_upload", "device_info"]).await.0, StatusCode::CREATED);
+        let device = [("huoti-device-model", "Pixel 8"), ("huoti-os-type", "android"), ("huoti-os-version", "15")];
+        assert_eq!(call(&w.env.app, frame_with(&s, 0, &device)).await.0, StatusCode::OK, "{backend}");
+        let (_, me) = call(&w.env.app, bearer("GET", "/v1/me", &w.link, None)).await;
+        assert_eq!(kept(&me, s["session_id"].as_str().unwrap()), Some(json!(true)), "{backend}: {me}");
+        assert_eq!(kept(&me, &w.session), Some(json!(false)), "{backend}");
+        assert!(!me.to_string().contains("Pixel 8"), "R1: only whether it is kept, never the value");
     }
 }
 

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use huoti_server::ServerConfig;
 
 use crate::exit::Exit;
 
@@ -51,17 +50,14 @@ pub struct Place {
     /// TOML configuration file (as for `huoti serve`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The server's data directory [default: ./huoti-data].
+    /// The server's data directory [default: the configuration's, else
+    /// ~/.local/share/huoti/server (or $XDG_DATA_HOME/huoti/server), as for `huoti serve`].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
 async fn db(place: &Place) -> Result<huoti_server::store::Db, String> {
-    let mut config = match &place.config {
-        Some(p) => ServerConfig::from_file(p).map_err(|e| e.to_string())?,
-        None => ServerConfig::default(),
-    };
-    config.apply_env(std::env::vars()).map_err(|e| e.to_string())?;
+    let mut config = crate::places::server_config(place.config.as_deref()).map_err(|e| e.to_string())?;
     if let Some(d) = &place.data_dir {
         config.data_dir = d.clone();
     }
