@@ -17,6 +17,8 @@ export interface Challenge {
   actions: { action: Action; start_ms: number; end_ms: number }[];
   flashes: { rgb: [number, number, number]; start_ms: number; end_ms: number }[];
   reduced_flash: boolean;
+  /** Each light step fades in from the previous colour over its first `transition_ms` (0 or absent: a hard cut). */
+  transition_ms?: number;
   total_ms: number;
 }
 export interface Session {
@@ -146,6 +148,29 @@ async function deviceInfo(): Promise<Record<string, string>> {
     out['huoti-os-type'] = 'web';
   }
   return out;
+}
+
+const toLinear = (v: number) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+const toSrgb = (l: number) => Math.round(255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055));
+/** The page's grey before a light step: a first step fades in from it. */
+const UI_GREY: [number, number, number] = [188, 188, 188];
+
+/**
+ * The colour the light overlay shows at `tms`, or undefined outside the light steps. During a
+ * step's first `transition_ms` it is blended, in linear light (what the face receives), from
+ * the previous step's colour (or the page's grey after a gap).
+ */
+export function lightAt(plan: Challenge, tms: number): [number, number, number] | undefined {
+  const i = plan.flashes.findIndex((f) => tms >= f.start_ms && tms < f.end_ms);
+  const step = plan.flashes[i];
+  if (!step) return undefined;
+  const fade = plan.transition_ms ?? 0;
+  const done = fade > 0 ? Math.min(1, (tms - step.start_ms) / fade) : 1;
+  if (done >= 1) return step.rgb;
+  const before = plan.flashes[i - 1];
+  const prev = before && before.end_ms === step.start_ms ? before.rgb : UI_GREY;
+  const mix = (k: 0 | 1 | 2) => toSrgb(toLinear(prev[k]) + (toLinear(step.rgb[k]) - toLinear(prev[k])) * done);
+  return [mix(0), mix(1), mix(2)];
 }
 
 export class HuotiLiveness extends HTMLElement {
@@ -291,9 +316,10 @@ export class HuotiLiveness extends HTMLElement {
       agree.disabled = true;
       this.allowDevice = device.checked;
       this.reducedFlash = reduced.checked;
-      if (reduced.checked && plan && plan.flashes.length > 0) {
-        // The plan has flashes: only the server can issue a plan without them. Nothing is
-        // recorded for this session; the person agrees again on the new one.
+      if (reduced.checked && plan && plan.flashes.length > 0 && !plan.reduced_flash) {
+        // The plan uses the standard light profile: only the server can issue one in the
+        // photosensitivity-safe profile (it never removes the light step). Nothing is recorded
+        // for this session; the person agrees again on the new one.
         return this.waitForSession('reduced_flash');
       }
       void this.recordConsent([SCOPE_FACE, ...(device.checked ? [SCOPE_DEVICE] : [])]);
@@ -529,11 +555,13 @@ export class HuotiLiveness extends HTMLElement {
       if (tms >= plan.total_ms || up.fatal) return void finish();
       progress.value = Math.round((100 * tms) / plan.total_ms);
       // Prompts: neutral phase, flashes, actions, in between "hold still".
-      const flash = this.reducedFlash ? undefined : plan.flashes.find((f) => tms >= f.start_ms && tms < f.end_ms);
+      // Shown whatever the person chose: the server picked the light profile (the safe one
+      // fades between colours of equal luminance), and the check needs the light.
+      const flash = lightAt(plan, tms);
       const step = plan.actions.find((a) => tms >= a.start_ms && tms < a.end_ms);
       if (flash) {
-        this.flashEl.style.background = `rgb(${flash.rgb.join(',')})`;
-        const [r, g, b] = flash.rgb;
+        this.flashEl.style.background = `rgb(${flash.join(',')})`;
+        const [r, g, b] = flash;
         this.flashEl.style.color = 0.299 * r + 0.587 * g + 0.114 * b > 140 ? '#000' : '#fff';
         this.flashEl.textContent = this.tr('flash'); // visible over the colour; the live region announces it
         this.flashEl.hidden = false;

@@ -185,7 +185,7 @@ export async function launch({ denyCamera = false, clip = cameraClip(), extraArg
 
 /**
  * The server's /demo page with the element, whose session the page creates with `plan` as its
- * fixed challenge; records requests, huoti-* events and the camera streams the page opened.
+ * fixed challenge (none: a random one); records requests, huoti-* events and the camera streams the page opened.
  */
 export async function openDemo(browser, base, plan, { lang = 'en', init } = {}) {
   const context = await browser.newContext({ viewport: { width: 600, height: 900 } });
@@ -211,7 +211,8 @@ export async function openDemo(browser, base, plan, { lang = 'en', init } = {}) 
     }
   });
   if (init) await page.addInitScript(init);
-  await page.goto(`${base}/demo?lang=${lang}#challenge=${encodeURIComponent(JSON.stringify(plan))}`);
+  // No plan: the server draws a random challenge, as in production.
+  await page.goto(`${base}/demo?lang=${lang}${plan ? `#challenge=${encodeURIComponent(JSON.stringify(plan))}` : ''}`);
   await page.waitForFunction(() => document.querySelector('huoti-liveness')?.shadowRoot?.querySelector('#agree'));
   const sessionId = () => page.evaluate(() => document.querySelector('huoti-liveness').getAttribute('session-id'));
   return { context, page, requests, csp, sessionId };

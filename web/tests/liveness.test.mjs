@@ -253,6 +253,60 @@ test('reduced_flash_choice_with_a_flash_plan_gets_a_new_session_without_flashes_
   await context.close();
 });
 
+/** The photosensitivity-safe palette (huoti_liveness::light::SAFE_PALETTE). */
+const SAFE_PALETTE = [[255, 0, 255], [30, 130, 255], [40, 160, 40], [170, 130, 0], [0, 150, 160], [190, 120, 230]];
+
+test('reduced_flash_choice_shows_the_safe_light_profile_never_nothing', { timeout: 60000 }, async () => {
+  // No fixed challenge: the server draws the plan and decides its light profile.
+  const { page, context, sessionId } = await openDemo(browser, huoti.base, null);
+  const first = await sessionId();
+  const challenge = () => page.evaluate(() => document.querySelector('huoti-liveness').challenge);
+  const standard = await challenge();
+  assert.equal(standard.reduced_flash, false);
+  assert.ok(standard.flashes.length >= 4, 'a production plan always has a light step');
+  const el = page.locator('huoti-liveness');
+  await el.locator('#scope-face').check();
+  await el.locator('#scope-upload').check();
+  await el.locator('#reduced-flash').check();
+  await el.locator('#agree').click();
+  await page.waitForFunction((old) => document.querySelector('huoti-liveness').getAttribute('session-id') !== old, first);
+  await waitState(page, ['consent']);
+  // The new plan still has its light step, in the safe profile: safe colours, fades.
+  const safe = await challenge();
+  assert.equal(safe.reduced_flash, true);
+  assert.equal(safe.transition_ms, 300);
+  assert.ok(safe.flashes.length >= 4, JSON.stringify(safe.flashes));
+  for (const f of safe.flashes) assert.ok(SAFE_PALETTE.some((c) => c.join() === f.rgb.join()), `${f.rgb} is not a safe colour`);
+  // Agreeing again starts the capture (no loop of new sessions): the choice is honoured.
+  await consent(page);
+  await waitState(page, ['capture'], 20000);
+  // Record the overlay's colour on every animation frame until the light steps are over.
+  const watch = page.evaluate((endMs) => new Promise((res) => {
+    const flash = document.querySelector('huoti-liveness').shadowRoot.querySelector('.flash');
+    const seen = [];
+    const t0 = performance.now();
+    const step = () => {
+      if (!flash.hidden) seen.push(getComputedStyle(flash).backgroundColor);
+      if (performance.now() - t0 < endMs) requestAnimationFrame(step);
+      else res(seen);
+    };
+    step();
+  }), safe.flashes.at(-1).end_ms + 500);
+  for (const [i, f] of safe.flashes.slice(0, 3).entries()) {
+    const rgb = `rgb(${f.rgb.join(', ')})`;
+    await page.waitForFunction((c) => getComputedStyle(document.querySelector('huoti-liveness').shadowRoot.querySelector('.flash')).backgroundColor === c, rgb, { timeout: 10000 });
+    await shot(page, `safe-light-${i + 1}`);
+  }
+  const seen = await watch;
+  assert.ok(seen.length > 0, 'the light was shown');
+  const steady = new Set(seen.filter((c) => safe.flashes.some((f) => c === `rgb(${f.rgb.join(', ')})`)));
+  assert.ok(steady.size >= 3, `the safe colours were shown: ${[...steady]}`);
+  assert.ok(seen.some((c) => !steady.has(c)), 'colours fade into each other (no hard cut)');
+  await page.locator('huoti-liveness #cancel').click();
+  await waitState(page, ['cancelled']);
+  await context.close();
+});
+
 test('guide_hints_too_dark_too_bright_too_far_off_centre_several_faces', { timeout: 60000 }, async () => {
   const want = { dark: /Too dark/, bright: /Too bright/, far: /Move closer/, side: /centre/, two: /one face/ };
   const b = await launch({ clip: hintClip() });

@@ -277,9 +277,13 @@ pub struct FlashStep {
     pub end_ms: u64,
 }
 
-/// The challenge the SDK plays: a neutral phase `[0, neutral_ms)`, colour flashes, then the
-/// actions, each in its window. Time 0 is when the SDK starts playing it; frame capture
-/// times (`t_ms`) are measured from the same origin.
+/// The challenge the SDK plays: a neutral phase `[0, neutral_ms)`, the light step (colours
+/// full-screen), then the actions, each in its window. Time 0 is when the SDK starts playing
+/// it; frame capture times (`t_ms`) are measured from the same origin.
+///
+/// The light step is never absent from a production challenge: with `reduced_flash` it uses
+/// the photosensitivity-safe profile (colours of equal luminance, no saturated red, a change
+/// at most every 800 ms), which the SDK shows fading each colour in over `transition_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Challenge {
     /// Hex nonce; every frame must carry it.
@@ -288,10 +292,15 @@ pub struct Challenge {
     pub neutral_ms: u64,
     /// Actions in the order they must be performed.
     pub actions: Vec<ActionStep>,
-    /// Colour flashes in display order (empty in reduced-flash mode).
+    /// Colours in display order (empty only in a test-mode fixed challenge).
     pub flashes: Vec<FlashStep>,
-    /// No flashes (for photosensitive people); the verdict relies on the other checks.
+    /// The colours follow the photosensitivity-safe profile (the person asked for reduced
+    /// flashing). Show them all the same: the light check runs on every session.
     pub reduced_flash: bool,
+    /// Fade each colour in from the previous one over this many ms at the start of its step
+    /// (0: switch at once). Absent from older servers: 0.
+    #[serde(default)]
+    pub transition_ms: u64,
     /// End of the last step, ms.
     pub total_ms: u64,
 }
@@ -302,7 +311,8 @@ pub struct Challenge {
 pub struct FixedChallenge {
     /// The actions and their windows.
     pub actions: Vec<ActionStep>,
-    /// Flashes; empty means a reduced-flash plan.
+    /// Colours (hard cuts); empty means no light step, which only test mode accepts and whose
+    /// verdict then rests on motion and passive checks alone.
     #[serde(default)]
     pub flashes: Vec<FlashStep>,
 }
@@ -316,7 +326,8 @@ pub struct CreateSessionRequest {
     /// while). Never a name, phone number or ID number. At most 128 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
-    /// Ask for a challenge without colour flashes (photosensitive users).
+    /// The person asked for reduced flashing (photosensitivity): the challenge's light step
+    /// uses the photosensitivity-safe profile. It is never removed.
     #[serde(default)]
     pub reduced_flash: bool,
     /// Test mode only: use this challenge instead of a random one.
@@ -409,7 +420,7 @@ pub struct Reason {
 /// Score of one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CheckScore {
-    /// `challenge`, `flash`, `integrity`, `face` or `passive`.
+    /// `challenge`, `flash`, `integrity`, `face`, `passive` or `medium` (screen-medium cue).
     pub check: String,
     /// 0–1, higher is more evidence of a live session.
     pub score: f32,
@@ -469,6 +480,12 @@ pub struct SessionVerdict {
     pub reasons: Vec<Reason>,
     /// Per-check scores.
     pub checks: Vec<CheckScore>,
+    /// The kinds of evidence the decision rests on, of `light` (the face reflected the random
+    /// colours), `motion` (the actions were performed in order and in time) and `passive`
+    /// (the anti-spoof models judged the face real and no screen was seen). A live verdict
+    /// includes `light` unless `fixed_challenge` is true. Absent from older servers: empty.
+    #[serde(default)]
+    pub assurance: Vec<String>,
     /// Sequence number of the best frame (the reference frame).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_frame: Option<u32>,
@@ -544,6 +561,24 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", c.as_str()));
             assert!((400..600).contains(&c.status()));
         }
+    }
+
+    #[test]
+    fn new_fields_are_additive_for_old_clients_and_servers() {
+        // A challenge and a verdict from a server before the safe light profile still parse.
+        let old_challenge = r#"{"nonce":"ab","neutral_ms":1000,"actions":[],"flashes":[],"reduced_flash":false,"total_ms":4000}"#;
+        let c: Challenge = serde_json::from_str(old_challenge).unwrap();
+        assert_eq!(c.transition_ms, 0);
+        let old_verdict = serde_json::json!({
+            "iss": "huoti", "iat": 1, "session_id": "s_1", "decision": "live", "score": 90,
+            "reasons": [], "checks": [], "model_versions": [], "frames": 60,
+            "fixed_challenge": false, "completed_at": "2026-01-01T00:00:00Z"
+        });
+        let v: SessionVerdict = serde_json::from_value(old_verdict).unwrap();
+        assert!(v.assurance.is_empty());
+        // Old clients ignore what they do not know (no deny_unknown_fields on answers).
+        let new = serde_json::to_value(Challenge { transition_ms: 300, reduced_flash: true, ..c }).unwrap();
+        assert_eq!(new["transition_ms"], 300);
     }
 
     #[test]

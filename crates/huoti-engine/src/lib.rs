@@ -15,9 +15,11 @@
 //!    Where the plan asks for a blink, the frames of that window (and the end of the resting
 //!    time) also get the Iris model's eye openness ([`eyes`]: only there, for its cost).
 //! 2. [`SessionRun::finish`] picks [`PASSIVE_FRAMES`] frames with
-//!    [`select_passive_frames`](huoti_liveness::select_passive_frames) (best quality, spread
-//!    over time), runs the passive anti-spoof models on those only (the costliest stage,
-//!    [`score_passive`]), and calls [`huoti_liveness::analyse`].
+//!    [`select_passive_frames`](huoti_liveness::select_passive_frames) (spread over the
+//!    session from its first second, blind to sharpness: a replay shows its medium most in
+//!    some frames), and on those only runs the passive anti-spoof models (the costliest stage)
+//!    and measures the cheap screen-medium cue ([`score_passive`]), then calls
+//!    [`huoti_liveness::analyse`].
 //!
 //! Nothing here decides "live": that is `huoti-liveness`'s job.
 //!
@@ -56,8 +58,10 @@ use image::RgbImage;
 pub use eyes::IrisSchedule;
 pub use live::{FrameInput, LiveRun, REORDER_WINDOW, observe_all, observe_all_with, score_passive};
 
-/// How many frames of a session are scored by the passive anti-spoof models.
-pub const PASSIVE_FRAMES: usize = 5;
+/// How many frames of a session are scored by the passive anti-spoof models (and measured for
+/// the screen-medium cue). Eight, so that the low quantile the verdict takes (a quarter) rests
+/// on two or three frames, not on one.
+pub const PASSIVE_FRAMES: usize = 8;
 
 /// What can go wrong while running a session.
 #[derive(Debug, thiserror::Error)]
@@ -101,11 +105,13 @@ pub fn observation(seq: u32, t_ms: u64, nonce: &str, a: &FrameAnalysis, width: u
             mouth_openness: m.mouth_openness,
             face_rgb: a.face_rgb,
             background_rgb: a.background_rgb,
+            background_split_rgb: a.background_split_rgb,
             shape: a.shape.clone(),
             landmark_motion: a.landmark_motion,
             passive_real: None,
             // Filled in where the session's blink step needs it (see `eyes`).
             iris_eye_openness: None,
+            screen_medium: None,
         }),
         _ => None,
     };
@@ -168,8 +174,8 @@ impl<'a> SessionRun<'a> {
         self.run.observations()
     }
 
-    /// Scores the [`PASSIVE_FRAMES`] best frames with the passive models, then judges the
-    /// session. `seen` holds earlier sessions' frame hashes (record this session's *after*
+    /// Scores [`PASSIVE_FRAMES`] frames spread over the session with the passive models and the
+    /// screen-medium cue, then judges the session. `seen` holds earlier sessions' frame hashes (record this session's *after*
     /// the verdict); `model_versions` are copied into the verdict.
     pub fn finish(self, seen: &SeenFrames, model_versions: Vec<(String, String)>) -> Result<Verdict, EngineError> {
         let (verdict, _) = self.finish_with_observations(seen, model_versions)?;

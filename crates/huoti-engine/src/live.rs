@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use huoti_liveness::{FrameObservation, select_passive_frames};
-use huoti_vision::{Analyzer, Rect, TrackState, TrackerConfig, VisionError, decode_image};
+use huoti_vision::{Analyzer, Rect, TrackState, TrackerConfig, VisionError, decode_image, screen_medium};
 use image::RgbImage;
 use sha2::{Digest, Sha256};
 
@@ -224,9 +224,12 @@ impl LiveRun {
 }
 
 /// Runs the passive anti-spoof models on `passive_frames` observations chosen with
-/// [`select_passive_frames`] (best quality, spread over time) and fills in their
-/// `passive_real`. `load(i)` gives the image of observation `i`; only the chosen ones are
-/// loaded, and one it cannot give (`None`) is left unscored.
+/// [`select_passive_frames`] (spread over the session from its first second, blind to
+/// sharpness) and fills in their `passive_real`, and measures the cheap screen-medium cue
+/// ([`screen_medium`]) on the same frames (`screen_medium`). `load(i)` gives the image of
+/// observation `i`; only the chosen ones are loaded, and one it cannot give (`None`) is left
+/// unscored. Every caller that judges sessions (the server, [`SessionRun`](crate::SessionRun),
+/// [`observe_all`]) goes through here, so the verdict sees the same evidence everywhere.
 pub fn score_passive<E: From<VisionError>>(
     analyzer: &Analyzer,
     observations: &mut [FrameObservation],
@@ -239,8 +242,10 @@ pub fn score_passive<E: From<VisionError>>(
         let Some(bbox) = boxes.get(i).copied().flatten() else { continue };
         let Some(img) = load(i)? else { continue };
         let passive = analyzer.passive(&img, &bbox)?;
+        let medium = screen_medium(&img, &bbox);
         if let Some(face) = observations[i].face.as_mut() {
             face.passive_real = Some(passive.real_probability);
+            face.screen_medium = Some(medium.score);
         }
     }
     Ok(())

@@ -67,6 +67,16 @@
 //! dataset. Session mode runs clips through [`huoti_engine::SessionRun`], exactly as a live
 //! session would be judged (minus the colour flashes a recording cannot follow).
 //!
+//! ## What the light check can see
+//!
+//! A recording cannot follow colour flashes, so [`reflection`] adds them: from a tracked bona
+//! fide clip it renders the light a phone's or laptop's screen casts on the face for a plan's
+//! colour sequence (amplitude from published screen and room figures, the camera's auto
+//! exposure and white balance partly cancelling it), or the replay case (the colours as glare
+//! on a screen in front of the camera), and sweeps amplitudes to report the flash check's
+//! margin for both light profiles (`cargo run --release -p huoti-eval --example
+//! reflection_margin`; the figures are in `docs/EVALUATION.md`).
+//!
 //! ## Face match (`huoti eval --match`)
 //!
 //! [`pairs::load_pairs`] reads pairs of images labelled same person / different people (a
@@ -88,6 +98,7 @@ pub mod matching;
 pub mod metrics;
 pub mod pairs;
 pub mod plots;
+pub mod reflection;
 pub mod report;
 pub mod run;
 mod tsv;

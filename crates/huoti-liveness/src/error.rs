@@ -86,6 +86,16 @@ pub enum Error {
     #[error("the plan has no neutral phase: the first step must start after 0 ms")]
     NoNeutralPhase,
 
+    /// A plan that is not a fixed (test-mode) plan has no light step. The light check is what
+    /// stops a screen replay that follows the actions, so it is never off in production.
+    #[error("the plan has no light step; only a fixed plan in test mode may leave it out")]
+    NoLightStep,
+
+    /// The light step would not be safe for a photosensitive person (WCAG 2.3.1), or the safe
+    /// profile is configured outside its limits.
+    #[error("unsafe light profile: {0}")]
+    UnsafeLight(&'static str),
+
     /// `neutral_ms` or `total_ms` disagree with the steps.
     #[error("the plan's timeline is inconsistent: {0}")]
     Timeline(&'static str),

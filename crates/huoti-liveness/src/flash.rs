@@ -2,21 +2,30 @@
 //! (`src/manual/flash.md`).
 
 use crate::timeline::{FaceFrame, between};
-use crate::{ChallengePlan, Check, CheckScore, ReasonCode, Thresholds};
+use crate::{ChallengePlan, Check, CheckScore, FaceObservation, ReasonCode, Thresholds};
 
-/// The result of the flash check: no check when the plan has no flashes.
+/// The result of the flash check: no check when the plan has no light step.
 #[derive(Debug, Clone)]
 pub(crate) struct FlashResult {
     pub check: Option<CheckScore>,
     pub reasons: Vec<ReasonCode>,
 }
 
-/// Face-vs-background log-chroma of one frame.
-fn signal(f: &FaceFrame<'_>) -> [f32; 3] {
-    let l: [f32; 3] = std::array::from_fn(|c| {
-        (f.face.face_rgb[c].max(0.0) + 1.0).ln() - (f.face.background_rgb[c].max(0.0) + 1.0).ln()
-    });
-    centre(l)
+/// Log-chroma of `a` against `b`: per-channel gains (white balance, exposure) cancel, and so
+/// does overall brightness.
+fn log_chroma(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
+    centre(std::array::from_fn(|c| (a[c].max(0.0) + 1.0).ln() - (b[c].max(0.0) + 1.0).ln()))
+}
+
+/// The face against the background: follows the colours when the screen lights the face.
+fn face_signal(f: &FaceObservation) -> Option<[f32; 3]> {
+    Some(log_chroma(f.face_rgb, f.background_rgb))
+}
+
+/// The background's dark half against its bright half: follows the colours only when the
+/// light is added to the whole picture (glare on a screen in front of the camera).
+fn glare_signal(f: &FaceObservation) -> Option<[f32; 3]> {
+    f.background_split_rgb.map(|[dark, bright]| log_chroma(dark, bright))
 }
 
 fn centre(v: [f32; 3]) -> [f32; 3] {
@@ -41,28 +50,35 @@ struct StepMean {
     n: usize,
 }
 
-pub(crate) fn check_flash(
+/// How well a per-frame signal follows the plan's colours.
+#[derive(Debug, Clone, Copy)]
+struct Following {
+    /// `max(0, cos) × min(1, snr / flash_good_snr)`.
+    score: f32,
+    /// Projection of the measured step differences on the displayed ones, over its noise.
+    snr: f32,
+}
+
+/// Scores `signal` against the plan's colour steps (see the manual); `None` when fewer than
+/// three steps had frames with the signal.
+fn following(
     plan: &ChallengePlan,
     faces: &[FaceFrame<'_>],
     th: &Thresholds,
-) -> FlashResult {
-    if plan.reduced_flash || plan.flashes.is_empty() {
-        return FlashResult {
-            check: None,
-            reasons: vec![ReasonCode::FlashReduced],
-        };
-    }
-
+    signal: fn(&FaceObservation) -> Option<[f32; 3]>,
+) -> Option<Following> {
     let mut steps = Vec::new();
     let mut sq_dev = 0.0f64; // sum of squared deviations from step means, all channels
     let mut dof = 0usize;
     for (index, step) in plan.flashes.iter().enumerate() {
+        // A fade (safe profile) is neither colour: only the steady part counts.
+        let steady_from = step.start_ms.saturating_add(plan.transition_ms);
         let s: Vec<[f32; 3]> = between(
             faces,
-            step.start_ms.saturating_add(th.flash_lag_ms),
+            steady_from.saturating_add(th.flash_lag_ms),
             step.end_ms.saturating_add(th.flash_lag_ms),
         )
-        .map(signal)
+        .filter_map(|f| signal(f.face))
         .filter(|v| v.iter().all(|x| x.is_finite()))
         .collect();
         if s.is_empty() {
@@ -94,6 +110,57 @@ pub(crate) fn check_flash(
         inv_n.push(1.0 / a.n as f32 + 1.0 / b.n as f32);
     }
     if inv_n.len() < 2 {
+        return None;
+    }
+
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
+    let (norm_d, norm_e) = (dot(&d, &d).sqrt(), dot(&e, &e).sqrt());
+    if norm_e <= f32::EPSILON || norm_d <= f32::EPSILON {
+        return Some(Following { score: 0.0, snr: 0.0 });
+    }
+    let cos = dot(&d, &e) / (norm_d * norm_e);
+    let sigma = if dof > 0 {
+        (sq_dev / dof as f64).sqrt() as f32
+    } else {
+        0.0
+    };
+    let sigma = sigma.max(th.flash_noise_floor);
+    let mean_inv_n = inv_n.iter().sum::<f32>() / inv_n.len() as f32;
+    let within = sigma * mean_inv_n.sqrt();
+    // What moves between steps but not with the colours (a person moving, talking, the camera
+    // drifting) is noise too, and the spread within steps does not see it: the part of `D`
+    // off `E`'s direction, per degree of freedom (two per centred difference, less the one the
+    // projection takes), bounds the noise from below. Without it a recording's own drift can
+    // line up with a short plan by chance (cap12, unlit, scored 0.53 on a five-step plan).
+    let projection = dot(&d, &e) / norm_e;
+    let off_dof = (2 * inv_n.len()).saturating_sub(1).max(1);
+    let between = ((norm_d * norm_d - projection * projection).max(0.0) / off_dof as f32).sqrt();
+    let snr = projection / within.max(between);
+    let score = cos.max(0.0) * (snr / th.flash_good_snr).clamp(0.0, 1.0);
+    Some(Following {
+        score: if score.is_finite() { score } else { 0.0 },
+        snr: if snr.is_finite() { snr } else { 0.0 },
+    })
+}
+
+pub(crate) fn check_flash(
+    plan: &ChallengePlan,
+    faces: &[FaceFrame<'_>],
+    th: &Thresholds,
+) -> FlashResult {
+    if !plan.has_light() {
+        // Only a fixed (test-mode) plan may do without the light check; any other plan
+        // without one is never live, whoever made it.
+        return FlashResult {
+            check: None,
+            reasons: vec![if plan.fixed {
+                ReasonCode::FlashReduced
+            } else {
+                ReasonCode::LightRequired
+            }],
+        };
+    }
+    let Some(face) = following(plan, faces, th, face_signal) else {
         // Fewer than three flash steps had a face in them: nothing to correlate.
         return FlashResult {
             check: Some(CheckScore {
@@ -103,35 +170,24 @@ pub(crate) fn check_flash(
             }),
             reasons: vec![ReasonCode::TooFewFrames],
         };
-    }
-
-    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
-    let (norm_d, norm_e) = (dot(&d, &d).sqrt(), dot(&e, &e).sqrt());
-    let score = if norm_e <= f32::EPSILON || norm_d <= f32::EPSILON {
-        0.0
-    } else {
-        let cos = dot(&d, &e) / (norm_d * norm_e);
-        let sigma = if dof > 0 {
-            (sq_dev / dof as f64).sqrt() as f32
-        } else {
-            0.0
-        };
-        let sigma = sigma.max(th.flash_noise_floor);
-        let mean_inv_n = inv_n.iter().sum::<f32>() / inv_n.len() as f32;
-        let snr = dot(&d, &e) / norm_e / (sigma * mean_inv_n.sqrt());
-        cos.max(0.0) * (snr / th.flash_good_snr).clamp(0.0, 1.0)
     };
-    let passed = score >= th.flash_min_score;
+    // The colours on the whole picture rather than on the face: a screen in front of the
+    // camera. Judged only where the face test would pass, so it can only take a pass away.
+    let glare = following(plan, faces, th, glare_signal)
+        .is_some_and(|g| g.score >= th.flash_glare_score && g.snr >= th.flash_glare_snr);
+    let passed = face.score >= th.flash_min_score && !glare;
     FlashResult {
         check: Some(CheckScore {
             check: Check::Flash,
-            score,
+            score: if glare { 0.0 } else { face.score },
             passed: Some(passed),
         }),
-        reasons: if passed {
-            Vec::new()
-        } else {
+        reasons: if glare {
+            vec![ReasonCode::FlashUniform]
+        } else if !passed {
             vec![ReasonCode::FlashMismatch]
+        } else {
+            Vec::new()
         },
     }
 }

@@ -7,11 +7,12 @@ use crate::actions::check_challenge;
 use crate::face::check_face;
 use crate::flash::check_flash;
 use crate::integrity::check_integrity;
+use crate::medium::check_medium;
 use crate::passive::{best_quality, check_passive};
 use crate::timeline::{baseline, face_frames};
 use crate::{
-    ChallengePlan, Check, Decision, FrameObservation, Reason, ReasonCode, SeenFrames, Thresholds,
-    Verdict,
+    Assurance, ChallengePlan, Check, CheckScore, Decision, FrameObservation, Reason, ReasonCode,
+    SeenFrames, Thresholds, Verdict,
 };
 
 /// What the analysis needs besides the plan and the frames.
@@ -50,7 +51,28 @@ fn weight(check: Check) -> f32 {
         Check::Flash => 0.15,
         Check::Integrity => 0.15,
         Check::Face => 0.10,
+        Check::Medium => 0.10,
     }
+}
+
+/// The checks that passed, as the kinds of evidence a decision rests on.
+fn assurance(checks: &[CheckScore]) -> Vec<Assurance> {
+    let passed = |check: Check| {
+        checks
+            .iter()
+            .any(|c| c.check == check && c.passed == Some(true))
+    };
+    let medium_failed = checks
+        .iter()
+        .any(|c| c.check == Check::Medium && c.passed == Some(false));
+    [
+        (Assurance::Light, passed(Check::Flash)),
+        (Assurance::Motion, passed(Check::Challenge)),
+        (Assurance::Passive, passed(Check::Passive) && !medium_failed),
+    ]
+    .into_iter()
+    .filter_map(|(a, ok)| ok.then_some(a))
+    .collect()
 }
 
 /// Judges one session: `frames` in upload order (sequence numbers 0, 1, 2, …), measured by
@@ -71,6 +93,7 @@ pub fn analyse(
     let integrity = check_integrity(plan, frames, ctx.seen, &ctx.arrivals, th);
     let face = check_face(frames, &faces, base.as_ref(), th);
     let passive = check_passive(frames, th);
+    let medium = check_medium(frames, th);
 
     let mut codes: Vec<ReasonCode> = [
         challenge.reasons,
@@ -78,6 +101,7 @@ pub fn analyse(
         integrity.reasons,
         face.reasons,
         passive.reasons,
+        medium.reasons,
     ]
     .concat();
     codes.sort();
@@ -100,6 +124,7 @@ pub fn analyse(
         Some(integrity.check),
         Some(face.check),
         Some(passive.check),
+        medium.check,
     ]
     .into_iter()
     .flatten()
@@ -134,11 +159,20 @@ pub fn analyse(
     ));
     model_versions.push(("thresholds".to_owned(), th.version.clone()));
 
+    let assurance = assurance(&checks);
+    // By construction (flash_mismatch, light_required): live rests on the light check unless
+    // the plan is a fixed one without light steps.
+    debug_assert!(
+        decision != Decision::Live
+            || assurance.contains(&Assurance::Light)
+            || (plan.fixed && !plan.has_light())
+    );
     Verdict {
         decision,
         score,
         reasons: codes.into_iter().map(Reason::from).collect(),
         checks,
+        assurance,
         reference_frame,
         model_versions,
     }

@@ -4,23 +4,25 @@
 //! AI judges whether the face is a real, live person operating in person). It has two jobs:
 //!
 //! 1. **Plan** a challenge: [`ChallengePlan::random`] draws a fresh timeline of a neutral phase,
-//!    random colour flashes and two or three random head/face actions, bound to the session's
-//!    nonce. The SDK plays it to the person.
+//!    a random colour sequence (the light step, in the standard or the
+//!    [photosensitivity-safe](light) profile: never left out) and two or three random
+//!    head/face actions, bound to the session's nonce. The SDK plays it to the person.
 //! 2. **Judge** the session: [`analyse`] takes the plan and per-frame measurements
 //!    ([`FrameObservation`], produced by the vision engine) and returns a [`Verdict`]: a
 //!    decision (live / spoof / uncertain), a 0–100 score, the [reasons](ReasonCode) with a fixed
-//!    English sentence each (policy L4: explainable), the score of each check, and the
-//!    reference frame.
+//!    English sentence each (policy L4: explainable), the score of each check, the kinds of
+//!    evidence it rests on ([`Assurance`]: light, motion, passive) and the reference frame.
 //!
 //! The checks, one module each:
 //!
 //! | check | catches | reasons |
 //! |---|---|---|
 //! | challenge | replayed or pre-recorded video, photos, puppets that cannot follow a fresh random timeline | `challenge_order`, `challenge_missing`, `challenge_unexpected` |
-//! | flash | video replay and injection: the face's colour must follow random screen colours | `flash_mismatch`, `flash_reduced` |
+//! | flash | video replay and injection: the face's colour must follow random screen colours (and only the face's: glare on a screen held up shows on the whole picture) | `flash_mismatch`, `flash_uniform`, `light_required`, `flash_reduced` |
 //! | integrity | injection and replay: sequence, timing, nonce, static presentation, frames seen before, frames uploaded in a burst after the capture | `sequence_invalid`, `timing_implausible`, `nonce_mismatch`, `too_few_frames`, `static_presentation`, `replayed_frames`, `arrival_burst` |
 //! | face | a second face, a face swapped mid-session | `no_face`, `multiple_faces`, `face_changed` |
-//! | passive | printed photos, screens, masks (anti-spoof models' scores) | `passive_spoof`, `passive_unavailable` |
+//! | passive | printed photos, screens, masks (anti-spoof models' scores, a low quantile over frames spread across the session) | `passive_spoof`, `passive_unavailable` |
+//! | medium | screens: a bright rectangular border around the face, a player's control bar (a cheap cue the engine measures on the same frames) | `screen_medium` |
 //!
 //! [`ReasonCode`] documents every code and the decision it forces. [`Thresholds`] holds every
 //! tunable, with its default. The [`manual`] explains how each check works and why.
@@ -50,7 +52,8 @@
 //! let plan = ChallengePlan::random(&ChallengeConfig::default(), "c0ffee", &mut rng)?;
 //! assert!((2..=3).contains(&plan.actions.len()));
 //!
-//! // Here, a fixed plan without flashes: open the mouth between 1 s and 4 s.
+//! // Here, a fixed (test-mode) plan without light steps: open the mouth between 1 s and 4 s.
+//! // Only a fixed plan may leave the light step out and still be judged live.
 //! let step = ActionStep { action: Action::OpenMouth, start_ms: 1000, end_ms: 4000 };
 //! let plan = ChallengePlan::fixed("c0ffee", vec![step], vec![])?;
 //!
@@ -84,7 +87,8 @@
 //! let mut seen = SeenFrames::new();
 //! let verdict = analyse(&plan, &frames, &AnalysisContext::new(&seen));
 //! assert_eq!(verdict.decision, Decision::Live);
-//! assert!(verdict.has(ReasonCode::FlashReduced)); // a note: no flashes in this plan
+//! assert!(verdict.has(ReasonCode::FlashReduced)); // a note: no light step in this plan
+//! assert_eq!(verdict.assurance, [Assurance::Motion, Assurance::Passive]);
 //! assert!(verdict.score >= 70);
 //! seen.insert_session("session-1", frames.iter().map(|f| &f.frame_hash), 1_000_000);
 //!
@@ -104,7 +108,9 @@ mod face;
 mod flash;
 mod fusion;
 mod integrity;
+pub mod light;
 pub mod manual;
+mod medium;
 mod observation;
 mod passive;
 mod plan;
@@ -116,6 +122,8 @@ mod timeline;
 mod verdict;
 
 #[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
@@ -125,10 +133,11 @@ mod actions_tests;
 pub use actions::Measure;
 pub use error::Error;
 pub use fusion::{AnalysisContext, analyse};
+pub use light::LightProfile;
 pub use observation::{FaceObservation, FrameObservation};
 pub use passive::select_passive_frames;
 pub use plan::{Action, ActionStep, ChallengeConfig, ChallengePlan, FlashConfig, FlashStep};
 pub use progress::{ActionHint, HintState, StepEvidence, action_hint, iris_wanted, step_evidence};
 pub use seen::SeenFrames;
 pub use thresholds::Thresholds;
-pub use verdict::{Check, CheckScore, Decision, Reason, ReasonCode, Verdict};
+pub use verdict::{Assurance, Check, CheckScore, Decision, Reason, ReasonCode, Verdict};

@@ -5,7 +5,8 @@
 //! 1. [`plan`]: drawing a challenge (timeline, randomness, the fixed-challenge mode).
 //! 2. [`observations`]: what the vision engine measures on each frame, and the conventions.
 //! 3. [`challenge`]: detecting each action against the person's own baseline, in its window.
-//! 4. [`flash`]: the face's colour response to the flashes (method after Tang et al., 2018).
+//! 4. [`flash`]: the face's colour response to the flashes (method after Tang et al., 2018),
+//!    and [`light`]: the two light profiles, one safe for photosensitive people.
 //! 5. [`integrity`]: sequence, timing, nonce, static presentation, replay.
 //! 6. [`faces`]: one face, the same face throughout.
 //! 7. [`passive`]: the passive anti-spoof scores, and choosing the frames to score.
@@ -25,6 +26,9 @@ pub mod challenge {
 }
 pub mod flash {
     #![doc = include_str!("manual/flash.md")]
+}
+pub mod light {
+    #![doc = include_str!("manual/light.md")]
 }
 pub mod integrity {
     #![doc = include_str!("manual/integrity.md")]

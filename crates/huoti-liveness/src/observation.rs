@@ -58,6 +58,10 @@ pub struct FaceObservation {
     pub face_rgb: [f32; 3],
     /// Mean sRGB of the frame outside the face box, 0–255.
     pub background_rgb: [f32; 3],
+    /// Mean sRGB of the background's darker and brighter halves (away from the head, without
+    /// clipped pixels), for the flash check's glare test; `None` when not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_split_rgb: Option<[[f32; 3]; 2]>,
     /// Landmark-geometry signature (scale-invariant distances), to tell whether the face stays
     /// the same person. Empty when not measured.
     pub shape: Vec<f32>,
@@ -66,6 +70,11 @@ pub struct FaceObservation {
     /// Passive anti-spoof probability that the face is real, on the frames the server chose
     /// to score (see [`select_passive_frames`](crate::select_passive_frames)).
     pub passive_real: Option<f32>,
+    /// Screen-medium cue, 0–1 (higher: more like a screen in front of the camera: a bright
+    /// rectangular border around the face, moiré, a player's control bar), on the frames the
+    /// passive models scored, when the engine measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screen_medium: Option<f32>,
 }
 
 impl FaceObservation {

@@ -5,6 +5,7 @@ use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::light::{self, LightProfile, SAFE_PALETTE};
 
 /// One action the person may be asked to perform.
 ///
@@ -53,7 +54,10 @@ impl std::fmt::Display for Action {
     }
 }
 
-/// The colour-flash part of a challenge.
+/// The colour-flash (light) part of a challenge: one of the two profiles.
+///
+/// [`FlashConfig::default`] is the standard profile; [`FlashConfig::photosensitive_safe`] the
+/// safe one (see [`light`](crate::light)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FlashConfig {
@@ -67,7 +71,12 @@ pub struct FlashConfig {
     pub max_count: usize,
     /// Duration of one flash step, ms (default 400). A few camera frames must fit in a step
     /// after the reflection lag (see [`Thresholds::flash_lag_ms`](crate::Thresholds)).
+    /// At least 167: a profile never changes colour more than six times (three flashes) in a
+    /// second.
     pub step_ms: u64,
+    /// Each step fades in from the previous colour over its first `transition_ms` (default 0:
+    /// a hard cut). At most half of `step_ms`; the flash check ignores the fade.
+    pub transition_ms: u64,
 }
 
 impl Default for FlashConfig {
@@ -85,6 +94,40 @@ impl Default for FlashConfig {
             min_count: 4,
             max_count: 6,
             step_ms: 400,
+            transition_ms: 0,
+        }
+    }
+}
+
+impl FlashConfig {
+    /// The photosensitivity-safe profile: the [`SAFE_PALETTE`] (six colours of nearly equal
+    /// luminance, no saturated red), 4–5 steps of 800 ms, each fading in over 300 ms.
+    pub fn photosensitive_safe() -> FlashConfig {
+        FlashConfig {
+            colours: SAFE_PALETTE.to_vec(),
+            min_count: 4,
+            max_count: 5,
+            step_ms: 800,
+            transition_ms: 300,
+        }
+    }
+
+    fn validate(&self, profile: LightProfile) -> Result<(), Error> {
+        if self.step_ms == 0 {
+            return Err(Error::ZeroDuration("flash.step_ms"));
+        }
+        if self.min_count < 2 || self.min_count > self.max_count {
+            return Err(Error::FlashConfig("need 2 <= min_count <= max_count"));
+        }
+        let first = self.colours.first();
+        if !self.colours.iter().any(|c| Some(c) != first) {
+            return Err(Error::FlashConfig(
+                "the palette needs at least two distinct colours",
+            ));
+        }
+        match profile {
+            LightProfile::Standard => light::check_rate(self),
+            LightProfile::PhotosensitiveSafe => light::check_safe_config(self),
         }
     }
 }
@@ -103,10 +146,13 @@ pub struct ChallengeConfig {
     pub neutral_ms: u64,
     /// Window given to each action, ms (default 3000).
     pub action_window_ms: u64,
-    /// The colour flashes.
+    /// The standard light profile (default [`FlashConfig::default`]).
     pub flash: FlashConfig,
-    /// No flashes at all, for people sensitive to flashing light (photosensitive epilepsy).
-    /// The verdict then relies on the other checks and says so (`flash_reduced`).
+    /// The photosensitivity-safe light profile (default [`FlashConfig::photosensitive_safe`]);
+    /// it must stay below WCAG's flash thresholds (checked by [`validate`](Self::validate)).
+    pub safe_flash: FlashConfig,
+    /// The person is sensitive to flashing light: draw the light step from `safe_flash`.
+    /// This never removes the light step: the light check runs on every plan.
     pub reduced_flash: bool,
 }
 
@@ -119,6 +165,7 @@ impl Default for ChallengeConfig {
             neutral_ms: 1000,
             action_window_ms: 3000,
             flash: FlashConfig::default(),
+            safe_flash: FlashConfig::photosensitive_safe(),
             reduced_flash: false,
         }
     }
@@ -152,22 +199,17 @@ impl ChallengeConfig {
         if self.action_window_ms == 0 {
             return Err(Error::ZeroDuration("action_window_ms"));
         }
-        if !self.reduced_flash {
-            let f = &self.flash;
-            if f.step_ms == 0 {
-                return Err(Error::ZeroDuration("flash.step_ms"));
-            }
-            if f.min_count < 2 || f.min_count > f.max_count {
-                return Err(Error::FlashConfig("need 2 <= min_count <= max_count"));
-            }
-            let first = f.colours.first();
-            if !f.colours.iter().any(|c| Some(c) != first) {
-                return Err(Error::FlashConfig(
-                    "the palette needs at least two distinct colours",
-                ));
-            }
+        self.flash.validate(LightProfile::Standard)?;
+        self.safe_flash.validate(LightProfile::PhotosensitiveSafe)
+    }
+
+    /// The profile plans drawn from this configuration use.
+    pub fn light_profile(&self) -> LightProfile {
+        if self.reduced_flash {
+            LightProfile::PhotosensitiveSafe
+        } else {
+            LightProfile::Standard
         }
-        Ok(())
     }
 }
 
@@ -206,10 +248,19 @@ pub struct ChallengePlan {
     pub neutral_ms: u64,
     /// Actions in the order they must be performed, with their windows.
     pub actions: Vec<ActionStep>,
-    /// Colour flashes in display order (empty with `reduced_flash`).
+    /// Colour (light) steps in display order. Empty only in a [`fixed`](ChallengePlan::fixed()) plan.
     pub flashes: Vec<FlashStep>,
-    /// The flashes were left out (no flash check; the verdict says so).
+    /// The light steps use the photosensitivity-safe profile (the person asked for reduced
+    /// flashing): colours of equal luminance, no saturated red, smooth fades.
     pub reduced_flash: bool,
+    /// Each light step fades in from the previous colour over its first `transition_ms`
+    /// (0: hard cuts). Absent in plans from before the safe profile: 0.
+    #[serde(default)]
+    pub transition_ms: u64,
+    /// Made by [`ChallengePlan::fixed()`] for tests and the server's test mode. Only such a plan
+    /// may lack a light step and still be judged live ([`ReasonCode::LightRequired`](crate::ReasonCode)).
+    #[serde(default)]
+    pub fixed: bool,
     /// End of the last step, ms.
     pub total_ms: u64,
 }
@@ -231,8 +282,11 @@ impl ChallengePlan {
 
         let mut t = config.neutral_ms;
         let mut flashes = Vec::new();
-        if !config.reduced_flash {
-            let f = &config.flash;
+        let f = match config.light_profile() {
+            LightProfile::Standard => &config.flash,
+            LightProfile::PhotosensitiveSafe => &config.safe_flash,
+        };
+        {
             let count = uniform_in(rng, f.min_count, f.max_count);
             let mut prev: Option<[u8; 3]> = None;
             for _ in 0..count {
@@ -281,6 +335,8 @@ impl ChallengePlan {
             actions,
             flashes,
             reduced_flash: config.reduced_flash,
+            transition_ms: f.transition_ms,
+            fixed: false,
             total_ms: t,
         };
         debug_assert_eq!(plan.validate(), Ok(()));
@@ -288,8 +344,9 @@ impl ChallengePlan {
     }
 
     /// A plan with explicit steps, for tests and the fixed-challenge mode (a recorded clip
-    /// cannot follow a random challenge). The neutral phase runs from 0 ms to the first step;
-    /// no flashes means a reduced-flash plan.
+    /// cannot follow a random challenge). The neutral phase runs from 0 ms to the first step.
+    /// The light steps use the standard profile with hard cuts; without any, the plan has no
+    /// light step, which only a fixed plan may have (its `fixed` field is set).
     ///
     /// Flashes and actions may overlap each other, but within each list the windows must be
     /// non-empty, ordered and non-overlapping.
@@ -310,7 +367,9 @@ impl ChallengePlan {
             nonce: nonce.into(),
             neutral_ms: starts.min().unwrap_or(0),
             total_ms: ends.max().unwrap_or(0),
-            reduced_flash: flashes.is_empty(),
+            reduced_flash: false,
+            transition_ms: 0,
+            fixed: true,
             actions,
             flashes,
         };
@@ -347,15 +406,22 @@ impl ChallengePlan {
                 return Err(Error::RepeatedColour { index: i + 1 });
             }
         }
-        if self.reduced_flash && !self.flashes.is_empty() {
-            return Err(Error::Timeline(
-                "a reduced-flash plan must not contain flash steps",
-            ));
+        if self.flashes.is_empty() && !self.fixed {
+            return Err(Error::NoLightStep);
         }
-        if !self.reduced_flash && self.flashes.len() < 2 {
+        if self.flashes.len() == 1 {
             return Err(Error::FlashConfig(
                 "a flash sequence needs at least two steps",
             ));
+        }
+        let fade = self.transition_ms.saturating_mul(2);
+        if self.flashes.iter().any(|s| fade > s.end_ms - s.start_ms) {
+            return Err(Error::FlashConfig(
+                "transition_ms must leave at least half of each step steady",
+            ));
+        }
+        if self.reduced_flash {
+            light::check_safe_plan(self)?;
         }
         let first = action_windows
             .iter()
@@ -385,7 +451,43 @@ impl ChallengePlan {
         Ok(())
     }
 
-    /// The colour on screen at `t_ms`, if a flash step covers it.
+    /// Whether the plan has a light step (colour steps the flash check can verify). Every plan
+    /// [`random`](Self::random) draws has one; outside test mode a server must refuse a plan
+    /// without one at session creation.
+    pub fn has_light(&self) -> bool {
+        self.flashes.len() >= 2
+    }
+
+    /// The light profile of the plan's colour steps.
+    pub fn light_profile(&self) -> LightProfile {
+        if self.reduced_flash {
+            LightProfile::PhotosensitiveSafe
+        } else {
+            LightProfile::Standard
+        }
+    }
+
+    /// Checks what a server must check when it creates a session: the plan is valid, and it
+    /// has a light step unless the server runs in test mode.
+    ///
+    /// ```
+    /// use huoti_liveness::{ActionStep, Action, ChallengePlan, Error};
+    /// let step = ActionStep { action: Action::Blink, start_ms: 1000, end_ms: 3000 };
+    /// let plan = ChallengePlan::fixed("ab", vec![step], vec![])?;
+    /// assert_eq!(plan.check_for_session(false), Err(Error::NoLightStep));
+    /// assert_eq!(plan.check_for_session(true), Ok(()));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn check_for_session(&self, test_mode: bool) -> Result<(), Error> {
+        self.validate()?;
+        if !test_mode && !self.has_light() {
+            return Err(Error::NoLightStep);
+        }
+        Ok(())
+    }
+
+    /// The colour on screen at `t_ms`, if a flash step covers it (during a fade, the colour
+    /// being faded to).
     pub fn flash_at(&self, t_ms: u64) -> Option<[u8; 3]> {
         self.flashes
             .iter()

@@ -41,14 +41,21 @@ fn default_plan_timeline() {
 }
 
 #[test]
-fn reduced_flash_plan_has_no_flashes() {
+fn reduced_flash_plan_keeps_a_light_step_in_the_safe_profile() {
     let config = ChallengeConfig {
         reduced_flash: true,
         ..Default::default()
     };
     let p = ChallengePlan::random(&config, "00ff", &mut seeded(1)).unwrap();
-    assert!(p.flashes.is_empty() && p.reduced_flash);
-    assert_eq!(p.actions[0].start_ms, 1000);
+    assert!(p.reduced_flash && p.has_light() && !p.fixed);
+    assert_eq!(p.light_profile(), crate::LightProfile::PhotosensitiveSafe);
+    assert!((4..=5).contains(&p.flashes.len()));
+    assert_eq!(p.transition_ms, 300);
+    for f in &p.flashes {
+        assert!(crate::light::SAFE_PALETTE.contains(&f.rgb));
+        assert_eq!(f.end_ms - f.start_ms, 800);
+    }
+    assert_eq!(p.actions[0].start_ms, 1000 + 800 * p.flashes.len() as u64);
 }
 
 #[test]
@@ -133,8 +140,8 @@ fn bad_configs_are_refused() {
         ),
         Err(Error::FlashConfig(_))
     ));
-    // …which does not matter when there are no flashes.
-    assert!(
+    // …even when the person asked for the safe profile: both profiles must be usable.
+    assert!(matches!(
         plan(
             ChallengeConfig {
                 flash: one_colour,
@@ -142,9 +149,9 @@ fn bad_configs_are_refused() {
                 ..d()
             },
             "ab"
-        )
-        .is_ok()
-    );
+        ),
+        Err(Error::FlashConfig(_))
+    ));
     assert_eq!(
         plan(
             ChallengeConfig {
@@ -186,8 +193,14 @@ fn fixed_plan_for_a_recorded_clip() {
     )
     .unwrap();
     assert_eq!(
-        (p.neutral_ms, p.total_ms, p.reduced_flash),
-        (10_500, 22_000, true)
+        (
+            p.neutral_ms,
+            p.total_ms,
+            p.reduced_flash,
+            p.fixed,
+            p.has_light()
+        ),
+        (10_500, 22_000, false, true, false)
     );
 }
 
@@ -310,16 +323,19 @@ proptest! {
             prop_assert_ne!(w[0].action, w[1].action);
             prop_assert_eq!(w[0].end_ms, w[1].start_ms);
         }
+        prop_assert!(p.has_light(), "the light step is never off");
+        for w in p.flashes.windows(2) {
+            prop_assert_ne!(w[0].rgb, w[1].rgb);
+        }
+        let profile = if reduced_flash { &config.safe_flash } else { &config.flash };
+        prop_assert!((profile.min_count..=profile.max_count).contains(&p.flashes.len()));
+        for f in &p.flashes {
+            prop_assert!(profile.colours.contains(&f.rgb));
+        }
+        let light = crate::light::assess_light(&p, None);
+        prop_assert!(light.meets_three_flashes());
         if reduced_flash {
-            prop_assert!(p.flashes.is_empty());
-        } else {
-            prop_assert!((flash_min..=flash_min + flash_extra).contains(&p.flashes.len()));
-            for w in p.flashes.windows(2) {
-                prop_assert_ne!(w[0].rgb, w[1].rgb);
-            }
-            for f in &p.flashes {
-                prop_assert!(config.flash.colours.contains(&f.rgb));
-            }
+            prop_assert!(light.below_flash_thresholds() && !light.saturated_red);
         }
     }
 }

@@ -231,11 +231,9 @@ impl Session {
             }
         }
 
-        // Screen light on the face: the flash colour, seen 60 ms late; a grey UI otherwise.
-        let shown = self
-            .plan
-            .flash_at(t.saturating_sub(60))
-            .map_or([0.3; 3], |rgb| rgb.map(linear));
+        // Screen light on the face: the flash colour (faded in over transition_ms), seen 60 ms
+        // late; a grey UI otherwise.
+        let shown = screen_light(&self.plan, t.saturating_sub(60));
         let light: [f32; 3] = if self.reflects_flash { shown } else { [0.3; 3] };
         // The camera's auto white balance and exposure drift over the whole frame.
         let tf = t as f32;
@@ -294,6 +292,33 @@ impl Session {
             passive_real: None,
             iris_eye_openness: (self.iris && crate::iris_wanted(&self.plan, &crate::Thresholds::default(), t))
                 .then(|| [0.29 * lids + 0.004 * noise(rng), 0.28 * lids + 0.004 * noise(rng)]),
+            screen_medium: None,
+            background_split_rgb: None,
         }
     }
+}
+
+/// The screen's linear light at `t`: the step's colour, blended from the previous one (or the
+/// grey UI) during the step's first `transition_ms`.
+pub(crate) fn screen_light(plan: &ChallengePlan, t: u64) -> [f32; 3] {
+    const UI: [f32; 3] = [0.3; 3];
+    let Some(i) = plan
+        .flashes
+        .iter()
+        .position(|s| s.start_ms <= t && t < s.end_ms)
+    else {
+        return UI;
+    };
+    let step = plan.flashes[i];
+    let to = step.rgb.map(linear);
+    let from = match i.checked_sub(1).map(|j| plan.flashes[j]) {
+        Some(prev) if prev.end_ms == step.start_ms => prev.rgb.map(linear),
+        _ => UI,
+    };
+    let done = if plan.transition_ms == 0 {
+        1.0
+    } else {
+        ((t - step.start_ms) as f32 / plan.transition_ms as f32).min(1.0)
+    };
+    std::array::from_fn(|c| from[c] + (to[c] - from[c]) * done)
 }

@@ -316,9 +316,9 @@ fn flash_response_to_a_different_sequence_scores_low() {
 }
 
 #[test]
-fn reduced_flash_is_noted_and_can_still_be_live() {
+fn a_fixed_plan_without_light_is_noted_and_can_still_be_live() {
     let p = plan(&[TurnRight, Nod], false);
-    assert!(p.reduced_flash);
+    assert!(p.fixed && !p.has_light());
     let v = judge(&p, &live(&p));
     assert_eq!(v.decision, Decision::Live);
     assert_eq!(codes(&v), ["flash_reduced"]);
@@ -692,23 +692,38 @@ fn no_passive_score_is_uncertain() {
 }
 
 #[test]
-fn select_passive_frames_picks_the_best_spread_over_time() {
+fn select_passive_frames_spreads_over_time_from_the_first_frame_blind_to_sharpness() {
     let p = plan(&[TurnLeft, OpenMouth], true);
     let mut frames = live(&p);
-    let n = frames.len();
     for f in &mut frames {
         f.quality = 0.5;
     }
-    frames[2].quality = 0.9;
-    frames[3].quality = 0.95; // same third as frame 2: only the better one is taken
-    frames[n / 2].quality = 0.8;
-    frames[n - 1].quality = 0.6;
-    frames[n - 2].faces = 2;
-    frames[n - 2].quality = 1.0; // two faces: never chosen
-    let chosen = crate::select_passive_frames(&frames, 3);
-    assert_eq!(chosen, vec![3, n as u32 / 2, n as u32 - 1]);
+    frames[0].faces = 0; // no face in the very first frame: the first one with a face leads
+    frames[2].quality = 0.05; // far below the session's median: never scored
+    frames[9].quality = 1.0; // the sharpest frame is not preferred
+    let eligible: Vec<u32> = frames
+        .iter()
+        .filter(|f| f.faces == 1 && f.quality >= 0.25)
+        .map(|f| f.seq)
+        .collect();
+    let chosen = crate::select_passive_frames(&frames, 4);
+    let len = eligible.len();
+    let expected: Vec<u32> = (0..4)
+        .map(|i| {
+            let run = &eligible[i * len / 4..(i + 1) * len / 4];
+            if i == 0 {
+                run[0]
+            } else {
+                run[(run.len() - 1) / 2]
+            }
+        })
+        .collect();
+    assert_eq!(chosen, expected);
+    assert_eq!(chosen[0], 1, "the first second is scored");
+    assert!(frames[chosen[0] as usize].t_ms < 1000);
+    assert!(!chosen.contains(&2) && !chosen.contains(&9));
     assert!(crate::select_passive_frames(&frames, 0).is_empty());
-    assert_eq!(crate::select_passive_frames(&frames[..2], 5), vec![0, 1]);
+    assert_eq!(crate::select_passive_frames(&frames[..2], 5), vec![1]);
 }
 
 // --- explanations ---------------------------------------------------------------------------

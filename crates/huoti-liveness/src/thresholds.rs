@@ -80,6 +80,12 @@ pub struct Thresholds {
     /// Smallest noise assumed on the face-vs-background log-chroma signal (default 0.002),
     /// so noiseless (synthetic or injected) input cannot produce an infinite ratio.
     pub flash_noise_floor: f32,
+    /// The glare test: when the background's dark-to-bright ratio follows the colours with a
+    /// score of at least this (default 0.5)…
+    pub flash_glare_score: f32,
+    /// …and a signal-to-noise ratio of at least this (default 3), the colours fell on the
+    /// whole picture, not on a face: `flash_uniform`.
+    pub flash_glare_snr: f32,
 
     // --- integrity -------------------------------------------------------------------------
     /// Shortest plausible mean frame interval, ms (default 15: a 60 fps camera with jitter).
@@ -131,8 +137,21 @@ pub struct Thresholds {
     pub bbox_jump: f32,
 
     // --- passive -----------------------------------------------------------------------------
-    /// Median passive real-probability below which the session fails (default 0.5).
+    /// Passive real-probability below which the session fails (default 0.5), compared with
+    /// the `passive_quantile` of the scored frames.
     pub passive_min_real: f32,
+    /// Which quantile of the scored frames' real-probabilities is the session's passive score
+    /// (default 0.25: a low quantile, so the frames that show the medium most weigh most,
+    /// while one odd frame cannot fail a session of eight).
+    pub passive_quantile: f32,
+
+    // --- screen medium -----------------------------------------------------------------------
+    /// Which quantile of the frames' screen-medium cues is the session's (default 0.75: the
+    /// frames that show the screen most, but more than one of them).
+    pub medium_quantile: f32,
+    /// Session screen-medium cue at or above which the verdict gets `screen_medium`
+    /// (default 0.5).
+    pub medium_max: f32,
 }
 
 impl Default for Thresholds {
@@ -163,6 +182,8 @@ impl Default for Thresholds {
             flash_min_score: 0.5,
             flash_good_snr: 3.0,
             flash_noise_floor: 0.002,
+            flash_glare_score: 0.5,
+            flash_glare_snr: 3.0,
             min_mean_interval_ms: 15.0,
             max_mean_interval_ms: 200.0,
             max_gap_ms: 1000,
@@ -181,6 +202,9 @@ impl Default for Thresholds {
             face_changed_min_frames: 3,
             bbox_jump: 0.25,
             passive_min_real: 0.5,
+            passive_quantile: 0.25,
+            medium_quantile: 0.75,
+            medium_max: 0.5,
         }
     }
 }

@@ -45,6 +45,24 @@ pub(crate) fn median(values: impl IntoIterator<Item = f32>) -> Option<f32> {
     })
 }
 
+/// The `q`-quantile (0–1) of the finite values, interpolating linearly between order
+/// statistics (so `quantile(v, 0.5)` is the median); `None` when there are none.
+pub(crate) fn quantile(values: impl IntoIterator<Item = f32>, q: f32) -> Option<f32> {
+    let mut v: Vec<f32> = values.into_iter().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f32::total_cmp);
+    let q = if q.is_finite() {
+        q.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let pos = q * (v.len() - 1) as f32;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f32))
+}
+
 /// Element-wise median of the vectors of the most common non-zero length (the others, from
 /// a frame where the signature was not measured or measured differently, are ignored).
 pub(crate) fn median_vec<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Vec<f32> {
@@ -106,6 +124,17 @@ mod tests {
         assert_eq!(median([3.0, f32::NAN, 1.0, 2.0]), Some(2.0));
         assert_eq!(median([4.0, 1.0]), Some(2.5));
         assert_eq!(median([f32::INFINITY]), None);
+    }
+
+    #[test]
+    fn quantile_interpolates_between_order_statistics() {
+        let v = [4.0, 1.0, 3.0, 2.0, f32::NAN];
+        assert_eq!(quantile(v, 0.0), Some(1.0));
+        assert_eq!(quantile(v, 1.0), Some(4.0));
+        assert_eq!(quantile(v, 0.5), median(v));
+        assert_eq!(quantile(v, 0.25), Some(1.75));
+        assert_eq!(quantile([0.7], 0.25), Some(0.7));
+        assert_eq!(quantile([f32::NAN], 0.25), None);
     }
 
     #[test]

@@ -51,9 +51,12 @@ impl Decision {
 /// | `no_face` | uncertain | no face in too many frames |
 /// | `challenge_unexpected` | uncertain | a head turn the plan did not ask for, during the action phase |
 /// | `flash_mismatch` | uncertain | the face's colour did not follow the flashed colours (weak signal or no response) |
+/// | `flash_uniform` | uncertain | the flashed colours appeared on the whole picture, not only on the face: glare on a screen held in front of the camera |
+/// | `light_required` | uncertain | the plan has no light step and is not a fixed (test-mode) plan: never live without the light check |
+/// | `screen_medium` | uncertain | the frames show a screen: a bright rectangular border around the face or a player's control bar |
 /// | `passive_unavailable` | uncertain | no frame carried a passive anti-spoof score |
 /// | `arrival_burst` | uncertain | the frames' arrivals at the server spanned more than 3 s less than their capture: uploaded in a burst after the capture, not during it (server only) |
-/// | `flash_reduced` | none (note) | no flash check (reduced-flash plan); the verdict relies on the other checks |
+/// | `flash_reduced` | none (note) | a fixed (test-mode) plan without light steps: no light check; the verdict relies on the other checks |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -87,6 +90,12 @@ pub enum ReasonCode {
     /// See the table on [`ReasonCode`].
     FlashMismatch,
     /// See the table on [`ReasonCode`].
+    FlashUniform,
+    /// See the table on [`ReasonCode`].
+    LightRequired,
+    /// See the table on [`ReasonCode`].
+    ScreenMedium,
+    /// See the table on [`ReasonCode`].
     PassiveUnavailable,
     /// See the table on [`ReasonCode`].
     ArrivalBurst,
@@ -96,7 +105,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, most severe first (the order reasons appear in a verdict).
-    pub const ALL: [ReasonCode; 17] = [
+    pub const ALL: [ReasonCode; 20] = [
         ReasonCode::SequenceInvalid,
         ReasonCode::TimingImplausible,
         ReasonCode::NonceMismatch,
@@ -111,6 +120,9 @@ impl ReasonCode {
         ReasonCode::NoFace,
         ReasonCode::ChallengeUnexpected,
         ReasonCode::FlashMismatch,
+        ReasonCode::FlashUniform,
+        ReasonCode::LightRequired,
+        ReasonCode::ScreenMedium,
         ReasonCode::PassiveUnavailable,
         ReasonCode::ArrivalBurst,
         ReasonCode::FlashReduced,
@@ -133,6 +145,9 @@ impl ReasonCode {
             ReasonCode::NoFace => "no_face",
             ReasonCode::ChallengeUnexpected => "challenge_unexpected",
             ReasonCode::FlashMismatch => "flash_mismatch",
+            ReasonCode::FlashUniform => "flash_uniform",
+            ReasonCode::LightRequired => "light_required",
+            ReasonCode::ScreenMedium => "screen_medium",
             ReasonCode::PassiveUnavailable => "passive_unavailable",
             ReasonCode::ArrivalBurst => "arrival_burst",
             ReasonCode::FlashReduced => "flash_reduced",
@@ -179,14 +194,26 @@ impl ReasonCode {
             ReasonCode::FlashMismatch => {
                 "The light on the face did not follow the colours flashed on the screen."
             }
+            ReasonCode::FlashUniform => {
+                "The screen's colours appeared on the whole picture rather than on the face, \
+                 as on a screen held in front of the camera."
+            }
+            ReasonCode::LightRequired => {
+                "The challenge had no colour step, so the light on the face could not be \
+                 checked; a session is never accepted without that check."
+            }
+            ReasonCode::ScreenMedium => {
+                "The frames show signs of a screen in front of the camera: a bright rectangular \
+                 border around the face or a video player's controls."
+            }
             ReasonCode::PassiveUnavailable => "No frame was checked by the anti-spoofing model.",
             ReasonCode::ArrivalBurst => {
                 "The frames reached the server faster than they were captured, in a burst after \
                  the capture rather than while it happened."
             }
             ReasonCode::FlashReduced => {
-                "The colour-flash check was skipped (reduced-flash mode); the verdict relies on \
-                 the other checks."
+                "The colour check did not run (a fixed test challenge without colour steps); \
+                 the verdict relies on the other checks."
             }
         }
     }
@@ -209,6 +236,9 @@ impl ReasonCode {
             | ReasonCode::NoFace
             | ReasonCode::ChallengeUnexpected
             | ReasonCode::FlashMismatch
+            | ReasonCode::FlashUniform
+            | ReasonCode::LightRequired
+            | ReasonCode::ScreenMedium
             | ReasonCode::PassiveUnavailable
             | ReasonCode::ArrivalBurst => Some(Decision::Uncertain),
             ReasonCode::FlashReduced => None,
@@ -254,6 +284,8 @@ pub enum Check {
     Face,
     /// Passive anti-spoof models.
     Passive,
+    /// Signs of a screen (border, player controls); only when the engine measured them.
+    Medium,
 }
 
 impl Check {
@@ -265,6 +297,7 @@ impl Check {
             Check::Integrity => "integrity",
             Check::Face => "face",
             Check::Passive => "passive",
+            Check::Medium => "medium",
         }
     }
 }
@@ -281,6 +314,32 @@ pub struct CheckScore {
     pub passed: Option<bool>,
 }
 
+/// A kind of evidence a live verdict can rest on: what [`Verdict::assurance`] lists.
+///
+/// A production verdict is live only if it rests on [`Light`](Assurance::Light): the light
+/// check is what a replay that follows the actions cannot pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assurance {
+    /// The face reflected the plan's random colours (the flash check ran and passed).
+    Light,
+    /// The person performed the requested actions in order and in time.
+    Motion,
+    /// The passive models judged the face real, and no screen was seen.
+    Passive,
+}
+
+impl Assurance {
+    /// The stable snake_case name (`"light"`, `"motion"`, `"passive"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assurance::Light => "light",
+            Assurance::Motion => "motion",
+            Assurance::Passive => "passive",
+        }
+    }
+}
+
 /// The result of [`analyse`](crate::analyse).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -293,6 +352,11 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     /// The score of each check that ran.
     pub checks: Vec<CheckScore>,
+    /// The checks that passed and so back the decision: light, motion, passive (in that
+    /// order). A live verdict always includes `light`, except for a fixed (test-mode) plan
+    /// without light steps.
+    #[serde(default)]
+    pub assurance: Vec<Assurance>,
     /// Sequence number of the best-quality frame with exactly one face (the frame to keep as
     /// the session's reference image, where consent allows).
     pub reference_frame: Option<u32>,

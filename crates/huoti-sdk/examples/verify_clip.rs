@@ -54,10 +54,11 @@ impl Ui for TerminalUi {
         };
         eprintln!("prompt  {what} (until {:.1} s)", deadline.as_secs_f64());
     }
-    fn flash(&mut self, rgb: Option<[u8; 3]>) {
+    fn light(&mut self, rgb: Option<[u8; 3]>, fade: Duration) {
+        let fade = if fade.is_zero() { String::new() } else { format!(" (fading over {} ms)", fade.as_millis()) };
         match rgb {
-            Some([r, g, b]) => eprintln!("flash   #{r:02x}{g:02x}{b:02x}"),
-            None => eprintln!("flash   off"),
+            Some([r, g, b]) => eprintln!("light   #{r:02x}{g:02x}{b:02x}{fade}"),
+            None => eprintln!("light   off{fade}"),
         }
     }
     fn progress(&mut self, p: Progress) {

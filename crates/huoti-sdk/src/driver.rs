@@ -92,6 +92,17 @@ pub trait Ui {
     fn flash(&mut self, rgb: Option<[u8; 3]>) {
         let _ = rgb;
     }
+    /// Change the full-screen colour to `rgb` (or back to the normal screen with `None`),
+    /// fading linearly from what is shown now over `fade` (zero: at once). The driver calls
+    /// this for every colour change of the light step; the photosensitivity-safe profile
+    /// (`Challenge::reduced_flash`) asks for a fade of a few hundred ms. The default calls
+    /// [`flash`](Ui::flash), a hard cut: the safe profile's colours have equal luminance and
+    /// no saturated red, so even a cut stays below WCAG's flash thresholds, but draw the fade
+    /// when you can.
+    fn light(&mut self, rgb: Option<[u8; 3]>, fade: Duration) {
+        let _ = fade;
+        self.flash(rgb);
+    }
     /// Progress of capture and upload.
     fn progress(&mut self, progress: Progress) {
         let _ = progress;
@@ -496,8 +507,9 @@ pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// Turns challenge time into UI events: flashes on and off, prompts as windows open, hints
-/// between them. Each event fires once, in order.
+/// Turns challenge time into UI events: colours on and off (fading over the challenge's
+/// `transition_ms`), prompts as windows open, hints between them. Each event fires once, in
+/// order.
 struct Pacer<'c> {
     challenge: &'c Challenge,
     flash: Option<[u8; 3]>,
@@ -514,7 +526,7 @@ impl<'c> Pacer<'c> {
         let flash = self.challenge.flashes.iter().find(|f| f.start_ms <= t_ms && t_ms < f.end_ms).map(|f| f.rgb);
         if flash != self.flash {
             self.flash = flash;
-            ui.flash(flash);
+            ui.light(flash, self.fade());
         }
         while let Some(step) = self.challenge.actions.get(self.prompted) {
             if t_ms < step.start_ms {
@@ -533,9 +545,13 @@ impl<'c> Pacer<'c> {
         }
     }
 
+    fn fade(&self) -> Duration {
+        Duration::from_millis(self.challenge.transition_ms)
+    }
+
     fn finish(&mut self, ui: &mut dyn Ui) {
         if self.flash.take().is_some() {
-            ui.flash(None);
+            ui.light(None, self.fade());
         }
     }
 }
@@ -573,6 +589,7 @@ mod tests {
                 FlashStep { rgb: [0, 0, 255], start_ms: 1500, end_ms: 2000 },
             ],
             reduced_flash: false,
+            transition_ms: 0,
             total_ms: 4000,
         };
         let mut ui = Recorder::default();
@@ -594,6 +611,45 @@ mod tests {
         );
     }
 
+    /// A host that draws fades, recording what it is asked.
+    #[derive(Default)]
+    struct Fader(Vec<(Option<[u8; 3]>, u128)>);
+    impl Ui for Fader {
+        fn light(&mut self, rgb: Option<[u8; 3]>, fade: Duration) {
+            self.0.push((rgb, fade.as_millis()));
+        }
+    }
+
+    #[test]
+    fn the_safe_profile_is_shown_with_fades_and_never_skipped() {
+        let c = Challenge {
+            nonce: "n".into(),
+            neutral_ms: 1000,
+            actions: vec![ActionStep { action: Action::Nod, start_ms: 2600, end_ms: 4000 }],
+            flashes: vec![
+                FlashStep { rgb: [30, 130, 255], start_ms: 1000, end_ms: 1800 },
+                FlashStep { rgb: [40, 160, 40], start_ms: 1800, end_ms: 2600 },
+            ],
+            reduced_flash: true,
+            transition_ms: 300,
+            total_ms: 4000,
+        };
+        let mut fader = Fader::default();
+        let mut p = Pacer::new(&c);
+        for t in (0..4000).step_by(66) {
+            p.advance(t, &mut fader);
+        }
+        p.finish(&mut fader);
+        assert_eq!(fader.0, [(Some([30, 130, 255]), 300), (Some([40, 160, 40]), 300), (None, 300)]);
+        // A host that only implements `flash` still shows every colour (as cuts).
+        let mut old_host = Recorder::default();
+        let mut p = Pacer::new(&c);
+        for t in (0..4000).step_by(66) {
+            p.advance(t, &mut old_host);
+        }
+        assert_eq!(old_host.0[..3], ["flash Some([30, 130, 255])", "flash Some([40, 160, 40])", "flash None"]);
+    }
+
     #[test]
     fn a_skipped_window_is_not_prompted_late() {
         let c = Challenge {
@@ -604,7 +660,8 @@ mod tests {
                 ActionStep { action: Action::OpenMouth, start_ms: 100, end_ms: 900 },
             ],
             flashes: vec![],
-            reduced_flash: true,
+            reduced_flash: false,
+            transition_ms: 0,
             total_ms: 900,
         };
         let mut ui = Recorder::default();
@@ -618,7 +675,15 @@ mod tests {
         let t = Ticket {
             session_id: "s_1".into(),
             client_token: ClientToken::new("ct_secret"),
-            challenge: Challenge { nonce: "n".into(), neutral_ms: 0, actions: vec![], flashes: vec![], reduced_flash: true, total_ms: 0 },
+            challenge: Challenge {
+                nonce: "n".into(),
+                neutral_ms: 0,
+                actions: vec![],
+                flashes: vec![],
+                reduced_flash: false,
+                transition_ms: 0,
+                total_ms: 0,
+            },
             max_frames: None,
         };
         let d = format!("{t:?}");

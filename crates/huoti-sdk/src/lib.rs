@@ -25,8 +25,10 @@
 //!    force in hand, [`Permissions::consent`] (refused → [`Error::ConsentDenied`]), and records
 //!    the consent on the server;
 //! 2. opens the [`FrameSource`] and captures until the challenge is over, calling the host's
-//!    [`Ui`] to show the prompts (`turn_left`, `blink`, … until a deadline) and the colour
-//!    flashes at the right times;
+//!    [`Ui`] to show the prompts (`turn_left`, `blink`, … until a deadline) and the light
+//!    step's colours at the right times ([`Ui::light`], fading over the challenge's
+//!    `transition_ms` in the photosensitivity-safe profile, which the server chooses when the
+//!    person asked for reduced flashing; the SDK never leaves the colours out);
 //! 3. meanwhile, on an upload thread, JPEG-encodes each frame and sends it with its sequence
 //!    number, capture time (ms since the challenge started) and the challenge nonce — and the
 //!    three device-info headers only if allowed — retrying with exponential backoff inside a
@@ -87,7 +89,7 @@
 //! let ticket: Ticket = serde_json::from_str(r#"{
 //!     "session_id": "s_0123", "client_token": "ct_secret",
 //!     "challenge": {"nonce": "ab12", "neutral_ms": 1000, "actions": [], "flashes": [],
-//!                   "reduced_flash": true, "total_ms": 4000}
+//!                   "reduced_flash": false, "total_ms": 4000}
 //! }"#).unwrap();
 //! assert!(!format!("{ticket:?}").contains("ct_secret")); // tokens never in Debug
 //!

@@ -138,7 +138,15 @@ fn ticket(total_ms: u64) -> Ticket {
     Ticket {
         session_id: "s_test".into(),
         client_token: ClientToken::new("ct_test_token"),
-        challenge: Challenge { nonce: "00ff".into(), neutral_ms: 0, actions: vec![], flashes: vec![], reduced_flash: true, total_ms },
+        challenge: Challenge {
+            nonce: "00ff".into(),
+            neutral_ms: 0,
+            actions: vec![],
+            flashes: vec![],
+            reduced_flash: false,
+            transition_ms: 0,
+            total_ms,
+        },
         max_frames: None,
     }
 }

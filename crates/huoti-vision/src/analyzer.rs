@@ -14,6 +14,7 @@ use crate::geometry::{Rect, RotatedCrop};
 use crate::measures::{measure, shape_signature, Measures};
 use crate::mesh::{crop_for_face, Mesh, MeshModel, MESH_INPUT};
 use crate::model::{FixedModel, ShapeCachedModel};
+use crate::glare::background_split_rgb;
 use crate::quality::{assess, face_and_background_rgb, frame_hash, Quality};
 use crate::VisionError;
 
@@ -284,6 +285,9 @@ pub struct FrameAnalysis {
     pub face_rgb: [f32; 3],
     /// Mean RGB outside the face box.
     pub background_rgb: [f32; 3],
+    /// Mean RGB of the background's darker and brighter halves (see
+    /// [`background_split_rgb`](crate::background_split_rgb)), for the flash check's glare test.
+    pub background_split_rgb: Option<[[f32; 3]; 2]>,
     /// 64-bit difference hash of the frame.
     pub frame_hash: u64,
     /// Capture quality.
@@ -373,6 +377,7 @@ impl Tracker<'_> {
                     landmark_motion: 0.0,
                     face_rgb: [0.0; 3],
                     background_rgb: [0.0; 3],
+                    background_split_rgb: None,
                     frame_hash,
                     quality,
                     timings,
@@ -399,6 +404,7 @@ impl Tracker<'_> {
                     landmark_motion: motion,
                     face_rgb,
                     background_rgb,
+                    background_split_rgb: background_split_rgb(img, &bbox),
                     frame_hash,
                     quality,
                     timings,

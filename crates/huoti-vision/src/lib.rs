@@ -82,11 +82,13 @@ mod error;
 mod eyes;
 mod face_match;
 mod geometry;
+mod glare;
 mod measures;
 mod mesh;
 mod model;
 mod onnx_fold;
 mod quality;
+mod screen;
 mod tensor;
 
 pub use analyzer::{
@@ -103,9 +105,11 @@ pub use face_match::{
     QualityLimits, QualityProblem, Template, DEFAULT_MATCH_THRESHOLD, TEMPLATE_LEN, TEMPLATE_MODEL,
 };
 pub use geometry::{Point, Rect, RotatedCrop};
+pub use glare::background_split_rgb;
 pub use measures::{measure, shape_signature, Measures};
 pub use mesh::Mesh;
 pub use quality::{face_and_background_rgb, frame_hash, Quality};
+pub use screen::{screen_medium, ScreenMedium};
 
 /// The crop FaceMesh should see for a detected face (box ×1.5, square, eyes level).
 pub fn crop_for_face(face: &Face) -> RotatedCrop {

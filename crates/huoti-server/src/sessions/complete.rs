@@ -204,6 +204,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
             .iter()
             .map(|c| wire::CheckScore { check: c.check.as_str().to_owned(), score: c.score, passed: c.passed })
             .collect(),
+        assurance: verdict.assurance.iter().map(|a| a.as_str().to_owned()).collect(),
         reference_frame: verdict.reference_frame,
         model_versions: verdict.model_versions.iter().map(|(n, v)| wire::ModelVersion { name: n.clone(), version: v.clone() }).collect(),
         frames: observations.len() as u32,
