@@ -243,7 +243,7 @@ pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64)
 /// Deletes a person's kept training images: rows, blobs and the person's biometric key.
 pub async fn delete_training_images(st: &AppState, subject_id: &str) -> Result<u64, AppError> {
     let n = st.db.delete_training_images(subject_id).await?;
-    st.vault.erase_biometric(&st.db, subject_id).await.map_err(AppError::internal)?;
+    st.vault.erase_biometric(&st.db, subject_id, st.clock.now_ms()).await.map_err(AppError::internal)?;
     Ok(n)
 }
 

@@ -11,6 +11,7 @@ use huoti_api::ErrorCode;
 use crate::devices;
 use crate::error::AppError;
 use crate::http::auth::{Key, known_session, permits};
+use crate::metrics;
 use crate::state::AppState;
 use crate::store::{SessionRow, SessionState};
 use crate::util::{ct_eq, rfc3339};
@@ -25,17 +26,23 @@ pub(crate) fn expired(s: &SessionRow) -> AppError {
     AppError::new(ErrorCode::SessionExpired, format!("the session expired at {}", rfc3339(s.expires_at_ms.max(0) as u64)))
 }
 
-/// Deletes a session's frames and biometric key and forgets its in-memory state; failures are
-/// logged (the janitor retries).
+/// Erases a session's face data — its biometric key first (crypto-shredding), then its frames
+/// (see `FrameVault::erase_biometric`: a blob deletion that fails is retried by the job) —
+/// and forgets its rate bucket and this node's run. Failures are logged (the janitor retries).
 pub(crate) async fn erase(st: &AppState, id: &str) {
-    if let Err(e) = st.vault.erase_biometric(&st.db, id).await {
+    let now = st.clock.now_ms();
+    if let Err(e) = st.vault.erase_biometric(&st.db, id, now).await {
         tracing::error!(session = id, error = %e, "erasing frames failed");
     }
-    st.rate.forget(id);
+    if let Err(e) = st.db.forget_rate_bucket(id).await {
+        tracing::warn!(session = id, error = %e, "forgetting a rate bucket failed; the janitor prunes it");
+    }
     st.live.take(id);
 }
 
-/// Background cleanup: expired sessions lose their frames, old failures and hashes go.
+/// Background cleanup, on every node: expired sessions lose their frames; blob deletions that
+/// failed are retried; old failures, frame hashes (S1) and rate buckets go; runs this node
+/// kept for sessions another node finished are dropped.
 pub async fn janitor_pass(st: &AppState) {
     let now = st.clock.now_ms();
     match st.db.expired_open_sessions(now).await {
@@ -48,11 +55,28 @@ pub async fn janitor_pass(st: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "janitor: listing expired sessions failed"),
     }
+    match st.vault.retry_deletions(&st.db, now).await {
+        Ok(r) if r.done + r.failed > 0 => tracing::info!(done = r.done, failed = r.failed, "janitor: blob deletions retried"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "janitor: retrying blob deletions failed"),
+    }
+    if let Ok(n) = st.db.blob_deletions_pending().await {
+        metrics::global().blob_deletions_pending(n.max(0) as u64);
+    }
     let window_ms = st.config.abuse.window_s * 1000;
     if let Err(e) = st.db.prune_failures(now.saturating_sub(window_ms)).await {
         tracing::warn!(error = %e, "janitor: pruning failures failed");
     }
-    st.seen.lock().unwrap_or_else(|e| e.into_inner()).expire(now, st.config.analysis.seen_ttl_s * 1000);
+    if let Err(e) = st.db.prune_seen_frames(now.saturating_sub(st.config.analysis.seen_ttl_s * 1000)).await {
+        tracing::warn!(error = %e, "janitor: pruning frame hashes failed");
+    }
+    // A session lives at most its TTL: a bucket or a run older than that belongs to a session
+    // that is over (completed on another node, or expired).
+    let ttl_ms = st.config.session.ttl_s * 1000;
+    if let Err(e) = st.db.prune_rate_buckets(now.saturating_sub(ttl_ms)).await {
+        tracing::warn!(error = %e, "janitor: pruning rate buckets failed");
+    }
+    st.live.drop_started_before(now.saturating_sub(ttl_ms));
 }
 
 /// The signed verdict.

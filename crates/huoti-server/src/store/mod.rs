@@ -18,9 +18,12 @@
 //! | [`personal`] | `identities`, `session_devices`, `disclosures` |
 //! | [`incidents`] | `incidents`, `notices`, `service_state` (wind-down) |
 //! | [`retention`] | the retention columns of `sessions`, `verdict_aggregates` |
+//! | [`shared`] | `seen_frames`, `rate_buckets` (state every node shares; migration 13) |
+//! | [`blob_deletions`] | `blob_deletions` (blobs still to delete after their key was shredded; migration 14) |
 
 pub mod api_keys;
 pub mod audit;
+pub mod blob_deletions;
 pub mod consents;
 pub mod data_keys;
 pub mod incidents;
@@ -28,6 +31,7 @@ pub mod personal;
 pub mod retention;
 pub mod rights;
 pub mod sessions;
+pub mod shared;
 #[doc(hidden)]
 pub mod testing;
 pub mod training;
@@ -49,6 +53,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "identity_per_person", include_str!("../../migrations/0005_identity_per_person.sql")),
     (6, "impact_assessment", include_str!("../../migrations/0006_impact_assessment.sql")),
     (7, "api_keys", include_str!("../../migrations/0007_api_keys.sql")),
+    (13, "shared_state", include_str!("../../migrations/0013_shared_state.sql")),
+    (14, "blob_deletions", include_str!("../../migrations/0014_blob_deletions.sql")),
 ];
 
 /// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or
