@@ -117,11 +117,16 @@ async fn s5_abuse_lock_holds_across_nodes_at_upload_and_complete_for_sessions_op
             let (status, v) = call(&node.app, common::create(&key, json!({"correlation_id": "device-7"}))).await;
             assert_eq!((status, v["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_failures")), "{backend} create: {v}");
         }
-        // Another correlation id is not locked; the lock lifts when the window has passed.
+        // Another correlation id is not locked.
         let other = consented_session(&b.app, &key, json!({"correlation_id": "device-8"})).await;
         assert_eq!(call(&a.app, frame(&other, 0)).await.0, StatusCode::OK);
+        // The lock lifts when the window has passed (the sessions opened in advance have
+        // expired by then: a new one).
         clock.advance_ms(180_000);
         let (status, v) = call(&b.app, frame(&early[2], 0)).await;
+        assert_eq!((status, v["code"].as_str()), (StatusCode::GONE, Some("session_expired")), "{backend}: {v}");
+        let later = consented_session(&b.app, &key, json!({"correlation_id": "device-7"})).await;
+        let (status, v) = call(&a.app, frame(&later, 0)).await;
         assert_eq!(status, StatusCode::OK, "{backend}: lock lifted: {v}");
     }
 }

@@ -49,10 +49,11 @@ pub(crate) async fn complete(State(st): State<Arc<AppState>>, ClientSession(sess
     if session.state == SessionState::Expired || now >= session.expires_at_ms as u64 {
         return Err(expired(&session));
     }
+    // The lock first: it is about the correlation id, whatever this node can analyse.
+    refuse_if_locked(&st, session.correlation_id.as_deref(), now).await?;
     let Some(models) = st.models.clone() else {
         return Err(AppError::new(ErrorCode::AnalysisUnavailable, "the server has no analysis engine loaded"));
     };
-    refuse_if_locked(&st, session.correlation_id.as_deref(), now).await?;
     if !st.db.claim_complete(&id, now).await? {
         let s = known_session(&st, &id).await?;
         return Err(if s.state == SessionState::Open { expired(&s) } else { reused() });
