@@ -16,7 +16,19 @@ separately with ``time.perf_counter``,
 * ``antispoof`` -- both MiniFASNets on the upstream Silent-Face crop
                    (``CropImage._get_new_box``, scale 2.7 / 4.0, resize 80x80,
                    BGR raw 0-255), softmax each, average; real = index 1;
-* ``total``     -- sum of the above for that frame.
+* ``total``     -- sum of the above for that frame;
+* ``embed``     -- face match, timed apart and not in ``total``: OpenCV's
+                   ``FaceRecognizerSF.alignCrop`` of the detected face (112x112,
+                   similarity transform from the 5 landmarks) and SFace through
+                   onnxruntime, RGB 0-255, L2-normalised, on a float32 copy of the
+                   pinned file folded in a temporary directory
+                   (tools/sface_reference.py ``fold``) -- the same weights huoti
+                   runs, so this compares the engines;
+* ``embed_pinned`` -- the same with onnxruntime on the pinned block-quantised
+                   file itself, which dequantises its 6.5 M weights on every run
+                   (its weights are declared as graph inputs, so nothing is
+                   constant-folded): what a plain onnxruntime user gets.
+                   Both skipped when the SFace file is not in ``--models``.
 
 Every stage's time includes its own pre- and post-processing. Nothing is
 cached or skipped between frames (that is the point of the reference).
@@ -50,6 +62,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 
 import cv2
@@ -64,7 +77,10 @@ STRIDES = (8, 16, 32)
 SCORE_THRESHOLD = 0.6
 NMS_THRESHOLD = 0.3
 TOP_K = 5000
-STAGES = ("decode", "detect", "mesh", "antispoof", "total")
+STAGES = ("decode", "detect", "mesh", "antispoof", "total", "embed", "embed_pinned")
+
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import sface_reference  # noqa: E402  (the SFace reference: fold, onnxruntime wrapper)
 
 
 def session(path):
@@ -232,11 +248,29 @@ class AntiSpoof:
         return float(prob[1])
 
 
+class Embedder:
+    """Face match as tools/sface_reference.py makes its fixture: OpenCV alignCrop,
+    onnxruntime SFace on the pinned file."""
+
+    def __init__(self, models_dir, tmp):
+        path = os.path.join(models_dir, sface_reference.SFACE)
+        folded = os.path.join(tmp, "sface_folded.onnx")
+        sface_reference.fold(path, folded)
+        self.align = cv2.FaceRecognizerSF.create(folded, "")
+        self.folded = sface_reference.OnnxSFace(folded)
+        self.pinned = sface_reference.OnnxSFace(path)
+
+    def run(self, img, face, pinned=False):
+        return (self.pinned if pinned else self.folded).embed(self.align.alignCrop(img, face))
+
+
 class Pipeline:
-    def __init__(self, models_dir, detect_max_side):
+    def __init__(self, models_dir, detect_max_side, tmp):
         self.yunet = YuNet(os.path.join(models_dir, YUNET), detect_max_side)
         self.mesh = FaceMesh(os.path.join(models_dir, FACEMESH))
         self.fas = AntiSpoof(models_dir)
+        has_sface = os.path.isfile(os.path.join(models_dir, sface_reference.SFACE))
+        self.embedder = Embedder(models_dir, tmp) if has_sface else None
 
     def frame(self, path):
         t = {}
@@ -259,6 +293,13 @@ class Pipeline:
             t["antispoof"] = t4 - t3
             res = {"face": face, "presence": presence, "real_prob": real}
         t["total"] = sum(t.values())
+        if face is not None and self.embedder is not None:
+            t5 = time.perf_counter()
+            self.embedder.run(img, face)
+            t6 = time.perf_counter()
+            self.embedder.run(img, face, pinned=True)
+            t["embed"] = t6 - t5
+            t["embed_pinned"] = time.perf_counter() - t6
         return t, res
 
 
@@ -291,7 +332,8 @@ def main():
     else:
         paths = list(args.images)
 
-    pipe = Pipeline(args.models, args.detect_max_side)
+    tmp = tempfile.TemporaryDirectory()
+    pipe = Pipeline(args.models, args.detect_max_side, tmp.name)
     for p in paths[:max(0, args.warmup)]:
         pipe.frame(p)
 

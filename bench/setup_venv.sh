@@ -20,7 +20,7 @@ fi
 
 want=$(sha256sum "$req" | cut -d' ' -f1)
 have=$(cat "$stamp" 2>/dev/null || true)
-if [ "$want" = "$have" ] && "$venv/bin/python" -c 'import cv2, numpy, onnxruntime' 2>/dev/null; then
+if [ "$want" = "$have" ] && "$venv/bin/python" -c 'import cv2, numpy, onnx, onnxruntime' 2>/dev/null; then
     echo "setup_venv: requirements already installed (bench/requirements.txt unchanged)"
 else
     echo "setup_venv: installing bench/requirements.txt"
@@ -29,6 +29,6 @@ else
     echo "setup_venv: installed"
 fi
 "$venv/bin/python" - <<'PY'
-import cv2, numpy, onnxruntime
-print("setup_venv: numpy %s, onnxruntime %s, opencv %s" % (numpy.__version__, onnxruntime.__version__, cv2.__version__))
+import cv2, numpy, onnx, onnxruntime
+print("setup_venv: numpy %s, onnxruntime %s, opencv %s, onnx %s" % (numpy.__version__, onnxruntime.__version__, cv2.__version__, onnx.__version__))
 PY

@@ -38,4 +38,9 @@ t = h["tracked"]
 a = r["stages"]["total"]["mean_ms"]
 b = t["session_ms_per_frame"]
 print(f"| **per frame, session pipeline** (tracked mesh, detect 1/5 frames, anti-spoof on {t['passive_frames']} frames) vs reference naive mean | {a:.2f} | {b:.2f} | {b/a:.2f}× |")
+b = h["stages"]["embed"]
+for stage, what in [("embed", "float32 weights, as huoti runs them"), ("embed_pinned", "the pinned block-quantised file as it is")]:
+    a = r["stages"].get(stage)
+    if a and b["n"]:
+        print(f"| face match: ms per embedding, align + SFace (reference: OpenCV alignCrop + onnxruntime on {what}), {b['n']} faces | {a['median_ms']:.2f} | {b['median_ms']:.2f} | {b['median_ms']/a['median_ms']:.2f}× |")
 PY

@@ -512,6 +512,10 @@ pub struct Jwks {
 pub struct Health {
     /// `ok`, or what is not ready.
     pub status: String,
+    /// Things an operator should act on soon that do not stop serving (e.g. the working-day
+    /// calendar ends within two months: install the next year's holiday notice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

@@ -207,6 +207,12 @@ pub struct RightsRequestInfo {
     /// starts then (R6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<String>,
+    /// The due date is **provisional**: it reaches into a year whose official holiday notice
+    /// the server's working-day calendar does not have yet, so those days were counted Monday
+    /// to Friday. It is counted again, to the official date, as soon as the operator installs
+    /// the next year's calendar (docs/API.md § Provisional due dates).
+    #[serde(default)]
+    pub due_date_provisional: bool,
     /// Past its due date and not closed.
     pub overdue: bool,
     /// R8 ground of a refusal.

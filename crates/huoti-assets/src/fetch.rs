@@ -165,6 +165,7 @@ mod tests {
                 origin: "hand".into(),
                 url: url.map(Into::into),
                 kind: None,
+                optional: false,
             }],
         }
     }

@@ -29,6 +29,10 @@ pub struct Asset {
     /// Extra facts (kind of sample, size, notes).
     #[serde(default)]
     pub kind: Option<String>,
+    /// Needed only by an optional feature (face match): fetched with the others, but
+    /// [`Manifest::require`] does not demand it, so what does not use it starts without it.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// The state of one asset in a directory, always computed from the bytes on disk.
@@ -96,10 +100,24 @@ impl Manifest {
         self.assets.iter().map(|a| (a, a.state_in(dir))).collect()
     }
 
-    /// Succeeds only when every asset in `dir` is present and verified; otherwise the error
-    /// names the first bad file and the fix.
+    /// Succeeds only when every asset that is not [`optional`](Asset::optional) is present in
+    /// `dir` and verified; otherwise the error names the first bad file and the fix.
     pub fn require(&self, dir: &Path) -> Result<(), AssetError> {
-        for asset in &self.assets {
+        self.require_each(dir, self.assets.iter().filter(|a| !a.optional))
+    }
+
+    /// Like [`require`](Self::require), for the named assets only (optional or not): what one
+    /// feature needs, e.g. `["yunet", "sface"]` for face match. An unknown name is an error.
+    pub fn require_named(&self, dir: &Path, names: &[&str]) -> Result<(), AssetError> {
+        let assets = names
+            .iter()
+            .map(|n| self.get(n).ok_or_else(|| AssetError::Manifest(format!("no asset named `{n}` in this manifest"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.require_each(dir, assets.into_iter())
+    }
+
+    fn require_each<'a>(&self, dir: &Path, assets: impl Iterator<Item = &'a Asset>) -> Result<(), AssetError> {
+        for asset in assets {
             match asset.state_in(dir) {
                 AssetState::Verified => {}
                 AssetState::Missing => {
@@ -158,8 +176,43 @@ mod tests {
 
     #[test]
     fn shipped_manifests_parse() {
-        assert_eq!(crate::models().assets.len(), 5);
+        let models = crate::models();
+        assert_eq!(models.assets.len(), 6);
+        // Face match is optional: only SFace may be missing where liveness runs.
+        let optional: Vec<&str> = models.assets.iter().filter(|a| a.optional).map(|a| a.name.as_str()).collect();
+        assert_eq!(optional, ["sface"]);
         assert!(crate::testdata().assets.len() >= 17);
+    }
+
+    #[test]
+    fn optional_assets_are_not_required_unless_named() {
+        let text = r#"mirror_env = "M"
+fetch_command = "f"
+[[asset]]
+name = "core"
+path = "core.txt"
+sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+licence = "MIT"
+role = "r"
+origin = "o"
+[[asset]]
+name = "extra"
+path = "extra.txt"
+sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+licence = "MIT"
+role = "r"
+origin = "o"
+optional = true"#;
+        let m = Manifest::parse(text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("core.txt"), "hello").unwrap();
+        assert!(m.require(dir.path()).is_ok(), "the optional file may be missing");
+        assert!(m.require_named(dir.path(), &["core"]).is_ok());
+        let missing = m.require_named(dir.path(), &["core", "extra"]).unwrap_err();
+        assert!(matches!(&missing, AssetError::Unavailable { name, .. } if name == "extra"), "{missing}");
+        std::fs::write(dir.path().join("extra.txt"), "tampered").unwrap();
+        assert!(matches!(m.require_named(dir.path(), &["extra"]), Err(AssetError::Mismatch { .. })));
+        assert!(matches!(m.require_named(dir.path(), &["nope"]), Err(AssetError::Manifest(_))));
     }
 
     #[test]

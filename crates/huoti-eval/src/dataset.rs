@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use huoti_liveness::{Action, ActionStep};
 use serde::Serialize;
 
+use crate::tsv::{field, Tsv};
+
 /// The label `bonafide`.
 pub const BONA_FIDE: &str = "bonafide";
 
@@ -112,6 +114,9 @@ pub enum DatasetError {
     /// A folder source holds no label folder.
     #[error("{0}: no label folders (expected <root>/bonafide/…, <root>/print/…)")]
     NoLabels(PathBuf),
+    /// A face-match folder holds fewer than two images in person folders.
+    #[error("{0}: fewer than two images in person folders (expected <root>/<person>/<images>)")]
+    NoPeople(PathBuf),
 }
 
 /// The ground truth of a presentation.
@@ -355,7 +360,7 @@ pub fn load_folder(root: &Path) -> Result<Dataset, DatasetError> {
     Ok(ds)
 }
 
-fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -392,31 +397,17 @@ pub fn parse_manifest(text: &str, path: &Path, labels: &LabelMap) -> Result<Data
 }
 
 fn parse_manifest_in(text: &str, path: &Path, labels: &LabelMap, base: &Path) -> Result<Dataset, DatasetError> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-    let (header_line, header) = lines
-        .by_ref()
-        .find(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
-        .ok_or_else(|| DatasetError::Empty { path: path.to_path_buf() })?;
-    let columns: Vec<String> = header.split('\t').map(|c| c.trim().to_ascii_lowercase()).collect();
-    let col = |name: &str| columns.iter().position(|c| c == name);
-    let missing = |column: &'static str| DatasetError::MissingColumn {
-        path: path.to_path_buf(),
-        line: header_line,
-        column,
-        found: columns.join(", "),
-    };
-    let path_col = col("path").ok_or_else(|| missing("path"))?;
-    let kind_col = col("kind").or_else(|| col("label")).ok_or_else(|| missing("kind"))?;
-    let (challenge_col, start_col, duration_col) = (col("challenge"), col("start"), col("duration"));
+    let tsv = Tsv::parse(text, path)?;
+    let path_col = tsv.required(&["path"])?;
+    let kind_col = tsv.required(&["kind", "label"])?;
+    let (challenge_col, start_col, duration_col) =
+        (tsv.optional(&["challenge"]), tsv.optional(&["start"]), tsv.optional(&["duration"]));
 
     let mut ds = Dataset::default();
-    for (line, text) in lines {
-        if text.trim().is_empty() || text.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = text.split('\t').collect();
-        let bad = |message: String| DatasetError::BadLine { path: path.to_path_buf(), line, message };
-        let field = |i: usize| fields.get(i).map(|f| f.trim()).unwrap_or("");
+    for (line, fields) in &tsv.rows {
+        let (line, fields) = (*line, fields.as_slice());
+        let bad = |message: String| tsv.bad(line, message);
+        let field = |i: usize| field(fields, i);
         let needed = path_col.max(kind_col) + 1;
         if fields.len() < needed {
             return Err(bad(format!("{} field(s), the header needs at least {needed}", fields.len())));

@@ -67,6 +67,15 @@
 //! dataset. Session mode runs clips through [`huoti_engine::SessionRun`], exactly as a live
 //! session would be judged (minus the colour flashes a recording cannot follow).
 //!
+//! ## Face match (`huoti eval --match`)
+//!
+//! [`pairs::load_pairs`] reads pairs of images labelled same person / different people (a
+//! TSV, or a `<person>/<images>` folder), [`matching::evaluate_pairs`] embeds each image once
+//! with a [`huoti_vision::FaceMatcher`] and compares every pair, and
+//! [`matching::write_all`] writes FMR and FNMR (ISO/IEC 19795-1) with Wilson intervals, the
+//! DET curve and similarity histograms — the same metric code as above, with genuine pairs
+//! in the bona fide role and impostor pairs as the one attack species.
+//!
 //! What it deliberately does not do: download datasets (OULU-NPU, CASIA-FASD, Replay-Attack
 //! are licensed: lay them out as folders or write a manifest), or split train/dev/test for
 //! you — thresholds chosen for a target on the same data they are reported on are optimistic,
@@ -75,10 +84,13 @@
 #![warn(missing_docs)]
 
 pub mod dataset;
+pub mod matching;
 pub mod metrics;
+pub mod pairs;
 pub mod plots;
 pub mod report;
 pub mod run;
+mod tsv;
 
 use std::path::PathBuf;
 

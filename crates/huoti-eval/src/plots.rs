@@ -80,15 +80,54 @@ const SPECIES_COLOURS: [RGBColor; 6] =
 const BONA_FIDE_COLOUR: RGBColor = RGBColor(31, 119, 180);
 const POINT_COLOURS: [RGBColor; 3] = [RGBColor(0, 0, 0), RGBColor(31, 119, 180), RGBColor(44, 160, 44)];
 
+/// The words of a DET plot: presentation-attack detection (APCER/BPCER) or face match
+/// (FMR/FNMR), which share the curve (a [`ScoreSet`]: bona fide ↔ same person, one attack
+/// species ↔ different people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetText {
+    /// The x axis (the bona fide / genuine error).
+    pub x_desc: &'static str,
+    /// The y axis (the attack / impostor error).
+    pub y_desc: &'static str,
+    /// Prefix of each species' curve label; `None` draws the worst curve only.
+    pub per_species: Option<&'static str>,
+    /// Label of the worst curve.
+    pub worst: &'static str,
+}
+
+/// ISO/IEC 30107-3 words.
+pub const PAD_DET: DetText = DetText {
+    x_desc: "BPCER (%): bona fide rejected",
+    y_desc: "APCER (%): attacks accepted",
+    per_species: Some("APCER"),
+    worst: "APCER_max (worst species)",
+};
+
+/// Face-match words (ISO/IEC 19795-1).
+pub const MATCH_DET: DetText = DetText {
+    x_desc: "FNMR (%): same person rejected",
+    y_desc: "FMR (%): different people accepted",
+    per_species: None,
+    worst: "FMR against FNMR",
+};
+
 /// The DET curve (APCER against BPCER, linear axes, 0–100 %): the worst species in black,
 /// each species in colour, and the named operating points as circles.
 pub fn det_png(set: &ScoreSet, points: &[NamedPoint], path: &Path) -> Result<(), PlotError> {
-    det_png_with(set, points, path, font_status().is_ok())
+    det_png_with(set, points, path, &PAD_DET, font_status().is_ok())
 }
 
-fn det_png_with(set: &ScoreSet, points: &[NamedPoint], path: &Path, text: bool) -> Result<(), PlotError> {
+/// [`det_png`] with other words (e.g. [`MATCH_DET`]).
+pub fn det_png_labelled(set: &ScoreSet, points: &[NamedPoint], path: &Path, words: &DetText) -> Result<(), PlotError> {
+    det_png_with(set, points, path, words, font_status().is_ok())
+}
+
+fn det_png_with(set: &ScoreSet, points: &[NamedPoint], path: &Path, words: &DetText, text: bool) -> Result<(), PlotError> {
     let det = set.det_curve();
-    let species: Vec<String> = set.attack_counts().into_iter().filter(|(_, n)| *n > 0).map(|(k, _)| k).collect();
+    let species: Vec<String> = match words.per_species {
+        Some(_) => set.attack_counts().into_iter().filter(|(_, n)| *n > 0).map(|(k, _)| k).collect(),
+        None => Vec::new(),
+    };
     render(path, (720, 640), text, |root, text| {
         let mut builder = ChartBuilder::on(root);
         builder.margin(20).margin_right(32);
@@ -103,8 +142,8 @@ fn det_png_with(set: &ScoreSet, points: &[NamedPoint], path: &Path, text: bool) 
             chart
                 .configure_mesh()
                 .light_line_style(TRANSPARENT)
-                .x_desc("BPCER (%): bona fide rejected")
-                .y_desc("APCER (%): attacks accepted")
+                .x_desc(words.x_desc)
+                .y_desc(words.y_desc)
                 .label_style(("sans-serif", 15))
                 .axis_desc_style(("sans-serif", 17))
                 .draw()?;
@@ -126,14 +165,14 @@ fn det_png_with(set: &ScoreSet, points: &[NamedPoint], path: &Path, text: bool) 
             let pts = curve(&|d| d.apcer.get(sp).copied());
             let series = chart.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))?;
             if text {
-                series.label(format!("APCER {sp}")).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                series.label(format!("{} {sp}", words.per_species.unwrap_or_default())).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
             }
             chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
         }
         let worst = curve(&|d| d.apcer_max);
         let series = chart.draw_series(LineSeries::new(worst.clone(), BLACK.stroke_width(3)))?;
         if text {
-            series.label("APCER_max (worst species)").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3)));
+            series.label(words.worst).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(3)));
         }
         for (i, p) in points.iter().enumerate() {
             let Some(pt) = &p.point else { continue };
@@ -158,14 +197,38 @@ fn det_png_with(set: &ScoreSet, points: &[NamedPoint], path: &Path, text: bool) 
     })
 }
 
+/// The words and range of score histograms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistogramText {
+    /// Name of the bona fide (genuine) panel.
+    pub bona_fide: &'static str,
+    /// What the scores are.
+    pub score: &'static str,
+    /// The x range (scores outside it land in the end bins).
+    pub range: (f64, f64),
+}
+
+/// Presentation-attack scores, 0–1.
+pub const PAD_HISTOGRAMS: HistogramText = HistogramText { bona_fide: "bonafide", score: "score", range: (0.0, 1.0) };
+
+/// Face-match cosine similarities: different people sit around 0, so the range starts below.
+pub const MATCH_HISTOGRAMS: HistogramText =
+    HistogramText { bona_fide: "same person", score: "cosine similarity", range: (-0.5, 1.0) };
+
 /// Score histograms, one panel per label (bona fide first), 20 bins over 0–1, with the
 /// threshold as a vertical line.
 pub fn histograms_png(set: &ScoreSet, threshold: f64, path: &Path) -> Result<(), PlotError> {
-    histograms_png_with(set, threshold, path, font_status().is_ok())
+    histograms_png_with(set, threshold, path, &PAD_HISTOGRAMS, font_status().is_ok())
 }
 
-fn histograms_png_with(set: &ScoreSet, threshold: f64, path: &Path, text: bool) -> Result<(), PlotError> {
-    let mut panels: Vec<(String, Vec<f64>, RGBColor)> = vec![("bonafide".into(), set.bona_fide_scores(), BONA_FIDE_COLOUR)];
+/// [`histograms_png`] with other words and range (e.g. [`MATCH_HISTOGRAMS`]).
+pub fn histograms_png_labelled(set: &ScoreSet, threshold: f64, path: &Path, words: &HistogramText) -> Result<(), PlotError> {
+    histograms_png_with(set, threshold, path, words, font_status().is_ok())
+}
+
+fn histograms_png_with(set: &ScoreSet, threshold: f64, path: &Path, words: &HistogramText, text: bool) -> Result<(), PlotError> {
+    let (lo, hi) = words.range;
+    let mut panels: Vec<(String, Vec<f64>, RGBColor)> = vec![(words.bona_fide.into(), set.bona_fide_scores(), BONA_FIDE_COLOUR)];
     for (i, (sp, scores)) in set.attack_scores().into_iter().enumerate() {
         panels.push((sp, scores, SPECIES_COLOURS[i % SPECIES_COLOURS.len()]));
     }
@@ -181,7 +244,7 @@ fn histograms_png_with(set: &ScoreSet, threshold: f64, path: &Path, text: bool) 
             const BINS: usize = 20;
             let mut counts = [0u32; BINS];
             for &s in scores.iter().filter(|s| s.is_finite()) {
-                counts[((s.clamp(0.0, 1.0) * BINS as f64) as usize).min(BINS - 1)] += 1;
+                counts[(((s.clamp(lo, hi) - lo) / (hi - lo) * BINS as f64) as usize).min(BINS - 1)] += 1;
             }
             let top = counts.iter().copied().max().unwrap_or(0).max(1);
             let mut builder = ChartBuilder::on(area);
@@ -192,23 +255,24 @@ fn histograms_png_with(set: &ScoreSet, threshold: f64, path: &Path, text: bool) 
                     .x_label_area_size(30)
                     .y_label_area_size(45);
             }
-            let mut chart = builder.build_cartesian_2d(0f64..1f64, 0u32..top + 1)?;
+            let mut chart = builder.build_cartesian_2d(lo..hi, 0u32..top + 1)?;
             if text {
                 chart
                     .configure_mesh()
                     .disable_x_mesh()
-                    .x_desc("score")
+                    .x_desc(words.score)
                     .label_style(("sans-serif", 13))
                     .y_labels((top + 2).min(6) as usize)
                     .draw()?;
             } else {
-                chart.draw_series(LineSeries::new(vec![(0.0, top + 1), (0.0, 0), (1.0, 0)], BLACK))?;
+                chart.draw_series(LineSeries::new(vec![(lo, top + 1), (lo, 0), (hi, 0)], BLACK))?;
             }
+            let bin = (hi - lo) / BINS as f64;
             chart.draw_series(counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
-                let x0 = i as f64 / BINS as f64;
-                Rectangle::new([(x0 + 0.003, 0), (x0 + 1.0 / BINS as f64 - 0.003, c)], colour.filled())
+                let x0 = lo + i as f64 * bin;
+                Rectangle::new([(x0 + 0.003 * (hi - lo), 0), (x0 + bin - 0.003 * (hi - lo), c)], colour.filled())
             }))?;
-            let t = threshold.clamp(0.0, 1.0);
+            let t = threshold.clamp(lo, hi);
             chart.draw_series(DashedLineSeries::new(vec![(t, 0), (t, top + 1)], 6, 4, BLACK.stroke_width(2)))?;
         }
         Ok(())
@@ -234,9 +298,13 @@ mod tests {
         det_png(&set, &p, &dir.path().join("det.png")).unwrap();
         histograms_png(&set, 0.5, &dir.path().join("h.png")).unwrap();
         // Without text (as when no font exists), drawing still works.
-        det_png_with(&set, &p, &dir.path().join("det-plain.png"), false).unwrap();
-        histograms_png_with(&set, 0.5, &dir.path().join("h-plain.png"), false).unwrap();
-        for f in ["det.png", "h.png", "det-plain.png", "h-plain.png"] {
+        det_png_with(&set, &p, &dir.path().join("det-plain.png"), &PAD_DET, false).unwrap();
+        histograms_png_with(&set, 0.5, &dir.path().join("h-plain.png"), &PAD_HISTOGRAMS, false).unwrap();
+        // Face-match words and a range reaching below 0.
+        set.push_attack("print", -0.3);
+        det_png_labelled(&set, &p, &dir.path().join("det-match.png"), &MATCH_DET).unwrap();
+        histograms_png_labelled(&set, 0.363, &dir.path().join("h-match.png"), &MATCH_HISTOGRAMS).unwrap();
+        for f in ["det.png", "h.png", "det-plain.png", "h-plain.png", "det-match.png", "h-match.png"] {
             let img = image::open(dir.path().join(f)).unwrap().to_rgb8();
             assert!(img.width() >= 700);
             // Something other than white was drawn.

@@ -143,36 +143,31 @@ pub fn due_date(
 /// an error. A person's request is never refused because of our calendar; the caller stores
 /// the provisional flag and counts again when a newer calendar is installed.
 ///
-/// # Errors
-///
-/// [`RightsError::IdentityNotVerified`] for R6 requests whose clock has not started.
+/// `None` means no deadline runs yet: an R6 request's 15 days start when the person's identity
+/// is verified, and `identity_verified_at` is `None`.
+#[must_use]
 pub fn deadline(
     kind: &RequestKind,
     received_at: OffsetDateTime,
     identity_verified_at: Option<OffsetDateTime>,
     calendar: &WorkCalendar,
-) -> Result<Deadline, RightsError> {
+) -> Option<Deadline> {
     let received = local_date(received_at);
-    match kind {
-        RequestKind::LockCredentials | RequestKind::WithdrawConsent => {
-            Ok(Deadline::Official(received))
-        }
-        RequestKind::CloseAccount => Ok(calendar.add_working_days_or_provisional(received, 15)),
-        RequestKind::Complaint => Ok(calendar
+    Some(match kind {
+        RequestKind::LockCredentials | RequestKind::WithdrawConsent => Deadline::Official(received),
+        RequestKind::CloseAccount => calendar.add_working_days_or_provisional(received, 15),
+        RequestKind::Complaint => calendar
             .add_working_days_or_provisional(received, 3)
-            .capped_at(WorkCalendar::add_calendar_days(received, 30))),
+            .capped_at(WorkCalendar::add_calendar_days(received, 30)),
         RequestKind::Access
         | RequestKind::Export
         | RequestKind::Correction { .. }
         | RequestKind::DeleteRecords
-        | RequestKind::Other => {
-            let verified = identity_verified_at.ok_or(RightsError::IdentityNotVerified)?;
-            Ok(Deadline::Official(WorkCalendar::add_calendar_days(
-                local_date(verified),
-                15,
-            )))
-        }
-    }
+        | RequestKind::Other => Deadline::Official(WorkCalendar::add_calendar_days(
+            local_date(identity_verified_at?),
+            15,
+        )),
+    })
 }
 
 /// Whether a request due on `due` is overdue at `now` (due dates are inclusive).
@@ -410,7 +405,7 @@ mod tests {
         );
         assert_eq!(
             closure,
-            Ok(Deadline::Provisional {
+            Some(Deadline::Provisional {
                 date: date!(2027 - 01 - 08),
                 uncovered_year: 2027
             })
@@ -423,7 +418,7 @@ mod tests {
                 None,
                 &cal()
             ),
-            Ok(Deadline::Official(date!(2026 - 12 - 23)))
+            Some(Deadline::Official(date!(2026 - 12 - 23)))
         );
         // From Tue 29 Dec 2026 a complaint's third working day is in 2027: Wed 30, Thu 31,
         // Fri 1 Jan (Monday–Friday count).
@@ -434,7 +429,7 @@ mod tests {
                 None,
                 &cal()
             ),
-            Ok(Deadline::Provisional {
+            Some(Deadline::Provisional {
                 date: date!(2027 - 01 - 01),
                 uncovered_year: 2027
             })
@@ -448,7 +443,7 @@ mod tests {
             let received = at(date!(2025 - 09 - 26));
             assert_eq!(
                 deadline(&kind, received, None, &cal()).map(|d| d.date()),
-                due_date(&kind, received, None, &cal())
+                due_date(&kind, received, None, &cal()).ok()
             );
         }
         assert_eq!(
@@ -458,7 +453,7 @@ mod tests {
                 None,
                 &cal()
             ),
-            Err(RightsError::IdentityNotVerified)
+            None
         );
     }
 

@@ -86,6 +86,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod devices;

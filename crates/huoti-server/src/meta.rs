@@ -16,6 +16,8 @@ use crate::http::auth::{Access, Route};
 use crate::metrics;
 use crate::privacy::rights;
 use crate::state::AppState;
+use crate::util::instant;
+use huoti_privacy::calendar::local_date;
 
 /// The routes about the service. `document` is the whole API's OpenAPI document, which the
 /// application assembles from every feature's (this module cannot know them).
@@ -60,7 +62,7 @@ async fn openapi(json: Arc<str>) -> Response {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "Serving", body = wire::Health)))]
 async fn healthz() -> Json<wire::Health> {
-    Json(wire::Health { status: "ok".into() })
+    Json(wire::Health { status: "ok".into(), warnings: Vec::new() })
 }
 
 /// Readiness: database reachable and models loaded.
@@ -74,7 +76,18 @@ async fn readyz(State(st): State<Arc<AppState>>) -> (StatusCode, Json<wire::Heal
         "ok"
     };
     let code = if status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(wire::Health { status: status.into() }))
+    let mut warnings = Vec::new();
+    // Issue 18: a calendar that ends soon never makes the node unready (requests are still
+    // taken, with provisional due dates), but the operator is told.
+    let calendar = st.calendar.current();
+    if calendar.ends_soon(local_date(instant(st.clock.now_ms()))) {
+        warnings.push(format!(
+            "working-day calendar covers through {}: install the next year's holiday notice as [rights] calendar_file; \
+             until then R5/R9 due dates past it are provisional",
+            calendar.coverage_ends().map_or_else(|| "no year".to_owned(), |d| d.to_string())
+        ));
+    }
+    (code, Json(wire::Health { status: status.into(), warnings }))
 }
 
 /// Prometheus metrics (no personal data, no tokens).
@@ -85,6 +98,14 @@ async fn metrics_text(State(st): State<Arc<AppState>>) -> Response {
     if let Ok(n) = rights::overdue_count(&st.db, st.clock.now_ms()).await {
         text.push_str(&format!("# HELP huoti_privacy_requests_overdue Rights requests and complaints past their due date.\n# TYPE huoti_privacy_requests_overdue gauge\nhuoti_privacy_requests_overdue {n}\n"));
     }
+    let calendar = st.calendar.current();
+    let ends_soon = calendar.ends_soon(local_date(instant(st.clock.now_ms())));
+    text.push_str(&format!(
+        "# HELP huoti_calendar_covered_through_year Last year the working-day calendar covers (R5, R9).\n# TYPE huoti_calendar_covered_through_year gauge\nhuoti_calendar_covered_through_year {}\n\
+         # HELP huoti_calendar_ends_soon 1 from 1 November of the calendar's last year: install the next year's notice.\n# TYPE huoti_calendar_ends_soon gauge\nhuoti_calendar_ends_soon {}\n",
+        calendar.years().last().unwrap_or(0),
+        u8::from(ends_soon)
+    ));
     let mut res = text.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; version=0.0.4"));
     res

@@ -35,6 +35,12 @@ pub struct Metrics {
     blob_deletions_pending: AtomicU64,
     /// Replayed sessions caught by the cross-session check (frames seen in another session).
     replays_caught: AtomicU64,
+    /// Rights requests accepted with a provisional due date (R5, R9; issue 18).
+    provisional_due_dates: AtomicU64,
+    /// Provisional due dates made official by a newly installed calendar.
+    due_dates_made_official: AtomicU64,
+    /// Calendar files refused (unreadable or malformed; the calendar in use stayed).
+    calendar_files_refused: AtomicU64,
 }
 
 /// Blob-store operations, as labelled in `/metrics`.
@@ -58,6 +64,9 @@ pub fn global() -> &'static Metrics {
         blob_deletions_failed: AtomicU64::new(0),
         blob_deletions_pending: AtomicU64::new(0),
         replays_caught: AtomicU64::new(0),
+        provisional_due_dates: AtomicU64::new(0),
+        due_dates_made_official: AtomicU64::new(0),
+        calendar_files_refused: AtomicU64::new(0),
     })
 }
 
@@ -104,6 +113,15 @@ impl Metrics {
     }
     pub(crate) fn replay_caught(&self) {
         self.replays_caught.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn provisional_due_date(&self) {
+        self.provisional_due_dates.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn due_date_made_official(&self) {
+        self.due_dates_made_official.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn calendar_file_refused(&self) {
+        self.calendar_files_refused.fetch_add(1, Relaxed);
     }
     pub(crate) fn error(&self, code: ErrorCode) {
         if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
@@ -168,6 +186,13 @@ impl Metrics {
         let _ = writeln!(s, "# HELP huoti_replays_caught_total Sessions whose frames were seen in another session (any node).");
         let _ = writeln!(s, "# TYPE huoti_replays_caught_total counter");
         let _ = writeln!(s, "huoti_replays_caught_total {}", self.replays_caught.load(Relaxed));
+        for (name, help, n) in [
+            ("huoti_rights_requests_provisional_total", "Rights requests accepted with a provisional due date (the calendar lacked the year; R5, R9).", &self.provisional_due_dates),
+            ("huoti_rights_due_dates_made_official_total", "Provisional due dates counted again to the official date after a calendar was installed.", &self.due_dates_made_official),
+            ("huoti_calendar_files_refused_total", "Calendar files refused (unreadable or malformed); the calendar in use stayed.", &self.calendar_files_refused),
+        ] {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", n.load(Relaxed));
+        }
         s
     }
 }

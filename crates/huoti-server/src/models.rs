@@ -43,8 +43,13 @@ impl Models {
         let manifest = huoti_assets::models();
         manifest.require(model_dir).map_err(|e| ServerError::Models(e.into()))?;
         let analyzer = Analyzer::load(&ModelPaths::in_dir(model_dir), AnalyzerConfig::default()).map_err(|e| ServerError::Models(e.into()))?;
-        let model_versions =
-            manifest.assets.iter().map(|a| (a.name.clone(), format!("sha256:{}", &a.sha256[..12.min(a.sha256.len())]))).collect();
+        // Optional models (face match) judge nothing here: the verdict names what did.
+        let model_versions = manifest
+            .assets
+            .iter()
+            .filter(|a| !a.optional)
+            .map(|a| (a.name.clone(), format!("sha256:{}", &a.sha256[..12.min(a.sha256.len())])))
+            .collect();
         Ok(Models { analyzer, model_versions })
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
+use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
@@ -35,6 +36,9 @@ pub struct AppState {
     pub analysis_slots: Semaphore,
     /// Per open session on this node, the frames measured so far (on arrival).
     pub live: LiveRuns,
+    /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
+    /// `[rights] calendar_file`, checked again while running).
+    pub calendar: InstalledCalendar,
 }
 
 impl AppState {
@@ -49,6 +53,7 @@ impl AppState {
         let blob_store = open_store(&config).await?;
         let vault = FrameVault::open(&dir.join("kek.json"), blob_store)?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
+        let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Arc::new(AppState {
             config: Arc::new(config),
@@ -59,6 +64,7 @@ impl AppState {
             signer: Arc::new(signer),
             live: Default::default(),
             analysis_slots: Semaphore::new(cores),
+            calendar,
         }))
     }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 /// The modules below the features (keep in step with tools/server_imports.py).
-const LEAVES: &[&str] = &["clock", "config", "error", "http", "metrics", "models", "serve", "signing", "state", "store", "testkit", "util", "vault"];
+const LEAVES: &[&str] = &["calendar", "clock", "config", "error", "http", "metrics", "models", "serve", "signing", "state", "store", "testkit", "util", "vault"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -8,12 +8,18 @@
 //! - **tracked** — what a session does: detect every 5th frame, follow the face with FaceMesh,
 //!   and run the anti-spoof nets on 5 frames of the clip only.
 //!
+//! Face match is timed apart (stage `embed`, not in `total`): alignment onto SFace's 112×112
+//! template and SFace itself, for every frame's detected face.
+//!
 //! `bench/vision.sh` runs this and the Python reference in one go and prints both side by side.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use huoti_vision::{crop_for_face, decode_image, Analyzer, AnalyzerConfig, DecodeLimits, DetectorConfig, ModelPaths, TrackerConfig};
+use huoti_vision::{
+    crop_for_face, decode_image, Analyzer, AnalyzerConfig, DecodeLimits, DetectorConfig, FaceMatcher, MatcherConfig,
+    ModelPaths, TrackerConfig,
+};
 
 const PASSIVE_FRAMES: usize = 5;
 
@@ -61,14 +67,20 @@ fn main() {
     let analyzer = Analyzer::load(&ModelPaths::in_dir(models), AnalyzerConfig { detector, ..Default::default() })
         .expect("models load");
     let limits = DecodeLimits::default();
+    let matcher = FaceMatcher::load(&ModelPaths::in_dir(models), MatcherConfig { detector, ..Default::default() })
+        .expect("YuNet and SFace load");
 
     // Warm-up: the first run of each plan pays one-off costs.
     for b in bytes.iter().take(3) {
         let img = decode_image(b, &limits).unwrap();
-        let _ = analyzer.analyze(&img).unwrap();
+        let a = analyzer.analyze(&img).unwrap();
+        if let Some(main) = a.main {
+            let _ = matcher.embed(&img, &main.face).unwrap();
+        }
     }
 
     let (mut decode, mut detect, mut mesh, mut anti, mut total) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut embed = vec![];
     let mut reals = vec![];
     for b in &bytes {
         let t0 = Instant::now();
@@ -78,7 +90,8 @@ fn main() {
         let t = Instant::now();
         let faces = analyzer.detect(&img, &detector).unwrap();
         detect.push(ms(t));
-        if let Some(face) = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())) {
+        let largest = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()));
+        if let Some(face) = largest {
             let t = Instant::now();
             let m = analyzer.mesh(&img, crop_for_face(face)).unwrap();
             let _ = huoti_vision::measure(&m);
@@ -88,6 +101,11 @@ fn main() {
             anti.push(ms(t));
         }
         total.push(ms(t0));
+        if let Some(face) = largest {
+            let t = Instant::now();
+            let _ = matcher.embed(&img, face).unwrap();
+            embed.push(ms(t));
+        }
     }
 
     // The session pipeline: decode + tracker on every frame, anti-spoof on 3 frames/s.
@@ -123,7 +141,7 @@ fn main() {
         "detect_max_side": max_side,
         "stages": {
             "decode": Stats(decode).json(), "detect": Stats(detect).json(), "mesh": Stats(mesh).json(),
-            "antispoof": Stats(anti).json(), "total": Stats(total).json(),
+            "antispoof": Stats(anti).json(), "total": Stats(total).json(), "embed": Stats(embed).json(),
         },
         "tracked": {
             "per_frame": Stats(tracked).json(),

@@ -27,6 +27,8 @@ pub struct ModelPaths {
     pub minifasnet_v2: PathBuf,
     /// MiniFASNetV1SE (×4.0).
     pub minifasnet_v1se: PathBuf,
+    /// SFace face recognition (face match only; the [`Analyzer`] does not load it).
+    pub sface: PathBuf,
 }
 
 impl ModelPaths {
@@ -37,6 +39,7 @@ impl ModelPaths {
             facemesh: dir.join("face_landmark.onnx"),
             minifasnet_v2: dir.join("2.7_80x80_MiniFASNetV2.onnx"),
             minifasnet_v1se: dir.join("4_0_0_80x80_MiniFASNetV1SE.onnx"),
+            sface: dir.join("face_recognition_sface_2021dec_int8bq.onnx"),
         }
     }
 }

@@ -41,6 +41,23 @@ pub enum VisionError {
     /// The image is damaged in some other way.
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
+    /// No face was found where exactly one is needed (face match).
+    #[error("no face was found in the image")]
+    NoFace,
+    /// Several faces were found where exactly one is needed (face match): whose face would
+    /// be compared is ambiguous.
+    #[error("{count} faces were found in the image; exactly one is needed")]
+    SeveralFaces {
+        /// Faces detected.
+        count: usize,
+    },
+    /// The face's landmarks are degenerate (all at one point): it cannot be aligned.
+    #[error("the face's landmarks are degenerate; it cannot be aligned")]
+    Unalignable,
+    /// Bytes or numbers that are not a face template of this model (wrong length, not
+    /// finite, not of unit length).
+    #[error("not a face template: {0}")]
+    BadTemplate(String),
     /// A model file is missing.
     #[error("model file {path} is missing. Fix: run `huoti models fetch` (with --mirror DIR or HUOTI_MODEL_MIRROR)")]
     ModelMissing {
@@ -55,4 +72,29 @@ pub enum VisionError {
         /// What tract said.
         message: String,
     },
+}
+
+impl VisionError {
+    /// A stable snake_case code for this kind of error (CLI JSON, API problem codes).
+    pub fn code(&self) -> &'static str {
+        match self {
+            VisionError::EmptyInput => "empty_input",
+            VisionError::NotAnImage => "not_an_image",
+            VisionError::Truncated => "truncated",
+            VisionError::ZeroSize => "zero_size",
+            VisionError::TooSmall { .. } => "too_small",
+            VisionError::TooLarge { .. } => "too_large",
+            VisionError::Corrupt(_) => "corrupt",
+            VisionError::NoFace => "no_face",
+            VisionError::SeveralFaces { .. } => "several_faces",
+            VisionError::Unalignable => "unalignable_face",
+            VisionError::BadTemplate(_) => "bad_template",
+            VisionError::ModelMissing { .. } | VisionError::Model { .. } => "model_error",
+        }
+    }
+
+    /// True for problems of the input (the caller's), false for setup problems (models).
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, VisionError::ModelMissing { .. } | VisionError::Model { .. })
+    }
 }

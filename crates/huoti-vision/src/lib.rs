@@ -6,7 +6,8 @@
 //! bytes ─decode_image─▶ RGB ─YuNet─▶ faces ─FaceMesh (eye-levelled crop)─▶ 468 landmarks
 //!                                      │                                    └▶ eye/mouth openness, head pose
 //!                                      ├─MiniFASNetV2 ×2.7 + V1SE ×4.0─▶ real_probability
-//!                                      └─quality: size, centring, sharpness, exposure, count
+//!                                      ├─quality: size, centring, sharpness, exposure, count
+//!                                      └─(face match) 5 landmarks ─align 112×112─▶ SFace ─▶ Template
 //! ```
 //!
 //! - [`decode_image`] refuses bad input with a typed [`VisionError`]: empty, not an image,
@@ -17,9 +18,19 @@
 //! - [`Tracker`] follows one face through a video: detect once, then track with FaceMesh,
 //!   re-detecting every few frames and whenever the face is lost.
 //!
+//! - [`FaceMatcher`] (face match, 本人核验; needs the optional SFace model): the one face of
+//!   an image → five landmarks → [`align`] onto a 112×112 template → SFace → a unit-length
+//!   128-d [`Template`]; two templates' [`similarity`](Template::similarity) (cosine) at or
+//!   above [`DEFAULT_MATCH_THRESHOLD`] is a [`MatchDecision::Match`]; [`compare`] takes the
+//!   median over a live session's 2–3 frames. No face or several are typed errors
+//!   ([`VisionError::NoFace`], [`VisionError::SeveralFaces`]), and [`MatchQuality`] says
+//!   whether a face makes a good reference. SFace's block-quantised weights, which tract
+//!   refuses, are folded into float32 in memory at load; the pinned bytes never change.
+//!
 //! What it deliberately does not do: read files other than the models, know about sessions
 //! or challenges (that is `huoti-liveness`), or decide "live" — `real_probability` is one
-//! input to a verdict, never the verdict.
+//! input to a verdict, never the verdict. Nor does it keep or seal face templates: a
+//! [`Template`] leaves only as bytes, for the caller to seal.
 //!
 //! Coordinates are image pixels; "left/right" of a face mean the *person's* left/right.
 //!
@@ -42,18 +53,35 @@
 //! }
 //! # Ok::<(), huoti_vision::VisionError>(())
 //! ```
+//!
+//! Face match (with SFace fetched too):
+//!
+//! ```no_run
+//! use huoti_vision::{FaceMatcher, MatchDecision, ModelPaths, QualityLimits, DEFAULT_MATCH_THRESHOLD};
+//! let matcher = FaceMatcher::load(&ModelPaths::in_dir("models".as_ref()), Default::default())?;
+//! let reference = matcher.embed_bytes(&std::fs::read("id-photo.jpg").unwrap())?.embedding;
+//! assert!(reference.quality.problems(&QualityLimits::default()).is_empty(), "a poor reference");
+//! let probe = matcher.embed_bytes(&std::fs::read("selfie.jpg").unwrap())?.embedding;
+//! let similarity = reference.template.similarity(&probe.template);
+//! println!("{similarity:.3}: {:?}", MatchDecision::at(similarity, DEFAULT_MATCH_THRESHOLD));
+//! let sealed_elsewhere: Vec<u8> = reference.template.to_bytes().to_vec(); // 512 bytes
+//! # Ok::<(), huoti_vision::VisionError>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod align;
 mod analyzer;
 mod antispoof;
 mod decode;
 mod detect;
 mod error;
+mod face_match;
 mod geometry;
 mod measures;
 mod mesh;
 mod model;
+mod onnx_fold;
 mod quality;
 mod tensor;
 
@@ -65,6 +93,10 @@ pub use antispoof::Passive;
 pub use decode::{decode_image, DecodeLimits};
 pub use detect::{DetectorConfig, Face};
 pub use error::VisionError;
+pub use face_match::{
+    compare, Comparison, FaceEmbedding, FaceMatcher, ImageEmbedding, MatchDecision, MatchQuality, MatcherConfig,
+    QualityLimits, QualityProblem, Template, DEFAULT_MATCH_THRESHOLD, TEMPLATE_LEN, TEMPLATE_MODEL,
+};
 pub use geometry::{Point, Rect, RotatedCrop};
 pub use measures::{measure, shape_signature, Measures};
 pub use mesh::Mesh;

@@ -10,7 +10,7 @@ use crate::VisionError;
 
 pub(crate) type Plan = Arc<TypedRunnableModel>;
 
-fn model_error(path: &Path) -> impl Fn(TractError) -> VisionError + '_ {
+pub(crate) fn model_error(path: &Path) -> impl Fn(TractError) -> VisionError + '_ {
     move |e| VisionError::Model { path: path.to_path_buf(), message: format!("{e:#}") }
 }
 
@@ -38,7 +38,13 @@ pub(crate) struct FixedModel {
 
 impl FixedModel {
     pub(crate) fn load(path: &Path, shape: &[usize]) -> Result<Self, VisionError> {
-        let plan = optimise(parse(path)?, shape, path)?;
+        Self::from_parsed(parse(path)?, path, shape)
+    }
+
+    /// Optimises a model parsed elsewhere (SFace, rewritten by
+    /// [`onnx_fold`](crate::onnx_fold) before tract sees it); `path` names it in errors.
+    pub(crate) fn from_parsed(model: InferenceModel, path: &Path, shape: &[usize]) -> Result<Self, VisionError> {
+        let plan = optimise(model, shape, path)?;
         Ok(FixedModel { plan, path: path.to_path_buf(), shape: shape.to_vec() })
     }
 

@@ -59,6 +59,12 @@ pub fn assess(img: &RgbImage, face: Option<&Rect>, faces: usize) -> Quality {
     }
 }
 
+/// Variance of the Laplacian of a region's luma resampled to 128×128 (scale-free, so a face
+/// crop of any size reads on one scale: below ~50 is blurred).
+pub(crate) fn sharpness(img: &RgbImage, region: (u32, u32, u32, u32)) -> f32 {
+    laplacian_variance(&gray_region(img, region, SHARP_SIDE, SHARP_SIDE), SHARP_SIDE as usize)
+}
+
 /// The part of a box inside the image, in whole pixels (at least 1×1).
 pub(crate) fn clamp_region(img: &RgbImage, r: &Rect) -> (u32, u32, u32, u32) {
     let x0 = r.x.max(0.0).min(img.width() as f32 - 1.0) as u32;

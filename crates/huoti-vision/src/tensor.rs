@@ -13,6 +13,8 @@ pub(crate) enum Layout {
     BgrRaw,
     /// RGB, divided by 255 (FaceMesh).
     RgbUnit,
+    /// RGB, raw 0–255 (SFace, which normalises inside its graph).
+    RgbRaw,
 }
 
 impl Layout {
@@ -29,8 +31,23 @@ impl Layout {
                 out[plane + i] = rgb[1] / 255.0;
                 out[2 * plane + i] = rgb[2] / 255.0;
             }
+            Layout::RgbRaw => {
+                out[i] = rgb[0];
+                out[plane + i] = rgb[1];
+                out[2 * plane + i] = rgb[2];
+            }
         }
     }
+}
+
+/// A whole image as a `[1,3,h,w]` tensor buffer, pixel for pixel (an already aligned crop).
+pub(crate) fn planar(img: &RgbImage, layout: Layout) -> Vec<f32> {
+    let plane = (img.width() * img.height()) as usize;
+    let mut out = vec![0f32; 3 * plane];
+    for (i, p) in img.pixels().enumerate() {
+        layout.write(&mut out, plane, i, p.0.map(f32::from));
+    }
+    out
 }
 
 /// One axis of a bilinear resize: for each destination index, the two source indices and
@@ -132,6 +149,12 @@ mod tests {
         assert_eq!(t[plane + 2 * 32 + 3], 2.0); // G = y
         assert_eq!(t[2 * plane + 2 * 32 + 3], 3.0); // R = x
         assert_eq!(t[31], 0.0); // padding stays zero
+    }
+
+    #[test]
+    fn planar_keeps_rgb_order_and_raw_values() {
+        let img = RgbImage::from_fn(2, 1, |x, _| image::Rgb([10 + x as u8, 20, 200]));
+        assert_eq!(planar(&img, Layout::RgbRaw), [10.0, 11.0, 20.0, 20.0, 200.0, 200.0]);
     }
 
     #[test]

@@ -40,14 +40,15 @@ fn state_word(state: &AssetState) -> &'static str {
 
 fn list(manifest: &Manifest, dir: &Path, json: bool) -> Exit {
     let states = manifest.state(dir);
-    let all_ok = states.iter().all(|(_, s)| *s == AssetState::Verified);
+    // A missing optional file (face match) is listed, but is no setup failure.
+    let all_ok = states.iter().all(|(a, s)| *s == AssetState::Verified || (a.optional && *s == AssetState::Missing));
     if json {
         let rows: Vec<_> = states
             .iter()
             .map(|(a, s)| {
                 serde_json::json!({
                     "name": a.name, "path": a.path, "state": state_word(s), "sha256": a.sha256,
-                    "licence": a.licence, "role": a.role, "origin": a.origin, "url": a.url,
+                    "licence": a.licence, "role": a.role, "origin": a.origin, "url": a.url, "optional": a.optional,
                 })
             })
             .collect();
@@ -57,7 +58,8 @@ fn list(manifest: &Manifest, dir: &Path, json: bool) -> Exit {
         let width = states.iter().map(|(a, _)| a.path.len()).max().unwrap_or(4);
         println!("  {:<9} {:<width$}  {:<12} role", "state", "file", "licence");
         for (a, s) in &states {
-            println!("  {:<9} {:<width$}  {:<12} {}", state_word(s), a.path, a.licence, a.role);
+            let optional = if a.optional { " [optional]" } else { "" };
+            println!("  {:<9} {:<width$}  {:<12} {}{optional}", state_word(s), a.path, a.licence, a.role);
         }
         if !all_ok {
             println!("\nFix: `{} --mirror DIR` (or set {}), or run it with internet access.", manifest.fetch_command, manifest.mirror_env);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use huoti_media::{is_video, open_video, FfmpegOptions};
 use huoti_vision::{
-    Analyzer, AnalyzerConfig, DetectorConfig, ImageAnalysis, ModelPaths, TrackerConfig, VisionError,
+    Analyzer, AnalyzerConfig, DetectorConfig, ImageAnalysis, ModelPaths, TrackerConfig,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -58,21 +58,8 @@ struct VideoFrame {
     real_probability: Option<f32>,
 }
 
-fn error_code(e: &VisionError) -> &'static str {
-    match e {
-        VisionError::EmptyInput => "empty_input",
-        VisionError::NotAnImage => "not_an_image",
-        VisionError::Truncated => "truncated",
-        VisionError::ZeroSize => "zero_size",
-        VisionError::TooSmall { .. } => "too_small",
-        VisionError::TooLarge { .. } => "too_large",
-        VisionError::Corrupt(_) => "corrupt",
-        VisionError::ModelMissing { .. } | VisionError::Model { .. } => "model_error",
-    }
-}
-
 /// Expands directories (recursively, sorted) into image and video files.
-fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn collect_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -136,7 +123,7 @@ pub fn run(args: CheckArgs) -> Exit {
             match std::fs::read(&path) {
                 Ok(bytes) => match analyzer.analyze_bytes(&bytes) {
                     Ok(a) => Outcome::Image(Box::new(a)),
-                    Err(e) => Outcome::Error { code: error_code(&e), message: e.to_string() },
+                    Err(e) => Outcome::Error { code: e.code(), message: e.to_string() },
                 },
                 Err(e) => Outcome::Error { code: "unreadable", message: e.to_string() },
             }
@@ -159,7 +146,7 @@ pub fn run(args: CheckArgs) -> Exit {
     } else if bad {
         Exit::BadInput
     } else if args.fail_on_spoof && not_live {
-        Exit::NotLive
+        Exit::Rejected
     } else {
         Exit::Ok
     }
@@ -182,9 +169,9 @@ fn check_video(analyzer: &Analyzer, path: &Path, args: &CheckArgs) -> Result<Out
     let start = Instant::now();
     for frame in frames {
         let frame = frame.map_err(media_error)?;
-        let a = tracker.step(&frame.image).map_err(|e| (error_code(&e), e.to_string()))?;
+        let a = tracker.step(&frame.image).map_err(|e| (e.code(), e.to_string()))?;
         let real = match a.face_box {
-            Some(b) if a.faces == 1 => Some(analyzer.passive(&frame.image, &b).map_err(|e| (error_code(&e), e.to_string()))?.real_probability),
+            Some(b) if a.faces == 1 => Some(analyzer.passive(&frame.image, &b).map_err(|e| (e.code(), e.to_string()))?.real_probability),
             _ => None,
         };
         summary.frames += 1;

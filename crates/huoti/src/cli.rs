@@ -9,11 +9,13 @@ Exit codes:
   2  command-line usage error
   3  setup problem: models or test data missing/corrupt, or ffmpeg missing
   4  with --fail-on-spoof: an input had no single face judged real
+     (match --fail-on-no-match: a probe was not the reference's person)
 
 Start here:
   huoti models fetch --mirror ../shared/models   # or set HUOTI_MODEL_MIRROR; else downloads
   huoti check photo.jpg                          # one face: counts, pose, openness, real probability
-  huoti check --json clips/ > report.json        # many files, machine-readable";
+  huoti check --json clips/ > report.json        # many files, machine-readable
+  huoti match id-photo.jpg selfie.jpg            # same person? (needs the optional SFace model)";
 
 /// huoti (活体) — face liveness detection that keeps its privacy promises by code.
 #[derive(Debug, Parser)]
@@ -37,6 +39,9 @@ pub enum Command {
     /// (`--fps`), the face tracked, and each sampled frame scored; `.y4m` is read natively,
     /// other formats through an installed ffmpeg.
     Check(CheckArgs),
+    /// Face match (1:1, 本人核验): is each PROBE the same person as REFERENCE? Prints the
+    /// similarity, the decision at the threshold and each face's quality.
+    Match(crate::match_cmd::MatchArgs),
     /// Run the liveness verification server (HTTPS; config file + HUOTI_* environment).
     Serve(crate::serve::ServeArgs),
     /// Run a whole liveness session against a server with a video or a directory of frames,

@@ -39,7 +39,18 @@ Examples:
 
 Writes with --out DIR: report.json (every score and figure), report.md (tables),
 det.png (DET curve) and histograms.png (scores per label). Plots need a TrueType font
-(fonts-dejavu-core, or HUOTI_FONT=/path/font.ttf); without one they are drawn without text.";
+(fonts-dejavu-core, or HUOTI_FONT=/path/font.ttf); without one they are drawn without text.
+
+Face match (--match, ISO/IEC 19795-1): SOURCE holds pairs of images of the same person
+(genuine) or of different people (impostor).
+  FMR   impostor pairs that match (different people taken for one). Lower = safer.
+  FNMR  genuine pairs that do not match (the right person turned away).
+  A pair matches when its cosine similarity >= --threshold (default 0.363, upstream's);
+  --target-fmr also reports at the lowest threshold with FMR at most that. An image
+  without exactly one face makes its pairs non-matches (failure to acquire).
+  SOURCE: a TSV with columns a, b (image paths) and label (same | different), or a
+  folder <root>/<person>/<images> (every pair within and across people).
+  huoti eval --match testdata/pairs/shared.tsv --root testdata/cache --out eval-match/";
 
 /// Arguments of `huoti eval`.
 #[derive(Debug, Args)]
@@ -49,16 +60,24 @@ pub struct EvalArgs {
     #[arg(value_name = "SOURCE")]
     pub source: PathBuf,
     /// Score each image / clip with the passive anti-spoof models (the default).
-    #[arg(long, conflicts_with = "session")]
+    #[arg(long, conflicts_with_all = ["session", "face_match"])]
     pub passive: bool,
+    /// Face match instead of liveness: SOURCE is pairs of images (same / different person);
+    /// reports FMR and FNMR.
+    #[arg(long = "match", conflicts_with = "session")]
+    pub face_match: bool,
     /// Run each clip as a liveness session with the fixed challenge from the manifest (or
     /// --challenge); score = verdict score / 100. An image is presented as a perfectly still
     /// clip (a photo held still) for the whole session.
     #[arg(long)]
     pub session: bool,
-    /// Score at or above which a presentation is accepted as bona fide.
-    #[arg(long, default_value_t = 0.5, value_name = "SCORE")]
-    pub threshold: f64,
+    /// Score at or above which a presentation is accepted as bona fide [default: 0.5; with
+    /// --match, the cosine similarity at or above which a pair matches: 0.363].
+    #[arg(long, value_name = "SCORE")]
+    pub threshold: Option<f64>,
+    /// With --match: also report at the lowest threshold with FMR at most this (0-1).
+    #[arg(long, default_value_t = 0.001, value_name = "RATE", value_parser = rate)]
+    pub target_fmr: f64,
     /// Also report at the highest threshold with BPCER at most this (0-1).
     #[arg(long, default_value_t = 0.05, value_name = "RATE", value_parser = rate)]
     pub target_bpcer: f64,
@@ -93,6 +112,45 @@ pub struct EvalArgs {
     pub models: PathBuf,
 }
 
+/// What both evaluations do with their report: write the files (`--out`), then print it as
+/// JSON (`--json`) or Markdown. `None` when the files could not be written (said on stderr).
+pub(crate) fn emit<R: serde::Serialize>(
+    report: R,
+    args: &EvalArgs,
+    write_all: impl FnOnce(R, &std::path::Path) -> Result<R, huoti_eval::Error>,
+    files: impl Fn(&R) -> &Vec<String>,
+    markdown: impl Fn(&R) -> String,
+) -> Option<R> {
+    let report = match &args.out {
+        None => report,
+        Some(dir) => match write_all(report, dir) {
+            Ok(r) => {
+                eprintln!("wrote {} into {}", files(&r).join(", "), dir.display());
+                r
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return None;
+            }
+        },
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        print!("{}", markdown(&report));
+    }
+    Some(report)
+}
+
+/// The bar both evaluations show while they score.
+pub(crate) fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {elapsed_precise} {wide_msg}").expect("valid template"),
+    );
+    bar
+}
+
 fn rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
@@ -101,6 +159,9 @@ fn rate(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(args: EvalArgs) -> Exit {
+    if args.face_match {
+        return crate::eval_match::run(&args);
+    }
     let labels = match LabelMap::parse(&args.label_map) {
         Ok(l) => l,
         Err(e) => {
@@ -144,15 +205,12 @@ pub fn run(args: EvalArgs) -> Exit {
         mode,
         fps: args.fps,
         session_fps: args.session_fps,
-        threshold: args.threshold,
+        threshold: args.threshold.unwrap_or(0.5),
         target_bpcer: Some(args.target_bpcer),
         target_apcer: Some(args.target_apcer),
     };
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} {elapsed_precise} {wide_msg}").expect("valid template"),
-    );
-    let mut report = huoti_eval::evaluate(&analyzer, &ds, &options, settings, |i, n, p| {
+    let bar = progress_bar();
+    let report = huoti_eval::evaluate(&analyzer, &ds, &options, settings, |i, n, p| {
         bar.set_length(n as u64);
         bar.set_position(i as u64);
         bar.set_message(p.name.clone());
@@ -162,21 +220,9 @@ pub fn run(args: EvalArgs) -> Exit {
         .presentations
         .iter()
         .any(|r| r.message.as_deref().is_some_and(|m| m.contains("`ffmpeg` was not found")));
-    if let Some(dir) = &args.out {
-        report = match report::write_all(report, dir) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::BadInput;
-            }
-        };
-        eprintln!("wrote {} into {}", report.files.join(", "), dir.display());
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
-    } else {
-        print!("{}", report::markdown(&report));
-    }
+    let Some(report) = emit(report, &args, report::write_all, |r| &r.files, report::markdown) else {
+        return Exit::BadInput;
+    };
     for r in report.presentations.iter().filter(|r| r.status == huoti_eval::run::Status::Error) {
         eprintln!("error: {}: {}", r.name, r.message.as_deref().unwrap_or("could not be analysed"));
     }

@@ -10,6 +10,7 @@ pub enum Exit {
     // 2 is clap's usage error.
     /// Models (or test data) are missing or corrupt, or a needed tool (ffmpeg) is absent.
     Setup = 3,
-    /// `--fail-on-spoof`: some input had no single face judged real.
-    NotLive = 4,
+    /// What was asked to pass did not: `check --fail-on-spoof`, an input had no single face
+    /// judged real; `match --fail-on-no-match`, a probe was not the reference's person.
+    Rejected = 4,
 }

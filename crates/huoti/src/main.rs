@@ -7,7 +7,9 @@ mod assets_cmd;
 mod check;
 mod cli;
 mod eval;
+mod eval_match;
 mod exit;
+mod match_cmd;
 mod serve;
 mod verify;
 
@@ -19,6 +21,7 @@ fn main() {
         cli::Command::Models(cmd) => assets_cmd::models(cmd),
         cli::Command::Testdata(cmd) => assets_cmd::testdata(cmd),
         cli::Command::Check(args) => check::run(args),
+        cli::Command::Match(args) => match_cmd::run(args),
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::Verify(args) => verify::run(args),
         cli::Command::Eval(args) => eval::run(args),

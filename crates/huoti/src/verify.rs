@@ -274,7 +274,7 @@ pub fn run(args: VerifyArgs) -> Exit {
             } else if out.verdict.decision == wire::Decision::Live {
                 Exit::Ok
             } else {
-                Exit::NotLive
+                Exit::Rejected
             }
         }
         Err(e) => {

@@ -39,4 +39,10 @@ fn r5_calendar_check_names_the_bad_line() {
     assert!(err.contains("line 3") && err.contains("weekday"), "{err}");
     let (code, _, err) = check(&[dir.path().join("missing.tsv").to_str().unwrap()]);
     assert_eq!(code, 3, "{err}");
+    // Without FILE, the server's configured `[rights] calendar_file` is checked.
+    let config = dir.path().join("huoti.toml");
+    std::fs::write(&config, format!("[rights]\ncalendar_file = {:?}\n", file.to_str().unwrap())).unwrap();
+    let (code, _, err) = check(&["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1, "the configured file is the one checked: {err}");
+    assert!(err.contains("line 3"), "{err}");
 }

@@ -70,6 +70,8 @@ impl ServerConfig {
                 "HUOTI_RETENTION_IDENTITY_MINIMUM_DAYS" => self.retention.identity_minimum_days = parse(k, &v)?,
                 "HUOTI_RETENTION_AUDIT_LOG_DAYS" => self.retention.audit_log_days = parse(k, &v)?,
                 "HUOTI_RETENTION_INTERVAL_S" => self.retention.interval_s = parse(k, &v)?,
+                "HUOTI_RIGHTS_CALENDAR_FILE" => self.rights.calendar_file = Some(PathBuf::from(v)),
+                "HUOTI_RIGHTS_CALENDAR_CHECK_S" => self.rights.calendar_check_s = parse(k, &v)?,
                 "HUOTI_NOTICE_SENDER" => self.incidents.sender = v,
                 "HUOTI_OUTBOX_DIR" => self.incidents.outbox_dir = v,
                 "HUOTI_NOTICE_WEBHOOK_URL" => self.incidents.webhook_url = v,

@@ -8,7 +8,7 @@
 //!   `[challenge]` (huoti-liveness's `ChallengeConfig`);
 //! * storage ([`blobs`]): `[blobs]`, a local directory or an S3-compatible bucket;
 //! * the privacy operations ([`privacy`]): `[residency]` (S1), `[retention]` (S1, S5, L2),
-//!   `[incidents]` with `[incidents.smtp]` (S3).
+//!   `[incidents]` with `[incidents.smtp]` (S3), `[rights]` (the R5/R9 working-day calendar).
 
 pub mod blobs;
 mod env;
@@ -22,7 +22,7 @@ use huoti_liveness::ChallengeConfig;
 use serde::{Deserialize, Serialize};
 
 pub use blobs::BlobsConfig;
-pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, SmtpConfig, check_smtp};
+pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, RightsConfig, SmtpConfig, check_smtp};
 pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, SessionConfig, TlsConfig};
 
 use crate::error::ServerError;
@@ -69,6 +69,8 @@ pub struct ServerConfig {
     pub retention: RetentionConfig,
     /// Incident notices (S3).
     pub incidents: IncidentsConfig,
+    /// The person's rights: the working-day calendar of R5/R9 deadlines.
+    pub rights: RightsConfig,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +94,7 @@ impl Default for ServerConfig {
             blobs: Default::default(),
             retention: Default::default(),
             incidents: Default::default(),
+            rights: Default::default(),
         }
     }
 }

@@ -56,6 +56,28 @@ impl ResidencyConfig {
     }
 }
 
+/// The person's rights (R5, R9): the working-day calendar their deadlines are counted in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RightsConfig {
+    /// A holiday calendar file (`HUOTI_RIGHTS_CALENDAR_FILE`; TSV `date<TAB>off|work<TAB>name`,
+    /// see docs/API.md) that replaces the built-in 2025–2026 calendar, so the State Council's
+    /// notice for the next year can be installed without a release. Checked at start (a bad
+    /// file stops the server, naming the line) and every `calendar_check_s` while it runs: a
+    /// changed file that parses replaces the calendar, one that does not is refused and the
+    /// calendar in use stays. `huoti admin calendar check FILE` checks a file first.
+    pub calendar_file: Option<std::path::PathBuf>,
+    /// How often the calendar file is checked for changes, seconds
+    /// (`HUOTI_RIGHTS_CALENDAR_CHECK_S`, default 60; 0: only at start).
+    pub calendar_check_s: u64,
+}
+
+impl Default for RightsConfig {
+    fn default() -> Self {
+        RightsConfig { calendar_file: None, calendar_check_s: 60 }
+    }
+}
+
 /// How long each data category lives (see `huoti_privacy::retention` for the rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "identity_per_person", include_str!("../../migrations/0005_identity_per_person.sql")),
     (6, "impact_assessment", include_str!("../../migrations/0006_impact_assessment.sql")),
     (7, "api_keys", include_str!("../../migrations/0007_api_keys.sql")),
+    (8, "provisional_due_dates", include_str!("../../migrations/0008_provisional_due_dates.sql")),
     (13, "shared_state", include_str!("../../migrations/0013_shared_state.sql")),
     (14, "blob_deletions", include_str!("../../migrations/0014_blob_deletions.sql")),
 ];

@@ -30,6 +30,9 @@ pub struct RightsRequestRow {
     /// `YYYY-MM-DD`, once known (closure and complaints from receipt, the rest from
     /// verification).
     pub due_date: Option<String>,
+    /// The due date was counted into a year the calendar did not cover (Monday–Friday there):
+    /// counted again when a calendar covering it is installed.
+    pub due_provisional: bool,
     /// The R8 ground of a refusal.
     pub refusal_ground: Option<String>,
 }
@@ -55,6 +58,8 @@ pub struct NewRightsRequest<'a> {
     pub received_at_ms: u64,
     /// The due date, when it runs from receipt.
     pub due_date: Option<&'a str>,
+    /// Whether that date is provisional (see [`RightsRequestRow::due_provisional`]).
+    pub due_provisional: bool,
 }
 
 fn request_from(r: &AnyRow) -> Result<RightsRequestRow, sqlx::Error> {
@@ -69,6 +74,7 @@ fn request_from(r: &AnyRow) -> Result<RightsRequestRow, sqlx::Error> {
         received_at_ms: r.try_get("received_at_ms")?,
         identity_verified_at_ms: r.try_get("identity_verified_at_ms")?,
         due_date: r.try_get("due_date")?,
+        due_provisional: r.try_get::<i64, _>("due_provisional")? != 0,
         refusal_ground: r.try_get("refusal_ground")?,
     })
 }
@@ -103,8 +109,8 @@ impl Db {
     /// Stores a new request, `open`.
     pub async fn insert_rights_request(&self, r: &NewRightsRequest<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO rights_requests (id, subject_id, kind, field, verified_field, unlawful, details, status, received_at_ms, due_date) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9)",
+            "INSERT INTO rights_requests (id, subject_id, kind, field, verified_field, unlawful, details, status, received_at_ms, due_date, due_provisional) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10)",
         )
         .bind(r.id)
         .bind(r.subject_id)
@@ -115,6 +121,7 @@ impl Db {
         .bind(r.details)
         .bind(r.received_at_ms as i64)
         .bind(r.due_date)
+        .bind(i64::from(r.due_provisional))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -129,6 +136,24 @@ impl Db {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The open requests whose due date is provisional, oldest first.
+    pub async fn provisional_rights_requests(&self) -> Result<Vec<RightsRequestRow>, sqlx::Error> {
+        self.requests_where("due_provisional = 1 AND status <> $1 AND status <> 'refused'", "completed").await
+    }
+
+    /// Replaces a provisional due date by a new count (official, or still provisional with a
+    /// newer calendar). Only a row still provisional changes, so nodes recounting at the same
+    /// time agree. Whether it changed.
+    pub async fn recount_request_due(&self, id: &str, due_date: &str, provisional: bool) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE rights_requests SET due_date = $2, due_provisional = $3 WHERE id = $1 AND due_provisional = 1")
+            .bind(id)
+            .bind(due_date)
+            .bind(i64::from(provisional))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Marks a request completed.

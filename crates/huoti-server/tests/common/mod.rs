@@ -54,9 +54,16 @@ pub async fn setup_on(backend: &str) -> Env {
 
 /// As [`setup_on`], with the clock starting at `t0_ms`.
 pub async fn setup_at(backend: &str, t0_ms: u64) -> Env {
+    setup_configured(backend, t0_ms, |_| {}).await
+}
+
+/// As [`setup_at`], with `adjust` applied to the configuration (whose `data_dir` is the
+/// test's temporary directory) before the state is opened.
+pub async fn setup_configured(backend: &str, t0_ms: u64, adjust: impl FnOnce(&mut ServerConfig)) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let database_url = database_url(backend, dir.path()).await;
-    let config = ServerConfig { data_dir: dir.path().to_path_buf(), database_url, ..ServerConfig::default() };
+    let mut config = ServerConfig { data_dir: dir.path().to_path_buf(), database_url, ..ServerConfig::default() };
+    adjust(&mut config);
     let clock = Arc::new(ManualClock::new(t0_ms));
     let state = build_state(config, clock.clone(), None).await.unwrap();
     let key = create_integrator_key(&state.db, "test", t0_ms).await.unwrap();

@@ -20,10 +20,16 @@ pub enum CalendarCommand {
     /// request gets a provisional due date (counted Monday–Friday) because its deadline falls
     /// in a year the file does not cover. A malformed file exits 1 naming the line.
     ///
+    /// Without FILE: the server's `[rights] calendar_file` (from --config or
+    /// HUOTI_RIGHTS_CALENDAR_FILE), else the built-in calendar.
+    ///
     /// Example: huoti admin calendar check cn-holidays-2027.tsv
     Check {
-        /// The calendar file [default: the built-in 2025–2026 calendar].
+        /// The calendar file [default: the configured one, else the built-in 2025–2026 calendar].
         file: Option<PathBuf>,
+        /// The server's TOML configuration file, to check its `[rights] calendar_file`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -46,6 +52,16 @@ struct ProvisionalFrom {
     received_from: Option<String>,
 }
 
+/// The `[rights] calendar_file` of the server's configuration (file, then environment).
+fn configured_file(config: Option<&std::path::Path>) -> Result<Option<PathBuf>, String> {
+    let mut c = match config {
+        Some(p) => huoti_server::ServerConfig::from_file(p).map_err(|e| e.to_string())?,
+        None => huoti_server::ServerConfig::default(),
+    };
+    c.apply_env(std::env::vars()).map_err(|e| e.to_string())?;
+    Ok(c.rights.calendar_file)
+}
+
 /// Errors carry their own exit code: a bad file is bad input (1), an unreadable one setup (3).
 pub enum CalendarFailure {
     Unreadable(String),
@@ -53,7 +69,11 @@ pub enum CalendarFailure {
 }
 
 pub fn run(cmd: CalendarCommand) -> Result<(), CalendarFailure> {
-    let CalendarCommand::Check { file, json } = cmd;
+    let CalendarCommand::Check { file, config, json } = cmd;
+    let file = match file {
+        Some(f) => Some(f),
+        None => configured_file(config.as_deref()).map_err(CalendarFailure::Unreadable)?,
+    };
     let (source, calendar) = match &file {
         None => ("built-in".to_owned(), WorkCalendar::embedded_default()),
         Some(path) => {

@@ -48,6 +48,7 @@ function table(kind, rows) {
       const td = el('td', {}, String(r[f] ?? '—'));
       // `overdue` is the server's judgement (China working days), not this browser's clock.
       if (f === 'due_date' && r.overdue) td.append(' ', el('strong', { class: 'bad' }, `(${S.overdue})`));
+      if (f === 'due_date' && r.due_date_provisional) td.append(' ', el('em', {}, `(${S.provisional})`));
       return td;
     })),
   );

@@ -75,12 +75,18 @@ function renderConsents(consents) {
   $('consents').hidden = false;
 }
 
+// A due date in a year whose holiday notice is not out yet is provisional (the server says so).
+function dueText(r) {
+  if (!r.due_date) return S.dueAfterCheck;
+  return fmt(r.due_date_provisional ? S.dueByProvisional : S.dueBy, { due: r.due_date });
+}
+
 function renderRequests(requests) {
   const ul = $('request-list');
   ul.replaceChildren();
   if (!requests?.length) ul.append(el('li', {}, S.noRequests));
   for (const r of requests ?? []) {
-    const due = r.due_date ? fmt(S.dueBy, { due: r.due_date }) : S.dueAfterCheck;
+    const due = dueText(r);
     ul.append(el('li', {}, el('span', {}, `${kindName(r.kind)} · ${S[`status_${r.status}`] ?? r.status} · ${due}${r.overdue ? ` · ${S.overdue}` : ''}`)));
   }
   $('rights').hidden = false;
@@ -97,7 +103,7 @@ async function ask(kind, details = '') {
   try {
     const r = await api('POST', '/v1/me/requests', { kind, details });
     await load();
-    say('ok', fmt(S.requested, { kind: kindName(r.kind), due: r.due_date ? fmt(S.dueBy, { due: r.due_date }) : S.dueAfterCheck }));
+    say('ok', fmt(S.requested, { kind: kindName(r.kind), due: dueText(r) }));
   } catch (e) {
     showError(e);
   }

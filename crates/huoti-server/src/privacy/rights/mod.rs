@@ -26,10 +26,11 @@ use crate::store::Db;
 use crate::store::rights::NewRightsRequest;
 use crate::util::{format_day, instant, random_b64, random_hex, rfc3339, sha256_hex};
 
+pub mod calendar;
 pub mod requests;
 pub mod staff;
 
-use requests::{calendar, info, rule_kind};
+use requests::{info, rule_kind};
 use staff::{HandleRequests, SeeOverdue};
 
 /// The routes of the person's rights.
@@ -202,12 +203,15 @@ pub async fn me_request(
         return Err(AppError::new(ErrorCode::InvalidRequest, "details: at most 4000 bytes; field: at most 64"));
     }
     let now = st.clock.now_ms();
-    // Closure and complaints run from receipt (R5, R9); the others from identity verification (R6).
-    let due = match rules::due_date(&kind, instant(now), None, calendar()) {
-        Ok(d) => Some(format_day(d)),
-        Err(rules::RightsError::IdentityNotVerified) => None,
-        Err(e) => return Err(AppError::internal(e)),
-    };
+    // Closure and complaints run from receipt (R5, R9); the others from identity verification
+    // (R6: no deadline yet). A count past the calendar's last year is provisional, never a
+    // refusal: the request is taken, and counted again once the next year's notice is installed.
+    let deadline = rules::deadline(&kind, instant(now), None, &st.calendar.current());
+    let due_provisional = deadline.is_some_and(|d| d.is_provisional());
+    if due_provisional {
+        crate::metrics::global().provisional_due_date();
+    }
+    let due = deadline.map(|d| format_day(d.date()));
     let id = format!("rq_{}", random_hex(12));
     st.db
         .insert_rights_request(&NewRightsRequest {
@@ -220,6 +224,7 @@ pub async fn me_request(
             details: &req.details,
             received_at_ms: now,
             due_date: due.as_deref(),
+            due_provisional,
         })
         .await?;
     let stored = st.db.rights_request(&id).await?.ok_or_else(|| AppError::internal("request vanished"))?;

@@ -1,19 +1,10 @@
 //! A rights request as the rules see it and as the person and staff are shown it.
 
-use std::sync::OnceLock;
-
 use huoti_api as wire;
-use huoti_privacy::WorkCalendar;
 use huoti_privacy::rights::{self as rules, RequestKind};
 
 use crate::store::rights::RightsRequestRow;
 use crate::util::{instant, parse_day, rfc3339};
-
-/// The working-day calendar due dates are counted in.
-pub(crate) fn calendar() -> &'static WorkCalendar {
-    static CAL: OnceLock<WorkCalendar> = OnceLock::new();
-    CAL.get_or_init(WorkCalendar::embedded_default)
-}
 
 /// The rule's kind of a wire kind.
 pub(crate) fn rule_kind(kind: &str, field: Option<&str>, verified_field: bool) -> Option<RequestKind> {
@@ -44,6 +35,7 @@ pub(crate) fn info(r: &RightsRequestRow, now_ms: u64) -> wire::RightsRequestInfo
         received_at: rfc3339(r.received_at_ms.max(0) as u64),
         identity_verified_at: r.identity_verified_at_ms.map(|t| rfc3339(t.max(0) as u64)),
         due_date: r.due_date.clone(),
+        due_date_provisional: r.due_provisional,
         overdue,
         refusal_ground: r.refusal_ground.clone(),
         unlawful: r.unlawful,

@@ -13,7 +13,7 @@ use huoti_api::ErrorCode;
 use huoti_privacy::rights::{self as rules, RefusalGround, RequestKind};
 use huoti_privacy::third_party::IdentityField;
 
-use super::requests::{calendar, info, open, rule_kind};
+use super::requests::{info, open, rule_kind};
 use crate::error::AppError;
 use crate::http::auth::{self, Caller, Key, Staff, permits};
 use crate::http::json_body;
@@ -94,7 +94,11 @@ pub async fn admin_verify_identity(State(st): State<Arc<AppState>>, staff: Staff
     let kind = rule_kind(&r.kind, r.field.as_deref(), r.verified_field).ok_or_else(|| AppError::internal("stored request kind"))?;
     let due = match &r.due_date {
         Some(d) => d.clone(),
-        None => format_day(rules::due_date(&kind, instant(r.received_at_ms.max(0) as u64), Some(instant(now)), calendar()).map_err(AppError::internal)?),
+        // R6: the 15 calendar days start now; they need no holiday calendar.
+        None => {
+            let deadline = rules::deadline(&kind, instant(r.received_at_ms.max(0) as u64), Some(instant(now)), &st.calendar.current());
+            format_day(deadline.ok_or_else(|| AppError::internal("no deadline after identity verification"))?.date())
+        }
     };
     st.db.set_request_identity_verified(&id, now, &due).await?;
     audit::record(&st.db, &staff.caller, &staff.purpose, "verify_identity", &format!("{id} {}", r.subject_id), now).await?;
