@@ -33,8 +33,8 @@ export HUOTI_S3_SERVER
 echo "== build"
 cargo build --workspace --all-targets --locked
 echo "== models and test data"
-"$CARGO_TARGET_DIR/debug/huoti" models fetch
-"$CARGO_TARGET_DIR/debug/huoti" testdata fetch
+"$CARGO_TARGET_DIR/debug/huoti" models fetch --dir models
+"$CARGO_TARGET_DIR/debug/huoti" testdata fetch --dir testdata/cache
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

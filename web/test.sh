@@ -2,7 +2,7 @@
 # Browser tests of the web SDK (run by scripts/test.sh after the cargo tests): builds the bundle,
 # checks that the committed web/dist/huoti-liveness.js (which the server embeds) is exactly that
 # build, then runs tests/*.test.mjs with node --test against a real `huoti serve` (HUOTI_BIN) in
-# Debian's /usr/bin/chromium (see tests/harness.mjs and ../shared/TESTING.md).
+# Debian's /usr/bin/chromium (see tests/harness.mjs).
 set -eu
 cd "$(dirname "$0")"
 command -v node >/dev/null && command -v npm >/dev/null || {
@@ -11,7 +11,7 @@ command -v node >/dev/null && command -v npm >/dev/null || {
 }
 bin="${HUOTI_BIN:-${CARGO_TARGET_DIR:-/var/tmp/huoti-target}/debug/huoti}"
 [ -x "$bin" ] || { echo "test.sh: no huoti binary at $bin (cargo build --workspace, or set HUOTI_BIN)" >&2; exit 2; }
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "test.sh: install Debian's chromium (apt-get install chromium; see ../shared/TESTING.md)" >&2; exit 2; }
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "test.sh: install Debian's chromium (apt-get install chromium)" >&2; exit 2; }
 command -v ffmpeg >/dev/null || { echo "test.sh: ffmpeg is needed to make the fake-camera clips" >&2; exit 2; }
 [ -d node_modules ] || npm ci --no-audit --no-fund
 

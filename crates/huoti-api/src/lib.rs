@@ -94,6 +94,11 @@ error_codes! {
     InvalidRequest = ("invalid_request", 400, "Invalid request"),
     /// Missing or unknown integrator API key.
     Unauthorized = ("unauthorized", 401, "Missing or invalid API key"),
+    /// The API key was revoked (`huoti admin keys revoke`): refused on every node from the
+    /// next request. Ask the operator for a new key.
+    ApiKeyRevoked = ("api_key_revoked", 401, "API key revoked"),
+    /// The API key's expiry date has passed. Ask the operator for a new key.
+    ApiKeyExpired = ("api_key_expired", 401, "API key expired"),
     /// Missing or wrong client token for this session.
     InvalidClientToken = ("invalid_client_token", 401, "Missing or invalid client token"),
     /// A fixed challenge was requested but the server does not run in test mode.
@@ -184,6 +189,14 @@ error_codes! {
     Internal = ("internal", 500, "Internal server error"),
     /// The analysis could not run (models not loaded, worker failure).
     AnalysisUnavailable = ("analysis_unavailable", 503, "Analysis unavailable"),
+    /// The blob store could not take the upload (read-only, full or unreachable); nothing was
+    /// stored. Send it again after `retry_after_s`.
+    StorageUnavailable = ("storage_unavailable", 503, "Storage unavailable"),
+    /// The server holds as many frames in memory as its budget allows (`limits`); nothing was
+    /// stored. Retry after `retry_after_s`.
+    ServerBusy = ("server_busy", 503, "Server busy"),
+    /// The request body arrived too slowly (`limits.body_timeout_s`); nothing was stored.
+    RequestTimeout = ("request_timeout", 408, "Request body too slow"),
 }
 
 impl std::fmt::Display for ErrorCode {

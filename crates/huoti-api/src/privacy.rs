@@ -222,6 +222,14 @@ pub struct RightsRequestInfo {
     pub unlawful: bool,
 }
 
+/// `GET /v1/admin/requests/overdue`: how many open requests and complaints are past their due
+/// date — a count, no request and no person (operators see it too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct OverdueCount {
+    /// Open requests and complaints past their due date.
+    pub overdue: u64,
+}
+
 /// `POST /v1/admin/requests/{id}/complete` body (optional): for a correction of identity
 /// data (`name`, `id_number`, `phone`), the corrected value, applied to the person's sealed
 /// identity data once their identity was verified (R2). Never logged or audited.

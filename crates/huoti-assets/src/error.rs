@@ -12,8 +12,9 @@ pub enum AssetError {
     /// A file is neither in the directory, nor in the mirror, nor downloadable.
     #[error(
         "{name} ({path}) is missing from {dir} and could not be fetched: {why}.\n  \
-         Fix: run `{fetch_command} --mirror DIR` with a directory holding the file \
-         (or set {mirror_env}), or run it on a machine with internet access; its origin is: {origin}"
+         Fix: run `{fetch_command}` with internet access (it downloads from the sources in the \
+         manifest), or `{fetch_command} --mirror DIR` (or set {mirror_env}) with a directory \
+         holding the file; its origin is: {origin}"
     )]
     Unavailable {
         /// Asset name.
@@ -22,7 +23,7 @@ pub enum AssetError {
         path: String,
         /// The directory that should hold it.
         dir: PathBuf,
-        /// Why no source worked.
+        /// Why no place worked (each place and its failure).
         why: String,
         /// Where the file comes from.
         origin: String,

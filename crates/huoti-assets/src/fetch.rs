@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::download::{self, Downloaded, Progress};
 use crate::manifest::sha256_file;
-use crate::{Asset, AssetError, AssetState, Manifest};
+use crate::{Asset, AssetError, AssetState, Manifest, Source};
 
 /// Where a fetched file came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,47 +15,138 @@ pub enum FetchSource {
     AlreadyPresent,
     /// Copied from the mirror directory.
     Mirror(PathBuf),
-    /// Downloaded from its upstream URL.
+    /// Downloaded from this URL (as requested, after any test override of the base).
     Upstream(String),
 }
 
-/// Progress reported by [`Manifest::fetch`], one event per file, so a CLI can draw a bar.
-#[derive(Debug, Clone)]
-pub struct FetchEvent<'a> {
-    /// The file.
-    pub asset: &'a Asset,
-    /// Its index in the manifest.
-    pub index: usize,
-    /// Number of files in the manifest.
-    pub total: usize,
-    /// Where it came from.
-    pub source: FetchSource,
+/// Where [`Manifest::fetch`] looks, besides the sources in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// A directory holding the files under their manifest paths; tried first.
+    pub mirror: Option<PathBuf>,
+    /// **Tests only**: sends every download to this base instead of the Internet;
+    /// `https://github.com/a/b` is requested as `<base>/github.com/a/b`. Lets a test stand a
+    /// local HTTP server in for upstream (see [`SOURCE_BASE_ENV`](crate::SOURCE_BASE_ENV)).
+    pub source_base: Option<String>,
 }
 
-/// Upper bound on a download, so a wrong URL can't fill the disk.
-const MAX_DOWNLOAD_BYTES: u64 = 256 * 1024 * 1024;
+impl FetchOptions {
+    /// A mirror only.
+    pub fn mirror(dir: impl Into<PathBuf>) -> Self {
+        FetchOptions { mirror: Some(dir.into()), source_base: None }
+    }
+
+    /// The mirror named by the manifest's environment variable (`HUOTI_MODEL_MIRROR`,
+    /// `HUOTI_DATA_MIRROR`) and the test override of the source base, when set.
+    pub fn from_env(manifest: &Manifest) -> Self {
+        let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        FetchOptions {
+            mirror: set(&manifest.mirror_env).map(PathBuf::from),
+            source_base: set(crate::SOURCE_BASE_ENV).map(|v| v.to_string_lossy().trim_end_matches('/').to_owned()),
+        }
+    }
+
+    /// The URL actually requested for a source URL.
+    pub fn effective_url(&self, url: &str) -> String {
+        match &self.source_base {
+            Some(base) => {
+                let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+                format!("{}/{rest}", base.trim_end_matches('/'))
+            }
+            None => url.to_owned(),
+        }
+    }
+}
+
+/// Progress reported by [`Manifest::fetch`], so a command line can draw a bar.
+#[derive(Debug, Clone)]
+pub enum FetchEvent<'a> {
+    /// Taking `asset` from `from` (a mirror path or a URL) starts; `length` in bytes when known,
+    /// `resumed_from` bytes already held from an interrupted download.
+    Start {
+        /// The file.
+        asset: &'a Asset,
+        /// Where from.
+        from: String,
+        /// Its length, when known.
+        length: Option<u64>,
+        /// Bytes already held.
+        resumed_from: u64,
+    },
+    /// `done` bytes of the current file are written.
+    Bytes {
+        /// The file.
+        asset: &'a Asset,
+        /// Bytes written so far.
+        done: u64,
+    },
+    /// One place failed; the next is tried.
+    Failed {
+        /// The file.
+        asset: &'a Asset,
+        /// Where from.
+        from: String,
+        /// Why (HTTP status, a refused sha256, an interrupted transfer…).
+        why: String,
+    },
+    /// The file is in place and verified.
+    Done {
+        /// The file.
+        asset: &'a Asset,
+        /// Its index in the manifest.
+        index: usize,
+        /// Number of files in the manifest.
+        total: usize,
+        /// Where it came from.
+        source: FetchSource,
+    },
+}
 
 impl Manifest {
     /// Makes `dir` hold every asset, verified: keeps good files, replaces corrupt ones, takes
-    /// missing ones from `mirror` or upstream. Stops at the first file no source can supply.
+    /// missing ones from the mirror, else from each source in order (each checked against its
+    /// own sha256). Stops at the first file no place can supply; the error lists why each
+    /// place failed.
     pub fn fetch(
         &self,
         dir: &Path,
-        mirror: Option<&Path>,
+        options: &FetchOptions,
         mut on_event: impl FnMut(FetchEvent<'_>),
     ) -> Result<Vec<FetchSource>, AssetError> {
         let total = self.assets.len();
         let mut sources = Vec::with_capacity(total);
         for (index, asset) in self.assets.iter().enumerate() {
-            let source = fetch_one(self, asset, dir, mirror)?;
-            on_event(FetchEvent { asset, index, total, source: source.clone() });
+            let source = fetch_one(self, asset, dir, options, &mut on_event)?;
+            on_event(FetchEvent::Done { asset, index, total, source: source.clone() });
             sources.push(source);
         }
         Ok(sources)
     }
 }
 
-fn fetch_one(manifest: &Manifest, asset: &Asset, dir: &Path, mirror: Option<&Path>) -> Result<FetchSource, AssetError> {
+/// Forwards a download's progress as [`FetchEvent`]s.
+struct Reporter<'e, 'a> {
+    asset: &'a Asset,
+    from: String,
+    on_event: &'e mut dyn FnMut(FetchEvent<'a>),
+}
+
+impl Progress for Reporter<'_, '_> {
+    fn start(&mut self, length: Option<u64>, resumed_from: u64) {
+        (self.on_event)(FetchEvent::Start { asset: self.asset, from: self.from.clone(), length, resumed_from });
+    }
+    fn bytes(&mut self, done: u64) {
+        (self.on_event)(FetchEvent::Bytes { asset: self.asset, done });
+    }
+}
+
+fn fetch_one<'a>(
+    manifest: &Manifest,
+    asset: &'a Asset,
+    dir: &Path,
+    options: &FetchOptions,
+    on_event: &mut dyn FnMut(FetchEvent<'a>),
+) -> Result<FetchSource, AssetError> {
     let target = dir.join(&asset.path);
     if asset.state_in(dir) == AssetState::Verified {
         return Ok(FetchSource::AlreadyPresent);
@@ -63,21 +155,28 @@ fn fetch_one(manifest: &Manifest, asset: &Asset, dir: &Path, mirror: Option<&Pat
     fs::create_dir_all(&parent).map_err(AssetError::io(&parent))?;
 
     let mut failures = Vec::new();
-    if let Some(mirror) = mirror {
-        let from = mirror.join(&asset.path);
-        match install_from_reader(asset, &target, fs::File::open(&from)) {
-            Ok(()) => return Ok(FetchSource::Mirror(from)),
-            Err(why) => failures.push(format!("mirror {}: {why}", from.display())),
+    match &options.mirror {
+        Some(mirror) => {
+            let from = mirror.join(&asset.path);
+            let mut reporter = Reporter { asset, from: from.display().to_string(), on_event };
+            match copy_verified(asset, &from, &target, &mut reporter) {
+                Ok(()) => return Ok(FetchSource::Mirror(from)),
+                Err(why) => failed(asset, format!("mirror {}", from.display()), why, on_event, &mut failures),
+            }
         }
-    } else {
-        failures.push("no mirror given".into());
+        None => failures.push("no mirror given".into()),
     }
-    match &asset.url {
-        Some(url) => match download(url).and_then(|r| install_from_reader(asset, &target, Ok(r))) {
-            Ok(()) => return Ok(FetchSource::Upstream(url.clone())),
-            Err(why) => failures.push(format!("upstream {url}: {why}")),
-        },
-        None => failures.push("no direct upstream download (see origin)".into()),
+    for source in &asset.sources {
+        let url = options.effective_url(&source.url);
+        let mut reporter = Reporter { asset, from: url.clone(), on_event };
+        match download::download(&url, &source.sha256, &target, &|| asset.state_in(dir) == AssetState::Verified, &mut reporter) {
+            Ok(Downloaded::Installed) => return Ok(FetchSource::Upstream(url)),
+            Ok(Downloaded::FoundInPlace) => return Ok(FetchSource::AlreadyPresent),
+            Err(why) => failed(asset, url, why, on_event, &mut failures),
+        }
+    }
+    if asset.sources.is_empty() {
+        failures.push("no direct download (see its origin)".into());
     }
     Err(AssetError::Unavailable {
         name: asset.name.clone(),
@@ -90,31 +189,48 @@ fn fetch_one(manifest: &Manifest, asset: &Asset, dir: &Path, mirror: Option<&Pat
     })
 }
 
-fn download(url: &str) -> Result<Box<dyn Read + Send>, String> {
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(120)))
-        .build()
-        .new_agent();
-    let response = agent.get(url).call().map_err(|e| e.to_string())?;
-    Ok(Box::new(response.into_body().into_reader().take(MAX_DOWNLOAD_BYTES)))
+fn failed<'a>(asset: &'a Asset, from: String, why: String, on_event: &mut dyn FnMut(FetchEvent<'a>), failures: &mut Vec<String>) {
+    failures.push(format!("{from}: {why}"));
+    on_event(FetchEvent::Failed { asset, from, why });
 }
 
-/// Streams into `<target>.partial`, hashing as it goes; renames into place only when the
-/// hash matches. A mismatch or error removes the partial file.
-fn install_from_reader<R: Read>(
-    asset: &Asset,
-    target: &Path,
-    reader: std::io::Result<R>,
-) -> Result<(), String> {
-    let mut reader = reader.map_err(|e| e.to_string())?;
-    // A unique name per writer: parallel test processes may fetch the same file at once.
+impl Source {
+    /// Downloads this source into `target` (resumable, verified against this source's
+    /// sha256, atomic), unless `target` already holds exactly these bytes. For callers that
+    /// want one particular source's bytes, such as a test comparing a model's alternates.
+    pub fn download_to(&self, target: &Path, options: &FetchOptions) -> Result<(), AssetError> {
+        let parent = target.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(AssetError::io(parent))?;
+        let in_place = || sha256_file(target).is_ok_and(|h| h == self.sha256);
+        if in_place() {
+            return Ok(());
+        }
+        struct Quiet;
+        impl Progress for Quiet {
+            fn start(&mut self, _: Option<u64>, _: u64) {}
+            fn bytes(&mut self, _: u64) {}
+        }
+        let url = options.effective_url(&self.url);
+        download::download(&url, &self.sha256, target, &in_place, &mut Quiet)
+            .map(|_| ())
+            .map_err(|why| AssetError::Io { path: target.to_path_buf(), source: std::io::Error::other(format!("{url}: {why}")) })
+    }
+}
+
+/// Copies a mirror file through a temporary name, hashing as it goes; renames it into place
+/// only when the manifest accepts its bytes. Otherwise nothing is left behind.
+fn copy_verified(asset: &Asset, from: &Path, target: &Path, progress: &mut dyn Progress) -> Result<(), String> {
+    let mut reader = fs::File::open(from).map_err(|e| e.to_string())?;
+    progress.start(reader.metadata().ok().map(|m| m.len()), 0);
+    // A unique name per writer: parallel test processes may copy the same file at once.
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let partial = target.with_extension(format!("{}.{n}.partial", std::process::id()));
+    let temporary = target.with_extension(format!("{}.{n}.copying", std::process::id()));
     let result = (|| {
-        let mut out = fs::File::create(&partial).map_err(|e| e.to_string())?;
+        let mut out = fs::File::create(&temporary).map_err(|e| e.to_string())?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
+        let mut done = 0;
         loop {
             let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
             if n == 0 {
@@ -122,16 +238,18 @@ fn install_from_reader<R: Read>(
             }
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+            done += n as u64;
+            progress.bytes(done);
         }
         out.sync_all().map_err(|e| e.to_string())?;
         let actual = hex::encode(hasher.finalize());
-        if actual != asset.sha256 {
-            return Err(format!("sha256 mismatch: got {actual}, expected {}", asset.sha256));
+        if !asset.accepts(&actual) {
+            return Err(format!("sha256 mismatch: got {actual}, expected {} (refused)", asset.sha256));
         }
-        fs::rename(&partial, target).map_err(|e| e.to_string())
+        fs::rename(&temporary, target).map_err(|e| e.to_string())
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&partial);
+        let _ = fs::remove_file(&temporary);
     }
     result
 }
@@ -163,35 +281,38 @@ mod tests {
                 licence: "CC0".into(),
                 role: "test".into(),
                 origin: "hand".into(),
-                url: url.map(Into::into),
+                sources: url.map(|u| Source { url: u.into(), sha256: HELLO_SHA.into(), note: None }).into_iter().collect(),
                 kind: None,
                 optional: false,
             }],
         }
     }
 
-    #[test]
-    fn copies_from_mirror_and_verifies() {
+    fn mirror_with(text: &str) -> tempfile::TempDir {
         let mirror = tempfile::tempdir().unwrap();
         fs::create_dir_all(mirror.path().join("sub")).unwrap();
-        fs::write(mirror.path().join("sub/hello.txt"), "hello").unwrap();
+        fs::write(mirror.path().join("sub/hello.txt"), text).unwrap();
+        mirror
+    }
+
+    #[test]
+    fn copies_from_mirror_and_verifies() {
+        let mirror = mirror_with("hello");
         let dir = tempfile::tempdir().unwrap();
         let m = manifest(None);
-        let got = m.fetch(dir.path(), Some(mirror.path()), |_| {}).unwrap();
+        let got = m.fetch(dir.path(), &FetchOptions::mirror(mirror.path()), |_| {}).unwrap();
         assert!(matches!(got[0], FetchSource::Mirror(_)));
         assert!(m.require(dir.path()).is_ok());
         // second run keeps the verified file
-        let again = m.fetch(dir.path(), Some(mirror.path()), |_| {}).unwrap();
+        let again = m.fetch(dir.path(), &FetchOptions::mirror(mirror.path()), |_| {}).unwrap();
         assert_eq!(again[0], FetchSource::AlreadyPresent);
     }
 
     #[test]
     fn refuses_a_mirror_file_with_the_wrong_bytes_and_leaves_nothing() {
-        let mirror = tempfile::tempdir().unwrap();
-        fs::create_dir_all(mirror.path().join("sub")).unwrap();
-        fs::write(mirror.path().join("sub/hello.txt"), "HELLO").unwrap();
+        let mirror = mirror_with("HELLO");
         let dir = tempfile::tempdir().unwrap();
-        let err = manifest(None).fetch(dir.path(), Some(mirror.path()), |_| {}).unwrap_err();
+        let err = manifest(None).fetch(dir.path(), &FetchOptions::mirror(mirror.path()), |_| {}).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("sha256 mismatch"), "{text}");
         assert!(text.contains("Fix:"), "{text}");
@@ -202,28 +323,35 @@ mod tests {
 
     #[test]
     fn corrupt_file_is_reported_and_replaced() {
-        let mirror = tempfile::tempdir().unwrap();
-        fs::create_dir_all(mirror.path().join("sub")).unwrap();
-        fs::write(mirror.path().join("sub/hello.txt"), "hello").unwrap();
+        let mirror = mirror_with("hello");
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("sub")).unwrap();
         fs::write(dir.path().join("sub/hello.txt"), "tampered").unwrap();
         let m = manifest(None);
         assert!(matches!(m.state(dir.path())[0].1, AssetState::Corrupt { .. }));
         assert!(matches!(m.require(dir.path()), Err(AssetError::Mismatch { .. })));
-        m.fetch(dir.path(), Some(mirror.path()), |_| {}).unwrap();
+        m.fetch(dir.path(), &FetchOptions::mirror(mirror.path()), |_| {}).unwrap();
         assert_eq!(m.state(dir.path())[0].1, AssetState::Verified);
     }
 
     #[test]
-    fn unfetchable_file_is_a_clear_error() {
+    fn unfetchable_file_is_a_clear_error_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        // An unroutable URL: fails fast without touching any real host.
+        // Nothing listens on the discard port: fails fast without touching any real host.
         let m = manifest(Some("http://127.0.0.1:9/hello.txt"));
-        let err = m.fetch(dir.path(), None, |_| {}).unwrap_err().to_string();
+        let err = m.fetch(dir.path(), &FetchOptions::default(), |_| {}).unwrap_err().to_string();
         assert!(err.contains("hello") && err.contains("Fix:") && err.contains("127.0.0.1:9"), "{err}");
         let missing = m.require(dir.path()).unwrap_err().to_string();
         assert!(missing.contains("not fetched yet") && missing.contains("HUOTI_MODEL_MIRROR"));
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("sub")).unwrap().collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn the_test_override_moves_every_source_under_the_local_base() {
+        let options = FetchOptions { mirror: None, source_base: Some("http://127.0.0.1:1234/".into()) };
+        assert_eq!(options.effective_url("https://github.com/a/raw/b.onnx"), "http://127.0.0.1:1234/github.com/a/raw/b.onnx");
+        assert_eq!(FetchOptions::default().effective_url("https://github.com/a"), "https://github.com/a");
     }
 
     #[test]

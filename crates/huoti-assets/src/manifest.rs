@@ -15,7 +15,7 @@ pub struct Asset {
     pub name: String,
     /// Path relative to the asset directory and to the mirror.
     pub path: String,
-    /// Lower-case hex sha256 of the exact bytes.
+    /// Lower-case hex sha256 of the pinned bytes: what a mirror holds.
     pub sha256: String,
     /// Licence of the file.
     pub licence: String,
@@ -23,9 +23,9 @@ pub struct Asset {
     pub role: String,
     /// Where the file comes from, in words (repository, commit, path; or package and recipe).
     pub origin: String,
-    /// A direct download URL, when the upstream publishes the exact bytes.
-    #[serde(default)]
-    pub url: Option<String>,
+    /// Direct downloads, tried in this order after the mirror. Empty: mirror only.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<Source>,
     /// Extra facts (kind of sample, size, notes).
     #[serde(default)]
     pub kind: Option<String>,
@@ -35,14 +35,34 @@ pub struct Asset {
     pub optional: bool,
 }
 
+/// One place a file can be downloaded from, with the sha256 of what that place serves.
+///
+/// Most sources serve the pinned bytes (`sha256` equals the asset's). Some serve other bytes
+/// that behave identically — FaceMesh and Iris are published upstream as another conversion of
+/// the same weights, with the initialisers in another order — and then `note` must say why
+/// those bytes are accepted (and a test must prove it). Each download is checked against its
+/// own source's sha256, never against "any accepted hash": a source that starts serving
+/// another source's bytes is still refused.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The direct download URL (redirects are followed).
+    pub url: String,
+    /// Lower-case hex sha256 of the bytes this URL serves.
+    pub sha256: String,
+    /// Why bytes other than the pinned ones are accepted (required when they differ).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
 /// The state of one asset in a directory, always computed from the bytes on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AssetState {
-    /// Present and its sha256 matches the pin.
+    /// Present, and its sha256 is the pinned one or one of its sources'.
     Verified,
     /// Not present.
     Missing,
-    /// Present but the bytes differ from the pin.
+    /// Present but the bytes are none of those the manifest accepts.
     Corrupt {
         /// What the bytes hash to.
         actual: String,
@@ -62,29 +82,38 @@ pub struct Manifest {
     pub assets: Vec<Asset>,
 }
 
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 impl Manifest {
-    /// Parses a manifest and checks its pins are well formed and its names and paths unique.
+    /// Parses a manifest and checks its pins are well formed, its names and paths unique, and
+    /// that every source serving other bytes says why.
     pub fn parse(text: &str) -> Result<Self, AssetError> {
         let manifest: Manifest =
             toml::from_str(text).map_err(|e| AssetError::Manifest(e.to_string()))?;
+        let bad = |asset: &Asset, why: &str| Err(AssetError::Manifest(format!("{}: {why}", asset.name)));
         let mut seen = std::collections::HashSet::new();
         for asset in &manifest.assets {
-            let ok_hash = asset.sha256.len() == 64
-                && asset.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !ok_hash {
-                return Err(AssetError::Manifest(format!(
-                    "{}: sha256 must be 64 lower-case hex digits",
-                    asset.name
-                )));
+            if !is_sha256(&asset.sha256) {
+                return bad(asset, "sha256 must be 64 lower-case hex digits");
             }
             if asset.path.contains("..") || asset.path.starts_with('/') {
-                return Err(AssetError::Manifest(format!(
-                    "{}: path must be relative and stay inside the directory",
-                    asset.name
-                )));
+                return bad(asset, "path must be relative and stay inside the directory");
             }
             if !seen.insert(asset.name.clone()) || !seen.insert(format!("path:{}", asset.path)) {
-                return Err(AssetError::Manifest(format!("{}: duplicate name or path", asset.name)));
+                return bad(asset, "duplicate name or path");
+            }
+            for source in &asset.sources {
+                if !is_sha256(&source.sha256) {
+                    return bad(asset, &format!("source {}: sha256 must be 64 lower-case hex digits", source.url));
+                }
+                if !(source.url.starts_with("https://") || source.url.starts_with("http://")) {
+                    return bad(asset, &format!("source {}: not an http(s) URL", source.url));
+                }
+                if source.sha256 != asset.sha256 && source.note.as_deref().is_none_or(str::is_empty) {
+                    return bad(asset, &format!("source {} serves other bytes than the pinned ones: its `note` must say why they are accepted", source.url));
+                }
             }
         }
         Ok(manifest)
@@ -145,10 +174,16 @@ impl Manifest {
 }
 
 impl Asset {
+    /// Whether bytes hashing to `sha256` are acceptable here: the pinned bytes or one of the
+    /// sources' own.
+    pub fn accepts(&self, sha256: &str) -> bool {
+        self.sha256 == sha256 || self.sources.iter().any(|s| s.sha256 == sha256)
+    }
+
     /// The state of this asset in `dir`.
     pub fn state_in(&self, dir: &Path) -> AssetState {
         match sha256_file(&dir.join(&self.path)) {
-            Ok(actual) if actual == self.sha256 => AssetState::Verified,
+            Ok(actual) if self.accepts(&actual) => AssetState::Verified,
             Ok(actual) => AssetState::Corrupt { actual },
             Err(_) => AssetState::Missing,
         }
@@ -157,27 +192,50 @@ impl Asset {
 
 /// Hex sha256 of a file, streamed (model files are megabytes; never load them twice).
 pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
+    hash_into(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Feeds everything `reader` yields into `hasher`; returns the number of bytes.
+pub(crate) fn hash_into(reader: &mut impl Read, hasher: &mut Sha256) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(total);
         }
         hasher.update(&buf[..n]);
+        total += n as u64;
     }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const HEAD: &str = r#"mirror_env = "M"
+fetch_command = "f"
+[[asset]]
+name = "x"
+path = "x"
+sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+licence = "MIT"
+role = "r"
+origin = "o""#;
+
     #[test]
-    fn shipped_manifests_parse() {
+    fn shipped_manifests_parse_and_every_model_has_a_direct_source() {
         let models = crate::models();
-        assert_eq!(models.assets.len(), 6);
+        let names: Vec<&str> = models.assets.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["yunet", "facemesh", "iris", "minifasnet_v2", "minifasnet_v1se", "sface"]);
+        for asset in &models.assets {
+            assert!(!asset.sources.is_empty(), "{}: no direct upstream source", asset.name);
+            assert!(asset.sources.iter().all(|s| s.url.starts_with("https://")), "{}", asset.name);
+        }
+        // SFace is pinned under the file name huoti-vision loads.
+        assert_eq!(models.get("sface").unwrap().path, "face_recognition_sface_2021dec_int8bq.onnx");
         // Face match is optional: only SFace may be missing where liveness runs.
         let optional: Vec<&str> = models.assets.iter().filter(|a| a.optional).map(|a| a.name.as_str()).collect();
         assert_eq!(optional, ["sface"]);
@@ -217,19 +275,25 @@ optional = true"#;
 
     #[test]
     fn rejects_bad_pins() {
-        let bad = r#"mirror_env = "M"
-fetch_command = "f"
-[[asset]]
-name = "x"
-path = "../x"
-sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-licence = "MIT"
-role = "r"
-origin = "o""#;
-        assert!(matches!(Manifest::parse(bad), Err(AssetError::Manifest(m)) if m.contains("relative")));
-        let short = bad.replace("../x", "x").replace("2cf24d", "2cf2");
+        let escape = HEAD.replace("path = \"x\"", "path = \"../x\"");
+        assert!(matches!(Manifest::parse(&escape), Err(AssetError::Manifest(m)) if m.contains("relative")));
+        let short = HEAD.replace("2cf24d", "2cf2");
         assert!(matches!(Manifest::parse(&short), Err(AssetError::Manifest(m)) if m.contains("64")));
-        let unknown = format!("{bad}\nsurprise = 1").replace("../x", "x");
+        let unknown = format!("{HEAD}\nsurprise = 1");
         assert!(Manifest::parse(&unknown).is_err());
+    }
+
+    #[test]
+    fn a_source_with_other_bytes_must_say_why_and_its_bytes_are_then_accepted() {
+        let other = "a3050ae3e2b8d1e4ebfa559633ceec7a6365607e77b4589d397ae5e30b3bc2c9";
+        let silent = format!("{HEAD}\n[[asset.source]]\nurl = \"https://example.org/x\"\nsha256 = \"{other}\"");
+        assert!(matches!(Manifest::parse(&silent), Err(AssetError::Manifest(m)) if m.contains("note")));
+        let explained = format!("{silent}\nnote = \"same weights, other initialiser order\"");
+        let manifest = Manifest::parse(&explained).unwrap();
+        let asset = &manifest.assets[0];
+        assert!(asset.accepts(other) && asset.accepts(&asset.sha256));
+        assert!(!asset.accepts(&"0".repeat(64)));
+        let not_http = explained.replace("https://example.org/x", "file:///etc/passwd");
+        assert!(matches!(Manifest::parse(&not_http), Err(AssetError::Manifest(m)) if m.contains("http")));
     }
 }

@@ -176,7 +176,7 @@ impl<'a> SessionRun<'a> {
         let SessionRun { analyzer, run, plan, thresholds, mut kept } = self;
         let (mut observations, boxes) = run.into_parts();
         score_passive::<EngineError>(analyzer, &mut observations, &boxes, PASSIVE_FRAMES, |i| Ok(kept.get_mut(i).and_then(Option::take)))?;
-        let ctx = AnalysisContext { seen, thresholds, model_versions };
+        let ctx = AnalysisContext { seen, thresholds, model_versions, arrivals: Default::default() };
         let verdict = huoti_liveness::analyse(&plan, &observations, &ctx);
         Ok((verdict, observations))
     }

@@ -125,6 +125,26 @@ impl LiveRun {
             && self.observations.iter().zip(seqs).all(|(o, s)| o.seq == *s)
     }
 
+    /// Bytes of the frames waiting for a predecessor (their JPEGs), so a server can bound
+    /// what all its runs hold.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.values().map(|p| p.jpeg.len()).sum()
+    }
+
+    /// Whether a frame `seq` offered now would wait in the reorder window rather than be
+    /// measured at once.
+    pub fn would_wait(&self, seq: u32) -> bool {
+        !self.broken && seq > self.next_seq
+    }
+
+    /// Stops measuring on arrival: the waiting frames are dropped and the run is marked
+    /// broken, so the caller measures the stored frames again at the end. For a server that
+    /// must free memory.
+    pub fn give_up(&mut self) {
+        self.pending.clear();
+        self.broken = true;
+    }
+
     /// The observations so far (passive scores not filled in).
     pub fn observations(&self) -> &[FrameObservation] {
         &self.observations

@@ -1,6 +1,8 @@
 //! Fusion into a verdict. How it works, for readers and users: [`crate::manual::decision`]
 //! (`src/manual/decision.md`).
 
+use std::collections::BTreeMap;
+
 use crate::actions::check_challenge;
 use crate::face::check_face;
 use crate::flash::check_flash;
@@ -23,6 +25,10 @@ pub struct AnalysisContext<'a> {
     /// Versions of the models that produced the observations (name, version); copied into the
     /// verdict, followed by this crate's and the thresholds' versions.
     pub model_versions: Vec<(String, String)>,
+    /// When the server received each frame (by sequence number), ms on the server's clock.
+    /// Frames of a live capture arrive while it happens; empty (offline analysis, evaluation)
+    /// skips that check. See [`crate::manual::integrity`].
+    pub arrivals: BTreeMap<u32, u64>,
 }
 
 impl<'a> AnalysisContext<'a> {
@@ -32,6 +38,7 @@ impl<'a> AnalysisContext<'a> {
             seen,
             thresholds: Thresholds::default(),
             model_versions: Vec::new(),
+            arrivals: BTreeMap::new(),
         }
     }
 }
@@ -61,7 +68,7 @@ pub fn analyse(
 
     let challenge = check_challenge(plan, frames, &faces, base.as_ref(), th);
     let flash = check_flash(plan, &faces, th);
-    let integrity = check_integrity(plan, frames, ctx.seen, th);
+    let integrity = check_integrity(plan, frames, ctx.seen, &ctx.arrivals, th);
     let face = check_face(frames, &faces, base.as_ref(), th);
     let passive = check_passive(frames, th);
 

@@ -1,6 +1,8 @@
 //! The integrity checks. How it works, for readers and users: [`crate::manual::integrity`]
 //! (`src/manual/integrity.md`).
 
+use std::collections::BTreeMap;
+
 use crate::seen::hamming;
 use crate::timeline::median;
 use crate::{
@@ -18,10 +20,11 @@ pub(crate) fn check_integrity(
     plan: &ChallengePlan,
     frames: &[FrameObservation],
     seen: &SeenFrames,
+    arrivals: &BTreeMap<u32, u64>,
     th: &Thresholds,
 ) -> IntegrityResult {
     let mut reasons = Vec::new();
-    let checks = [
+    let mut checks = vec![
         (sequence_ok(frames), ReasonCode::SequenceInvalid),
         (timing_ok(frames, th), ReasonCode::TimingImplausible),
         (
@@ -32,8 +35,12 @@ pub(crate) fn check_integrity(
         (!is_static(frames, th), ReasonCode::StaticPresentation),
         (!is_replayed(frames, seen, th), ReasonCode::ReplayedFrames),
     ];
+    // Only where the arrival times are known (the server): offline analysis skips it.
+    if !arrivals.is_empty() {
+        checks.push((arrived_while_captured(frames, arrivals, th), ReasonCode::ArrivalBurst));
+    }
     let ok = checks.iter().filter(|(ok, _)| *ok).count();
-    for (ok, code) in checks {
+    for &(ok, code) in &checks {
         if !ok {
             reasons.push(code);
         }
@@ -121,4 +128,31 @@ fn is_replayed(frames: &[FrameObservation], seen: &SeenFrames, th: &Thresholds) 
         .count();
     hits >= th.replay_min_frames.max(1)
         && hits as f32 >= th.replay_min_fraction * frames.len() as f32
+}
+
+/// Frames of a live capture arrive while it happens: a frame can reach the server late
+/// (network, retries, a queue behind a slow server), but the frames of a capture cannot all
+/// arrive in much less time than the capture took. So the span of arrival times (first to
+/// last) must be at least the span of capture times less `arrival_tolerance_ms`. A capture
+/// rendered offline and uploaded in one burst afterwards fails (its arrivals span a fraction of
+/// a second); late frames, a slow uplink, a stall in the middle caught up later, and a single
+/// frame retried long after only widen the arrival span and pass; holding back the first
+/// frames for longer than the tolerance and then sending everything at once fails.
+/// Frames without a known arrival are left out.
+fn arrived_while_captured(
+    frames: &[FrameObservation],
+    arrivals: &BTreeMap<u32, u64>,
+    th: &Thresholds,
+) -> bool {
+    let known: Vec<(u64, u64)> = frames
+        .iter()
+        .filter_map(|f| Some((f.t_ms, *arrivals.get(&f.seq)?)))
+        .collect();
+    let span = |xs: &mut dyn Iterator<Item = u64>| {
+        let (lo, hi) = xs.fold((u64::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        hi.saturating_sub(lo)
+    };
+    let captured = span(&mut known.iter().map(|k| k.0));
+    let arrived = span(&mut known.iter().map(|k| k.1));
+    arrived.saturating_add(th.arrival_tolerance_ms) >= captured
 }

@@ -18,7 +18,7 @@
 //! |---|---|---|
 //! | challenge | replayed or pre-recorded video, photos, puppets that cannot follow a fresh random timeline | `challenge_order`, `challenge_missing`, `challenge_unexpected` |
 //! | flash | video replay and injection: the face's colour must follow random screen colours | `flash_mismatch`, `flash_reduced` |
-//! | integrity | injection and replay: sequence, timing, nonce, static presentation, frames seen before | `sequence_invalid`, `timing_implausible`, `nonce_mismatch`, `too_few_frames`, `static_presentation`, `replayed_frames` |
+//! | integrity | injection and replay: sequence, timing, nonce, static presentation, frames seen before, frames uploaded in a burst after the capture | `sequence_invalid`, `timing_implausible`, `nonce_mismatch`, `too_few_frames`, `static_presentation`, `replayed_frames`, `arrival_burst` |
 //! | face | a second face, a face swapped mid-session | `no_face`, `multiple_faces`, `face_changed` |
 //! | passive | printed photos, screens, masks (anti-spoof models' scores) | `passive_spoof`, `passive_unavailable` |
 //!

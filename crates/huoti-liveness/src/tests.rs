@@ -486,6 +486,71 @@ fn c3_implausible_frame_rates_are_spoof() {
     assert!(!v.has(ReasonCode::TimingImplausible), "{:?}", codes(&v));
 }
 
+// --- arrival times (issue 19, defect 11) --------------------------------------------------------
+
+/// The server's clock when the capture of these tests starts.
+const START_MS: u64 = 1_800_000_000_000;
+
+fn judge_arrived(plan: &ChallengePlan, frames: &[FrameObservation], arrivals: impl IntoIterator<Item = (u32, u64)>) -> Verdict {
+    let seen = SeenFrames::new();
+    let mut ctx = AnalysisContext::new(&seen);
+    ctx.arrivals = arrivals.into_iter().collect();
+    let v = analyse(plan, frames, &ctx);
+    assert_consistent(&v);
+    v
+}
+
+/// The tolerance these tests state: the frames' arrivals may span up to 3 s less than their
+/// capture (`arrival_tolerance_ms`): jitter, a slow uplink, a stall in the middle caught up
+/// later, and one frame retried long after keep a live capture live.
+#[test]
+fn c3_frames_uploaded_while_captured_stay_live_through_jitter_a_slow_uplink_a_stall_and_a_late_retry() {
+    let p = plan(&[TurnLeft, OpenMouth], true);
+    let frames = live(&p);
+    assert_eq!(crate::Thresholds::default().arrival_tolerance_ms, 3000);
+    // 80 ms of latency, up to 250 ms of jitter; uploads in flight overtake each other.
+    let jitter = |i: usize| (i as u64 * 97) % 250;
+    let steady: Vec<(u32, u64)> = frames.iter().enumerate().map(|(i, f)| (f.seq, START_MS + f.t_ms + 80 + jitter(i))).collect();
+    let v = judge_arrived(&p, &frames, steady);
+    assert_eq!(v.decision, Decision::Live, "{:?}", codes(&v));
+    // An uplink slower than the camera: each frame waits for the one before.
+    let slow: Vec<(u32, u64)> = frames.iter().enumerate().map(|(i, f)| (f.seq, START_MS + 80 + i as u64 * 120)).collect();
+    assert!(!judge_arrived(&p, &frames, slow).has(ReasonCode::ArrivalBurst));
+    // A 5 s stall from 1 s in: the frames held meanwhile arrive together when it ends.
+    let stalled: Vec<(u32, u64)> =
+        frames.iter().map(|f| (f.seq, START_MS + 80 + if (1000..6000).contains(&f.t_ms) { 6000 } else { f.t_ms })).collect();
+    let v = judge_arrived(&p, &frames, stalled);
+    assert_eq!(v.decision, Decision::Live, "{:?}", codes(&v));
+    // One frame whose upload failed, retried 20 s later.
+    let retried: Vec<(u32, u64)> =
+        frames.iter().map(|f| (f.seq, START_MS + 80 + f.t_ms + if f.seq == 5 { 20_000 } else { 0 })).collect();
+    let v = judge_arrived(&p, &frames, retried);
+    assert_eq!(v.decision, Decision::Live, "{:?}", codes(&v));
+    // The first 2.9 s held back, then sent at once: within the tolerance.
+    let held: Vec<(u32, u64)> = frames.iter().map(|f| (f.seq, START_MS + 80 + f.t_ms.max(2900))).collect();
+    assert!(!judge_arrived(&p, &frames, held).has(ReasonCode::ArrivalBurst));
+}
+
+#[test]
+fn c3_frames_rendered_offline_and_uploaded_in_one_burst_are_not_live() {
+    let p = plan(&[TurnLeft, OpenMouth], true);
+    let frames = live(&p);
+    let captured = frames.iter().map(|f| f.t_ms).max().unwrap() - frames.iter().map(|f| f.t_ms).min().unwrap();
+    assert!(captured > 6000, "a capture of {captured} ms");
+    // The whole challenge rendered after the fact, then 5 ms apart in one burst.
+    let burst: Vec<(u32, u64)> = frames.iter().enumerate().map(|(i, f)| (f.seq, START_MS + 20_000 + i as u64 * 5)).collect();
+    let v = judge_arrived(&p, &frames, burst);
+    assert_eq!(v.decision, Decision::Uncertain, "never live");
+    assert_eq!(codes(&v), ["arrival_burst"]);
+    assert!(v.reasons[0].message.contains("burst"));
+    // The first 3.5 s held back (beyond the tolerance), then everything sent at once.
+    let held: Vec<(u32, u64)> = frames.iter().map(|f| (f.seq, START_MS + 80 + f.t_ms.max(3500))).collect();
+    assert!(judge_arrived(&p, &frames, held).has(ReasonCode::ArrivalBurst));
+    // Without arrival times (offline analysis, evaluation) the check does not run.
+    assert_eq!(judge(&p, &frames).decision, Decision::Live);
+    assert_eq!(judge_arrived(&p, &frames, []).decision, Decision::Live);
+}
+
 #[test]
 fn c3_wrong_nonce_is_spoof() {
     let p = plan(&[TurnLeft, OpenMouth], true);

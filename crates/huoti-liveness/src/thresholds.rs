@@ -84,6 +84,12 @@ pub struct Thresholds {
     /// …and the fraction of the session's frames they must be (default 0.5). A person retrying
     /// in the same room produces a few near-identical neutral frames; a replay matches most.
     pub replay_min_fraction: f32,
+    /// How much shorter the span of a session's arrival times (server receipt, first to last)
+    /// may be than the span of its capture times, ms (default 3000): the first frames held back
+    /// up to 3 s and then caught up at once are tolerated (later stalls, late frames and retries
+    /// only widen the arrival span); frames uploaded in a burst after the capture are
+    /// `arrival_burst`.
+    pub arrival_tolerance_ms: u64,
 
     // --- faces -----------------------------------------------------------------------------
     /// Fraction of frames without a face above which the session is uncertain (default 0.3).
@@ -138,6 +144,7 @@ impl Default for Thresholds {
             replay_hash_distance: 2,
             replay_min_frames: 3,
             replay_min_fraction: 0.5,
+            arrival_tolerance_ms: 3000,
             max_no_face_fraction: 0.3,
             max_multi_face_fraction: 0.1,
             shape_max_distance: 0.15,

@@ -52,6 +52,7 @@ impl Decision {
 /// | `challenge_unexpected` | uncertain | a head turn the plan did not ask for, during the action phase |
 /// | `flash_mismatch` | uncertain | the face's colour did not follow the flashed colours (weak signal or no response) |
 /// | `passive_unavailable` | uncertain | no frame carried a passive anti-spoof score |
+/// | `arrival_burst` | uncertain | the frames' arrivals at the server spanned more than 3 s less than their capture: uploaded in a burst after the capture, not during it (server only) |
 /// | `flash_reduced` | none (note) | no flash check (reduced-flash plan); the verdict relies on the other checks |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,12 +89,14 @@ pub enum ReasonCode {
     /// See the table on [`ReasonCode`].
     PassiveUnavailable,
     /// See the table on [`ReasonCode`].
+    ArrivalBurst,
+    /// See the table on [`ReasonCode`].
     FlashReduced,
 }
 
 impl ReasonCode {
     /// Every code, most severe first (the order reasons appear in a verdict).
-    pub const ALL: [ReasonCode; 16] = [
+    pub const ALL: [ReasonCode; 17] = [
         ReasonCode::SequenceInvalid,
         ReasonCode::TimingImplausible,
         ReasonCode::NonceMismatch,
@@ -109,6 +112,7 @@ impl ReasonCode {
         ReasonCode::ChallengeUnexpected,
         ReasonCode::FlashMismatch,
         ReasonCode::PassiveUnavailable,
+        ReasonCode::ArrivalBurst,
         ReasonCode::FlashReduced,
     ];
 
@@ -130,6 +134,7 @@ impl ReasonCode {
             ReasonCode::ChallengeUnexpected => "challenge_unexpected",
             ReasonCode::FlashMismatch => "flash_mismatch",
             ReasonCode::PassiveUnavailable => "passive_unavailable",
+            ReasonCode::ArrivalBurst => "arrival_burst",
             ReasonCode::FlashReduced => "flash_reduced",
         }
     }
@@ -175,6 +180,10 @@ impl ReasonCode {
                 "The light on the face did not follow the colours flashed on the screen."
             }
             ReasonCode::PassiveUnavailable => "No frame was checked by the anti-spoofing model.",
+            ReasonCode::ArrivalBurst => {
+                "The frames reached the server faster than they were captured, in a burst after \
+                 the capture rather than while it happened."
+            }
             ReasonCode::FlashReduced => {
                 "The colour-flash check was skipped (reduced-flash mode); the verdict relies on \
                  the other checks."
@@ -200,7 +209,8 @@ impl ReasonCode {
             | ReasonCode::NoFace
             | ReasonCode::ChallengeUnexpected
             | ReasonCode::FlashMismatch
-            | ReasonCode::PassiveUnavailable => Some(Decision::Uncertain),
+            | ReasonCode::PassiveUnavailable
+            | ReasonCode::ArrivalBurst => Some(Decision::Uncertain),
             ReasonCode::FlashReduced => None,
         }
     }

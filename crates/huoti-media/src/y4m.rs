@@ -49,18 +49,22 @@ impl Y4mHeader {
         let mut chroma = Chroma::C420;
         let mut full_range = false;
         for field in fields {
-            let (tag, value) = field.split_at(1);
+            // A field is a one-letter tag and its value. Split after the first *character*:
+            // the bytes are outside data, and a multi-byte first character must not panic.
+            let mut chars = field.chars();
+            let Some(tag) = chars.next() else { continue };
+            let value = chars.as_str();
             match tag {
-                "W" => width = value.parse().ok(),
-                "H" => height = value.parse().ok(),
-                "F" => {
+                'W' => width = value.parse().ok(),
+                'H' => height = value.parse().ok(),
+                'F' => {
                     let (n, d) = value
                         .split_once(':')
                         .ok_or_else(|| MediaError::BadY4m(format!("bad frame rate {value}")))?;
                     fps_num = n.parse().map_err(|_| MediaError::BadY4m(format!("bad frame rate {value}")))?;
                     fps_den = d.parse().map_err(|_| MediaError::BadY4m(format!("bad frame rate {value}")))?;
                 }
-                "C" => {
+                'C' => {
                     // 8-bit layouts only: "420p10", "444alpha" and friends are refused.
                     chroma = match value {
                         "420" | "420jpeg" | "420paldv" | "420mpeg2" => Chroma::C420,
@@ -72,7 +76,7 @@ impl Y4mHeader {
                         }
                     }
                 }
-                "X" if value == "COLORRANGE=FULL" => full_range = true,
+                'X' if value == "COLORRANGE=FULL" => full_range = true,
                 _ => {}
             }
         }
@@ -139,8 +143,8 @@ impl<R: Read> Y4mReader<R> {
             std::io::ErrorKind::UnexpectedEof => MediaError::TruncatedFrame(index),
             _ => MediaError::Read(e),
         })?;
-        self.next_index += 1;
-        let t_ms = u64::from(index) * 1000 * u64::from(self.header.fps_den) / u64::from(self.header.fps_num);
+        self.next_index = index.checked_add(1).ok_or_else(|| MediaError::BadY4m("more than 2^32 frames".into()))?;
+        let t_ms = frame_time_ms(index, self.header.fps_num, self.header.fps_den);
         Ok(Some(Frame { index, t_ms, image: to_rgb(&self.header, &self.buf) }))
     }
 }
@@ -159,8 +163,19 @@ impl<R: Read> Iterator for Y4mReader<R> {
     }
 }
 
+/// At most the first 16 characters of `s` (for an error message), cut on a character
+/// boundary.
 fn truncate(s: &str) -> &str {
-    &s[..s.len().min(16)]
+    let end = s.char_indices().nth(16).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}
+
+/// The presentation time of frame `index` at `fps_num / fps_den` frames per second, in ms.
+/// Computed in 128 bits: the rate comes from the header, and `index × 1000 × fps_den` does
+/// not fit 64 bits for a hostile `F1:4294967295`; a time past `u64::MAX` saturates.
+fn frame_time_ms(index: u32, fps_num: u32, fps_den: u32) -> u64 {
+    let t = u128::from(index) * 1000 * u128::from(fps_den) / u128::from(fps_num.max(1));
+    u64::try_from(t).unwrap_or(u64::MAX)
 }
 
 /// Reads one `\n`-terminated ASCII line of at most MAX_HEADER bytes; `None` at a clean EOF.
@@ -268,6 +283,30 @@ mod tests {
         ] {
             assert!(matches!(Y4mReader::new(bad), Err(MediaError::BadY4m(_))), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn hostile_headers_are_typed_errors_never_panics() {
+        // Regressions: a multi-byte first character in a header field (split_at(1) panicked),
+        // a multi-byte character at the 16-byte cut of an error message, and a frame rate whose
+        // time arithmetic overflowed 64 bits.
+        let unknown_tag = Y4mReader::new("YUV4MPEG2 W2 H2 éx\n".as_bytes()).expect("an unknown tag is ignored");
+        assert_eq!(unknown_tag.count(), 0);
+        for bad in ["YUV4MPEG2 W\u{e9} H2\n", "YUV4MPEG2 W2 H2 F\u{4e00}:1\n", "YUV4MPEG2 W2 H2 C\u{4e00}\n"] {
+            assert!(matches!(Y4mReader::new(bad.as_bytes()), Err(MediaError::BadY4m(_))), "{bad:?}");
+        }
+        let mut bytes = "YUV4MPEG2 W2 H2 F30:1 C420\nNOTAFRAMExxxxxxé tail\n".as_bytes().to_vec();
+        bytes.extend_from_slice(&[0; 6]);
+        assert!(matches!(Y4mReader::new(&bytes[..]).unwrap().next(), Some(Err(MediaError::BadY4m(_)))));
+        let mut bytes = b"YUV4MPEG2 W2 H2 F1:4294967295 C420\n".to_vec();
+        for _ in 0..3 {
+            bytes.extend_from_slice(b"FRAME\n");
+            bytes.extend_from_slice(&[128; 6]);
+        }
+        let times: Vec<u64> = Y4mReader::new(&bytes[..]).unwrap().map(|f| f.unwrap().t_ms).collect();
+        assert_eq!(times, vec![0, 4_294_967_295_000, 8_589_934_590_000]);
+        assert_eq!(frame_time_ms(u32::MAX, 1, u32::MAX), u64::MAX, "saturates instead of overflowing");
+        assert_eq!(truncate("αβγδεζηθικλμνξοπρστ"), "αβγδεζηθικλμνξοπ");
     }
 
     #[test]

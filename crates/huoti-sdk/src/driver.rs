@@ -380,6 +380,7 @@ impl Driver {
         ui.hint(Hint::HoldStill);
         let mut origin: Option<Duration> = None; // live: clock time of the challenge start
         let mut first_t: Option<u64> = None; // recorded: source time of the first frame
+        let mut playback_origin: Option<Duration> = None; // recorded: clock time of the first frame
         let mut last_sent: Option<u64> = None;
         let mut seq = 0u32;
         let result = loop {
@@ -412,6 +413,17 @@ impl Driver {
             }
             if last_sent.is_some_and(|l| (t_ms.saturating_sub(l) as f64) < min_gap_ms) {
                 continue; // thinned
+            }
+            if !live {
+                // A recording plays back in real time, as a camera would deliver it: the server
+                // judges arrival times against capture times, and frames that reach it faster
+                // than they were captured are not a live capture (`arrival_burst`).
+                let o = *playback_origin.get_or_insert_with(|| self.clock.now());
+                let due = o + Duration::from_millis(t_ms);
+                let now = self.clock.now();
+                if due > now {
+                    self.clock.sleep(due - now);
+                }
             }
             pacer.advance(t_ms, ui);
             let upload = FrameUpload { seq, t_ms, nonce: challenge.nonce.clone(), device: device.clone() };

@@ -106,7 +106,9 @@
 //! # fn ticket_from_backend() -> Ticket { unimplemented!() }
 //! let ticket: Ticket = ticket_from_backend();
 //! let driver = Driver::new("https://127.0.0.1:8443")
-//!     .with_trust(Trust::pem_file("huoti-data/tls/cert.pem")?);
+//!     // A development server's self-signed certificate: `huoti serve` prints its path
+//!     // (by default ~/.local/share/huoti/server/tls/cert.pem).
+//!     .with_trust(Trust::pem_file("cert.pem")?);
 //! let mut clip = VideoFile::y4m("/tmp/cam.y4m");
 //! let outcome = std::thread::spawn(move || {
 //!     driver.run(&ticket, &mut clip, &mut Granted::camera_only(), &mut NoUi, &CancelToken::new())

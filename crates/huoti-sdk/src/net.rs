@@ -22,7 +22,7 @@ pub enum Trust {
     #[cfg(feature = "platform-verifier")]
     Platform,
     /// Only these PEM certificates (one or more): a pinned server certificate or a private
-    /// CA, e.g. the self-signed `huoti-data/tls/cert.pem` of a development server.
+    /// CA, e.g. the self-signed `~/.local/share/huoti/server/tls/cert.pem` of a development server.
     Pem(Vec<u8>),
 }
 
@@ -365,7 +365,9 @@ fn encode_segment(s: &str) -> String {
 fn classify_status(status: u16, problem: Option<&wire::Problem>) -> Option<Duration> {
     match status {
         429 => Some(Duration::from_secs(problem.and_then(|p| p.retry_after_s).unwrap_or(1).max(1))),
-        500 | 502 | 503 | 504 => Some(Duration::ZERO),
+        // A 503 that says when to come back (`storage_unavailable`): then, not sooner.
+        503 => Some(problem.and_then(|p| p.retry_after_s).map_or(Duration::ZERO, Duration::from_secs)),
+        500 | 502 | 504 => Some(Duration::ZERO),
         _ => None,
     }
 }
@@ -450,7 +452,7 @@ impl Client {
                 }
                 match classify_status(status, p.as_ref()) {
                     Some(wait) if wait.is_zero() => Attempt::Retry(format!("HTTP {status}")),
-                    Some(wait) => Attempt::RetryAfter(wait, format!("HTTP {status} (rate limited)")),
+                    Some(wait) => Attempt::RetryAfter(wait, format!("HTTP {status} (asked to wait)")),
                     None => Attempt::Fail(server_error(what, status, p)),
                 }
             }

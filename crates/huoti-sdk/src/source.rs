@@ -23,7 +23,9 @@ pub enum Timing {
     /// arrived since the challenge started, and plays prompts and flashes on the wall clock.
     Live,
     /// Frames come from a recording: each frame's own `t_ms` (relative to the first frame) is
-    /// its capture time, and frames are read as fast as they can be uploaded.
+    /// its capture time, and the driver plays them back in real time (a frame is queued for
+    /// upload when its time comes), as a camera would deliver them: the server judges arrival
+    /// times against capture times.
     Recorded,
 }
 

@@ -101,7 +101,9 @@ impl Server {
     }
 
     fn metric(&self, name: &str) -> f64 {
-        let text = self.agent.get(format!("{}/metrics", self.base)).call().unwrap().body_mut().read_to_string().unwrap();
+        let key = huoti_assets::testing::operator_key(&huoti_bin(), self._data.path(), &[]);
+        let mut r = self.agent.get(format!("{}/metrics", self.base)).header("authorization", format!("Bearer {key}")).call().unwrap();
+        let text = r.body_mut().read_to_string().unwrap();
         text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or(0.0)
     }
 

@@ -18,7 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServerConfig;
 use crate::error::{AppError, InternalCause, ServerError};
 use crate::http::auth::{Access, Route, SecuritySchemes, create_integrator_key};
-use crate::http::cors;
+use crate::http::{cors, panic};
 use crate::models::Models;
 use crate::privacy::{audit, consent, policy, rights, sampling};
 use crate::state::AppState;
@@ -126,18 +126,21 @@ async fn log_internal_cause(res: Response) -> Response {
     res
 }
 
-/// The API: every route of every feature (no pages, no CORS).
+/// The API: every route of every feature (no pages, no CORS); a handler's panic answers
+/// `500 internal` ([`panic`]).
 pub fn router(state: Arc<AppState>) -> Router {
-    api(state).layer(axum::middleware::map_response(log_internal_cause))
+    api(state).layer(axum::middleware::from_fn(panic::catch_panic)).layer(axum::middleware::map_response(log_internal_cause))
 }
 
 /// The whole HTTP application: the API ([`router`]), the SDK bundle and pages ([`pages`]),
-/// CORS for the API ([`cors`]) and `nosniff` on every response. `demo_key` (dev mode only)
+/// CORS for the API ([`cors`]), `nosniff` on every response, and a panic in any handler
+/// answered as `500 internal` ([`panic`]) rather than a dropped connection. `demo_key` (dev mode only)
 /// turns `/demo` on.
 pub fn app(state: Arc<AppState>, demo_key: Option<String>) -> Router {
     let cors = Arc::new(state.config.cors.clone());
     api(state.clone())
         .merge(pages::router(state, demo_key))
+        .layer(axum::middleware::from_fn(panic::catch_panic))
         .layer(axum::middleware::map_response(log_internal_cause))
         .layer(axum::middleware::from_fn_with_state(cors, cors::layer))
         .layer(axum::middleware::map_response(|mut res: Response| async move {

@@ -67,7 +67,8 @@ fn basis(b: &DisclosureBasisWire) -> Result<DisclosureBasis, AppError> {
     }
 }
 
-/// The subject a request names: a session (its subject) or a subject id.
+/// The person a request names: a session's subject, or a subject id. Disclosures are filed
+/// under the person, so that their list is whole whichever way a disclosure named them.
 async fn resolve_subject(st: &AppState, named: &str) -> Result<String, AppError> {
     Ok(st.db.session_subject(named).await?.unwrap_or_else(|| named.to_owned()))
 }
@@ -111,7 +112,7 @@ pub async fn disclose(st: &AppState, req: &DisclosureRequest) -> Result<Disclosu
     st.db
         .insert_disclosure(&DisclosureRow {
             id: id.clone(),
-            subject_id: req.subject.clone(),
+            subject_id: subject.clone(),
             recipient: req.recipient.clone(),
             kind: kind_name(req.kind).to_owned(),
             data_json: serde_json::to_string(&req.data).map_err(AppError::internal)?,
@@ -121,7 +122,7 @@ pub async fn disclose(st: &AppState, req: &DisclosureRequest) -> Result<Disclosu
         .await?;
     Ok(DisclosureRecordWire {
         id,
-        subject: req.subject.clone(),
+        subject,
         recipient: req.recipient.clone(),
         data: req.data.clone(),
         kind: req.kind,
@@ -130,10 +131,12 @@ pub async fn disclose(st: &AppState, req: &DisclosureRequest) -> Result<Disclosu
     })
 }
 
-/// The recorded disclosures of a subject, oldest first.
+/// The recorded disclosures of a person (named by their subject id or one of their sessions),
+/// oldest first.
 pub async fn records(st: &AppState, subject: &str) -> Result<Vec<DisclosureRecordWire>, AppError> {
+    let subject = resolve_subject(st, subject).await?;
     st.db
-        .disclosures(subject)
+        .disclosures(&subject)
         .await?
         .into_iter()
         .map(|r| {
@@ -177,6 +180,7 @@ async fn audited(st: &AppState, caller: &Caller, headers: &HeaderMap, action: &s
 
 /// Query of the disclosure list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SubjectQuery {
     /// The person (or session) whose disclosures to list.
     pub subject: String,

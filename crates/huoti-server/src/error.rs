@@ -132,7 +132,24 @@ impl From<huoti_vision::VisionError> for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> AppError {
+        if database_overloaded(&e) {
+            // A flood, not a bug: the client may retry (503 with Retry-After, never a 500).
+            return AppError::new(ErrorCode::ServerBusy, "the database is busy; retry shortly").retry_after(1);
+        }
         AppError::internal(format_args!("database: {e}"))
+    }
+}
+
+/// Whether `e` says the database is momentarily overloaded: no pooled connection came free in
+/// time, or SQLite stayed locked past its busy timeout (issue 19: seen under 10 000 creates).
+fn database_overloaded(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => {
+            let m = d.message();
+            m.contains("database is locked") || m.contains("database table is locked") || m.contains("SQLITE_BUSY")
+        }
+        _ => false,
     }
 }
 
@@ -152,5 +169,19 @@ impl IntoResponse for AppError {
             res.extensions_mut().insert(InternalCause(cause));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s2_an_overloaded_database_is_503_server_busy_with_retry_after_not_500() {
+        let res = AppError::from(sqlx::Error::PoolTimedOut).into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+        let res = AppError::from(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "other database errors stay internal");
     }
 }

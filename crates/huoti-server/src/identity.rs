@@ -68,8 +68,9 @@ fn check_third_party(d: &IdentityData) -> Result<(), AppError> {
     grant.check(fields(d)).map_err(|e| AppError::new(ErrorCode::ThirdPartyScopeExceeded, e.to_string()))
 }
 
-/// Validates identity data (each field's form, at least one field, D2).
-fn check(d: &IdentityData) -> Result<(), AppError> {
+/// Validates identity data (each field's form, at least one field, D2). Pure: the fuzzer
+/// drives it with any body a client can send.
+pub fn validate(d: &IdentityData) -> Result<(), AppError> {
     // Error details name the field, never the value.
     let bad = |f: &str, rule: &str| Err(AppError::new(ErrorCode::InvalidRequest, format!("identity.{f}: {rule}")));
     if let Some(n) = &d.name {
@@ -78,10 +79,13 @@ fn check(d: &IdentityData) -> Result<(), AppError> {
         }
     }
     if let Some(id) = &d.id_number {
-        let (body, last) = id.split_at(id.len().saturating_sub(1));
-        let ok = (id.len() == 15 || id.len() == 18)
-            && body.bytes().all(|b| b.is_ascii_digit())
-            && last.bytes().all(|b| b.is_ascii_digit() || b == b'X' || b == b'x');
+        // Judged on bytes, never split on a byte offset: an ID number is ASCII, and a
+        // multi-byte character anywhere in it makes it invalid (not a panic).
+        let bytes = id.as_bytes();
+        let ok = matches!(bytes.len(), 15 | 18)
+            && bytes.split_last().is_some_and(|(&last, body)| {
+                body.iter().all(u8::is_ascii_digit) && (last.is_ascii_digit() || last == b'X' || last == b'x')
+            });
         if !ok {
             return bad("id_number", "15 or 18 characters: digits, the last may be X");
         }
@@ -100,7 +104,7 @@ fn check(d: &IdentityData) -> Result<(), AppError> {
 
 /// Seals and stores (replacing) a person's identity data.
 pub async fn store(st: &AppState, subject: &str, integrator_id: &str, data: &IdentityData, now_ms: u64) -> Result<(), AppError> {
-    check(data)?;
+    validate(data)?;
     let key = st.vault.key_or_create(&st.db, subject, Domain::Identity, now_ms).await.map_err(AppError::internal)?;
     let json = serde_json::to_vec(data).map_err(AppError::internal)?;
     let sealed = FrameVault::seal_record(&key, subject, PURPOSE, &json).map_err(AppError::internal)?;

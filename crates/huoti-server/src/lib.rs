@@ -13,13 +13,17 @@
 //! 3. each frame is measured as it arrives ([`models`]: the vision engine's tracker steps on
 //!    the image the upload decoded anyway); `complete` then only runs the passive anti-spoof
 //!    models on a few chosen frames and `huoti_liveness::analyse`, stores the verdict, and
-//!    **deletes the frames and their data key** (L2: no images kept without separate consent);
-//!    the client learns pass/fail only, unless configured otherwise;
+//!    **deletes the frames and their data key** (L2: no images kept without separate consent;
+//!    with it, they become the person's training images first); the client learns pass/fail
+//!    only, unless configured otherwise. The node works under a lease on the session: if it
+//!    dies mid-`complete`, the janitor of any node fails the session and erases its frames
+//!    once the lease has run out (see docs/ARCHITECTURE.md, "Crashes, races and hostile
+//!    orders");
 //! 4. the backend fetches the verdict signed as a compact Ed25519 JWS; keys at `/v1/keys`.
 //!
 //! Errors are RFC 9457 problem details with stable codes ([`huoti_api::ErrorCode`], mapped by
 //! the single [`AppError`]). `/v1/openapi.json` (OpenAPI 3.1) is generated from the handlers;
-//! `/healthz`, `/readyz` and `/metrics` (Prometheus text) serve operators ([`meta`]).
+//! `/healthz`, `/readyz` and `/metrics` (Prometheus text, operator key) serve operators ([`meta`]).
 //! `docs/API.md` describes the flow and every code.
 //!
 //! ## Layout
@@ -117,6 +121,6 @@ pub use app::{ROUTES, ServeOptions, app, build_state, router, serve};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 pub use error::{AppError, JobError, ServerError};
-pub use http::auth::{create_api_key, create_integrator_key};
+pub use http::auth::{create_api_key, create_expiring_api_key, create_integrator_key};
 pub use models::Models;
 pub use state::AppState;

@@ -1,6 +1,8 @@
 //! What operators and integrators read about the service itself: the verdict signing keys
-//! (JWKS), the OpenAPI document, liveness and readiness, and Prometheus metrics. All public:
-//! none of it holds personal data.
+//! (JWKS), the OpenAPI document, liveness and readiness — public: none of it holds personal
+//! data — and Prometheus metrics, for operators only (an API key with the `operator` role:
+//! counters of the service's use are not for the open internet). A scrape renders counters
+//! kept in memory; it reads no table.
 
 use std::sync::Arc;
 
@@ -12,12 +14,16 @@ use axum::{Json, Router};
 use huoti_api as wire;
 use utoipa::OpenApi;
 
-use crate::http::auth::{Access, Route};
+use crate::http::auth::{Access, Key, Permits, Route, permits};
 use crate::metrics;
-use crate::privacy::rights;
 use crate::state::AppState;
 use crate::util::instant;
 use huoti_privacy::calendar::local_date;
+
+permits!(
+    /// Who may scrape `/metrics`: operators.
+    pub ReadMetrics = [ReadHealth]
+);
 
 /// The routes about the service. `document` is the whole API's OpenAPI document, which the
 /// application assembles from every feature's (this module cannot know them).
@@ -42,7 +48,7 @@ pub const ACCESS: &[Route] = &[
     ("get", "/v1/openapi.json", Access::Public),
     ("get", "/healthz", Access::Public),
     ("get", "/readyz", Access::Public),
-    ("get", "/metrics", Access::Public),
+    ("get", "/metrics", Access::Key(ReadMetrics::ANY_OF)),
 ];
 
 /// Public keys that verify result signatures (JWKS).
@@ -90,14 +96,18 @@ async fn readyz(State(st): State<Arc<AppState>>) -> (StatusCode, Json<wire::Heal
     (code, Json(wire::Health { status: status.into(), warnings }))
 }
 
-/// Prometheus metrics (no personal data, no tokens).
-#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
-async fn metrics_text(State(st): State<Arc<AppState>>) -> Response {
+/// Prometheus metrics (operators; no personal data, no tokens): process counters and this
+/// server's gauges, as last refreshed by the background jobs.
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(("integrator_key" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
+    ))]
+async fn metrics_text(State(st): State<Arc<AppState>>, _operator: Key<ReadMetrics>) -> Response {
     let mut text = metrics::global().render();
-    // R5, R6, R9: requests past their due date (a count; no ids).
-    if let Ok(n) = rights::overdue_count(&st.db, st.clock.now_ms()).await {
-        text.push_str(&format!("# HELP huoti_privacy_requests_overdue Rights requests and complaints past their due date.\n# TYPE huoti_privacy_requests_overdue gauge\nhuoti_privacy_requests_overdue {n}\n"));
-    }
+    text.push_str(&st.gauges.render());
+    // Issue 18: the calendar's coverage (in memory, no table read).
     let calendar = st.calendar.current();
     let ends_soon = calendar.ends_soon(local_date(instant(st.clock.now_ms())));
     text.push_str(&format!(

@@ -196,3 +196,24 @@ impl Metrics {
         s
     }
 }
+
+/// Gauges of one server's own state, kept per [`AppState`](crate::state::AppState) (tests run
+/// several in one process) and refreshed by the background jobs: a scrape reads numbers, it
+/// never scans a table.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Rights requests and complaints past their due date (R5, R6, R9), as of the last
+    /// janitor round.
+    pub overdue_requests: AtomicU64,
+}
+
+impl Gauges {
+    /// Their text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# HELP huoti_privacy_requests_overdue Rights requests and complaints past their due date.");
+        let _ = writeln!(s, "# TYPE huoti_privacy_requests_overdue gauge");
+        let _ = writeln!(s, "huoti_privacy_requests_overdue {}", self.overdue_requests.load(Relaxed));
+        s
+    }
+}

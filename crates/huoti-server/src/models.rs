@@ -23,6 +23,7 @@ use image::RgbImage;
 pub use huoti_engine::{FrameInput, LiveRun, REORDER_WINDOW};
 
 use crate::error::ServerError;
+use crate::http::budget::{MemoryBudget, Reservation};
 
 /// The vision models, loaded once and shared by all sessions.
 pub struct Models {
@@ -101,33 +102,94 @@ impl Models {
 /// A run shared between the upload requests of one session.
 pub type SharedRun = Arc<Mutex<LiveRun>>;
 
-/// The live runs of the sessions this node is receiving frames for, with when each started.
+/// A session's run, when this node started it, and the share of the node's reorder budget its
+/// waiting frames hold.
+#[derive(Debug)]
+struct Entry {
+    run: SharedRun,
+    started_ms: u64,
+    held: Option<Reservation>,
+}
+
+/// The live runs of the sessions this node is receiving frames for, and a budget for the
+/// frames they hold back for reordering (each run at most a small window of JPEGs, but runs
+/// are many): a run whose waiting frames do not fit gives up measuring on arrival (its
+/// `complete` re-measures the stored frames), so a flood of out-of-order uploads across many
+/// sessions costs time, not memory.
 ///
 /// Behind a load balancer without session affinity, another node may complete a session
 /// whose first frames this node measured: nothing here hears of it, so the janitor drops runs
-/// older than a session's lifetime ([`drop_started_before`](LiveRuns::drop_started_before)).
-#[derive(Debug, Default)]
+/// older than a session's lifetime ([`drop_started_before`](LiveRuns::drop_started_before)),
+/// and their share of the reorder budget with them.
+#[derive(Debug)]
 pub struct LiveRuns {
-    runs: Mutex<HashMap<String, (SharedRun, u64)>>,
+    runs: Mutex<HashMap<String, Entry>>,
+    reorder: MemoryBudget,
+}
+
+impl Default for LiveRuns {
+    fn default() -> Self {
+        LiveRuns::new(crate::config::LimitsConfig::default().reorder_budget_bytes())
+    }
 }
 
 impl LiveRuns {
+    /// No runs yet; frames held back for reordering may take `reorder_bytes` in all.
+    pub fn new(reorder_bytes: u64) -> LiveRuns {
+        LiveRuns { runs: Mutex::default(), reorder: MemoryBudget::new(reorder_bytes) }
+    }
+
     /// The run of `session`, made with `start` on its first frame (at `now_ms`).
     pub fn get_or_start(&self, session: &str, now_ms: u64, start: impl FnOnce() -> LiveRun) -> SharedRun {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        runs.entry(session.to_owned()).or_insert_with(|| (Arc::new(Mutex::new(start())), now_ms)).0.clone()
+        runs.entry(session.to_owned())
+            .or_insert_with(|| Entry { run: Arc::new(Mutex::new(start())), started_ms: now_ms, held: None })
+            .run
+            .clone()
+    }
+
+    /// Accounts for the frames `run` (of `session`) holds back after a push: they are covered
+    /// by the reorder budget, or the run gives them up. A run taken meanwhile is left alone
+    /// (its frames go with it).
+    pub fn settle(&self, session: &str, run: &SharedRun) {
+        let pending = run.lock().unwrap_or_else(|e| e.into_inner()).pending_bytes() as u64;
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = runs.get_mut(session).filter(|e| Arc::ptr_eq(&e.run, run)) else { return };
+        let have = entry.held.as_ref().map_or(0, Reservation::bytes);
+        if pending == 0 {
+            entry.held = None;
+            return;
+        }
+        if pending <= have {
+            return;
+        }
+        let covered = match entry.held.as_mut() {
+            Some(held) => self.reorder.try_grow(held, pending - have),
+            None => self.reorder.try_reserve(pending).map(|r| entry.held = Some(r)).is_some(),
+        };
+        if !covered {
+            entry.held = None;
+            drop(runs);
+            run.lock().unwrap_or_else(|e| e.into_inner()).give_up();
+            tracing::info!(session, "reorder budget spent: this session's frames are measured at complete");
+        }
+    }
+
+    /// Bytes of waiting frames the runs hold now (what the reorder budget covers).
+    pub fn reorder_bytes_in_use(&self) -> u64 {
+        self.reorder.in_use_bytes()
     }
 
     /// Removes and returns the run of `session` (at `complete`, or when its frames are erased).
     pub fn take(&self, session: &str) -> Option<SharedRun> {
-        self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(session).map(|(run, _)| run)
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(session).map(|e| e.run)
     }
 
     /// Drops the runs started before `before_ms` (their sessions are over); returns how many.
     pub fn drop_started_before(&self, before_ms: u64) -> usize {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         let n = runs.len();
-        runs.retain(|_, (_, started)| *started >= before_ms);
+        runs.retain(|_, e| e.started_ms >= before_ms);
         n - runs.len()
     }
 

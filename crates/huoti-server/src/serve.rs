@@ -1,13 +1,19 @@
 //! Serving an assembled application: the listener, HTTPS with rustls (ring provider) — a
 //! configured certificate or a self-signed one made on first run — and the accept loop that
-//! hands each TLS connection to hyper; or plain HTTP behind a TLS-terminating proxy. (Leaf module: it names no feature.)
+//! hands each TLS connection to hyper; or plain HTTP behind a TLS-terminating proxy. On
+//! SIGTERM or Ctrl-C it stops accepting and lets the requests in flight finish before the
+//! process exits (a deploy or a scale-in drops no upload and no `complete` half-way).
+//! (Leaf module: it names no feature.)
 
+use std::future::{Future, IntoFuture};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -60,30 +66,84 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
 
 /// Serves `app` over TLS on `listener` until the process ends.
 pub async fn serve_tls(listener: TcpListener, config: Arc<rustls::ServerConfig>, app: Router) -> Result<(), ServerError> {
+    serve_tls_until(listener, config, app, std::future::pending(), Duration::MAX).await
+}
+
+/// Serves `app` over TLS on `listener` until `shutdown` resolves; then accepts nothing more,
+/// lets every request in flight finish (for at most `grace`: a client that stalls cannot hold
+/// the process), closes idle connections, and returns. HTTP/2 clients are told by a GOAWAY
+/// which of their streams were served.
+pub async fn serve_tls_until(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> Result<(), ServerError> {
     let acceptor = TlsAcceptor::from(config);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
+        let (tcp, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        // Taken now: a connection still in its handshake when the shutdown starts is
+        // closed gracefully as soon as it is served.
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
+            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 _ => return, // failed or slow handshakes are dropped quietly
             };
             let service = TowerToHyperService::new(app);
             let mut builder = Builder::new(TokioExecutor::new());
-            builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(std::time::Duration::from_secs(10));
-            if let Err(e) = builder.serve_connection(TokioIo::new(tls), service).await {
+            builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
+            let connection = builder.serve_connection(TokioIo::new(tls), service).into_owned();
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(connections = open, "shutting down: no new connections; finishing requests in flight");
+    match tokio::time::timeout(grace, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("every request in flight finished"),
+        Err(_) => tracing::warn!(grace_s = grace.as_secs(), "requests still running after the grace period were cut off"),
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM (what `systemctl stop`, Kubernetes and `docker stop` send) or Ctrl-C.
+pub async fn termination() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -93,17 +153,36 @@ pub async fn bind(config: &ServerConfig) -> Result<TcpListener, ServerError> {
 }
 
 /// Prints `huoti serving on …` (with the demo page's address when `demo` is on) and serves
-/// `app` on `listener` until the process is stopped: HTTPS unless TLS is disabled.
+/// `app` on `listener` until SIGTERM or Ctrl-C ([`termination`]): HTTPS unless TLS is
+/// disabled. On the signal it stops accepting, finishes the requests in flight (at most
+/// `limits.shutdown_grace_s`), prints `huoti stopped` and returns.
 pub async fn listen(config: &ServerConfig, listener: TcpListener, app: Router, demo: bool) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::io("local address"))?;
     let demo_url = |scheme: &str| if demo { format!("; demo page {scheme}://{addr}/demo") } else { String::new() };
+    let grace = Duration::from_secs(config.limits.shutdown_grace_s);
     if config.tls.enabled {
         let (cert, key) = ensure_certificate(&config.data_dir, config.tls.cert.as_deref(), config.tls.key.as_deref())?;
         let tls_config = server_config(&cert, &key)?;
         println!("huoti serving on https://{addr} (certificate {}){}", cert.display(), demo_url("https"));
-        serve_tls(listener, tls_config, app).await
+        serve_tls_until(listener, tls_config, app, termination(), grace).await?;
     } else {
         println!("huoti serving on http://{addr} (TLS disabled: put a TLS proxy in front){}", demo_url("http"));
-        axum::serve(listener, app).await.map_err(ServerError::io("serving"))
+        let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+            termination().await;
+            let _ = stopping_tx.send(());
+        });
+        let served = served.into_future();
+        tokio::pin!(served);
+        tokio::select! {
+            r = &mut served => r.map_err(ServerError::io("serving"))?,
+            _ = stopping => {
+                if tokio::time::timeout(grace, served).await.is_err() {
+                    tracing::warn!(grace_s = grace.as_secs(), "requests still running after the grace period were cut off");
+                }
+            }
+        }
     }
+    println!("huoti stopped");
+    Ok(())
 }

@@ -2,8 +2,10 @@
 //! key set served at `/v1/keys`.
 //!
 //! The signing key is made on first run in the data directory (`signing-ed25519.key`, hex,
-//! mode 0600) and never leaves it. The key id is the first 16 hex digits of the sha256 of
-//! the public key.
+//! mode 0600) and never leaves it; a key file that group or others may read is refused (as
+//! the KEK file is), and the key's text and bytes are wiped from memory once loaded (the
+//! `SigningKey` itself zeroizes on drop). The key id is the first 16 hex digits of the sha256
+//! of the public key.
 
 use std::path::Path;
 
@@ -13,6 +15,7 @@ use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use huoti_api::{Jwk, Jwks};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::error::ServerError;
 
@@ -43,21 +46,42 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Refuses a key file that group or others may read or write (Unix; mode `0600` expected).
+#[cfg(unix)]
+pub(crate) fn check_private(path: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(ServerError::io(format!("reading {}", path.display())))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if !meta.is_file() || mode & 0o077 != 0 {
+        return Err(ServerError::Keys(
+            format!("{} must be a file only its owner can read (mode {mode:o}); run `chmod 600 {}`", path.display(), path.display()).into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub(crate) fn check_private(_path: &Path) -> Result<(), ServerError> {
+    Ok(())
+}
+
 fn kid_of(key: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
 impl Signer {
-    /// Loads the key at `path`, creating it if absent.
+    /// Loads the key at `path`, creating it (mode 0600) if absent. A key file that group or
+    /// others may access is refused: whoever reads it can sign verdicts.
     pub fn load_or_create(path: &Path) -> Result<Signer, ServerError> {
         if !path.exists() {
             let key = SigningKey::generate(&mut OsRng);
-            write_private(path, hex::encode(key.to_bytes()).as_bytes())
-                .map_err(ServerError::io(format!("writing {}", path.display())))?;
+            let text = Zeroizing::new(hex::encode(Zeroizing::new(key.to_bytes()).as_slice()));
+            write_private(path, text.as_bytes()).map_err(ServerError::io(format!("writing {}", path.display())))?;
         }
-        let text = std::fs::read_to_string(path).map_err(ServerError::io(format!("reading {}", path.display())))?;
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut bytes)
+        check_private(path)?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(ServerError::io(format!("reading {}", path.display())))?);
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(text.trim(), bytes.as_mut_slice())
             .map_err(|_| ServerError::Keys(format!("{} is not a hex Ed25519 key", path.display()).into()))?;
         Ok(Signer::from_bytes(&bytes))
     }
@@ -127,4 +151,25 @@ pub fn verify_jws(jws: &str, jwks: &Jwks) -> Result<Vec<u8>, &'static str> {
     key.verify(format!("{h}.{p}").as_bytes(), &ed25519_dalek::Signature::from_bytes(&sig))
         .map_err(|_| "signature does not verify")?;
     B64.decode(p).map_err(|_| "bad payload encoding")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn s2_a_signing_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing-ed25519.key");
+        let made = Signer::load_or_create(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(Signer::load_or_create(&path).unwrap().kid(), made.kid(), "the same key loads again");
+        for loose in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(loose)).unwrap();
+            let err = Signer::load_or_create(&path).unwrap_err().to_string();
+            assert!(err.contains("chmod 600") && err.contains(&format!("{loose:o}")), "{loose:o}: {err}");
+        }
+    }
 }

@@ -9,10 +9,12 @@ use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::metrics::Gauges;
+use crate::http::budget::MemoryBudget;
 use crate::models::{LiveRuns, Models};
 use crate::signing::Signer;
 use crate::store::Db;
-use crate::vault::{FrameVault, open_store};
+use crate::vault::{FrameVault, KekSource, open_store};
 
 /// Everything a handler may use. What several nodes must agree on — sessions, frames, keys,
 /// the abuse lock's failures, frame hashes for the replay check, rate-limit buckets — is in
@@ -36,6 +38,10 @@ pub struct AppState {
     pub analysis_slots: Semaphore,
     /// Per open session on this node, the frames measured so far (on arrival).
     pub live: LiveRuns,
+    /// Gauges of this server's state for `/metrics`, refreshed by the background jobs.
+    pub gauges: Gauges,
+    /// Memory for frame uploads in flight on this node (`limits`).
+    pub budget: MemoryBudget,
     /// The working-day calendar R5/R9 deadlines are counted in (built-in, or the operator's
     /// `[rights] calendar_file`, checked again while running).
     pub calendar: InstalledCalendar,
@@ -51,10 +57,12 @@ impl AppState {
         std::fs::create_dir_all(dir).map_err(ServerError::io(format!("creating {}", dir.display())))?;
         let db = Db::connect(&config.database_url()).await?;
         let blob_store = open_store(&config).await?;
-        let vault = FrameVault::open(&dir.join("kek.json"), blob_store)?;
+        let vault = FrameVault::open_with(&KekSource::configured(&config.kek_path()), blob_store)?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
         let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let live = LiveRuns::new(config.limits.reorder_budget_bytes());
+        let budget = MemoryBudget::new(config.limits.upload_budget_bytes());
         Ok(Arc::new(AppState {
             config: Arc::new(config),
             db,
@@ -62,8 +70,10 @@ impl AppState {
             models,
             clock,
             signer: Arc::new(signer),
-            live: Default::default(),
+            live,
+            budget,
             analysis_slots: Semaphore::new(cores),
+            gauges: Gauges::default(),
             calendar,
         }))
     }

@@ -107,11 +107,13 @@ async fn put_identity(e: &Env, sid: &str) {
 /// Completes a session without the vision engine (these tests need no models): the verdict
 /// is written as the analysis would.
 async fn finish(e: &Env, sid: &str, at: u64) {
-    assert!(e.state.db.claim_complete(sid, at).await.unwrap());
+    assert!(e.state.db.claim_complete(sid, at, at + 30_000).await.unwrap());
     let verdict = json!({"iss": "huoti", "iat": at / 1000, "session_id": sid, "decision": "live", "score": 0.93, "reasons": [],
         "checks": [], "reference_frame": null, "model_versions": [{"name": "m", "version": "1"}], "frames": 3,
         "fixed_challenge": false, "completed_at": "2027-01-15T08:00:00Z"});
-    e.state.db.finish(sid, "live", &verdict.to_string(), "", at).await.unwrap();
+    assert!(e.state.db.finish(sid, "live", &verdict.to_string(), "", at).await.unwrap());
+    // As the analysis would once its frames are dealt with (here: kept, as before issue 19).
+    e.state.db.release_analysis_lease(sid).await.unwrap();
 }
 
 /// Every byte the server stored: files under the data directory, and on PostgreSQL the text

@@ -109,7 +109,9 @@ async fn r5_r9_requests_past_the_calendar_get_provisional_due_dates_made_officia
         assert_eq!(official["due_date_provisional"], false);
         let (_, ready) = call(app, Request::get("/readyz").body(Body::empty()).unwrap()).await;
         assert!(ready.get("warnings").is_none(), "{ready}");
-        let res = axum::http::Request::get("/metrics").body(Body::empty()).unwrap();
+        // `/metrics` is for operators (issue 19).
+        let operator = auth::create_api_key(&env.state.db, "op", Role::Operator, DEC_20_2026).await.unwrap();
+        let res = axum::http::Request::get("/metrics").header("authorization", format!("Bearer {operator}")).body(Body::empty()).unwrap();
         let text = {
             use tower::ServiceExt;
             let res = app.clone().oneshot(res).await.unwrap();

@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Env, bearer, call, consent, create, setup_at};
+use common::{Env, bearer, call, consent, create, frame_with, setup_at};
 use huoti_privacy::calendar::local_date;
 use huoti_privacy::rights::{self as rules, RequestKind};
 use huoti_privacy::{Role, WorkCalendar};
@@ -178,6 +178,28 @@ async fn r1_r4_the_person_sees_their_own_data_masked_exports_it_and_withdraws() 
 }
 
 #[tokio::test]
+async fn r1_p2_the_person_sees_whether_device_info_was_kept() {
+    for backend in common::backends() {
+        let w = world(backend, "acct-device").await;
+        let kept = |me: &Value, session: &str| {
+            me["sessions"].as_array().unwrap().iter().find(|x| x["session_id"] == session).map(|x| x["device_info_kept"].clone())
+        };
+        // A session without the device-info consent keeps none.
+        let (_, me) = call(&w.env.app, bearer("GET", "/v1/me", &w.link, None)).await;
+        assert_eq!(kept(&me, &w.session), Some(json!(false)), "{backend}: {me}");
+        // A second session with it, and a frame carrying device info: the person sees it kept.
+        let (_, s) = call(&w.env.app, create(&w.env.key, json!({"subject_ref": "acct-device"}))).await;
+        assert_eq!(consent(&w.env.app, &s, &["face_capture_and_upload", "device_info"]).await.0, StatusCode::CREATED);
+        let device = [("huoti-device-model", "Pixel 8"), ("huoti-os-type", "android"), ("huoti-os-version", "15")];
+        assert_eq!(call(&w.env.app, frame_with(&s, 0, &device)).await.0, StatusCode::OK, "{backend}");
+        let (_, me) = call(&w.env.app, bearer("GET", "/v1/me", &w.link, None)).await;
+        assert_eq!(kept(&me, s["session_id"].as_str().unwrap()), Some(json!(true)), "{backend}: {me}");
+        assert_eq!(kept(&me, &w.session), Some(json!(false)), "{backend}");
+        assert!(!me.to_string().contains("Pixel 8"), "R1: only whether it is kept, never the value");
+    }
+}
+
+#[tokio::test]
 async fn r9_overdue_requests_appear_in_the_report_and_the_metrics() {
     for backend in common::backends() {
         let w = world(backend, "acct-7").await;
@@ -188,26 +210,39 @@ async fn r9_overdue_requests_appear_in_the_report_and_the_metrics() {
             let app = app.clone();
             async move { call(&app, bearer("GET", "/v1/admin/requests/overdue", &key, None)).await }
         };
-        assert_eq!(report(operator.clone()).await.1, json!([]));
+        assert_eq!(report(operator.clone()).await.1, json!({"overdue": 0}));
         // The last day it is due is still on time; the day after, overdue.
         let due = time::Date::parse(c["due_date"].as_str().unwrap(), &time::format_description::well_known::Iso8601::DATE).unwrap();
         let end_of_due = (due.next_day().unwrap().midnight().assume_offset(huoti_privacy::calendar::CHINA_STANDARD_TIME).unix_timestamp() * 1000) as u64;
         w.env.clock.advance_ms(end_of_due - 1 - w.env.clock.now_ms());
-        assert_eq!(report(operator.clone()).await.1, json!([]), "{backend}");
+        assert_eq!(report(operator.clone()).await.1, json!({"overdue": 0}), "{backend}");
         w.env.clock.advance_ms(1);
+        // Issue 19, defect 14: a count, as documented — no request, no person.
         let (status, v) = report(operator.clone()).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(v.as_array().unwrap().iter().map(|r| r["id"].clone()).collect::<Vec<_>>(), vec![c["id"].clone()], "{backend}");
+        assert_eq!(v, json!({"overdue": 1}), "{backend}");
         assert_eq!(report(w.officer.clone()).await.0, StatusCode::OK, "privacy officers see it too");
-        let metrics = call_text(&w.env).await;
+        // The gauge is refreshed by housekeeping, not computed per scrape; operators only.
+        assert!(metrics_text(&w.env, &operator).await.1.contains("huoti_privacy_requests_overdue 0"), "{backend}: not yet refreshed");
+        huoti_server::jobs::housekeeping(&w.env.state).await;
+        let (status, metrics) = metrics_text(&w.env, &operator).await;
+        assert_eq!(status, StatusCode::OK);
         assert!(metrics.contains("huoti_privacy_requests_overdue 1"), "{backend}: {metrics}");
+        assert_eq!(metrics_text(&w.env, "").await.0, StatusCode::UNAUTHORIZED, "no key, no metrics");
+        assert_eq!(metrics_text(&w.env, &w.env.key).await.0, StatusCode::FORBIDDEN, "an integrator's key is not an operator's");
     }
 }
 
-async fn call_text(env: &Env) -> String {
+/// `GET /metrics` with `key` (none when empty): status and text.
+async fn metrics_text(env: &Env, key: &str) -> (StatusCode, String) {
     use axum::body::{Body, to_bytes};
-    let res = tower::ServiceExt::oneshot(env.app.clone(), axum::http::Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
-    String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
+    let mut req = axum::http::Request::get("/metrics");
+    if !key.is_empty() {
+        req = req.header("authorization", format!("Bearer {key}"));
+    }
+    let res = tower::ServiceExt::oneshot(env.app.clone(), req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = res.status();
+    (status, String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap())
 }
 
 const ID_NUMBER: &str = "11010519491231002X";

@@ -83,3 +83,30 @@ async fn openapi_is_3_1_and_lists_every_route() {
     }
     assert!(doc["components"]["schemas"]["ErrorCode"].is_object());
 }
+
+/// Every `in: path` parameter of the document is a `{name}` of its route and every `{name}` is
+/// documented as a path parameter, so generated clients build the right URLs.
+#[tokio::test]
+async fn openapi_path_parameters_match_the_route_templates() {
+    let common::Env { dir: _dir, app, .. } = setup().await;
+    let (_, doc) = call(&app, Request::get("/v1/openapi.json").body(Body::empty()).unwrap()).await;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let placeholders: std::collections::BTreeSet<&str> =
+            path.split('{').skip(1).filter_map(|s| s.split('}').next()).collect();
+        for (method, op) in item.as_object().unwrap() {
+            let documented: std::collections::BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(documented, placeholders, "{method} {path}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} operations");
+    let list = &doc["paths"]["/v1/disclosures"]["get"]["parameters"];
+    assert!(list.as_array().unwrap().iter().any(|p| p["name"] == "subject" && p["in"] == "query"), "{list}");
+}

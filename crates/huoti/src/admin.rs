@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use huoti_server::ServerConfig;
 
 use crate::exit::Exit;
+
+mod keys;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -32,6 +33,25 @@ pub enum KeysCommand {
         /// A name for the key's holder (no personal data needed).
         #[arg(long)]
         name: String,
+        /// Refuse the key after this many days (default: it does not expire).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// List every key: id, holder, role, created, expires, revoked (never a secret).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Revoke a key: every server node refuses it from its next request (`api_key_revoked`).
+    Revoke {
+        /// The key id: the 16 hex digits after `hk_` (a whole key is accepted too; only its id
+        /// is used).
+        id: String,
         #[command(flatten)]
         place: Place,
     },
@@ -51,17 +71,14 @@ pub struct Place {
     /// TOML configuration file (as for `huoti serve`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The server's data directory [default: ./huoti-data].
+    /// The server's data directory [default: the configuration's, else
+    /// ~/.local/share/huoti/server (or $XDG_DATA_HOME/huoti/server), as for `huoti serve`].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
 async fn db(place: &Place) -> Result<huoti_server::store::Db, String> {
-    let mut config = match &place.config {
-        Some(p) => ServerConfig::from_file(p).map_err(|e| e.to_string())?,
-        None => ServerConfig::default(),
-    };
-    config.apply_env(std::env::vars()).map_err(|e| e.to_string())?;
+    let mut config = crate::places::server_config(place.config.as_deref()).map_err(|e| e.to_string())?;
     if let Some(d) = &place.data_dir {
         config.data_dir = d.clone();
     }
@@ -85,7 +102,7 @@ pub fn run(cmd: AdminCommand) -> Exit {
     };
     rt.block_on(async move {
         match cmd {
-            AdminCommand::Keys(KeysCommand::Create { role, name, place }) => {
+            AdminCommand::Keys(KeysCommand::Create { role, name, expires_in_days, place }) => {
                 let Some(role) = huoti_server::http::auth::parse_role(&role) else {
                     eprintln!("error: --role: one of integrator, operator, privacy_officer, ml_engineer, auditor");
                     return Exit::BadInput;
@@ -98,10 +115,12 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 };
                 let now = huoti_server::Clock::now_ms(&huoti_server::SystemClock);
-                match huoti_server::create_api_key(&db, &name, role, now).await {
+                let expires = expires_in_days.map(|d| now + u64::from(d) * 86_400_000);
+                match huoti_server::create_expiring_api_key(&db, &name, role, now, expires).await {
                     Ok(key) => {
                         println!("{key}");
-                        eprintln!("created a {} key; it is shown only this once", role.as_str());
+                        let until = expires.map(|t| format!(", valid until {}", keys::when(Some(t as i64)))).unwrap_or_default();
+                        eprintln!("created a {} key{until}; it is shown only this once", role.as_str());
                         Exit::Ok
                     }
                     Err(e) => {
@@ -110,6 +129,20 @@ pub fn run(cmd: AdminCommand) -> Exit {
                     }
                 }
             }
+            AdminCommand::Keys(KeysCommand::List { json, place }) => match db(&place).await {
+                Ok(db) => keys::list(&db, json).await,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Setup
+                }
+            },
+            AdminCommand::Keys(KeysCommand::Revoke { id, place }) => match db(&place).await {
+                Ok(db) => keys::revoke(&db, &id).await,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Exit::Setup
+                }
+            },
             // Runs its own runtime: handled before this one starts.
             AdminCommand::Ops(_) => Exit::Setup,
             AdminCommand::Audit(AuditCommand::Verify { place }) => {

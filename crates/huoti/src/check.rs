@@ -90,17 +90,20 @@ fn has_ext(p: &Path, exts: &[&str]) -> bool {
 }
 
 pub fn run(args: CheckArgs) -> Exit {
-    if let Err(e) = huoti_assets::models().require(&args.models) {
-        eprintln!("error: {e}");
-        return Exit::Setup;
-    }
+    let models = match crate::assets_cmd::ready_models(args.models.clone(), &[]) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
     let detector = DetectorConfig {
         max_side: args.detect_max_side,
         score_threshold: args.score_threshold,
         ..DetectorConfig::default()
     };
     let config = AnalyzerConfig { detector, ..AnalyzerConfig::default() };
-    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&args.models), config) {
+    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&models), config) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

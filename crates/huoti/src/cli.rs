@@ -12,10 +12,14 @@ Exit codes:
      (match --fail-on-no-match: a probe was not the reference's person)
 
 Start here:
-  huoti models fetch --mirror ../shared/models   # or set HUOTI_MODEL_MIRROR; else downloads
-  huoti check photo.jpg                          # one face: counts, pose, openness, real probability
-  huoti check --json clips/ > report.json        # many files, machine-readable
-  huoti match id-photo.jpg selfie.jpg            # same person? (needs the optional SFace model)";
+  huoti check photo.jpg                    # one face: counts, pose, openness, real probability
+  huoti check --json clips/ > report.json  # many files, machine-readable
+  huoti match id-photo.jpg selfie.jpg      # same person? (uses the optional SFace model)
+  huoti serve --dev                        # the verification server + its demo page
+
+Files live in ~/.local/share/huoti (or $XDG_DATA_HOME/huoti): models/, server/, testdata/.
+Models are downloaded and verified on first use (`huoti models fetch` does it ahead; with
+--mirror DIR or HUOTI_MODEL_MIRROR it copies from a local folder first).";
 
 /// huoti (活体) — face liveness detection that keeps its privacy promises by code.
 #[derive(Debug, Parser)]
@@ -66,14 +70,20 @@ pub enum AssetCommand {
         #[command(flatten)]
         place: AssetPlace,
         /// Print JSON instead of a table.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tsv")]
         json: bool,
+        /// Print a `path<TAB>kind` manifest that `huoti eval MANIFEST --root DIR` reads (the test
+        /// data's kinds: bonafide-image, spoof-print, …).
+        #[arg(long)]
+        tsv: bool,
     },
-    /// Copy from a mirror directory, or download from upstream, and verify sha256.
+    /// Copy from a mirror directory, else download from each upstream source in turn;
+    /// verify every file's sha256 (resumes an interrupted download).
     Fetch {
         #[command(flatten)]
         place: AssetPlace,
-        /// A directory holding the files (e.g. ../shared/models). Tried before upstream.
+        /// A local directory holding the files (an operator's cache); tried before upstream
+        /// [default: $HUOTI_MODEL_MIRROR / $HUOTI_DATA_MIRROR].
         #[arg(long, value_name = "DIR")]
         mirror: Option<PathBuf>,
     },
@@ -81,8 +91,8 @@ pub enum AssetCommand {
 
 #[derive(Debug, Args)]
 pub struct AssetPlace {
-    /// Where the files are kept [default: models/ for models, testdata/cache/ for test data;
-    /// or $HUOTI_MODEL_DIR / $HUOTI_DATA_DIR].
+    /// Where the files are kept [default: $HUOTI_MODEL_DIR / $HUOTI_DATA_DIR, else models/ or
+    /// testdata/ in ~/.local/share/huoti (or $XDG_DATA_HOME/huoti)].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
@@ -98,9 +108,10 @@ pub struct CheckArgs {
     /// Include every analysed video frame in the JSON output.
     #[arg(long)]
     pub frames: bool,
-    /// Model directory.
-    #[arg(long, env = "HUOTI_MODEL_DIR", default_value = "models", value_name = "DIR")]
-    pub models: PathBuf,
+    /// Model directory; missing models are fetched into it first [default: $HUOTI_MODEL_DIR,
+    /// else ~/.local/share/huoti/models (or $XDG_DATA_HOME/huoti/models)].
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
     /// Video frames analysed per second.
     #[arg(long, default_value_t = 5.0)]
     pub fps: f64,

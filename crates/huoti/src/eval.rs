@@ -33,7 +33,8 @@ Sources:
              'start'), 'start' and 'duration' (seconds into the clip).
 
 Examples:
-  huoti eval ../shared/data/MANIFEST.tsv --passive --out docs/evaluation/
+  huoti testdata fetch && huoti testdata list --tsv > samples.tsv
+  huoti eval samples.tsv --root ~/.local/share/huoti/testdata --passive --out eval/
   huoti eval my-captures/ --target-bpcer 0.05 --json > report.json
   huoti eval sessions.tsv --session --out eval-sessions/
 
@@ -107,9 +108,10 @@ pub struct EvalArgs {
     /// Print the JSON report on stdout instead of the Markdown summary.
     #[arg(long)]
     pub json: bool,
-    /// Model directory.
-    #[arg(long, env = "HUOTI_MODEL_DIR", default_value = "models", value_name = "DIR")]
-    pub models: PathBuf,
+    /// Model directory; missing models are fetched into it first [default: $HUOTI_MODEL_DIR,
+    /// else ~/.local/share/huoti/models (or $XDG_DATA_HOME/huoti/models)].
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 /// What both evaluations do with their report: write the files (`--out`), then print it as
@@ -187,11 +189,14 @@ pub fn run(args: EvalArgs) -> Exit {
             return Exit::BadInput;
         }
     };
-    if let Err(e) = huoti_assets::models().require(&args.models) {
-        eprintln!("error: {e}");
-        return Exit::Setup;
-    }
-    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&args.models), AnalyzerConfig::default()) {
+    let models = match crate::assets_cmd::ready_models(args.models.clone(), &[]) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
+    let analyzer = match Analyzer::load(&ModelPaths::in_dir(&models), AnalyzerConfig::default()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");

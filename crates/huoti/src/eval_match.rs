@@ -22,11 +22,14 @@ pub fn run(args: &EvalArgs) -> Exit {
             return Exit::BadInput;
         }
     };
-    if let Err(e) = huoti_assets::models().require_named(&args.models, &["yunet", "sface"]) {
-        eprintln!("error: {e}");
-        return Exit::Setup;
-    }
-    let matcher = match FaceMatcher::load(&ModelPaths::in_dir(&args.models), MatcherConfig::default()) {
+    let models = match crate::assets_cmd::ready_models(args.models.clone(), &["sface"]) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
+    let matcher = match FaceMatcher::load(&ModelPaths::in_dir(&models), MatcherConfig::default()) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");

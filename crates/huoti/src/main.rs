@@ -10,6 +10,7 @@ mod eval;
 mod eval_match;
 mod exit;
 mod match_cmd;
+mod places;
 mod serve;
 mod verify;
 

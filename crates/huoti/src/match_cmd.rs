@@ -49,9 +49,10 @@ pub struct MatchArgs {
     /// Longest image side given to the face detector (larger finds smaller faces, slower).
     #[arg(long, default_value_t = 640)]
     pub detect_max_side: u32,
-    /// Model directory.
-    #[arg(long, env = "HUOTI_MODEL_DIR", default_value = "models", value_name = "DIR")]
-    pub models: PathBuf,
+    /// Model directory; missing models (SFace included) are fetched into it first [default:
+    /// $HUOTI_MODEL_DIR, else ~/.local/share/huoti/models (or $XDG_DATA_HOME/huoti/models)].
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 fn similarity(s: &str) -> Result<f32, String> {
@@ -117,13 +118,16 @@ fn embed(matcher: &FaceMatcher, path: &Path) -> Result<(ImageEmbedding, FaceRepo
 }
 
 pub fn run(args: MatchArgs) -> Exit {
-    if let Err(e) = huoti_assets::models().require_named(&args.models, &["yunet", "sface"]) {
-        eprintln!("error: {e}");
-        return Exit::Setup;
-    }
+    let models = match crate::assets_cmd::ready_models(args.models.clone(), &["sface"]) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Setup;
+        }
+    };
     let detector = huoti_vision::DetectorConfig { max_side: args.detect_max_side, ..Default::default() };
     let matcher =
-        match FaceMatcher::load(&ModelPaths::in_dir(&args.models), MatcherConfig { detector, ..Default::default() }) {
+        match FaceMatcher::load(&ModelPaths::in_dir(&models), MatcherConfig { detector, ..Default::default() }) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("error: {e}");

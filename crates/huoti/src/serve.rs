@@ -1,7 +1,8 @@
 //! `huoti serve`: the verification server (see the `huoti-server` crate).
 //!
-//! Configuration, lowest precedence first: built-in defaults, `--config FILE` (TOML),
-//! `HUOTI_*` environment variables, then these flags.
+//! Configuration, lowest precedence first: built-in defaults (files in the per-user data
+//! directory, see [`crate::places`]), `--config FILE` (TOML), `HUOTI_*` environment variables,
+//! then these flags. Missing models are fetched, with a progress bar, before the server listens.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,13 +17,15 @@ pub struct ServeArgs {
     /// TOML configuration file (see config/huoti.example.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Data directory: database, keys, TLS certificate, sealed frames [default: ./huoti-data].
+    /// Data directory: database, keys, TLS certificate, sealed frames [default:
+    /// ~/.local/share/huoti/server (or $XDG_DATA_HOME/huoti/server)].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8443].
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Model directory [default: models].
+    /// Model directory; missing models are fetched into it first [default:
+    /// ~/.local/share/huoti/models (or $XDG_DATA_HOME/huoti/models)].
     #[arg(long, value_name = "DIR")]
     pub models: Option<PathBuf>,
     /// Create a demo integrator (once per data directory) and print its API key.
@@ -37,11 +40,7 @@ pub struct ServeArgs {
 }
 
 fn config(args: &ServeArgs) -> Result<ServerConfig, ServerError> {
-    let mut config = match &args.config {
-        Some(path) => ServerConfig::from_file(path)?,
-        None => ServerConfig::default(),
-    };
-    config.apply_env(std::env::vars())?;
+    let mut config = crate::places::server_config(args.config.as_deref())?;
     if let Some(d) = &args.data_dir {
         config.data_dir = d.clone();
     }
@@ -75,13 +74,14 @@ pub fn run(args: ServeArgs) -> Exit {
     };
     // One command runs it: models missing on a fresh machine are fetched (mirror first, then
     // upstream) and verified before the server starts; a failure says how to fix it.
-    if let Err(e) = ensure_models(&config.model_dir) {
+    if let Err(e) = crate::assets_cmd::ensure_models(&config.model_dir, &[]) {
         eprintln!("error: {e}");
         return Exit::Setup;
     }
     if config.test_mode {
         eprintln!("warning: test mode: explicit challenges are accepted; never run this in production");
     }
+    eprintln!("data in {} (delete that directory to start afresh); stop with Ctrl-C", config.data_dir.display());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -89,22 +89,20 @@ pub fn run(args: ServeArgs) -> Exit {
             return Exit::Setup;
         }
     };
+    let listen = config.listen;
     match runtime.block_on(huoti_server::serve(config, ServeOptions { dev_key: args.dev })) {
         Ok(()) => Exit::Ok,
+        Err(ServerError::Io { context, source }) if source.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "error: {context}: {source}.\n  Fix: another program (perhaps another `huoti serve`) holds {listen}; stop it, \
+                 or listen elsewhere: `huoti serve --listen 127.0.0.1:{}`",
+                listen.port().wrapping_add(1).max(1024)
+            );
+            Exit::Setup
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Exit::Setup
         }
     }
-}
-
-fn ensure_models(dir: &std::path::Path) -> Result<(), huoti_assets::AssetError> {
-    let manifest = huoti_assets::models();
-    if manifest.require(dir).is_ok() {
-        return Ok(());
-    }
-    let mirror = std::env::var_os(&manifest.mirror_env).map(PathBuf::from);
-    eprintln!("fetching models into {} …", dir.display());
-    manifest.fetch(dir, mirror.as_deref(), |e| eprintln!("  ok  {} ({}/{})", e.asset.path, e.index + 1, e.total))?;
-    Ok(())
 }

@@ -43,7 +43,7 @@ pub struct VerifyArgs {
     /// Ask for a challenge without colour flashes.
     #[arg(long)]
     pub reduced_flash: bool,
-    /// Trust this PEM certificate (e.g. the server's self-signed huoti-data/tls/cert.pem).
+    /// Trust this PEM certificate (e.g. the server's self-signed ~/.local/share/huoti/server/tls/cert.pem).
     #[arg(long, value_name = "PEM")]
     pub ca_cert: Option<PathBuf>,
     /// Frames per second sent (video: resampled; directory: timestamp spacing).

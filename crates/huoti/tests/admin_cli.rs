@@ -79,3 +79,49 @@ async fn s2_c4_admin_keys_have_roles_and_audit_verify_names_the_tampered_entry()
         assert!(out.contains("first bad entry is seq 2"), "{backend}: {out}");
     }
 }
+
+#[tokio::test]
+async fn s2_admin_keys_list_shows_no_secret_and_revoke_ends_a_key_at_once() {
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = database_url(backend).await;
+        let db_url = if url.is_empty() { format!("sqlite://{}?mode=rwc", dir.path().join("huoti.db").display()) } else { url.clone() };
+        let (code, key, err) = admin(dir.path(), &url, &["keys", "create", "--role", "integrator", "--name", "Shop", "--expires-in-days", "30"]);
+        assert_eq!(code, 0, "{backend}: {err}");
+        assert!(err.contains("valid until"), "{err}");
+        let key = key.trim().to_owned();
+        let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).unwrap();
+        let (code, _, err) = admin(dir.path(), &url, &["keys", "create", "--role", "auditor", "--name", "Audit"]);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, _) = admin(dir.path(), &url, &["keys", "create", "--role", "integrator", "--name", "x", "--expires-in-days", "0"]);
+        assert_ne!(code, 0, "{backend}: zero days refused");
+
+        let (code, table, err) = admin(dir.path(), &url, &["keys", "list"]);
+        assert_eq!(code, 0, "{backend}: {err}");
+        assert!(!table.contains(secret), "never a secret: {table}");
+        let row = table.lines().find(|l| l.starts_with(id)).unwrap_or_else(|| panic!("{table}"));
+        assert!(row.contains("integrator") && row.contains("active") && row.contains("Shop"), "{row}");
+
+        // Revoke by the whole key or by its id; the second time says so and still exits 0.
+        let (code, out, err) = admin(dir.path(), &url, &["keys", "revoke", &key]);
+        assert_eq!(code, 0, "{backend}: {err}");
+        assert!(out.contains(&format!("revoked {id}")), "{out}");
+        let (code, out, _) = admin(dir.path(), &url, &["keys", "revoke", id]);
+        assert_eq!((code, out.contains("already revoked")), (0, true), "{out}");
+        let (code, _, err) = admin(dir.path(), &url, &["keys", "revoke", "0123456789abcdef"]);
+        assert_ne!(code, 0, "{backend}: an unknown key: {err}");
+        let (code, _, _) = admin(dir.path(), &url, &["keys", "revoke", "é"]);
+        assert_ne!(code, 0, "not a key id");
+
+        let (code, json, _) = admin(dir.path(), &url, &["keys", "list", "--json"]);
+        assert_eq!(code, 0);
+        let listed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let mine = listed.as_array().unwrap().iter().find(|k| k["id"] == id).unwrap();
+        assert!(mine["revoked_at_ms"].is_i64() && mine["expires_at_ms"].is_i64(), "{mine}");
+        assert!(!json.contains(secret) && !json.contains("key_hash"), "{json}");
+        let db = huoti_server::store::Db::connect(&db_url).await.unwrap();
+        let record = db.api_key_record(id).await.unwrap().unwrap();
+        let days = (record.expires_at_ms.unwrap() - mine["created_at_ms"].as_i64().unwrap()) / 86_400_000;
+        assert_eq!(days, 30, "{backend}");
+    }
+}

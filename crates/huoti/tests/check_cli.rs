@@ -81,13 +81,28 @@ fn videos_are_read_natively_as_y4m_and_through_ffmpeg() {
 }
 
 #[test]
-fn missing_models_exit_3_with_the_fix() {
+fn models_that_cannot_be_fetched_exit_3_with_the_fix_and_leave_nothing() {
     let empty = tempfile::tempdir().unwrap();
     let img = data_file("scikit-image/astronaut.png");
-    let out = huoti().env("HUOTI_MODEL_DIR", empty.path()).arg("check").arg(&img).output().unwrap();
+    // No mirror, and "upstream" answers 404 to everything.
+    let dead = huoti_assets::testing::LocalUpstream::start();
+    let out = huoti()
+        .env("HUOTI_MODEL_DIR", empty.path())
+        .env_remove(huoti_assets::MODEL_MIRROR_ENV)
+        .env(huoti_assets::SOURCE_BASE_ENV, dead.base())
+        .arg("check")
+        .arg(&img)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("face_detection_yunet_2026may.onnx") && err.contains("huoti models fetch"), "{err}");
+    assert!(err.contains("face_detection_yunet_2026may.onnx") && err.contains("HTTP 404") && err.contains("huoti models fetch"), "{err}");
+    // Each source was tried once, in order.
+    let yunet = &huoti_assets::models().assets[0];
+    let asked: Vec<String> = dead.served().into_iter().map(|s| s.path).collect();
+    let expected: Vec<String> = yunet.sources.iter().map(|s| huoti_assets::testing::LocalUpstream::path_of(&s.url)).collect();
+    assert_eq!(asked, expected);
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0, "nothing half-written");
 }
 
 #[test]

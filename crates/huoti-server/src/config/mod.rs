@@ -4,7 +4,7 @@
 //!
 //! One [`ServerConfig`] with a section per concern:
 //!
-//! * the service ([`service`]): `[tls]`, `[session]`, `[abuse]`, `[analysis]`, `[cors]`, and
+//! * the service ([`service`]): `[tls]`, `[session]`, `[limits]`, `[abuse]`, `[analysis]`, `[cors]`, and
 //!   `[challenge]` (huoti-liveness's `ChallengeConfig`);
 //! * storage ([`blobs`]): `[blobs]`, a local directory or an S3-compatible bucket;
 //! * the privacy operations ([`privacy`]): `[residency]` (S1), `[retention]` (S1, S5, L2),
@@ -23,9 +23,12 @@ use serde::{Deserialize, Serialize};
 
 pub use blobs::BlobsConfig;
 pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, RightsConfig, SmtpConfig, check_smtp};
-pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, SessionConfig, TlsConfig};
+pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, LimitsConfig, SessionConfig, TlsConfig};
 
 use crate::error::ServerError;
+
+/// The most a decoded upload holds in pixels: 4 megapixels of RGB (the frame decode limit).
+pub const FRAME_PIXEL_BYTES: u64 = 4_194_304 * 3;
 
 /// Everything the server can be told. See `config/huoti.example.toml` for a commented file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +42,11 @@ pub struct ServerConfig {
     pub model_dir: PathBuf,
     /// `sqlite://…` or `postgres://…` (`HUOTI_DATABASE_URL`). Empty: `<data_dir>/huoti.db`.
     pub database_url: String,
+    /// The key-encryption key file (`HUOTI_KEK_FILE`). Unset: `<data_dir>/kek.json`. A backup
+    /// holding the database and this file together opens every sealed frame: keep it out of
+    /// the data directory's backups, or here, elsewhere. `HUOTI_KEK` (the key set itself, in
+    /// the environment) replaces the file altogether (see `vault::kek`).
+    pub kek_file: Option<PathBuf>,
     /// `iss` of signed verdicts (`HUOTI_ISSUER`).
     pub issuer: String,
     /// Accept explicit (fixed) challenges in session requests (`HUOTI_TEST_MODE`). Never in
@@ -51,6 +59,8 @@ pub struct ServerConfig {
     pub tls: TlsConfig,
     /// How long a session lives and how many frames, how large, how fast it takes.
     pub session: SessionConfig,
+    /// How much memory one node gives frame uploads, and how slow a body may be.
+    pub limits: LimitsConfig,
     /// When a correlation id is locked out after failed sessions.
     pub abuse: AbuseConfig,
     /// How much of the analysis runs per session, and how long replays are remembered.
@@ -80,11 +90,13 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("huoti-data"),
             model_dir: PathBuf::from("models"),
             database_url: String::new(),
+            kek_file: None,
             issuer: "huoti".into(),
             test_mode: false,
             expose_verdict_to_client: false,
             tls: TlsConfig::default(),
             session: SessionConfig::default(),
+            limits: LimitsConfig::default(),
             abuse: AbuseConfig::default(),
             analysis: AnalysisConfig::default(),
             challenge: ChallengeConfig::default(),
@@ -120,6 +132,18 @@ impl ServerConfig {
         if self.session.frame_rate_per_s == 0 || self.session.frame_burst == 0 {
             return bad("session.frame_rate_per_s and session.frame_burst must be > 0");
         }
+        if self.analysis.lease_s == 0 {
+            return bad("analysis.lease_s must be > 0");
+        }
+        if self.limits.memory_budget_mib < 16 || self.limits.memory_budget_mib > 1 << 22 {
+            return bad("limits.memory_budget_mib must be between 16 and 4194304");
+        }
+        if self.limits.upload_budget_bytes() < self.session.max_frame_bytes.saturating_add(FRAME_PIXEL_BYTES) {
+            return bad("limits.memory_budget_mib is too small for one frame of session.max_frame_bytes at 4 megapixels");
+        }
+        if self.limits.body_timeout_s == 0 {
+            return bad("limits.body_timeout_s must be > 0");
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return bad("tls.cert and tls.key must be given together");
         }
@@ -151,6 +175,11 @@ impl ServerConfig {
             other => return Err(ServerError::Config(format!("incidents.sender {other:?}: use \"file\", \"webhook\" or \"smtp\""))),
         }
         Ok(())
+    }
+
+    /// The key-encryption key file in use when `HUOTI_KEK` is not set.
+    pub fn kek_path(&self) -> PathBuf {
+        self.kek_file.clone().unwrap_or_else(|| self.data_dir.join("kek.json"))
     }
 
     /// The database URL in use.

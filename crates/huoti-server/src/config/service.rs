@@ -1,4 +1,5 @@
-//! The service's own sections: TLS, session limits, the abuse lock, analysis, CORS.
+//! The service's own sections: TLS, session limits, the node's memory limits, the abuse lock,
+//! analysis, CORS.
 
 use std::path::PathBuf;
 
@@ -57,6 +58,42 @@ impl Default for SessionConfig {
     }
 }
 
+/// What one node holds for frame uploads (`[limits]`): above these it answers
+/// `503 server_busy` with `Retry-After`, or `408 request_timeout`, never a reset connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Memory for frames, MiB (`HUOTI_MEMORY_BUDGET_MIB`, default 256): three quarters for
+    /// uploads in flight (each reserves its body, then its decoded pixels, before it holds
+    /// them), a quarter for frames held back for reordering. Peak memory of a node is about its
+    /// idle size plus this (docs/BENCHMARKS.md measures it under a flood).
+    pub memory_budget_mib: u64,
+    /// Longest time a frame body may take to arrive, seconds (`HUOTI_BODY_TIMEOUT_S`, default
+    /// 30): a slow-loris upload holds its reservation no longer.
+    pub body_timeout_s: u64,
+    /// On SIGTERM, how long requests in flight may take to finish before the process exits
+    /// anyway, seconds (`HUOTI_SHUTDOWN_GRACE_S`, default 30).
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { memory_budget_mib: 256, body_timeout_s: 30, shutdown_grace_s: 30 }
+    }
+}
+
+impl LimitsConfig {
+    /// Bytes for uploads in flight.
+    pub fn upload_budget_bytes(&self) -> u64 {
+        self.memory_budget_mib.saturating_mul(1 << 20) / 4 * 3
+    }
+
+    /// Bytes for frames held back for reordering, across sessions.
+    pub fn reorder_budget_bytes(&self) -> u64 {
+        self.memory_budget_mib.saturating_mul(1 << 20) / 4
+    }
+}
+
 /// The abuse lock: after `max_failures` sessions that did not end `live` for one correlation
 /// id within `window_s`, new sessions for it are refused until the oldest of those failures
 /// leaves the window.
@@ -83,10 +120,15 @@ pub struct AnalysisConfig {
     pub passive_frames: usize,
     /// How long frame hashes are kept to catch replays across sessions, seconds (default 3600).
     pub seen_ttl_s: u64,
+    /// The lease a node holds on a session it analyses, seconds (`HUOTI_ANALYSIS_LEASE_S`,
+    /// default 30). The node renews it every third of it while it works; when the node dies
+    /// mid-`complete`, the lease runs out and the janitor fails the session and erases its
+    /// frames and key (L2) — within about `lease_s` plus one janitor round.
+    pub lease_s: u64,
 }
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        AnalysisConfig { passive_frames: 3, seen_ttl_s: 3600 }
+        AnalysisConfig { passive_frames: 3, seen_ttl_s: 3600, lease_s: 30 }
     }
 }

@@ -2,7 +2,9 @@
 //! token, and a person's privacy-page link token. (Leaf module: it names no feature.)
 //!
 //! Every key is `hk_<16 hex>.<secret>`; only the SHA-256 of the secret is stored, next to the
-//! key's role (`integrator`, `operator`, `privacy_officer`, `ml_engineer`, `auditor`). What a
+//! key's role (`integrator`, `operator`, `privacy_officer`, `ml_engineer`, `auditor`), its
+//! expiry and its revocation, which are read on every request (`api_key_revoked`,
+//! `api_key_expired`; no node caches a key, so a revocation holds everywhere at once). What a
 //! role may do is `huoti-privacy`'s matrix ([`huoti_privacy::audit::permits`]). A handler names
 //! what it needs in its signature:
 //!
@@ -82,13 +84,28 @@ macro_rules! permits {
 pub(crate) use permits;
 
 /// Makes a key with `role` and returns it (`hk_<id>.<secret>`); only a hash is stored, so it
-/// can be shown once.
+/// can be shown once. It does not expire ([`create_expiring_api_key`] makes one that does).
 pub async fn create_api_key(db: &Db, name: &str, role: Role, now_ms: u64) -> Result<String, sqlx::Error> {
+    create_expiring_api_key(db, name, role, now_ms, None).await
+}
+
+/// [`create_api_key`], refused from `expires_at_ms` on (`None`: never).
+pub async fn create_expiring_api_key(db: &Db, name: &str, role: Role, now_ms: u64, expires_at_ms: Option<u64>) -> Result<String, sqlx::Error> {
     let id = random_hex(8);
     let secret = random_b64(32);
     db.insert_api_key(&id, name, &sha256_hex(&secret), now_ms).await?;
     db.set_key_role(&id, role.as_str()).await?;
+    if let Some(at) = expires_at_ms {
+        db.set_key_expiry(&id, Some(i64::try_from(at).unwrap_or(i64::MAX))).await?;
+    }
     Ok(format!("hk_{id}.{secret}"))
+}
+
+/// The key id and secret of an API key `hk_<16 hex>.<secret>`; `None` for anything else.
+/// Pure, so the fuzzer drives it with any bytes a client can send.
+pub fn parse_api_key(key: &str) -> Option<(&str, &str)> {
+    let (id, secret) = key.strip_prefix("hk_")?.split_once('.')?;
+    (id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty()).then_some((id, secret))
 }
 
 /// Makes an integrator's key ([`create_api_key`] with role `integrator`).
@@ -104,22 +121,26 @@ pub async fn caller(st: &AppState, headers: &HeaderMap) -> Result<Caller, AppErr
 /// The caller holding API key `key` (401 `unauthorized` when there is none or it is wrong).
 async fn caller_of_key(st: &AppState, key: Option<&str>) -> Result<Caller, AppError> {
     let unauthorized = || AppError::new(ErrorCode::Unauthorized, "send `Authorization: Bearer <API key>`");
-    let key = key.ok_or_else(unauthorized)?;
-    let (id, secret) = key.strip_prefix("hk_").and_then(|k| k.split_once('.')).ok_or_else(unauthorized)?;
-    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(unauthorized());
-    }
-    let stored = st.db.api_key(id).await?;
+    let (id, secret) = key.and_then(parse_api_key).ok_or_else(unauthorized)?;
+    // Read on every request, never cached: a revocation or an expiry holds on every node at
+    // once (they share the database).
+    let stored = st.db.api_key_record(id).await?;
     // Compare even when the id is unknown, so timing does not tell ids apart.
-    let expected = stored.as_ref().map_or_else(|| "0".repeat(64), |(h, _)| h.clone());
+    let expected = stored.as_ref().map_or_else(|| "0".repeat(64), |r| r.key_hash.clone());
     let matches = ct_eq(&sha256_hex(secret), &expected);
-    match stored {
-        Some((_, role)) if matches => {
-            let role = parse_role(&role).ok_or_else(|| AppError::internal("a key with an unknown role"))?;
-            Ok(Caller { key_id: id.to_owned(), role })
-        }
-        _ => Err(unauthorized()),
+    let record = match stored {
+        Some(r) if matches => r,
+        _ => return Err(unauthorized()),
+    };
+    // Only the key's holder (who knows the secret) learns why it stopped working.
+    if record.revoked_at_ms.is_some() {
+        return Err(AppError::new(ErrorCode::ApiKeyRevoked, "this API key was revoked; ask the operator for a new one"));
     }
+    if record.expires_at_ms.is_some_and(|at| i128::from(st.clock.now_ms()) >= i128::from(at)) {
+        return Err(AppError::new(ErrorCode::ApiKeyExpired, "this API key has expired; ask the operator for a new one"));
+    }
+    let role = parse_role(&record.role).ok_or_else(|| AppError::internal("a key with an unknown role"))?;
+    Ok(Caller { key_id: id.to_owned(), role })
 }
 
 /// The caller, if its role has any of `needed` (403 `forbidden` otherwise).

@@ -1,6 +1,8 @@
 //! What every handler shares about HTTP, and nothing about any feature: request bodies read
-//! with a hard limit ([`JsonBody`], `read_limited`, `drain`), the credentials of a request
-//! as extractors ([`auth`]), and CORS for the API ([`cors`]). (Leaf module: it names no feature.)
+//! with a hard limit ([`JsonBody`], `read_limited`, `drain`) and the node's memory budget for
+//! frame bodies and pixels ([`budget`]), the credentials of a request
+//! as extractors ([`auth`]), CORS for the API ([`cors`]), and the layer that turns a
+//! handler's panic into `500 internal` ([`panic`]). (Leaf module: it names no feature.)
 //!
 //! A handler takes the extractors it needs, in the order it must check them: axum runs them
 //! left to right, so `async fn h(staff: Staff<P>, JsonBody(req): JsonBody<T>)` answers 401/403
@@ -9,7 +11,9 @@
 //! it takes the raw `Body` and calls `json_body` itself.
 
 pub mod auth;
+pub mod budget;
 pub mod cors;
+pub mod panic;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
@@ -23,8 +27,8 @@ use crate::error::AppError;
 /// Largest JSON request body.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 
-/// The token of `Authorization: Bearer <token>`.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of `Authorization: Bearer <token>` (pure: fuzzed with any header bytes).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
@@ -54,14 +58,37 @@ pub(crate) fn parse_json<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes).map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| invalid_json(&e))
 }
 
 /// A JSON body that must be there and be a `T` (no default): read as a value first, so that
 /// a missing member is the same `invalid_request` as bad JSON.
 pub(crate) async fn json_body_required<T: DeserializeOwned>(body: Body) -> Result<T, AppError> {
     let v: serde_json::Value = json_body(body).await?;
-    serde_json::from_value(v).map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {e}")))
+    serde_json::from_value(v).map_err(|e| invalid_json(&e))
+}
+
+/// `invalid_request` for a body that did not parse, saying what is wrong and where, but never
+/// echoing what was sent: serde's own messages quote the offending value (`invalid type:
+/// integer `13812345678``) or member name, and a 422 must not carry an ID number back into
+/// logs and proxies. Only the names of members this server expects are repeated.
+fn invalid_json(e: &serde_json::Error) -> AppError {
+    use serde_json::error::Category;
+    let at = if e.line() > 0 { format!(" (line {}, column {})", e.line(), e.column()) } else { String::new() };
+    let what = match e.classify() {
+        Category::Syntax | Category::Io => "the body is not valid JSON".to_owned(),
+        Category::Eof => "the JSON body ends too early".to_owned(),
+        Category::Data => {
+            let message = e.to_string();
+            // `missing field `name`` names a member of ours, not something sent.
+            match message.strip_prefix("missing field `").and_then(|rest| rest.split_once('`')) {
+                Some((field, _)) => format!("the member `{field}` is required"),
+                None if message.starts_with("unknown field") => "the body has a member this request does not take".to_owned(),
+                None => "a member has the wrong type or a value out of range".to_owned(),
+            }
+        }
+    };
+    AppError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {what}{at}"))
 }
 
 /// Reads a body, stopping as soon as it exceeds `limit` (`Err(true)`); `Err(false)` when the
@@ -97,4 +124,54 @@ pub(crate) async fn drain(mut body: Body, cap: u64) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Identity {
+        #[allow(dead_code)]
+        phone: Option<String>,
+        #[allow(dead_code)]
+        kind: Option<Kind>,
+        #[allow(dead_code)]
+        count: Option<u8>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    enum Kind {
+        #[allow(dead_code)]
+        A,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Needs {
+        #[allow(dead_code)]
+        policy_version: String,
+    }
+
+    /// Issue 19, defect 14: a 422 never carries back what was sent — values of the wrong
+    /// type, unknown enum variants, numbers out of range, unknown member names.
+    #[test]
+    fn r1_s2_bad_json_bodies_are_refused_without_echoing_the_submitted_values() {
+        for body in [
+            r#"{"phone": 13812345678}"#,
+            r#"{"phone": ["13812345678"], "x": 1}"#,
+            r#"{"kind": "13812345678"}"#,
+            r#"{"count": 13812345678}"#,
+            r#"{"13812345678": 1}"#,
+            r#"{"phone": "13812345678""#,
+            r#"{"phone": 13812345678x}"#,
+        ] {
+            let e = parse_json::<Identity>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidRequest);
+            assert!(!e.detail.contains("13812345678") && !e.detail.contains("345678"), "{body} → {}", e.detail);
+            assert!(e.detail.contains("line 1"), "says where: {}", e.detail);
+        }
+        let missing = parse_json::<Option<Needs>>(br#"{"other": "13812345678"}"#).unwrap_err();
+        assert!(missing.detail.contains("`policy_version` is required") && !missing.detail.contains("1381"), "{}", missing.detail);
+    }
 }

@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::http::JsonBody;
 use crate::http::auth::{Access, ClientSession, Key, Permits, Route, permits};
 use crate::state::AppState;
-use crate::store::{ConsentRow, PolicyRow};
+use crate::store::{ConsentRow, PolicyRow, SessionState};
 use crate::util::{instant, random_hex, rfc3339};
 
 permits!(
@@ -162,7 +162,8 @@ fn scopes(req: &wire::ConsentRequest, current: &PolicyRow) -> Result<BTreeSet<Sc
         (status = 400, description = "invalid_request (unknown scope or channel)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid_client_token", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "session_not_found", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "policy_outdated", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "policy_outdated; session_reused (the session is over: its token records nothing)", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "session_expired", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "consent_scope_required", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn record_consent(
@@ -170,11 +171,20 @@ pub async fn record_consent(
     ClientSession(session): ClientSession,
     JsonBody(req): JsonBody<Option<wire::ConsentRequest>>,
 ) -> Result<Response, AppError> {
+    let now = st.clock.now_ms();
+    // A client token acts only while its session is open (A1, D1, S5): after the verdict, or
+    // once the session expired or the account was closed, an old token grants nothing.
+    match session.state {
+        SessionState::Open if (now as i64) < session.expires_at_ms => {}
+        SessionState::Open | SessionState::Expired => {
+            return Err(AppError::new(ErrorCode::SessionExpired, "the session expired; its client token records no consent"));
+        }
+        _ => return Err(AppError::new(ErrorCode::SessionReused, "the session is over; its client token records no consent")),
+    }
     let req = req.ok_or_else(|| AppError::new(ErrorCode::InvalidRequest, "send {policy_version, scopes, channel}"))?;
     if !CHANNELS.contains(&req.channel.as_str()) {
         return Err(AppError::new(ErrorCode::InvalidRequest, format!("channel: one of {}", CHANNELS.join(", "))));
     }
-    let now = st.clock.now_ms();
     let current = policy::current(&st.db, now).await?;
     let scopes = scopes(&req, &current)?;
     if req.policy_version != current.version {
@@ -219,8 +229,9 @@ fn effect_name(e: &Effect) -> String {
 }
 
 /// Withdraws a subject's consent to `scope` and carries out what the ledger says must follow
-/// (R4): capture and device info stop through the gate; kept training images are deleted and
-/// their key shredded (L2).
+/// (R4): capture and device info stop through the gate; kept training images are deleted at
+/// once and their key shredded, as are frames a finished session still keeps for training,
+/// and the retention job looks at the person's sessions again now (L2).
 pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64) -> Result<wire::ConsentWithdrawn, AppError> {
     let parsed: Scope = scope.parse().map_err(|_| AppError::new(ErrorCode::InvalidRequest, format!("unknown consent scope {scope:?}")))?;
     let mut ledger = ledger(st, subject_id).await?;
@@ -230,6 +241,8 @@ pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64)
     for e in &effects {
         if *e == Effect::DeleteTrainingImages {
             deleted = delete_training_images(st, subject_id).await?;
+            erase_frames_kept_for_training(st, subject_id).await?;
+            st.db.retention_due_now(subject_id, now_ms).await?;
         }
     }
     Ok(wire::ConsentWithdrawn {
@@ -245,6 +258,44 @@ pub async fn delete_training_images(st: &AppState, subject_id: &str) -> Result<u
     let n = st.db.delete_training_images(subject_id).await?;
     st.vault.erase_biometric(&st.db, subject_id, st.clock.now_ms()).await.map_err(AppError::internal)?;
     Ok(n)
+}
+
+/// Frames that finished sessions of the person still hold (before issue 19, frames kept for
+/// training stayed under their session): erased with their key (L2).
+async fn erase_frames_kept_for_training(st: &AppState, subject_id: &str) -> Result<(), AppError> {
+    for id in st.db.subject_sessions(subject_id).await? {
+        let done = st.db.session(&id).await?.is_some_and(|s| matches!(s.state, SessionState::Completed | SessionState::Expired | SessionState::Failed));
+        if done && st.db.frame_count(&id).await? > 0 {
+            st.vault.erase_biometric(&st.db, &id, st.clock.now_ms()).await.map_err(AppError::internal)?;
+        }
+    }
+    Ok(())
+}
+
+/// Account closure (R5, S5): every consent the person holds is withdrawn, with what each
+/// withdrawal sets off (sharing stops, training images go), and the person's open sessions
+/// end now, so that no client token of theirs acts again. Returns the scopes withdrawn.
+pub async fn close_account(st: &AppState, subject_id: &str, now_ms: u64) -> Result<Vec<String>, AppError> {
+    let mut scopes: Vec<String> = st.db.consents(subject_id).await?.into_iter().filter(|c| c.withdrawn_at_ms.is_none()).map(|c| c.scope).collect();
+    scopes.sort();
+    scopes.dedup();
+    for scope in &scopes {
+        if scope.parse::<Scope>().is_ok() {
+            withdraw(st, subject_id, scope, now_ms).await?;
+        } else {
+            // A scope this version does not know: withdrawn all the same.
+            st.db.withdraw_consent(subject_id, scope, now_ms).await?;
+        }
+    }
+    for id in st.db.subject_sessions(subject_id).await? {
+        // Compare-and-set: a session finishing right now keeps its own ending.
+        if st.db.transition(&id, SessionState::Open, SessionState::Expired).await? {
+            st.live.take(&id);
+            st.db.forget_rate_bucket(&id).await?;
+            st.vault.erase_biometric(&st.db, &id, now_ms).await.map_err(AppError::internal)?;
+        }
+    }
+    Ok(scopes)
 }
 
 /// Withdraw a person's consent to one scope (integrator key).

@@ -28,7 +28,7 @@ use crate::http::JsonBody;
 use crate::http::auth::{self, Access, Caller, Key, Permits, Route, Staff, permits};
 use crate::state::AppState;
 use crate::store::training::SampleRow;
-use crate::util::{instant, random_hex, rfc3339};
+use crate::util::{ct_eq, instant, random_hex, rfc3339};
 
 permits!(
     /// Who asks for samples: ML engineers.
@@ -166,20 +166,26 @@ pub async fn approve(
     Ok(Json(info(&id, &load(&st, &id).await?)))
 }
 
-/// The approved sample's images, decrypted, until it expires (ML engineer; audited).
+/// The approved sample's images, decrypted, until it expires (the ML engineer who asked for
+/// it; audited).
 #[utoipa::path(get, path = "/v1/admin/samples/{sample_id}/export", tag = "admin", security(("integrator_key" = [])),
     params(("sample_id" = String, Path, description = "Sample id"), ("huoti-purpose" = String, Header, description = "Why (audited)")),
     responses(
         (status = 200, description = "Images", body = Vec<wire::SampleImage>),
         (status = 400, description = "purpose_required", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden (also: not the requester of the sample)", body = wire::Problem, content_type = "application/problem+json"),
         (status = 404, description = "sample_not_found", body = wire::Problem, content_type = "application/problem+json"),
         (status = 409, description = "sample_not_approved", body = wire::Problem, content_type = "application/problem+json"),
         (status = 410, description = "sample_expired", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn export(State(st): State<Arc<AppState>>, engineer: Staff<ViewSamples>, Path(id): Path<String>) -> Result<Json<Vec<wire::SampleImage>>, AppError> {
     let row = load(&st, &id).await?;
+    // C4, two-person control: the sample was approved for the engineer who asked for it, with
+    // their stated purpose; nobody else opens it.
+    if !ct_eq(&row.requester, &engineer.caller.key_id) {
+        return Err(AppError::new(ErrorCode::Forbidden, "only the ML engineer who asked for this sample may export it"));
+    }
     let (Some(expires), Some(picked)) = (row.expires_at_ms, row.picked.as_deref()) else {
         return Err(AppError::new(ErrorCode::SampleNotApproved, "a privacy officer must approve the sample first"));
     };

@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::http::auth::{ClientSession, known_session};
 use crate::metrics;
 use crate::models::{FrameInput, LiveRun, Models};
+use crate::privacy::training;
 use crate::retention;
 use crate::state::AppState;
 use crate::store::{FrameRow, SessionRow, SessionState};
@@ -54,33 +55,80 @@ pub(crate) async fn complete(State(st): State<Arc<AppState>>, ClientSession(sess
     let Some(models) = st.models.clone() else {
         return Err(AppError::new(ErrorCode::AnalysisUnavailable, "the server has no analysis engine loaded"));
     };
-    if !st.db.claim_complete(&id, now).await? {
+    // The session is ours while the lease holds (renewed as we work): if this node dies, the
+    // janitor of any node fails it and erases its frames once the lease runs out (L2).
+    let lease_until = now + st.config.analysis.lease_s * 1000;
+    if !st.db.claim_complete(&id, now, lease_until).await? {
         let s = known_session(&st, &id).await?;
         return Err(if s.state == SessionState::Open { expired(&s) } else { reused() });
     }
     let frames = st.db.frames(&id).await?;
     if frames.is_empty() {
-        st.db.set_state(&id, SessionState::Open).await?;
+        st.db.transition(&id, SessionState::Analysing, SessionState::Open).await?;
         return Err(AppError::new(ErrorCode::NoFrames, "send frames before completing the session"));
     }
+    // In a task of its own: a client that drops the request does not cancel the analysis half
+    // way and strand the frames; it runs to its end (verdict stored, frames erased).
+    let verdict = tokio::spawn(analyse_and_erase(st.clone(), session, models, frames, now)).await.map_err(AppError::internal)??;
+    let passed = verdict.decision == wire::Decision::Live;
+    let expose = st.config.expose_verdict_to_client;
+    Ok(Json(wire::CompleteResponse {
+        session_id: id,
+        passed,
+        decision: expose.then_some(verdict.decision),
+        score: expose.then_some(verdict.score),
+        reasons: expose.then_some(verdict.reasons),
+    }))
+}
+
+/// [`decide`], holding the session's lease; then, whatever the outcome, the frames and their
+/// key are erased (L2) and the lease released. A failure moves the session from `analysing`
+/// to `failed` — never a session that was completed meanwhile (compare-and-set). If erasing
+/// fails, the lease is kept and runs out, and the janitor tries again.
+async fn analyse_and_erase(st: Arc<AppState>, session: SessionRow, models: Arc<Models>, frames: Vec<FrameRow>, now: u64) -> Result<wire::SessionVerdict, AppError> {
+    let id = session.id.clone();
+    // Renewing stops when this function ends — returning or unwinding from a panic — so a
+    // broken analysis never holds its session forever: the lease runs out, the janitor ends it.
+    let renewer = StopOnDrop(tokio::spawn(renew_lease(st.clone(), id.clone())));
     let started = Instant::now();
-    match decide(&st, &session, models, frames, now).await {
-        Ok(verdict) => {
-            metrics::global().verdict(verdict.decision, started.elapsed().as_secs_f64());
-            let passed = verdict.decision == wire::Decision::Live;
-            let expose = st.config.expose_verdict_to_client;
-            Ok(Json(wire::CompleteResponse {
-                session_id: id,
-                passed,
-                decision: expose.then_some(verdict.decision),
-                score: expose.then_some(verdict.score),
-                reasons: expose.then_some(verdict.reasons),
-            }))
+    let outcome = decide(&st, &session, models, frames, now).await;
+    match &outcome {
+        Ok(verdict) => metrics::global().verdict(verdict.decision, started.elapsed().as_secs_f64()),
+        Err(_) => {
+            if let Err(e) = st.db.transition(&id, SessionState::Analysing, SessionState::Failed).await {
+                tracing::warn!(session = %id, error = %e, "marking a failed analysis failed");
+            }
         }
-        Err(e) => {
-            let _ = st.db.set_state(&id, SessionState::Failed).await;
-            erase(&st, &id).await;
-            Err(e)
+    }
+    let erased = erase(&st, &id).await;
+    drop(renewer);
+    if erased {
+        st.db.release_analysis_lease(&id).await?;
+    }
+    outcome
+}
+
+/// A background task stopped when this handle goes.
+struct StopOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews the lease on session `id` every third of its length until stopped, or until it was
+/// lost (the janitor took the session over).
+async fn renew_lease(st: Arc<AppState>, id: String) {
+    let lease_ms = st.config.analysis.lease_s * 1000;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis((lease_ms / 3).max(1)));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match st.db.renew_analysis_lease(&id, st.clock.now_ms() + lease_ms).await {
+            Ok(true) => {}
+            Ok(false) => return tracing::warn!(session = %id, "the analysis lease was lost"),
+            Err(e) => tracing::warn!(session = %id, error = %e, "renewing the analysis lease failed"),
         }
     }
 }
@@ -106,7 +154,7 @@ async fn seen_elsewhere(st: &AppState, id: &str, observations: &[huoti_liveness:
     Ok(seen)
 }
 
-/// Analysis, verdict, signature, storage; then the frames and their key are erased (L2).
+/// Analysis, verdict, signature, storage (the caller erases the frames).
 async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames: Vec<FrameRow>, now: u64) -> Result<wire::SessionVerdict, AppError> {
     let id = session.id.clone();
     let key = st.vault.biometric_key(&st.db, &id).await.map_err(AppError::internal)?;
@@ -114,6 +162,9 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     let passive_frames = st.config.analysis.passive_frames;
     let vault = st.vault.clone();
     let seqs: Vec<u32> = frames.iter().map(|f| f.seq.clamp(0, i64::from(u32::MAX)) as u32).collect();
+    let blob_keys: Vec<String> = frames.iter().map(|f| f.blob_key.clone()).collect();
+    // C3: judged against the capture times (frames of a live capture arrive while it happens).
+    let arrivals: std::collections::BTreeMap<u32, u64> = frames.iter().map(|f| (f.seq.clamp(0, i64::from(u32::MAX)) as u32, f.received_at_ms.max(0) as u64)).collect();
     let live: Option<LiveRun> =
         st.live.take(&id).and_then(|run| Some(std::sync::Arc::into_inner(run)?.into_inner().unwrap_or_else(|e| e.into_inner())));
     // Blobs are read on the async runtime (the store may be a bucket across the network) from
@@ -162,6 +213,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     let seen = seen_elsewhere(st, &id, &observations, now).await?;
     let mut ctx = AnalysisContext::new(&seen);
     ctx.model_versions = models.model_versions().to_vec();
+    ctx.arrivals = arrivals;
     let verdict = analyse(&plan, &observations, &ctx);
     if verdict.has(ReasonCode::ReplayedFrames) {
         metrics::global().replay_caught();
@@ -189,11 +241,16 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
         completed_at: rfc3339(completed),
     };
     let json = serde_json::to_string(&payload).map_err(AppError::internal)?;
-    st.db.finish(&id, verdict.decision.as_str(), &json, "", completed).await?;
-    // L2: frames go now, unless the person consented to keeping them for training (then the
-    // retention job deletes them after `retention.training_max_days`).
-    if !retention::keeps_frames_for_training(st, &id, completed).await? {
-        erase(st, &id).await;
+    if !st.db.finish(&id, verdict.decision.as_str(), &json, "", completed).await? {
+        return Err(AppError::internal("the analysis outlived its lease; the session was failed"));
+    }
+    // L2: the frames are erased by the caller; with the person's own consent to keeping them
+    // for training they are kept first as training images, under the person's key (C4).
+    if retention::keeps_frames_for_training(st, &id, completed).await? {
+        if let Err(e) = keep_for_training(st, &id, &blob_keys, completed).await {
+            // The verdict stands; only the optional copy is missing.
+            tracing::warn!(session = %id, error = %e, "keeping frames for training failed");
+        }
     }
     let payload = wire::SessionVerdict { device: devices::load(st, &id).await?, ..payload };
     if payload.decision != wire::Decision::Live {
@@ -203,4 +260,21 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     }
     tracing::info!(session = %id, decision = verdict.decision.as_str(), score = verdict.score, "verdict");
     Ok(payload)
+}
+
+/// Copies a session's frames into the person's training images (L2: only with their
+/// `retain_for_training` consent, checked again by [`training::keep_all`]), sealed under the
+/// person's own key for model training (C4), so that the session's frames and key can go.
+async fn keep_for_training(st: &AppState, id: &str, blob_keys: &[String], now: u64) -> Result<(), AppError> {
+    let subject = st.db.session_subject(id).await?.ok_or_else(|| AppError::internal("session without subject"))?;
+    let key = st.vault.biometric_key(&st.db, id).await.map_err(AppError::internal)?;
+    // Collected first: a stream over a borrowing closure is not `Send` enough for the task.
+    let reads: Vec<_> = blob_keys.iter().map(|k| st.vault.get_frame(&key, id, k)).collect();
+    let jpegs: Vec<Vec<u8>> = futures_util::stream::iter(reads)
+        .buffered(FETCH_AT_ONCE)
+        .try_collect()
+        .await
+        .map_err(AppError::internal)?;
+    training::keep_all(st, &subject, id, jpegs, now).await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
+use huoti_privacy::uses::Use;
 use huoti_vision::{DecodeLimits, decode_image};
 
 use super::create::refuse_if_locked;
@@ -19,11 +20,17 @@ use crate::config::SessionConfig;
 use crate::devices;
 use crate::error::AppError;
 use crate::http::auth::{client_session, known_session};
+use crate::http::budget::Reservation;
 use crate::http::{drain, read_limited};
 use crate::metrics;
 use crate::privacy::consent;
 use crate::state::AppState;
 use crate::store::SessionState;
+use crate::util::random_hex;
+use crate::vault::VaultError;
+
+/// Largest capture time accepted, ms (2^53 − 1).
+const MAX_T_MS: u64 = (1 << 53) - 1;
 
 /// Decoding limits for uploaded frames (a camera frame never needs more).
 const FRAME_DECODE: DecodeLimits = DecodeLimits { max_pixels: 4_194_304, min_side: 64 };
@@ -60,6 +67,7 @@ fn device_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, AppE
         (status = 403, description = "consent_required", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_frame, too_many_frames, device_info_not_consented", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "rate_limited, too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "storage_unavailable (retry after `Retry-After`; nothing was stored)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn upload_frame(
     State(st): State<Arc<AppState>>,
@@ -99,10 +107,30 @@ pub(crate) async fn upload_frame(
         return Err(AppError::new(ErrorCode::RateLimited, format!("at most {} frames per second", cfg.frame_rate_per_s))
             .retry_after(wait));
     }
-    let bytes = read_limited(body, max as usize).await.map_err(|over| {
-        if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") }
-    })?;
-    upload_checked(&st, &id, now, params, device, cfg, bytes).await
+    // The body is held in memory: reserve it from the node's budget first (defect 10).
+    let Some(mut held) = st.budget.try_reserve(declared.unwrap_or(max).min(max)) else {
+        drain(body, max.saturating_mul(4)).await;
+        return Err(busy());
+    };
+    let limit = std::time::Duration::from_secs(st.config.limits.body_timeout_s);
+    let bytes = tokio::time::timeout(limit, read_limited(body, max as usize))
+        .await
+        .map_err(|_| AppError::new(ErrorCode::RequestTimeout, format!("the frame body must arrive within {} s", limit.as_secs())))?
+        .map_err(|over| if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") })?;
+    upload_checked(&st, &id, now, params, device, cfg, bytes, &mut held).await
+}
+
+/// `server_busy`: this node's memory budget for frames is spent; nothing was stored.
+fn busy() -> AppError {
+    AppError::new(ErrorCode::ServerBusy, "this server holds as many frames as its memory budget allows; retry shortly").retry_after(1)
+}
+
+/// Width × height from a JPEG's header, without decoding it (an unreadable header is
+/// `invalid_frame`, as the decoder would say).
+fn jpeg_pixels(bytes: &[u8]) -> Result<u64, AppError> {
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let (w, h) = reader.into_dimensions().map_err(|e| AppError::new(ErrorCode::InvalidFrame, format!("the JPEG cannot be used: {e}")))?;
+    Ok(u64::from(w) * u64::from(h))
 }
 
 /// The device-info headers sent with a frame: model, OS type, OS version.
@@ -128,6 +156,11 @@ async fn frame_preflight(
     if params.nonce.is_empty() || params.nonce.len() > 64 {
         return Err(AppError::new(ErrorCode::InvalidRequest, "nonce: 1–64 characters"));
     }
+    // Stored as a signed 64-bit number and summed in the analysis: a time past 2^53 ms
+    // (285 000 years; also the largest integer a browser sends exactly) is not a capture time.
+    if params.t_ms > MAX_T_MS {
+        return Err(AppError::new(ErrorCode::InvalidRequest, format!("t_ms: at most {MAX_T_MS}")));
+    }
     let device = (
         device_header(headers, wire::HEADER_DEVICE_MODEL)?,
         device_header(headers, wire::HEADER_OS_TYPE)?,
@@ -146,6 +179,7 @@ async fn frame_preflight(
 }
 
 /// The rest of a frame upload, once its body is in hand.
+#[allow(clippy::too_many_arguments)]
 async fn upload_checked(
     st: &AppState,
     id: &str,
@@ -154,9 +188,16 @@ async fn upload_checked(
     device: DeviceHeaders,
     cfg: &SessionConfig,
     bytes: Bytes,
+    held: &mut Reservation,
 ) -> Result<Json<wire::FrameAccepted>, AppError> {
     if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Err(AppError::new(ErrorCode::NotJpeg, "the body is not a JPEG"));
+    }
+    // The decoded pixels are held until the frame is measured: reserve them before decoding
+    // (RGB, 3 bytes a pixel; more pixels than the decode limit are refused by the decoder).
+    let pixels = jpeg_pixels(&bytes)?.min(FRAME_DECODE.max_pixels);
+    if !st.budget.try_grow(held, pixels * 3) {
+        return Err(busy());
     }
     let check = bytes.clone();
     let image = tokio::task::spawn_blocking(move || decode_image(&check, &FRAME_DECODE))
@@ -223,11 +264,14 @@ async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams,
     let run = st.live.get_or_start(id, st.clock.now_ms(), || models.start());
     let Ok(_slot) = st.analysis_slots.acquire().await else { return };
     let (seq, t_ms, nonce) = (params.seq, params.t_ms, params.nonce.clone());
+    let shared = run.clone();
     let measured = tokio::task::spawn_blocking(move || {
         let mut run = run.lock().unwrap_or_else(|e| e.into_inner());
         models.push(&mut run, seq, t_ms, &nonce, &jpeg, &image)
     })
     .await;
+    // Frames it now holds back for reordering are covered by the node's budget, or dropped.
+    st.live.settle(id, &shared);
     match measured {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(session = id, error = %e, "measuring a frame on arrival failed; complete will re-analyse"),
@@ -236,13 +280,36 @@ async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams,
 }
 
 /// Seals and stores a frame: `Ok(false)` when its sequence number was taken meanwhile.
+///
+/// The blob is written under a name of its own (`<session>/<seq>-<random>.sealed`) before its
+/// row is inserted: two uploads of one `seq` at once never write the same blob, so the row that
+/// wins the unique insert always names the bytes it describes; the loser deletes its own blob.
+/// A crash between the two leaves a blob without a row under the session, erased with it.
 async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes: Bytes, now: u64) -> Result<bool, AppError> {
     let key = st.vault.biometric_key(&st.db, id).await.map_err(AppError::internal)?;
+    let blob_key = format!("{id}/{:06}-{}.sealed", params.seq, random_hex(8));
     let len = bytes.len() as u64;
-    let blob_key = st.vault.put_frame(&key, id, params.seq, &bytes).await.map_err(AppError::internal)?;
-    let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await?;
-    if inserted {
+    st.vault.put_at(&key, id, &blob_key, Use::LivenessCheck, &bytes).await.map_err(storage_error)?;
+    let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await;
+    if !matches!(inserted, Ok(true)) {
+        if let Err(e) = st.vault.delete_blob(&blob_key).await {
+            tracing::warn!(session = id, error = %e, "deleting the blob of an upload that lost its row failed; erased with the session");
+        }
+    }
+    if inserted.as_ref().is_ok_and(|won| *won) {
         metrics::global().frame(len);
     }
-    Ok(inserted)
+    Ok(inserted?)
+}
+
+/// A blob store that cannot take the frame (read-only, full, unreachable): `storage_unavailable`
+/// with `Retry-After`, so the client retries the upload; nothing was recorded.
+fn storage_error(e: VaultError) -> AppError {
+    match e {
+        VaultError::Io(io) => {
+            tracing::error!(error = %io, "the blob store refused a frame");
+            AppError::new(ErrorCode::StorageUnavailable, "the frame could not be stored right now; nothing was kept, send it again").retry_after(5)
+        }
+        other => AppError::internal(other),
+    }
 }

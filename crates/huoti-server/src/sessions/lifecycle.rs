@@ -27,34 +27,47 @@ pub(crate) fn expired(s: &SessionRow) -> AppError {
 }
 
 /// Erases a session's face data — its biometric key first (crypto-shredding), then its frames
-/// (see `FrameVault::erase_biometric`: a blob deletion that fails is retried by the job) —
-/// and forgets its rate bucket and this node's run. Failures are logged (the janitor retries).
-pub(crate) async fn erase(st: &AppState, id: &str) {
-    let now = st.clock.now_ms();
-    if let Err(e) = st.vault.erase_biometric(&st.db, id, now).await {
-        tracing::error!(session = id, error = %e, "erasing frames failed");
-    }
+/// (see `FrameVault::erase_biometric`: a blob deletion that fails is recorded and retried by
+/// the job) — and forgets its rate bucket and this node's run; true once the key is shredded
+/// (what is left of the blobs is then unreadable and the deletion job's). A failure is logged;
+/// whoever holds the session's lease (or the janitor, once it expired) tries again, and the
+/// retention job looks at every finished session.
+pub(crate) async fn erase(st: &AppState, id: &str) -> bool {
+    st.live.take(id);
     if let Err(e) = st.db.forget_rate_bucket(id).await {
         tracing::warn!(session = id, error = %e, "forgetting a rate bucket failed; the janitor prunes it");
     }
-    st.live.take(id);
+    match st.vault.erase_biometric(&st.db, id, st.clock.now_ms()).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(session = id, error = %e, "erasing frames failed");
+            false
+        }
+    }
 }
 
-/// Background cleanup, on every node: expired sessions lose their frames; blob deletions that
-/// failed are retried; old failures, frame hashes (S1) and rate buckets go; runs this node
-/// kept for sessions another node finished are dropped.
+/// Background cleanup, on every node: expired sessions lose their frames; sessions whose
+/// worker died are finished (see [`take_over_stale_leases`]); blob deletions that failed are
+/// retried; old failures, privacy-page link tokens, frame hashes (S1) and rate buckets go; runs
+/// this node kept for sessions another node finished are dropped.
 pub async fn janitor_pass(st: &AppState) {
     let now = st.clock.now_ms();
     match st.db.expired_open_sessions(now).await {
         Ok(ids) => {
             for id in ids {
-                if st.db.set_state(&id, SessionState::Expired).await.is_ok() {
-                    erase(st, &id).await;
+                // Compare-and-set: a session completed since it was listed keeps its state.
+                match st.db.expire_session(&id, now).await {
+                    Ok(true) => {
+                        erase(st, &id).await;
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "janitor: expiring a session failed"),
                 }
             }
         }
         Err(e) => tracing::warn!(error = %e, "janitor: listing expired sessions failed"),
     }
+    take_over_stale_leases(st, now).await;
     match st.vault.retry_deletions(&st.db, now).await {
         Ok(r) if r.done + r.failed > 0 => tracing::info!(done = r.done, failed = r.failed, "janitor: blob deletions retried"),
         Ok(_) => {}
@@ -67,6 +80,9 @@ pub async fn janitor_pass(st: &AppState) {
     if let Err(e) = st.db.prune_failures(now.saturating_sub(window_ms)).await {
         tracing::warn!(error = %e, "janitor: pruning failures failed");
     }
+    if let Err(e) = st.db.prune_link_tokens(now).await {
+        tracing::warn!(error = %e, "janitor: pruning link tokens failed");
+    }
     if let Err(e) = st.db.prune_seen_frames(now.saturating_sub(st.config.analysis.seen_ttl_s * 1000)).await {
         tracing::warn!(error = %e, "janitor: pruning frame hashes failed");
     }
@@ -77,6 +93,30 @@ pub async fn janitor_pass(st: &AppState) {
         tracing::warn!(error = %e, "janitor: pruning rate buckets failed");
     }
     st.live.drop_started_before(now.saturating_sub(ttl_ms));
+}
+
+/// Sessions whose lease ran out — the node analysing them died (kill -9, power loss) or could
+/// not erase their frames: an `analysing` session becomes `failed` (its capture is over, its
+/// person gone; the integrator starts a new session), and the frames and key of every such
+/// session are erased (L2, S1). The lease is released only once they are gone, so a failed
+/// erasure is tried again on the next round.
+pub async fn take_over_stale_leases(st: &AppState, now_ms: u64) {
+    let stale = match st.db.stale_leases(now_ms).await {
+        Ok(stale) => stale,
+        Err(e) => return tracing::warn!(error = %e, "janitor: listing stale analyses failed"),
+    };
+    for (id, state) in stale {
+        let ours = match state {
+            SessionState::Analysing => st.db.fail_stale_analysis(&id, now_ms).await.unwrap_or(false),
+            _ => true,
+        };
+        if ours && erase(st, &id).await {
+            tracing::warn!(session = %id, from = state.as_str(), "janitor: a session's analysis lease expired; its frames and key were erased");
+            if let Err(e) = st.db.release_analysis_lease(&id).await {
+                tracing::warn!(error = %e, "janitor: releasing a lease failed");
+            }
+        }
+    }
 }
 
 /// The signed verdict.

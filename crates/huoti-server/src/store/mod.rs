@@ -9,7 +9,7 @@
 //! | file | tables |
 //! |---|---|
 //! | [`sessions`] | `sessions` (life cycle, subject link), `frames`, `failures` |
-//! | [`api_keys`] | `api_keys` |
+//! | [`api_keys`] | `api_keys` (role, expiry, revocation) |
 //! | [`data_keys`] | `subject_keys` (wrapped data keys of sessions and people) |
 //! | [`consents`] | `policy_versions`, `subjects`, `consents` |
 //! | [`training`] | `training_images`, `training_samples` |
@@ -20,6 +20,7 @@
 //! | [`retention`] | the retention columns of `sessions`, `verdict_aggregates` |
 //! | [`shared`] | `seen_frames`, `rate_buckets` (state every node shares; migration 13) |
 //! | [`blob_deletions`] | `blob_deletions` (blobs still to delete after their key was shredded; migration 14) |
+//! | [`leases`] | the analysis-lease column of `sessions` |
 
 pub mod api_keys;
 pub mod audit;
@@ -27,6 +28,7 @@ pub mod blob_deletions;
 pub mod consents;
 pub mod data_keys;
 pub mod incidents;
+pub mod leases;
 pub mod personal;
 pub mod retention;
 pub mod rights;
@@ -54,6 +56,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "impact_assessment", include_str!("../../migrations/0006_impact_assessment.sql")),
     (7, "api_keys", include_str!("../../migrations/0007_api_keys.sql")),
     (8, "provisional_due_dates", include_str!("../../migrations/0008_provisional_due_dates.sql")),
+    (9, "analysis_lease", include_str!("../../migrations/0009_analysis_lease.sql")),
+    (11, "api_key_lifecycle", include_str!("../../migrations/0011_api_key_lifecycle.sql")),
     (13, "shared_state", include_str!("../../migrations/0013_shared_state.sql")),
     (14, "blob_deletions", include_str!("../../migrations/0014_blob_deletions.sql")),
 ];
@@ -177,14 +181,19 @@ mod tests {
         db.set_device("s1", Some("Pixel 8"), None, Some("15")).await.unwrap();
         db.set_device("s1", Some("other"), None, None).await.unwrap();
         assert_eq!(db.session("s1").await.unwrap().unwrap().device_model.as_deref(), Some("Pixel 8"));
-        assert!(db.claim_complete("s1", 3_000).await.unwrap());
-        assert!(!db.claim_complete("s1", 3_000).await.unwrap(), "single use");
-        assert_eq!(db.frames("s1").await.unwrap().len(), 1);
+        assert!(db.claim_complete("s1", 3_000, 33_000).await.unwrap());
+        assert!(!db.claim_complete("s1", 3_000, 33_000).await.unwrap(), "single use");
+        assert_eq!(db.frames("s1").await.unwrap()[0].received_at_ms, 2_000);
         db.delete_frames("s1").await.unwrap();
         assert!(db.frames("s1").await.unwrap().is_empty());
-        db.finish("s1", "live", "{}", "a.b.c", 4_000).await.unwrap();
+        assert!(db.finish("s1", "live", "{}", "a.b.c", 4_000).await.unwrap());
+        assert!(!db.finish("s1", "spoof", "{}", "", 4_001).await.unwrap(), "only from analysing");
         let s = db.session("s1").await.unwrap().unwrap();
         assert_eq!((s.state.as_str(), s.result_jws.as_deref()), (SessionState::Completed.as_str(), Some("a.b.c")));
+        // Issue 19, defect 8: every state change names the state it expects.
+        assert!(!db.transition("s1", SessionState::Analysing, SessionState::Failed).await.unwrap(), "a completed session is never failed");
+        assert!(!db.expire_session("s1", 999_999).await.unwrap(), "nor expired");
+        assert_eq!(db.session("s1").await.unwrap().unwrap().state, SessionState::Completed);
         db.put_wrapped_key("s1", "biometric", "kek-1", "00ff", 1).await.unwrap();
         assert_eq!(db.wrapped_key("s1", "biometric").await.unwrap(), Some(("kek-1".into(), "00ff".into())));
         db.delete_wrapped_keys("s1").await.unwrap();
@@ -196,7 +205,43 @@ mod tests {
         assert!(db.failures_since("dev-1", 0).await.unwrap().is_empty());
         db.insert_session(&SessionRow { expires_at_ms: 5, ..session("s2") }).await.unwrap();
         assert_eq!(db.expired_open_sessions(10).await.unwrap(), vec!["s2".to_string()]);
+        assert!(!db.expire_session("s2", 4).await.unwrap(), "not before its expiry");
+        assert!(db.expire_session("s2", 10).await.unwrap());
+        assert!(!db.expire_session("s2", 10).await.unwrap(), "once");
         assert!(db.ping().await);
+        analysis_leases(db).await;
+    }
+
+    /// Issue 19, defect 1: a session being analysed — or completed with its frames still to
+    /// erase — holds a lease; once it ends, the janitor may take the session over, and a worker
+    /// that renewed it in time keeps it.
+    async fn analysis_leases(db: &Db) {
+        db.insert_session(&session("s3")).await.unwrap();
+        assert!(db.claim_complete("s3", 2_000, 10_000).await.unwrap());
+        assert!(db.stale_leases(10_000).await.unwrap().is_empty(), "the lease holds until it ends");
+        assert!(!db.fail_stale_analysis("s3", 9_999).await.unwrap());
+        assert!(db.renew_analysis_lease("s3", 20_000).await.unwrap());
+        assert!(db.stale_leases(15_000).await.unwrap().is_empty(), "renewed");
+        assert_eq!(db.stale_leases(20_001).await.unwrap(), vec![("s3".to_owned(), SessionState::Analysing)]);
+        assert!(db.fail_stale_analysis("s3", 20_001).await.unwrap());
+        assert!(!db.fail_stale_analysis("s3", 20_001).await.unwrap(), "once");
+        assert!(!db.renew_analysis_lease("s3", 30_000).await.unwrap(), "a lost lease is not renewed");
+        assert!(!db.finish("s3", "live", "{}", "", 20_002).await.unwrap(), "a failed session gets no verdict");
+        assert_eq!(db.session("s3").await.unwrap().unwrap().state, SessionState::Failed);
+
+        db.insert_session(&session("s4")).await.unwrap();
+        assert!(db.claim_complete("s4", 2_000, 10_000).await.unwrap());
+        assert!(db.finish("s4", "live", "{}", "", 3_000).await.unwrap());
+        assert_eq!(db.stale_leases(10_001).await.unwrap(), vec![("s4".to_owned(), SessionState::Completed)], "erasure pending");
+        assert!(!db.fail_stale_analysis("s4", 10_001).await.unwrap(), "a completed session is never failed");
+        db.release_analysis_lease("s4").await.unwrap();
+        assert!(db.stale_leases(10_001).await.unwrap().is_empty());
+
+        // Stranded in `analysing` before leases existed: no lease, stale at once.
+        db.insert_session(&session("s5")).await.unwrap();
+        assert!(db.transition("s5", SessionState::Open, SessionState::Analysing).await.unwrap());
+        assert_eq!(db.stale_leases(0).await.unwrap(), vec![("s5".to_owned(), SessionState::Analysing)]);
+        assert!(db.fail_stale_analysis("s5", 0).await.unwrap());
     }
 
     #[tokio::test]

@@ -127,6 +127,17 @@ impl Db {
         Ok(())
     }
 
+    /// Makes every session of a person due for retention at `now_ms` (a withdrawn
+    /// `retain_for_training` consent: what was kept for it must not wait for the next date).
+    pub async fn retention_due_now(&self, subject_id: &str, now_ms: u64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE sessions SET retention_next_ms = $2 WHERE subject_id = $1 AND retention_next_ms > $2")
+            .bind(subject_id)
+            .bind(now_ms as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Deletes a session row (R7: unlawfully collected, no legal minimum).
     pub async fn delete_session(&self, session: &str) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session).execute(&self.pool).await?;

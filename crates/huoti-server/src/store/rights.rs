@@ -190,4 +190,11 @@ impl Db {
         let row = sqlx::query("SELECT subject_id, expires_at_ms FROM link_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(&self.pool).await?;
         row.map(|r| Ok((r.try_get("subject_id")?, r.try_get("expires_at_ms")?))).transpose()
     }
+
+    /// Deletes the link tokens that expired by `now_ms` (the janitor: an expired token opens
+    /// nothing, and its row links a hash to a person for no purpose); returns how many.
+    pub async fn prune_link_tokens(&self, now_ms: u64) -> Result<u64, sqlx::Error> {
+        let r = sqlx::query("DELETE FROM link_tokens WHERE expires_at_ms <= $1").bind(now_ms as i64).execute(&self.pool).await?;
+        Ok(r.rows_affected())
+    }
 }

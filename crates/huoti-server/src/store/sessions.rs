@@ -94,6 +94,9 @@ pub struct FrameRow {
     pub nonce: String,
     /// Key of the sealed frame in the blob store.
     pub blob_key: String,
+    /// When the server received it, Unix ms (judged against `t_ms`: frames of a live capture
+    /// arrive while it happens).
+    pub received_at_ms: i64,
 }
 
 fn session_from(row: &AnyRow) -> Result<SessionRow, sqlx::Error> {
@@ -215,33 +218,62 @@ impl Db {
         Ok(())
     }
 
-    /// Moves an open, unexpired session to `analysing`: true for exactly one caller.
-    pub async fn claim_complete(&self, id: &str, now_ms: u64) -> Result<bool, sqlx::Error> {
-        let r = sqlx::query("UPDATE sessions SET state = $2 WHERE id = $1 AND state = $3 AND expires_at_ms > $4")
+    /// Moves an open, unexpired session to `analysing` with a lease until `lease_until_ms`:
+    /// true for exactly one caller.
+    pub async fn claim_complete(&self, id: &str, now_ms: u64, lease_until_ms: u64) -> Result<bool, sqlx::Error> {
+        let r = sqlx::query(
+            "UPDATE sessions SET state = $2, analysis_lease_until_ms = $5 WHERE id = $1 AND state = $3 AND expires_at_ms > $4",
+        )
+        .bind(id)
+        .bind(SessionState::Analysing.as_str())
+        .bind(SessionState::Open.as_str())
+        .bind(now_ms as i64)
+        .bind(lease_until_ms as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Moves a session from `from` to `to`, and only from `from` (compare-and-set: a state
+    /// another node or request moved on meanwhile is never overwritten). True when this call
+    /// made the change. An analysis lease stays until its holder releases it.
+    pub async fn transition(&self, id: &str, from: SessionState, to: SessionState) -> Result<bool, sqlx::Error> {
+        let r = sqlx::query("UPDATE sessions SET state = $3 WHERE id = $1 AND state = $2")
             .bind(id)
-            .bind(SessionState::Analysing.as_str())
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Expires an open session whose time to live has passed at `now_ms` (compare-and-set).
+    pub async fn expire_session(&self, id: &str, now_ms: u64) -> Result<bool, sqlx::Error> {
+        let r = sqlx::query("UPDATE sessions SET state = $3 WHERE id = $1 AND state = $2 AND expires_at_ms <= $4")
+            .bind(id)
             .bind(SessionState::Open.as_str())
+            .bind(SessionState::Expired.as_str())
             .bind(now_ms as i64)
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected() == 1)
     }
 
-    /// Sets a session's state.
-    pub async fn set_state(&self, id: &str, new_state: SessionState) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sessions SET state = $2 WHERE id = $1").bind(id).bind(new_state.as_str()).execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// The session's frames, by sequence number.
     pub async fn frames(&self, id: &str) -> Result<Vec<FrameRow>, sqlx::Error> {
-        let rows = sqlx::query("SELECT seq, t_ms, nonce, blob_key FROM frames WHERE session_id = $1 ORDER BY seq")
+        let rows = sqlx::query("SELECT seq, t_ms, nonce, blob_key, received_at_ms FROM frames WHERE session_id = $1 ORDER BY seq")
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(FrameRow { seq: r.try_get("seq")?, t_ms: r.try_get("t_ms")?, nonce: r.try_get("nonce")?, blob_key: r.try_get("blob_key")? })
+                Ok(FrameRow {
+                    seq: r.try_get("seq")?,
+                    t_ms: r.try_get("t_ms")?,
+                    nonce: r.try_get("nonce")?,
+                    blob_key: r.try_get("blob_key")?,
+                    received_at_ms: r.try_get("received_at_ms")?,
+                })
             })
             .collect()
     }
@@ -257,10 +289,12 @@ impl Db {
         Ok(())
     }
 
-    /// Stores the verdict and marks the session completed.
-    pub async fn finish(&self, id: &str, decision: &str, verdict_json: &str, jws: &str, now_ms: u64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE sessions SET state = $2, decision = $3, verdict_json = $4, result_jws = $5, completed_at_ms = $6 WHERE id = $1",
+    /// Stores the verdict and moves the session from `analysing` to `completed` (compare-and-
+    /// set; its lease is kept until its frames are erased). False when the session was no
+    /// longer `analysing` (its lease expired and the janitor failed it): nothing is stored.
+    pub async fn finish(&self, id: &str, decision: &str, verdict_json: &str, jws: &str, now_ms: u64) -> Result<bool, sqlx::Error> {
+        let r = sqlx::query(
+            "UPDATE sessions SET state = $2, decision = $3, verdict_json = $4, result_jws = $5, completed_at_ms = $6 WHERE id = $1 AND state = $7",
         )
         .bind(id)
         .bind(SessionState::Completed.as_str())
@@ -268,9 +302,10 @@ impl Db {
         .bind(verdict_json)
         .bind(jws)
         .bind(now_ms as i64)
+        .bind(SessionState::Analysing.as_str())
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// Open sessions past their expiry.

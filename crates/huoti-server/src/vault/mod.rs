@@ -5,7 +5,8 @@
 //! Data keys belong to an *owner*: a liveness session (its frames, its device info) or a
 //! person (their identity data, their face images kept for training). Each owner has one data
 //! key per [`Domain`], wrapped by the key-encryption key of the [`KekRing`]
-//! (`<data_dir>/kek.json`, mode 0600) and stored wrapped in the database. A session's
+//! (`<data_dir>/kek.json`, mode 0600, or from outside the data directory: [`kek`]) and stored
+//! wrapped in the database. A session's
 //! biometric key is made with the session; after the verdict its frames *and* the wrapped key
 //! are deleted (L2: no images kept without separate consent).
 //!
@@ -36,7 +37,7 @@ use huoti_privacy::{BlobContext, DataKey, KeyDomain, SubjectId};
 use rand_core::OsRng;
 
 pub use blobs::{BlobStore, DirBlobStore};
-pub use kek::KekRing;
+pub use kek::{KekRing, KekSource};
 pub use s3::S3BlobStore;
 pub use sealing::{RotationReport, rotate_kek};
 
@@ -169,8 +170,18 @@ async fn timed<T>(op: &'static str, f: impl std::future::Future<Output = std::io
 impl FrameVault {
     /// Opens (or creates, mode 0600) the key-encryption key file, over the blob store.
     pub fn open(kek_file: &Path, store: Arc<dyn BlobStore>) -> Result<FrameVault, ServerError> {
-        let kek = KekRing::open_or_create(kek_file).map_err(|e| ServerError::Keys(e.into()))?;
-        Ok(FrameVault { kek, store })
+        Self::open_with(&KekSource::File(kek_file.to_path_buf()), store)
+    }
+
+    /// Opens the key-encryption keys of `source` (see [`kek`]), over the blob store.
+    pub fn open_with(source: &KekSource, store: Arc<dyn BlobStore>) -> Result<FrameVault, ServerError> {
+        let kek = KekRing::open(source).map_err(|e| ServerError::Keys(e.into()))?;
+        Ok(Self::with_keys(kek, store))
+    }
+
+    /// A vault over keys already opened (a KMS client: [`KekRing::from_provider`]).
+    pub fn with_keys(kek: KekRing, store: Arc<dyn BlobStore>) -> FrameVault {
+        FrameVault { kek, store }
     }
 
     /// The blob store (audits and tests list it; everything else goes through the vault).

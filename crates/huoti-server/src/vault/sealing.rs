@@ -15,19 +15,25 @@ use std::path::Path;
 
 use huoti_privacy::envelope::{self, SealedBlob};
 use huoti_privacy::uses::Use;
-use huoti_privacy::{BlobContext, DataKey, LocalKeyFile, SubjectId, WrappedKey};
+use huoti_privacy::{BlobContext, DataKey, KeyProvider, LocalKeyFile, SubjectId, WrappedKey};
 use rand_core::OsRng;
 use serde::Serialize;
 
-use super::{Domain, FrameVault, VaultError};
+use super::kek::env_key_set;
+use super::{Domain, FrameVault, KekSource, VaultError};
 use crate::error::ServerError;
 use crate::store::Db;
 
 impl FrameVault {
-    /// The owner's data key of `domain`, made (and stored wrapped) when missing.
+    /// The owner's data key of `domain`, made (and stored wrapped) when missing — a biometric
+    /// key is refused while an earlier erasure of the owner's blobs is pending and still fails.
     pub async fn key_or_create(&self, db: &Db, owner: &str, domain: Domain, now_ms: u64) -> Result<DataKey, VaultError> {
         if let Ok(k) = self.domain_key(db, owner, domain).await {
             return Ok(k);
+        }
+        if domain == Domain::Biometric {
+            // A new face key must not meet blobs of the last one that an erasure left behind.
+            self.finish_pending_deletion(db, owner, now_ms).await?;
         }
         let key = DataKey::generate(domain.key_domain(), &mut OsRng);
         let wrapped = self.kek.with(|kek| envelope::wrap(kek, &key, &domain.wrap_owner(owner), &mut OsRng)).map_err(|_| VaultError::Crypto)?;
@@ -88,7 +94,7 @@ const RELOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Re-wraps every data key not under `current` with `keys` (which must hold the KEK each was
 /// wrapped with); returns how many.
-async fn rewrap_all(keys: &LocalKeyFile, db: &Db, current: &str) -> Result<u64, ServerError> {
+async fn rewrap_all(keys: &dyn KeyProvider, db: &Db, current: &str) -> Result<u64, ServerError> {
     let err = |e: huoti_privacy::KeyError| ServerError::Keys(e.into());
     let mut rewrapped = 0;
     for row in db.keys_not_under(current).await? {
@@ -129,4 +135,26 @@ pub async fn rotate_kek(kek_file: &Path, db: &Db, retire_old: bool) -> Result<Ro
         rewrapped += rewrap_all(&all, db, &new_kek).await?;
     }
     Ok(RotationReport { new_kek, rewrapped, retired })
+}
+
+/// `huoti admin kek rotate` for any source: a key file is rotated ([`rotate_kek`]); a key set
+/// from outside ([`KekSource::Env`]) is read-only here — its KEKs change at their source (a
+/// new current KEK added to `HUOTI_KEK`) — so every data key not yet under its current KEK is
+/// re-wrapped under it, and old KEKs are dropped from the source afterwards (`retire_old` is
+/// refused: nothing here can edit it).
+pub async fn rotate_source(source: &KekSource, db: &Db, retire_old: bool) -> Result<RotationReport, ServerError> {
+    match source {
+        KekSource::File(path) => rotate_kek(path, db, retire_old).await,
+        KekSource::Env => {
+            if retire_old {
+                return Err(ServerError::Keys(
+                    "the KEKs come from $HUOTI_KEK: remove the old ones there once this run has re-wrapped every data key".into(),
+                ));
+            }
+            let keys = env_key_set().map_err(|e| ServerError::Keys(e.into()))?;
+            let current = keys.current_kek_id();
+            let rewrapped = rewrap_all(&keys, db, &current).await?;
+            Ok(RotationReport { new_kek: current, rewrapped, retired: Vec::new() })
+        }
+    }
 }

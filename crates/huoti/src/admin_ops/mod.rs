@@ -42,7 +42,8 @@ pub struct StoreArgs {
     /// The server's TOML configuration file.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The server's data directory [default: ./huoti-data or the configuration's].
+    /// The server's data directory [default: the configuration's, else
+    /// ~/.local/share/huoti/server (or $XDG_DATA_HOME/huoti/server), as for `huoti serve`].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Print JSON.
@@ -52,11 +53,7 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     pub fn config(&self) -> Result<ServerConfig, ServerError> {
-        let mut c = match &self.config {
-            Some(p) => ServerConfig::from_file(p)?,
-            None => ServerConfig::default(),
-        };
-        c.apply_env(std::env::vars())?;
+        let mut c = crate::places::server_config(self.config.as_deref())?;
         if let Some(d) = &self.data_dir {
             c.data_dir = d.clone();
         }

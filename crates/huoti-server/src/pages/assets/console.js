@@ -2,7 +2,7 @@
 // it closes), never in localStorage or a cookie, and sent only to this server. The server
 // enforces each role; this page shows its refusal (403) plainly.
 
-import { $, ApiError, S, el, fetchJson, fmt } from './common.js';
+import { $, ApiError, S, day, el, fetchJson, fmt, when } from './common.js';
 
 const KEY = 'huoti.console.key';
 
@@ -39,13 +39,21 @@ const COLUMNS = {
   audit: [['seq', 'colSeq'], ['at', 'colAt'], ['role', 'colRole'], ['action', 'colAction'], ['purpose', 'colPurpose']],
 };
 
+/** A cell's content: instants and dates in the reader's language and time zone. */
+function cell(field, value) {
+  if (value == null) return '—';
+  if (field === 'received_at' || field === 'at') return when(value);
+  if (field === 'due_date') return day(value);
+  return String(value);
+}
+
 function table(kind, rows) {
   if (!rows.length) return el('p', {}, S.empty);
   const cols = COLUMNS[kind];
   const head = el('tr', {}, ...cols.map(([, label]) => el('th', { scope: 'col' }, S[label])));
   const body = rows.map((r) =>
     el('tr', {}, ...cols.map(([f]) => {
-      const td = el('td', {}, String(r[f] ?? '—'));
+      const td = el('td', {}, cell(f, r[f]));
       // `overdue` is the server's judgement (China working days), not this browser's clock.
       if (f === 'due_date' && r.overdue) td.append(' ', el('strong', { class: 'bad' }, `(${S.overdue})`));
       if (f === 'due_date' && r.due_date_provisional) td.append(' ', el('em', {}, `(${S.provisional})`));

@@ -4,7 +4,7 @@
 // sessionStorage (this tab only), removes it from the address bar, and sends it only to this
 // server's /v1/me endpoints as a bearer token.
 
-import { $, ApiError, S, el, fetchJson, fmt } from './common.js';
+import { $, ApiError, S, day, el, fetchJson, fmt, when } from './common.js';
 
 const msg = $('msg');
 const KEY = 'huoti.privacy.token';
@@ -46,7 +46,7 @@ function renderData(me) {
       el('table', {},
         el('caption', { class: 'muted' }, S.sessions),
         el('thead', {}, el('tr', {}, ...[S.colWhen, S.colState, S.colDecision, S.colDevice].map((h) => el('th', { scope: 'col' }, h)))),
-        el('tbody', {}, ...sessions.map((s) => el('tr', {}, el('td', {}, s.created_at), el('td', {}, s.state), el('td', {}, s.decision ?? '—'), el('td', {}, s.device_info_kept ? S.yes : S.no)))),
+        el('tbody', {}, ...sessions.map((s) => el('tr', {}, el('td', {}, when(s.created_at)), el('td', {}, s.state), el('td', {}, s.decision ?? '—'), el('td', {}, s.device_info_kept ? S.yes : S.no)))),
       ),
     );
   $('data').hidden = false;
@@ -70,7 +70,7 @@ function renderConsents(consents) {
         showError(e);
       }
     });
-    ul.append(el('li', {}, el('span', {}, `${scopeName(c.scope)} · ${S.policyVersion} ${c.policy_version} · ${c.granted_at}`), b));
+    ul.append(el('li', {}, el('span', {}, `${scopeName(c.scope)} · ${S.policyVersion} ${c.policy_version} · `, when(c.granted_at)), b));
   }
   $('consents').hidden = false;
 }
@@ -78,7 +78,7 @@ function renderConsents(consents) {
 // A due date in a year whose holiday notice is not out yet is provisional (the server says so).
 function dueText(r) {
   if (!r.due_date) return S.dueAfterCheck;
-  return fmt(r.due_date_provisional ? S.dueByProvisional : S.dueBy, { due: r.due_date });
+  return fmt(r.due_date_provisional ? S.dueByProvisional : S.dueBy, { due: day(r.due_date) });
 }
 
 function renderRequests(requests) {

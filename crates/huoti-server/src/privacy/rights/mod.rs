@@ -123,12 +123,14 @@ async fn my_data(st: &AppState, subject: &str) -> Result<wire::MyData, AppError>
     let mut sessions = Vec::new();
     for id in st.db.subject_sessions(subject).await? {
         if let Some(s) = st.db.session(&id).await? {
+            // Device info lives sealed in its own table (P2, S2); the v1 columns stay empty.
+            let device_info_kept = st.db.has_session_device(&id).await?;
             sessions.push(wire::MySession {
                 session_id: s.id,
                 created_at: rfc3339(s.created_at_ms.max(0) as u64),
                 state: s.state.as_str().to_owned(),
                 decision: s.decision,
-                device_info_kept: s.device_model.is_some() || s.device_os_type.is_some() || s.device_os_version.is_some(),
+                device_info_kept,
             });
         }
     }

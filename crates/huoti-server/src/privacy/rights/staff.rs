@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::http::auth::{self, Caller, Key, Staff, permits};
 use crate::http::json_body;
 use crate::identity;
-use crate::privacy::audit;
+use crate::privacy::{audit, consent};
 use crate::retention;
 use crate::state::AppState;
 use crate::store::rights::RightsRequestRow;
@@ -49,17 +49,16 @@ pub async fn admin_list(State(st): State<Arc<AppState>>, staff: Staff<HandleRequ
     Ok(Json(all.iter().map(|r| info(r, now)).collect()))
 }
 
-/// How many requests are overdue (operator, privacy officer): the count only, no personal data.
+/// How many requests are overdue (operator, privacy officer): the count only, no request and
+/// no person, so nothing personal is read and nothing needs auditing.
 #[utoipa::path(get, path = "/v1/admin/requests/overdue", tag = "admin", security(("integrator_key" = [])),
     responses(
-        (status = 200, description = "Overdue requests", body = Vec<wire::RightsRequestInfo>),
+        (status = 200, description = "How many open requests are past their due date", body = wire::OverdueCount),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = wire::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn admin_overdue(State(st): State<Arc<AppState>>, _staff: Key<SeeOverdue>) -> Result<Json<Vec<wire::RightsRequestInfo>>, AppError> {
-    let now = st.clock.now_ms();
-    let open = st.db.unfinished_rights_requests().await?;
-    Ok(Json(open.iter().map(|r| info(r, now)).filter(|r| r.overdue).collect()))
+pub async fn admin_overdue(State(st): State<Arc<AppState>>, _staff: Key<SeeOverdue>) -> Result<Json<wire::OverdueCount>, AppError> {
+    Ok(Json(wire::OverdueCount { overdue: super::overdue_count(&st.db, st.clock.now_ms()).await? }))
 }
 
 /// The request `id`, if staff may still act on it (404 `request_not_found`, 409
@@ -146,8 +145,9 @@ pub async fn admin_complete(
         retention::delete_person(&st, &r.subject_id, r.unlawful).await?;
     }
     if matches!(kind, RequestKind::CloseAccount) {
-        // R5, S5: service stops at once — no further capture for this person.
-        st.db.withdraw_consent(&r.subject_id, "face_capture_and_upload", now).await?;
+        // R5, S5: service stops at once — every consent withdrawn (no capture, no sharing, no
+        // training use), and no open session of the person's goes on.
+        consent::close_account(&st, &r.subject_id, now).await?;
     }
     st.db.complete_rights_request(&id, now).await?;
     audit::record(&st.db, &staff.caller, &staff.purpose, &format!("complete_{}", r.kind), &format!("{id} {}", r.subject_id), now).await?;

@@ -1,12 +1,18 @@
 //! Locating pinned files from tests and benchmarks inside this repository.
 //!
 //! Tests never skip when a model or sample is missing: they fetch it (mirror first, then
-//! upstream) and, if that fails, panic with the message that says how to get it.
+//! upstream) and, if that fails, panic with the message that says how to get it. The mirror is
+//! `$HUOTI_MODEL_MIRROR` / `$HUOTI_DATA_MIRROR`, else the shared folder this project keeps
+//! beside the checkout (`../shared/models`, `../shared/data`) when it exists — test support
+//! only: nothing a user runs looks there.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::Manifest;
+use crate::{FetchOptions, Manifest};
+
+mod upstream;
+pub use upstream::{LocalUpstream, Route, Served};
 
 /// The workspace root: the nearest directory with a `Cargo.lock` above the package cargo is
 /// testing now (`CARGO_MANIFEST_DIR` at run time), else above this crate's own source. Looked
@@ -23,22 +29,68 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root exists")
 }
 
+/// Where tests copy pinned files from: the manifest's mirror variable, else `mirror_default`
+/// (relative to the repository root) when that folder exists; plus the test override of the
+/// source base when set.
+fn test_fetch_options(manifest: &Manifest, mirror_default: &str) -> FetchOptions {
+    let mut options = FetchOptions::from_env(manifest);
+    if options.mirror.is_none() {
+        options.mirror = Some(repo_root().join(mirror_default)).filter(|p| p.is_dir());
+    }
+    options
+}
+
 fn ensure(manifest: &Manifest, dir_env: &str, default_dir: &str, mirror_default: &str) -> PathBuf {
-    let root = repo_root();
-    let dir = std::env::var_os(dir_env).map(PathBuf::from).unwrap_or_else(|| root.join(default_dir));
-    let mirror = std::env::var_os(&manifest.mirror_env)
-        .map(PathBuf::from)
-        .or_else(|| Some(root.join(mirror_default)).filter(|p| p.is_dir()));
-    if let Err(e) = manifest.fetch(&dir, mirror.as_deref(), |_| {}) {
+    let dir = std::env::var_os(dir_env).map(PathBuf::from).unwrap_or_else(|| repo_root().join(default_dir));
+    if let Err(e) = manifest.fetch(&dir, &test_fetch_options(manifest, mirror_default), |_| {}) {
         panic!("test assets unavailable: {e}");
     }
     dir
 }
 
+const MODEL_MIRROR_DEFAULT: &str = "../shared/models";
+
+/// The model mirror tests use, if any (see the module documentation).
+pub fn model_mirror() -> Option<PathBuf> {
+    test_fetch_options(&crate::models(), MODEL_MIRROR_DEFAULT).mirror
+}
+
+/// A file holding exactly the bytes of model `name` whose sha256 is `sha256`: the pinned ones
+/// or a source's (for FaceMesh and Iris, the upstream alternates differ from the pinned bytes). Looked for in
+/// the model directory, the mirror and the mirror's `upstream/` folder (where the alternates
+/// are kept beside the pinned files); otherwise downloaded from that source into
+/// `models/sources/`. Panics saying how to get it.
+pub fn model_source_file(name: &str, sha256: &str) -> PathBuf {
+    let manifest = crate::models();
+    let asset = manifest.get(name).unwrap_or_else(|| panic!("no model {name} in models/MODELS.toml"));
+    assert!(asset.accepts(sha256), "{name}: sha256 {sha256} is neither pinned nor a source's");
+    let mut candidates = vec![models_dir().join(&asset.path)];
+    if let Some(mirror) = model_mirror() {
+        candidates.push(mirror.join(&asset.path));
+        candidates.push(mirror.join("upstream").join(&asset.path));
+    }
+    if let Some(found) = candidates.into_iter().find(|c| crate::manifest::sha256_file(c).is_ok_and(|h| h == sha256)) {
+        return found;
+    }
+    let Some(source) = asset.sources.iter().find(|s| s.sha256 == sha256) else {
+        panic!("the pinned {name} bytes are not in the model directory or the mirror, and no source serves them: set HUOTI_MODEL_MIRROR");
+    };
+    let target = repo_root().join("models/sources").join(&sha256[..16]).join(&asset.path);
+    let options = test_fetch_options(&manifest, MODEL_MIRROR_DEFAULT);
+    if let Err(e) = source.download_to(&target, &options) {
+        panic!(
+            "the {name} bytes of {} are not on this machine and could not be downloaded: {e}.\n  \
+             Fix: run the tests with internet access, or put that file in $HUOTI_MODEL_MIRROR/upstream/{}",
+            source.url, asset.path
+        );
+    }
+    target
+}
+
 /// The verified model directory (fetched on first use in this process).
 pub fn models_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| ensure(&crate::models(), crate::MODEL_DIR_ENV, "models", "../shared/models"))
+    DIR.get_or_init(|| ensure(&crate::models(), crate::MODEL_DIR_ENV, "models", MODEL_MIRROR_DEFAULT))
 }
 
 /// The verified test-data directory (fetched on first use in this process).
@@ -123,6 +175,20 @@ pub fn spawn_serve(bin: &Path, data: &Path, port: u16, args: &[&str], env: &[(&s
             Err(_) => panic!("huoti serve closed its output before serving"),
         }
     }
+}
+
+/// An operator's API key for the server on `data` (`huoti admin keys create --role operator`),
+/// which `/metrics` asks for; `env` as given to [`spawn_serve`] (the database URL, if any).
+pub fn operator_key(bin: &Path, data: &Path, env: &[(&str, &str)]) -> String {
+    let out = std::process::Command::new(bin)
+        .args(["admin", "keys", "create", "--role", "operator", "--name", "metrics"])
+        .arg("--data-dir")
+        .arg(data)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(out.status.success(), "huoti admin keys create: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// An HTTP agent that trusts only the server's self-signed certificate `ca` (PEM), answers
