@@ -12,7 +12,8 @@
 //! 1. a session whose frames land on both nodes ends with the verdict one node gives;
 //! 2. frames of one session replayed into another through the other node are caught;
 //! 3. the abuse lock holds across nodes, also for a session opened in advance;
-//! 4. an API key made on one node works on the other at once;
+//! 4. an API key made on one node works on the other at once, and once revoked with
+//!    `huoti admin keys revoke` as the other node, neither node takes it;
 //! 5. the bucket holds ciphertext only; retention run on both nodes at once processes each
 //!    session once and leaves no object behind;
 //! 6. node 1 killed mid-session: the client's retries through the proxy finish on node 2 (the
@@ -75,6 +76,8 @@ struct Cluster {
     ca: PathBuf,
     agent: ureq::Agent,
     api_key: String,
+    /// Reads `/metrics` (an operator key).
+    operator_key: String,
     env: Vec<(String, String)>,
     _work: tempfile::TempDir,
 }
@@ -125,6 +128,7 @@ impl Cluster {
         let check = Command::new(&haproxy).arg("-c").arg("-f").arg(&cfg).output().unwrap();
         assert!(check.status.success(), "haproxy -c: {}", String::from_utf8_lossy(&check.stderr));
         let proxy = Command::new(&haproxy).arg("-db").arg("-f").arg(&cfg).stdin(Stdio::null()).stdout(Stdio::null()).spawn().unwrap();
+        let operator_key = admin_key(data[0].path(), &env, "operator", "metrics");
         let c = Cluster {
             s3,
             nodes: vec![Proc(Some(first)), Proc(Some(second))],
@@ -135,6 +139,7 @@ impl Cluster {
             agent: tls_agent(&cert),
             ca: cert,
             api_key: api_key.expect("node 1 made the dev key on the fresh database"),
+            operator_key,
             env,
             _work: work,
         };
@@ -162,7 +167,8 @@ impl Cluster {
 
     /// `/metrics` of node `i`, directly (empty when it does not answer).
     fn metrics_of(&self, i: usize) -> String {
-        match self.agent.get(format!("{}/metrics", self.node_urls[i])).call() {
+        let auth = format!("Bearer {}", self.operator_key);
+        match self.agent.get(format!("{}/metrics", self.node_urls[i])).header("authorization", auth).call() {
             Ok(mut r) if r.status() == 200 => r.body_mut().read_to_string().unwrap_or_default(),
             _ => String::new(),
         }
@@ -236,6 +242,19 @@ impl Cluster {
         c.arg("admin").args(args).arg("--data-dir").arg(self.data[i].path()).envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
+}
+
+/// A new API key of `role`, made with `huoti admin keys create` on the data directory `data`
+/// (and so the cluster's database, named in `env`).
+fn admin_key(data: &Path, env: &[(String, String)], role: &str, name: &str) -> String {
+    let out = huoti()
+        .args(["admin", "keys", "create", "--role", role, "--name", name, "--data-dir"])
+        .arg(data)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Round-robin per request, no affinity; TLS to the client and to each node (verified against
@@ -345,14 +364,21 @@ fn c3_s1_s5_l2_two_nodes_behind_a_round_robin_proxy_serve_as_one() {
     }
 
     // 4. A key made on one node is good on the other at once (keys are rows of the shared
-    // database; no node caches them).
-    let out = c.admin(1, &["keys", "create", "--role", "integrator", "--name", "second-shop"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    // database; no node caches them) — and so is its revocation: revoked with node 1's
+    // `huoti admin`, refused by node 2 (and node 1) on the next request.
+    let key = admin_key(c.data[1].path(), &c.env, "integrator", "second-shop");
     for base in [&n1, &n2] {
         let (status, v) = c.post(base, "/v1/sessions", &key, &json!({}));
         assert_eq!(status, 201, "{v}");
     }
+    let out = c.admin(0, &["keys", "revoke", &key]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for base in [&n2, &n1] {
+        let (status, v) = c.post(base, "/v1/sessions", &key, &json!({}));
+        assert_eq!((status, v["code"].as_str()), (401, Some("api_key_revoked")), "{base}: {v}");
+    }
+    let (status, v) = c.post(&n2, "/v1/sessions", &c.api_key, &json!({}));
+    assert_eq!(status, 201, "the other keys stay good: {v}");
 
     // 5. Sessions whose person allowed keeping frames for training leave objects; at rest the
     // bucket holds ciphertext only (crypto-shredding scan).
