@@ -7,7 +7,9 @@
 # - runs every test (cargo-nextest when installed, else cargo test) and the doctests.
 # A missing model, sample or tool is a failure with a message saying how to get it — never a skip.
 # PostgreSQL: the storage suite also runs on it when HUOTI_TEST_POSTGRES_URL is set (.ci/run
-# starts a local cluster and sets it).
+# starts a local cluster and sets it); the two-node suite (issue 20) needs it.
+# - the S3-compatible server (s3s-fs, built once outside the clone by scripts/s3-server.sh)
+#   and HAProxy (Debian) serve the object-store and two-node tests.
 # - then the web SDK's browser tests (web/test.sh: Node + npm, Debian's chromium, the built
 #   `huoti` binary); screenshots of each state land in web/test-results/ (CI artefacts).
 set -euo pipefail
@@ -23,6 +25,10 @@ done
 # The browser tests' needs, checked before the long build rather than after it.
 command -v node >/dev/null && command -v npm >/dev/null || { echo "error: node and npm are required by the web SDK tests (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "error: Debian's chromium is required by the web SDK tests (apt-get install chromium)" >&2; exit 1; }
+
+[ -x "${HUOTI_HAPROXY:-/usr/sbin/haproxy}" ] || { echo "error: HAProxy is required by the two-node suite (Debian: apt-get install haproxy)" >&2; exit 1; }
+HUOTI_S3_SERVER=${HUOTI_S3_SERVER:-$(scripts/s3-server.sh)}
+export HUOTI_S3_SERVER
 
 echo "== build"
 cargo build --workspace --all-targets --locked

@@ -1,7 +1,5 @@
 //! Time is injected: every expiry, rate limit and lock asks a [`Clock`], so tests are exact.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Milliseconds since the Unix epoch.
@@ -82,32 +80,28 @@ pub fn lock_remaining_s(failures_ms: &[u64], now_ms: u64, max_failures: u32, win
     Some((until - now_ms).div_ceil(1000))
 }
 
-/// Per-session token buckets for frame uploads.
-#[derive(Debug, Default)]
-pub struct RateLimiter {
-    buckets: Mutex<HashMap<String, (f64, u64)>>,
-}
-
-impl RateLimiter {
-    /// Takes one token for `key` at `now_ms` (`rate` per second, `burst` capacity). `Err` holds
-    /// the seconds until a token is available.
-    pub fn take(&self, key: &str, now_ms: u64, rate: u32, burst: u32) -> Result<(), u64> {
-        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = map.entry(key.to_owned()).or_insert((f64::from(burst), now_ms));
-        let elapsed = now_ms.saturating_sub(*last) as f64 / 1000.0;
-        *tokens = (*tokens + elapsed * f64::from(rate)).min(f64::from(burst));
-        *last = now_ms;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / f64::from(rate)).ceil().max(1.0) as u64)
-        }
-    }
-
-    /// Forgets a key (session completed).
-    pub fn forget(&self, key: &str) {
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+/// The token-bucket rule of the frame-upload rate limit, pure: a bucket holding
+/// `tokens_milli` thousandths of a token at `last_ms` refills at `rate` tokens per second up to
+/// `burst`; one request at `now_ms` takes a whole token. `Ok` holds what is left, `Err` the
+/// seconds until a token is available. The bucket itself lives in the database
+/// (`Db::take_rate_token`), so uploads through every node draw on one bucket.
+///
+/// ```
+/// use huoti_server::clock::take_token;
+/// assert_eq!(take_token(3_000, 0, 0, 10, 3), Ok(2_000));
+/// assert_eq!(take_token(0, 0, 0, 10, 3), Err(1));
+/// assert_eq!(take_token(0, 0, 100, 10, 3), Ok(0), "100 ms at 10/s refill one token");
+/// ```
+pub fn take_token(tokens_milli: i64, last_ms: u64, now_ms: u64, rate: u32, burst: u32) -> Result<i64, u64> {
+    let cap = i64::from(burst) * 1000;
+    let elapsed = now_ms.saturating_sub(last_ms).min(1 << 40) as i64;
+    let tokens = tokens_milli.max(0).saturating_add(elapsed * i64::from(rate)).min(cap);
+    if tokens >= 1000 {
+        Ok(tokens - 1000)
+    } else {
+        // `rate` tokens a second is `rate` thousandths a millisecond.
+        let wait_ms = ((1000 - tokens) as u64).div_ceil(u64::from(rate.max(1)));
+        Err(wait_ms.div_ceil(1000).max(1))
     }
 }
 
@@ -134,14 +128,16 @@ mod tests {
     }
 
     #[test]
-    fn rate_limiter_refills() {
-        let r = RateLimiter::default();
+    fn token_bucket_refills_up_to_its_burst() {
+        let mut t = 3_000;
         for _ in 0..3 {
-            r.take("s", 0, 10, 3).unwrap();
+            t = take_token(t, 0, 0, 10, 3).unwrap();
         }
-        assert_eq!(r.take("s", 0, 10, 3), Err(1));
-        r.take("s", 100, 10, 3).unwrap();
-        assert!(r.take("s", 100, 10, 3).is_err());
-        r.take("other", 100, 10, 3).unwrap();
+        assert_eq!(take_token(t, 0, 0, 10, 3), Err(1));
+        let t = take_token(t, 0, 100, 10, 3).unwrap();
+        assert!(take_token(t, 100, 100, 10, 3).is_err());
+        assert_eq!(take_token(0, 0, 1_000_000, 10, 3), Ok(2_000), "capped at the burst");
+        assert_eq!(take_token(0, 0, 0, 1, 3), Err(1));
+        assert_eq!(take_token(-5, 10, 0, 1, 3), Err(1), "a clock behind never refills");
     }
 }

@@ -25,6 +25,16 @@ pub struct Metrics {
     analysis_micros: AtomicU64,
     /// Analyses by path: 0 measured on arrival, 1 re-analysed at complete (fallback).
     analysis_paths: [AtomicU64; 2],
+    /// Blob-store requests by operation ([`BLOB_OPS`]) and outcome (ok, error).
+    blob_requests: [[AtomicU64; 2]; BLOB_OPS.len()],
+    /// Microseconds spent in blob-store requests, by operation.
+    blob_micros: [AtomicU64; BLOB_OPS.len()],
+    /// Blob deletions that failed (each is retried by the job).
+    blob_deletions_failed: AtomicU64,
+    /// Blob deletions still to do, as the last janitor pass counted them.
+    blob_deletions_pending: AtomicU64,
+    /// Replayed sessions caught by the cross-session check (frames seen in another session).
+    replays_caught: AtomicU64,
     /// Rights requests accepted with a provisional due date (R5, R9; issue 18).
     provisional_due_dates: AtomicU64,
     /// Provisional due dates made official by a newly installed calendar.
@@ -32,6 +42,9 @@ pub struct Metrics {
     /// Calendar files refused (unreadable or malformed; the calendar in use stayed).
     calendar_files_refused: AtomicU64,
 }
+
+/// Blob-store operations, as labelled in `/metrics`.
+const BLOB_OPS: [&str; 3] = ["put", "get", "delete"];
 
 /// The process-wide metrics.
 pub fn global() -> &'static Metrics {
@@ -46,6 +59,11 @@ pub fn global() -> &'static Metrics {
         analysis_count: AtomicU64::new(0),
         analysis_micros: AtomicU64::new(0),
         analysis_paths: Default::default(),
+        blob_requests: Default::default(),
+        blob_micros: Default::default(),
+        blob_deletions_failed: AtomicU64::new(0),
+        blob_deletions_pending: AtomicU64::new(0),
+        replays_caught: AtomicU64::new(0),
         provisional_due_dates: AtomicU64::new(0),
         due_dates_made_official: AtomicU64::new(0),
         calendar_files_refused: AtomicU64::new(0),
@@ -80,6 +98,21 @@ impl Metrics {
     }
     pub(crate) fn analysis_path(&self, on_arrival: bool) {
         self.analysis_paths[usize::from(!on_arrival)].fetch_add(1, Relaxed);
+    }
+    pub(crate) fn blob_request(&self, op: &str, ok: bool, seconds: f64) {
+        if let Some(i) = BLOB_OPS.iter().position(|o| *o == op) {
+            self.blob_requests[i][usize::from(!ok)].fetch_add(1, Relaxed);
+            self.blob_micros[i].fetch_add((seconds * 1e6) as u64, Relaxed);
+        }
+    }
+    pub(crate) fn blob_deletion_failed(&self) {
+        self.blob_deletions_failed.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn blob_deletions_pending(&self, n: u64) {
+        self.blob_deletions_pending.store(n, Relaxed);
+    }
+    pub(crate) fn replay_caught(&self) {
+        self.replays_caught.fetch_add(1, Relaxed);
     }
     pub(crate) fn provisional_due_date(&self) {
         self.provisional_due_dates.fetch_add(1, Relaxed);
@@ -132,6 +165,27 @@ impl Metrics {
         for (i, path) in ["on_arrival", "at_complete"].iter().enumerate() {
             let _ = writeln!(s, "huoti_analyses_total{{path=\"{path}\"}} {}", self.analysis_paths[i].load(Relaxed));
         }
+        let _ = writeln!(s, "# HELP huoti_blob_requests_total Blob-store requests by operation and outcome (the S3 bucket or the directory).");
+        let _ = writeln!(s, "# TYPE huoti_blob_requests_total counter");
+        for (op, n) in BLOB_OPS.iter().zip(&self.blob_requests) {
+            for (outcome, m) in ["ok", "error"].iter().zip(n) {
+                let _ = writeln!(s, "huoti_blob_requests_total{{op=\"{op}\",outcome=\"{outcome}\"}} {}", m.load(Relaxed));
+            }
+        }
+        let _ = writeln!(s, "# HELP huoti_blob_request_seconds_total Time spent in blob-store requests, by operation.");
+        let _ = writeln!(s, "# TYPE huoti_blob_request_seconds_total counter");
+        for (op, m) in BLOB_OPS.iter().zip(&self.blob_micros) {
+            let _ = writeln!(s, "huoti_blob_request_seconds_total{{op=\"{op}\"}} {}", m.load(Relaxed) as f64 / 1e6);
+        }
+        let _ = writeln!(s, "# HELP huoti_blob_deletions_failed_total Blob deletions that failed after their key was shredded (each is retried).");
+        let _ = writeln!(s, "# TYPE huoti_blob_deletions_failed_total counter");
+        let _ = writeln!(s, "huoti_blob_deletions_failed_total {}", self.blob_deletions_failed.load(Relaxed));
+        let _ = writeln!(s, "# HELP huoti_blob_deletions_pending Blob deletions still to do, at the last janitor pass.");
+        let _ = writeln!(s, "# TYPE huoti_blob_deletions_pending gauge");
+        let _ = writeln!(s, "huoti_blob_deletions_pending {}", self.blob_deletions_pending.load(Relaxed));
+        let _ = writeln!(s, "# HELP huoti_replays_caught_total Sessions whose frames were seen in another session (any node).");
+        let _ = writeln!(s, "# TYPE huoti_replays_caught_total counter");
+        let _ = writeln!(s, "huoti_replays_caught_total {}", self.replays_caught.load(Relaxed));
         for (name, help, n) in [
             ("huoti_rights_requests_provisional_total", "Rights requests accepted with a provisional due date (the calendar lacked the year; R5, R9).", &self.provisional_due_dates),
             ("huoti_rights_due_dates_made_official_total", "Provisional due dates counted again to the official date after a calendar was installed.", &self.due_dates_made_official),

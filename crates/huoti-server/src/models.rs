@@ -102,10 +102,12 @@ impl Models {
 /// A run shared between the upload requests of one session.
 pub type SharedRun = Arc<Mutex<LiveRun>>;
 
-/// A session's run, and the share of the node's reorder budget its waiting frames hold.
+/// A session's run, when this node started it, and the share of the node's reorder budget its
+/// waiting frames hold.
 #[derive(Debug)]
 struct Entry {
     run: SharedRun,
+    started_ms: u64,
     held: Option<Reservation>,
 }
 
@@ -114,6 +116,11 @@ struct Entry {
 /// are many): a run whose waiting frames do not fit gives up measuring on arrival (its
 /// `complete` re-measures the stored frames), so a flood of out-of-order uploads across many
 /// sessions costs time, not memory.
+///
+/// Behind a load balancer without session affinity, another node may complete a session
+/// whose first frames this node measured: nothing here hears of it, so the janitor drops runs
+/// older than a session's lifetime ([`drop_started_before`](LiveRuns::drop_started_before)),
+/// and their share of the reorder budget with them.
 #[derive(Debug)]
 pub struct LiveRuns {
     runs: Mutex<HashMap<String, Entry>>,
@@ -132,10 +139,13 @@ impl LiveRuns {
         LiveRuns { runs: Mutex::default(), reorder: MemoryBudget::new(reorder_bytes) }
     }
 
-    /// The run of `session`, made with `start` on its first frame.
-    pub fn get_or_start(&self, session: &str, start: impl FnOnce() -> LiveRun) -> SharedRun {
+    /// The run of `session`, made with `start` on its first frame (at `now_ms`).
+    pub fn get_or_start(&self, session: &str, now_ms: u64, start: impl FnOnce() -> LiveRun) -> SharedRun {
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        runs.entry(session.to_owned()).or_insert_with(|| Entry { run: Arc::new(Mutex::new(start())), held: None }).run.clone()
+        runs.entry(session.to_owned())
+            .or_insert_with(|| Entry { run: Arc::new(Mutex::new(start())), started_ms: now_ms, held: None })
+            .run
+            .clone()
     }
 
     /// Accounts for the frames `run` (of `session`) holds back after a push: they are covered
@@ -173,5 +183,39 @@ impl LiveRuns {
     /// Removes and returns the run of `session` (at `complete`, or when its frames are erased).
     pub fn take(&self, session: &str) -> Option<SharedRun> {
         self.runs.lock().unwrap_or_else(|e| e.into_inner()).remove(session).map(|e| e.run)
+    }
+
+    /// Drops the runs started before `before_ms` (their sessions are over); returns how many.
+    pub fn drop_started_before(&self, before_ms: u64) -> usize {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        let n = runs.len();
+        runs.retain(|_, e| e.started_ms >= before_ms);
+        n - runs.len()
+    }
+
+    /// How many runs this node holds.
+    pub fn len(&self) -> usize {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether this node holds no run.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_sessions_finished_elsewhere_are_dropped_after_a_session_lifetime() {
+        let runs = LiveRuns::default();
+        runs.get_or_start("s_old", 1_000, LiveRun::default);
+        runs.get_or_start("s_new", 5_000, LiveRun::default);
+        runs.get_or_start("s_old", 9_000, || unreachable!("the run exists"));
+        assert_eq!(runs.drop_started_before(2_000), 1);
+        assert!(runs.take("s_old").is_none() && runs.take("s_new").is_some());
+        assert!(runs.is_empty());
     }
 }

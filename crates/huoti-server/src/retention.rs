@@ -103,7 +103,7 @@ pub async fn delete_person(st: &AppState, subject_id: &str, unlawful: bool) -> R
 pub async fn delete_session_data(st: &AppState, session: &str) -> Result<(), AppError> {
     let now = st.clock.now_ms();
     st.db.mark_subject_deleted(session, now).await?;
-    st.vault.erase_biometric(&st.db, session).await.map_err(AppError::internal)?;
+    st.vault.erase_biometric(&st.db, session, now).await.map_err(AppError::internal)?;
     devices::erase(&st.db, session).await?;
     // Training images are kept per person (under the person's own key): shred them too.
     if let Some(subject) = st.db.session_subject(session).await? {
@@ -162,11 +162,11 @@ async fn training_images(st: &AppState, now_ms: u64, dry_run: bool, report: &mut
         let a = policy.decide(&retention_item(DataCategory::Frames, kept, Some(kept), consented, None), at(now_ms as i64));
         count(report, "training_images", a, dry_run);
         if a == Action::Delete && !dry_run {
-            st.vault.delete_blob(&blob_key).map_err(AppError::internal)?;
+            st.vault.delete_blob(&blob_key).await.map_err(AppError::internal)?;
             st.db.delete_training_image(&id).await?;
             // The person's biometric key serves only their training images: none left, shred it.
             if st.db.training_images(&subject).await?.is_empty() {
-                st.vault.erase_biometric(&st.db, &subject).await.map_err(AppError::internal)?;
+                st.vault.erase_biometric(&st.db, &subject, now_ms).await.map_err(AppError::internal)?;
             }
         }
     }
@@ -242,7 +242,7 @@ async fn process(st: &AppState, c: &RetentionCandidate, now_ms: u64, dry_run: bo
         count(report, "frames", a, dry_run);
         keep(a);
         if a == Action::Delete && !dry_run {
-            st.vault.erase_biometric(&st.db, &c.id).await.map_err(AppError::internal)?;
+            st.vault.erase_biometric(&st.db, &c.id, now_ms).await.map_err(AppError::internal)?;
         }
     }
     let device = st.db.session_device_created(&c.id).await?;
@@ -279,7 +279,7 @@ async fn anonymise(st: &AppState, c: &RetentionCandidate, now_ms: u64) -> Result
     let models = verdict.as_ref().map_or_else(|| "[]".to_owned(), |v| v["model_versions"].to_string());
     let frames = verdict.as_ref().and_then(|v| v["frames"].as_i64()).unwrap_or(c.frame_count);
     let day = rfc3339(c.completed_at_ms.unwrap_or(c.created_at_ms).max(0) as u64).chars().take(10).collect::<String>();
-    st.vault.erase_biometric(&st.db, &c.id).await.map_err(AppError::internal)?;
+    st.vault.erase_biometric(&st.db, &c.id, now_ms).await.map_err(AppError::internal)?;
     devices::erase(&st.db, &c.id).await?;
     // Identity data stored before migration 0005 was keyed by the session: it goes with it.
     identity::erase(&st.db, &c.id).await?;

@@ -1,23 +1,25 @@
 //! [`AppState`]: what every handler and job shares, and how it is opened from the
 //! configuration. (Leaf module: it names no feature.)
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use huoti_liveness::SeenFrames;
 use tokio::sync::Semaphore;
 
 use crate::calendar::InstalledCalendar;
 use crate::error::ServerError;
-use crate::clock::{Clock, RateLimiter};
+use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::metrics::Gauges;
 use crate::http::budget::MemoryBudget;
 use crate::models::{LiveRuns, Models};
 use crate::signing::Signer;
 use crate::store::Db;
-use crate::vault::{DirBlobStore, FrameVault, KekSource};
+use crate::vault::{FrameVault, KekSource, open_store};
 
-/// Everything a handler may use.
+/// Everything a handler may use. What several nodes must agree on — sessions, frames, keys,
+/// the abuse lock's failures, frame hashes for the replay check, rate-limit buckets — is in
+/// the database and the blob store; only this node's analysis on arrival ([`LiveRuns`]) and the
+/// analysis slots are in memory.
 pub struct AppState {
     /// The configuration the server started with.
     pub config: Arc<ServerConfig>,
@@ -32,11 +34,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The key that signs verdicts.
     pub signer: Arc<Signer>,
-    /// Per-session frame upload rate (token buckets).
-    pub rate: RateLimiter,
-    /// Frame hashes of recent sessions (replay check), in memory, expired after
-    /// `analysis.seen_ttl_s`.
-    pub seen: Mutex<SeenFrames>,
     /// Bounds concurrent analyses to the number of cores.
     pub analysis_slots: Semaphore,
     /// Per open session on this node, the frames measured so far (on arrival).
@@ -51,15 +48,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the shared state: data directory, database (migrated), vault, signing key.
+    /// Opens the shared state: data directory, database (migrated), blob store (`[blobs]`),
+    /// vault, signing key.
     /// `models` is `None` only where nothing is analysed.
     pub async fn open(config: ServerConfig, clock: Arc<dyn Clock>, models: Option<Arc<Models>>) -> Result<Arc<AppState>, ServerError> {
         config.validate()?;
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir).map_err(ServerError::io(format!("creating {}", dir.display())))?;
         let db = Db::connect(&config.database_url()).await?;
-        let blob_store = DirBlobStore::new(&dir.join("blobs"))?;
-        let vault = FrameVault::open_with(&KekSource::configured(&config.kek_path()), Box::new(blob_store))?;
+        let blob_store = open_store(&config).await?;
+        let vault = FrameVault::open_with(&KekSource::configured(&config.kek_path()), blob_store)?;
         let signer = Signer::load_or_create(&dir.join("signing-ed25519.key"))?;
         let calendar = InstalledCalendar::open(config.rights.calendar_file.as_deref())?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -72,8 +70,6 @@ impl AppState {
             models,
             clock,
             signer: Arc::new(signer),
-            rate: Default::default(),
-            seen: Mutex::new(Default::default()),
             live,
             budget,
             analysis_slots: Semaphore::new(cores),

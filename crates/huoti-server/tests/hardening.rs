@@ -105,7 +105,7 @@ async fn c3_s2_concurrent_uploads_of_one_seq_store_exactly_the_frame_their_row_d
             let rows = env.state.db.frames(&id).await.unwrap();
             assert_eq!(rows.len(), 1);
             let key = env.state.vault.biometric_key(&env.state.db, &id).await.unwrap();
-            let stored = env.state.vault.get_frame(&key, &id, &rows[0].blob_key).unwrap();
+            let stored = env.state.vault.get_frame(&key, &id, &rows[0].blob_key).await.unwrap();
             let size = scalar(&env.state.db, &format!("SELECT size_bytes FROM frames WHERE session_id = '{id}'")).await;
             assert_eq!(stored.len() as i64, size, "{backend} round {round}: the row describes the bytes stored");
             assert!(stored == a || stored == b);
@@ -280,6 +280,6 @@ async fn s2_a_blob_store_that_refuses_writes_answers_storage_unavailable_and_kee
         assert_eq!((status, v["frames_received"].as_u64()), (StatusCode::OK, Some(1)), "{backend}: {v}");
         let rows = env.state.db.frames(&id).await.unwrap();
         let key = env.state.vault.biometric_key(&env.state.db, &id).await.unwrap();
-        assert_eq!(env.state.vault.get_frame(&key, &id, &rows[0].blob_key).unwrap(), frame);
+        assert_eq!(env.state.vault.get_frame(&key, &id, &rows[0].blob_key).await.unwrap(), frame);
     }
 }

@@ -211,7 +211,7 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
         let copies: Vec<(String, Vec<u8>)> =
             frames.iter().map(|f| (f.blob_key.clone(), std::fs::read(e.dir.join("blobs").join(&f.blob_key)).unwrap())).collect();
         for f in &frames {
-            assert_eq!(e.state.vault.get_frame(&key, &sid, &f.blob_key).unwrap(), jpeg, "opens while the key exists");
+            assert_eq!(e.state.vault.get_frame(&key, &sid, &f.blob_key).await.unwrap(), jpeg, "opens while the key exists");
         }
         // Identity data belongs to the person, under a key of its own domain (L3).
         let person = e.state.db.session_subject(&sid).await.unwrap().unwrap();
@@ -235,8 +235,8 @@ async fn s2_c4_l3_crypto_shredding_deleted_subject_blobs_no_longer_decrypt_and_n
             std::fs::write(e.dir.join("blobs").join(blob_key), bytes).unwrap();
             for s in &subjects {
                 let k = e.state.vault.biometric_key(&e.state.db, s).await.unwrap();
-                assert!(e.state.vault.get_frame(&k, &sid, blob_key).is_err());
-                assert!(e.state.vault.get_frame(&k, s, blob_key).is_err());
+                assert!(e.state.vault.get_frame(&k, &sid, blob_key).await.is_err());
+                assert!(e.state.vault.get_frame(&k, s, blob_key).await.is_err());
             }
         }
         std::fs::remove_dir_all(e.dir.join("blobs").join(&sid)).unwrap();
@@ -280,7 +280,7 @@ async fn s2_kek_rotation_rewraps_data_keys_without_rewriting_blobs_and_old_kek_i
         let st = build_state(config(&e.dir, &e.url), e.clock.clone(), None).await.unwrap();
         assert_eq!(std::fs::read(&blob_path).unwrap(), before, "blob not rewritten");
         let key = st.vault.biometric_key(&st.db, &sid).await.unwrap();
-        assert_eq!(st.vault.get_frame(&key, &sid, &blob_key).unwrap(), jpeg);
+        assert_eq!(st.vault.get_frame(&key, &sid, &blob_key).await.unwrap(), jpeg);
         let person = st.db.session_subject(&sid).await.unwrap().unwrap();
         assert_eq!(huoti_server::identity::load(&st, &person).await.unwrap().unwrap().phone.as_deref(), Some(PHONE));
         assert_eq!(huoti_server::devices::load(&st, &sid).await.unwrap().unwrap().model.as_deref(), Some("Pixel 8"));
@@ -786,8 +786,8 @@ async fn u1_each_record_is_sealed_for_its_listed_use_and_opens_for_no_other() {
         let dev_sealed = huoti_server::testkit::strings(&e.state.db, "SELECT sealed_hex FROM session_devices").await.remove(0);
         for u in Use::ALL {
             let opens = [
-                ("liveness frame", Use::LivenessCheck, e.state.vault.get_for(&session_key, &sid, &frame_key, u).is_ok()),
-                ("training image", Use::ModelTraining, e.state.vault.get_for(&train_key, &person, &train_blob, u).is_ok()),
+                ("liveness frame", Use::LivenessCheck, e.state.vault.get_for(&session_key, &sid, &frame_key, u).await.is_ok()),
+                ("training image", Use::ModelTraining, e.state.vault.get_for(&train_key, &person, &train_blob, u).await.is_ok()),
                 ("identity data", Use::IdentityVerification, FrameVault::open_record(&id_key, &person, u, &id_sealed).is_ok()),
                 ("device info", Use::FraudDetection, FrameVault::open_record(&dev_key, &sid, u, &dev_sealed).is_ok()),
             ];
@@ -858,7 +858,7 @@ async fn s2_kek_rotation_while_the_server_runs_needs_no_restart_and_strands_no_k
                 let sid = s["session_id"].as_str().unwrap();
                 let key = st.vault.biometric_key(&st.db, sid).await.unwrap();
                 let frame = st.db.frames(sid).await.unwrap().remove(0);
-                assert_eq!(st.vault.get_frame(&key, sid, &frame.blob_key).unwrap(), jpeg);
+                assert_eq!(st.vault.get_frame(&key, sid, &frame.blob_key).await.unwrap(), jpeg);
                 assert!(huoti_server::devices::load(st, sid).await.unwrap().is_some());
             }
         }

@@ -199,3 +199,117 @@ pub fn tls_agent(ca: &Path) -> ureq::Agent {
     let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![cert]))).build();
     ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(std::time::Duration::from_secs(120))).tls_config(tls).build().into()
 }
+
+/// The S3-compatible server the tests run against: `s3s-fs` from crates.io (objects as files
+/// under a directory), built once outside the clone by `scripts/s3-server.sh`. `$HUOTI_S3_SERVER`
+/// names the binary; else `${HUOTI_TOOLS:-/var/tmp/huoti-tools}/s3s-fs-0.14.1/bin/s3s-fs`.
+/// Missing → panics saying how to build it.
+pub fn s3_server_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("HUOTI_S3_SERVER") {
+        return PathBuf::from(p);
+    }
+    let tools = std::env::var_os("HUOTI_TOOLS").map_or_else(|| PathBuf::from("/var/tmp/huoti-tools"), PathBuf::from);
+    let bin = tools.join("s3s-fs-0.14.1/bin/s3s-fs");
+    assert!(
+        bin.is_file(),
+        "the S3-compatible test server is missing ({}): run scripts/s3-server.sh (builds s3s-fs from crates.io once, \
+         outside the clone), or set HUOTI_S3_SERVER to its binary",
+        bin.display()
+    );
+    bin
+}
+
+/// A running S3-compatible server on 127.0.0.1 with one bucket, killed (and its directory
+/// removed) on drop. Objects are files under [`S3Server::bucket_dir`], so a test can scan
+/// the bytes at rest as well as list them through the API.
+pub struct S3Server {
+    child: Option<std::process::Child>,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// The bucket made at start.
+    pub bucket: String,
+    /// The access key id the server accepts.
+    pub access_key: String,
+    /// The secret access key the server accepts.
+    pub secret_key: String,
+    port: u16,
+    root: PathBuf,
+}
+
+impl S3Server {
+    /// Starts the server with an empty `bucket` and waits until it accepts connections.
+    pub fn start(bucket: &str) -> S3Server {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let root = std::env::temp_dir().join(format!("huoti-s3-{}-{nanos:x}", std::process::id()));
+        std::fs::create_dir_all(root.join(bucket)).expect("the S3 server's directory");
+        let mut s = S3Server {
+            child: None,
+            endpoint: String::new(),
+            bucket: bucket.to_owned(),
+            access_key: "huoti-test-access".to_owned(),
+            secret_key: format!("huoti-test-secret-{nanos:x}"),
+            port: free_port(),
+            root,
+        };
+        s.endpoint = format!("http://127.0.0.1:{}", s.port);
+        s.resume();
+        s
+    }
+
+    /// The bucket's directory on disk (every object is a file under it).
+    pub fn bucket_dir(&self) -> PathBuf {
+        self.root.join(&self.bucket)
+    }
+
+    /// Stops the server (kill -9): the store is down until [`resume`](S3Server::resume).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and directory, and waits until it answers.
+    pub fn resume(&mut self) {
+        use std::time::{Duration, Instant};
+        self.stop();
+        let child = std::process::Command::new(s3_server_binary())
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--access-key", &self.access_key, "--secret-key", &self.secret_key])
+            .arg(&self.root)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the S3 server: {e}"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "the S3 server did not listen within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every object file in the bucket's directory, recursively (relative paths, sorted).
+    pub fn object_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() { walk(&p, out) } else { out.push(p) }
+            }
+        }
+        let base = self.bucket_dir();
+        let mut files = Vec::new();
+        walk(&base, &mut files);
+        let mut rel: Vec<PathBuf> = files.iter().filter_map(|p| p.strip_prefix(&base).ok().map(Path::to_path_buf)).collect();
+        rel.sort();
+        rel
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}

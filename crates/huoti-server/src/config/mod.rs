@@ -6,9 +6,11 @@
 //!
 //! * the service ([`service`]): `[tls]`, `[session]`, `[limits]`, `[abuse]`, `[analysis]`, `[cors]`, and
 //!   `[challenge]` (huoti-liveness's `ChallengeConfig`);
+//! * storage ([`blobs`]): `[blobs]`, a local directory or an S3-compatible bucket;
 //! * the privacy operations ([`privacy`]): `[residency]` (S1), `[retention]` (S1, S5, L2),
 //!   `[incidents]` with `[incidents.smtp]` (S3), `[rights]` (the R5/R9 working-day calendar).
 
+pub mod blobs;
 mod env;
 pub mod privacy;
 pub mod service;
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use huoti_liveness::ChallengeConfig;
 use serde::{Deserialize, Serialize};
 
+pub use blobs::BlobsConfig;
 pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, RightsConfig, SmtpConfig, check_smtp};
 pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, LimitsConfig, SessionConfig, TlsConfig};
 
@@ -70,6 +73,8 @@ pub struct ServerConfig {
     pub data_region: String,
     /// Regions of the storage locations (S1).
     pub residency: ResidencyConfig,
+    /// Where sealed blobs live: a directory or an S3-compatible bucket.
+    pub blobs: BlobsConfig,
     /// Retention per data category (S1, S5, L2).
     pub retention: RetentionConfig,
     /// Incident notices (S3).
@@ -98,6 +103,7 @@ impl Default for ServerConfig {
             cors: CorsConfig::default(),
             data_region: "cn".into(),
             residency: Default::default(),
+            blobs: Default::default(),
             retention: Default::default(),
             incidents: Default::default(),
             rights: Default::default(),
@@ -110,6 +116,7 @@ impl ServerConfig {
     pub fn from_file(path: &Path) -> Result<ServerConfig, ServerError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ServerError::Config(format!("cannot read {}: {e}", path.display())))?;
+        blobs::refuse_inline_credentials(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))?;
         toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
     }
 
@@ -152,6 +159,7 @@ impl ServerConfig {
             }
         }
         self.residency.check(&self.data_region)?;
+        self.blobs.check(&self.data_region)?;
         if self.retention.batch == 0 {
             return bad("retention.batch must be > 0");
         }

@@ -44,9 +44,8 @@ impl ResidencyConfig {
         }
         let endpoint = self.blob_endpoint.trim().to_ascii_lowercase();
         if !endpoint.is_empty() {
-            let host = endpoint.split("://").last().unwrap_or("").split(['/', ':']).next().unwrap_or("");
-            let labels: Vec<&str> = host.split(['.', '-']).collect();
-            if !labels.contains(&region.as_str()) {
+            let host = super::blobs::endpoint_host(&endpoint);
+            if !super::blobs::names_region(host, &region) {
                 return Err(ServerError::Config(format!(
                     "data residency (S1): the blob endpoint host {host:?} does not name region {region:?}; \
                      refusing to store data outside it"
@@ -207,11 +206,6 @@ pub(crate) fn mailbox(field: &str, v: &str) -> Result<Mailbox, String> {
     v.parse().map_err(|_| format!("incidents.smtp.{field}: {v:?} is not an e-mail address like \"huoti <privacy@shop.example.com>\""))
 }
 
-/// A host name or address of this machine.
-fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Checks an SMTP configuration without connecting (server start-up refuses a bad one).
 pub fn check_smtp(c: &SmtpConfig) -> Result<(), String> {
     if c.host.is_empty() {
@@ -219,7 +213,7 @@ pub fn check_smtp(c: &SmtpConfig) -> Result<(), String> {
     }
     match c.tls.as_str() {
         "starttls" | "tls" => {}
-        "none" if is_loopback(&c.host) => {}
+        "none" if super::blobs::is_loopback(&c.host) => {}
         "none" => return Err(format!("incidents.smtp.tls = \"none\" is allowed only to a relay on this machine, not {:?} (S2: transport is encrypted)", c.host)),
         other => return Err(format!("incidents.smtp.tls {other:?}: use \"starttls\", \"tls\" or \"none\"")),
     }

@@ -256,7 +256,7 @@ pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64)
 /// Deletes a person's kept training images: rows, blobs and the person's biometric key.
 pub async fn delete_training_images(st: &AppState, subject_id: &str) -> Result<u64, AppError> {
     let n = st.db.delete_training_images(subject_id).await?;
-    st.vault.erase_biometric(&st.db, subject_id).await.map_err(AppError::internal)?;
+    st.vault.erase_biometric(&st.db, subject_id, st.clock.now_ms()).await.map_err(AppError::internal)?;
     Ok(n)
 }
 
@@ -266,7 +266,7 @@ async fn erase_frames_kept_for_training(st: &AppState, subject_id: &str) -> Resu
     for id in st.db.subject_sessions(subject_id).await? {
         let done = st.db.session(&id).await?.is_some_and(|s| matches!(s.state, SessionState::Completed | SessionState::Expired | SessionState::Failed));
         if done && st.db.frame_count(&id).await? > 0 {
-            st.vault.erase_biometric(&st.db, &id).await.map_err(AppError::internal)?;
+            st.vault.erase_biometric(&st.db, &id, st.clock.now_ms()).await.map_err(AppError::internal)?;
         }
     }
     Ok(())
@@ -291,8 +291,8 @@ pub async fn close_account(st: &AppState, subject_id: &str, now_ms: u64) -> Resu
         // Compare-and-set: a session finishing right now keeps its own ending.
         if st.db.transition(&id, SessionState::Open, SessionState::Expired).await? {
             st.live.take(&id);
-            st.rate.forget(&id);
-            st.vault.erase_biometric(&st.db, &id).await.map_err(AppError::internal)?;
+            st.db.forget_rate_bucket(&id).await?;
+            st.vault.erase_biometric(&st.db, &id, now_ms).await.map_err(AppError::internal)?;
         }
     }
     Ok(scopes)

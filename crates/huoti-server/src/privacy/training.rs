@@ -29,16 +29,12 @@ pub async fn keep_all(st: &AppState, subject_id: &str, session_id: &str, jpegs: 
     }
     // Two sessions of one person finishing at once both find no key: `key_or_create` lets
     // the second use the first one's.
-    let key = std::sync::Arc::new(st.vault.key_or_create(&st.db, subject_id, Domain::Biometric, now_ms).await.map_err(AppError::internal)?);
+    let key = st.vault.key_or_create(&st.db, subject_id, Domain::Biometric, now_ms).await.map_err(AppError::internal)?;
     let mut kept = 0;
     for jpeg in jpegs {
         let id = format!("ti_{}", random_hex(12));
         let blob_key = format!("{subject_id}/train-{id}.sealed");
-        let (vault, subject, bk, key) = (st.vault.clone(), subject_id.to_owned(), blob_key.clone(), key.clone());
-        tokio::task::spawn_blocking(move || vault.put_at(&key, &subject, &bk, Use::ModelTraining, &jpeg))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)?;
+        st.vault.put_at(&key, subject_id, &blob_key, Use::ModelTraining, &jpeg).await.map_err(AppError::internal)?;
         st.db.insert_training_image(&id, subject_id, session_id, &blob_key, now_ms).await?;
         kept += 1;
     }
@@ -51,6 +47,5 @@ pub async fn open(st: &AppState, subject_id: &str, blob_key: &str) -> Result<Vec
         VaultError::NoKey => AppError::new(ErrorCode::SampleExpired, "the image was deleted"),
         e => AppError::internal(e),
     })?;
-    let (vault, subject, bk) = (st.vault.clone(), subject_id.to_owned(), blob_key.to_owned());
-    tokio::task::spawn_blocking(move || vault.get_for(&key, &subject, &bk, Use::ModelTraining)).await.map_err(AppError::internal)?.map_err(AppError::internal)
+    st.vault.get_for(&key, subject_id, blob_key, Use::ModelTraining).await.map_err(AppError::internal)
 }

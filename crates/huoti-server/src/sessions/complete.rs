@@ -8,10 +8,11 @@ use axum::Json;
 use axum::extract::State;
 use huoti_api as wire;
 use huoti_api::ErrorCode;
-use huoti_liveness::{AnalysisContext, ChallengePlan, analyse};
+use futures_util::{StreamExt, TryStreamExt};
+use huoti_liveness::{AnalysisContext, ChallengePlan, ReasonCode, SeenFrames, Thresholds, analyse};
 use huoti_vision::decode_image;
 
-use super::create::convert;
+use super::create::{convert, refuse_if_locked};
 use super::lifecycle::{erase, expired};
 use crate::devices;
 use crate::error::AppError;
@@ -36,6 +37,7 @@ use crate::util::rfc3339;
         (status = 409, description = "session_reused", body = wire::Problem, content_type = "application/problem+json"),
         (status = 410, description = "session_expired", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "no_frames", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "analysis_unavailable", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn complete(State(st): State<Arc<AppState>>, ClientSession(session): ClientSession) -> Result<Json<wire::CompleteResponse>, AppError> {
@@ -48,6 +50,8 @@ pub(crate) async fn complete(State(st): State<Arc<AppState>>, ClientSession(sess
     if session.state == SessionState::Expired || now >= session.expires_at_ms as u64 {
         return Err(expired(&session));
     }
+    // The lock first: it is about the correlation id, whatever this node can analyse.
+    refuse_if_locked(&st, session.correlation_id.as_deref(), now).await?;
     let Some(models) = st.models.clone() else {
         return Err(AppError::new(ErrorCode::AnalysisUnavailable, "the server has no analysis engine loaded"));
     };
@@ -129,6 +133,27 @@ async fn renew_lease(st: Arc<AppState>, id: String) {
     }
 }
 
+/// Frames read from the blob store at once by the fallback analysis.
+const FETCH_AT_ONCE: usize = 8;
+
+/// The cross-session replay check's memory, shared by every node (the database): this
+/// session's frame hashes are recorded first, then the hashes of *other* sessions recorded in
+/// the last `analysis.seen_ttl_s` that could match one of them are loaded. Recording first
+/// means two sessions sharing frames that complete at the same moment on two nodes still see
+/// each other.
+async fn seen_elsewhere(st: &AppState, id: &str, observations: &[huoti_liveness::FrameObservation], now: u64) -> Result<SeenFrames, AppError> {
+    let hashes: Vec<u64> = observations.iter().map(|o| o.frame_hash).collect();
+    st.db.record_seen_frames(id, &hashes, now).await?;
+    // Within 3 bits the chunk index finds every match; a wider search needs every hash.
+    let all = Thresholds::default().replay_hash_distance >= 4;
+    let since = now.saturating_sub(st.config.analysis.seen_ttl_s.saturating_mul(1000));
+    let mut seen = SeenFrames::new();
+    for c in st.db.seen_candidates(id, &hashes, since, all).await? {
+        seen.insert(&c.session_id, c.hash, c.at_ms);
+    }
+    Ok(seen)
+}
+
 /// Analysis, verdict, signature, storage (the caller erases the frames).
 async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames: Vec<FrameRow>, now: u64) -> Result<wire::SessionVerdict, AppError> {
     let id = session.id.clone();
@@ -136,13 +161,15 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     let plan: ChallengePlan = serde_json::from_str(&session.plan_json).map_err(AppError::internal)?;
     let passive_frames = st.config.analysis.passive_frames;
     let vault = st.vault.clone();
-    let session_id = id.clone();
     let seqs: Vec<u32> = frames.iter().map(|f| f.seq.clamp(0, i64::from(u32::MAX)) as u32).collect();
     let blob_keys: Vec<String> = frames.iter().map(|f| f.blob_key.clone()).collect();
     // C3: judged against the capture times (frames of a live capture arrive while it happens).
     let arrivals: std::collections::BTreeMap<u32, u64> = frames.iter().map(|f| (f.seq.clamp(0, i64::from(u32::MAX)) as u32, f.received_at_ms.max(0) as u64)).collect();
     let live: Option<LiveRun> =
         st.live.take(&id).and_then(|run| Some(std::sync::Arc::into_inner(run)?.into_inner().unwrap_or_else(|e| e.into_inner())));
+    // Blobs are read on the async runtime (the store may be a bucket across the network) from
+    // inside the blocking analysis, which is not a runtime thread.
+    let runtime = tokio::runtime::Handle::current();
     let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
     let observations = tokio::task::spawn_blocking(move || {
         // Frames still waiting for a predecessor are measured now; then the run must have
@@ -157,39 +184,40 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
             let limits = models.decode_limits();
             let (mut observations, boxes) = run.into_parts();
             models.score_passive(&mut observations, &boxes, passive_frames, |i| -> Result<_, AppError> {
-                let jpeg = vault.get_frame(&key, &session_id, &frames[i].blob_key).map_err(AppError::internal)?;
+                let jpeg = runtime.block_on(vault.get_frame(&key, &id, &frames[i].blob_key)).map_err(AppError::internal)?;
                 Ok(decode_image(&jpeg, &limits)?)
             })?;
             return Ok((observations, models));
         }
-        let inputs = frames
+        // Another node measured some frames, or none was measured here: every frame again,
+        // read a few at a time.
+        let jpegs: Vec<Vec<u8>> = runtime.block_on(
+            futures_util::stream::iter(frames.iter().map(|f| vault.get_frame(&key, &id, &f.blob_key)))
+                .buffered(FETCH_AT_ONCE)
+                .try_collect(),
+        )
+        .map_err(AppError::internal)?;
+        let inputs: Vec<FrameInput> = frames
             .iter()
-            .map(|f| {
-                Ok(FrameInput {
-                    seq: f.seq.clamp(0, i64::from(u32::MAX)) as u32,
-                    t_ms: f.t_ms.max(0) as u64,
-                    nonce: f.nonce.clone(),
-                    jpeg: vault.get_frame(&key, &session_id, &f.blob_key).map_err(AppError::internal)?,
-                })
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
+            .zip(jpegs)
+            .map(|(f, jpeg)| FrameInput { seq: f.seq.clamp(0, i64::from(u32::MAX)) as u32, t_ms: f.t_ms.max(0) as u64, nonce: f.nonce.clone(), jpeg })
+            .collect();
         models.observe(&inputs, passive_frames).map_err(AppError::internal).map(|o| (o, models))
     })
     .await
     .map_err(AppError::internal)??;
     let (observations, models) = observations;
     drop(_slot);
+    let id = session.id.clone();
 
-    let verdict = {
-        let mut seen = st.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.expire(now, st.config.analysis.seen_ttl_s * 1000);
-        let mut ctx = AnalysisContext::new(&seen);
-        ctx.model_versions = models.model_versions().to_vec();
-        ctx.arrivals = arrivals;
-        let v = analyse(&plan, &observations, &ctx);
-        seen.insert_session(&id, observations.iter().map(|o| &o.frame_hash), now);
-        v
-    };
+    let seen = seen_elsewhere(st, &id, &observations, now).await?;
+    let mut ctx = AnalysisContext::new(&seen);
+    ctx.model_versions = models.model_versions().to_vec();
+    ctx.arrivals = arrivals;
+    let verdict = analyse(&plan, &observations, &ctx);
+    if verdict.has(ReasonCode::ReplayedFrames) {
+        metrics::global().replay_caught();
+    }
     let completed = st.clock.now_ms();
     let payload = wire::SessionVerdict {
         iss: st.config.issuer.clone(),
@@ -241,10 +269,12 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
 async fn keep_for_training(st: &AppState, id: &str, blob_keys: &[String], now: u64) -> Result<(), AppError> {
     let subject = st.db.session_subject(id).await?.ok_or_else(|| AppError::internal("session without subject"))?;
     let key = st.vault.biometric_key(&st.db, id).await.map_err(AppError::internal)?;
-    let (vault, session, keys) = (st.vault.clone(), id.to_owned(), blob_keys.to_vec());
-    let jpegs = tokio::task::spawn_blocking(move || keys.iter().map(|k| vault.get_frame(&key, &session, k)).collect::<Result<Vec<_>, _>>())
+    // Collected first: a stream over a borrowing closure is not `Send` enough for the task.
+    let reads: Vec<_> = blob_keys.iter().map(|k| st.vault.get_frame(&key, id, k)).collect();
+    let jpegs: Vec<Vec<u8>> = futures_util::stream::iter(reads)
+        .buffered(FETCH_AT_ONCE)
+        .try_collect()
         .await
-        .map_err(AppError::internal)?
         .map_err(AppError::internal)?;
     training::keep_all(st, &subject, id, jpegs, now).await?;
     Ok(())

@@ -36,6 +36,20 @@ pub(super) fn convert<A: Serialize, B: DeserializeOwned>(a: &A) -> Result<B, App
     serde_json::to_value(a).and_then(serde_json::from_value).map_err(|e| AppError::internal(format_args!("wire conversion: {e}")))
 }
 
+/// The abuse lock (5 failures in 3 minutes by default, whichever node saw them: the failures
+/// are rows in the database): `too_many_failures` with `Retry-After` while the correlation id
+/// is locked. Checked when a session is created, at every frame upload and at `complete`, so
+/// sessions opened in advance cannot outlast the lock (issue 19, defect 5).
+pub(super) async fn refuse_if_locked(st: &AppState, correlation_id: Option<&str>, now: u64) -> Result<(), AppError> {
+    let Some(c) = correlation_id else { return Ok(()) };
+    let window_s = st.config.abuse.window_s;
+    let fails = st.db.failures_since(c, now.saturating_sub(window_s * 1000)).await?;
+    match lock_remaining_s(&fails, now, st.config.abuse.max_failures, window_s) {
+        Some(wait) => Err(AppError::new(ErrorCode::TooManyFailures, "too many failed sessions for this correlation id; try again later").retry_after(wait)),
+        None => Ok(()),
+    }
+}
+
 /// Create a liveness session.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
     request_body(content = wire::CreateSessionRequest, description = "Optional; `{}` is valid"),
@@ -65,13 +79,8 @@ pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Resul
         if c.is_empty() || c.len() > 128 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)) {
             return Err(AppError::new(ErrorCode::InvalidRequest, "correlation_id: 1–128 characters of [A-Za-z0-9._:-]"));
         }
-        let window_s = st.config.abuse.window_s;
-        let fails = st.db.failures_since(c, now.saturating_sub(window_s * 1000)).await?;
-        if let Some(wait) = lock_remaining_s(&fails, now, st.config.abuse.max_failures, window_s) {
-            return Err(AppError::new(ErrorCode::TooManyFailures, "too many failed sessions for this correlation id; try again later")
-                .retry_after(wait));
-        }
     }
+    refuse_if_locked(st, req.correlation_id.as_deref(), now).await?;
     let nonce = random_hex(16);
     let plan = match &req.fixed_challenge {
         Some(fixed) => {

@@ -14,6 +14,7 @@ use huoti_api::ErrorCode;
 use huoti_privacy::uses::Use;
 use huoti_vision::{DecodeLimits, decode_image};
 
+use super::create::refuse_if_locked;
 use super::lifecycle::expired;
 use crate::config::SessionConfig;
 use crate::devices;
@@ -65,7 +66,7 @@ fn device_header(headers: &HeaderMap, name: &str) -> Result<Option<String>, AppE
         (status = 415, description = "not_jpeg", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "consent_required", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_frame, too_many_frames, device_info_not_consented", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "rate_limited", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "rate_limited, too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "storage_unavailable (retry after `Retry-After`; nothing was stored)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn upload_frame(
@@ -93,7 +94,15 @@ pub(crate) async fn upload_frame(
         return Err(too_large());
     }
     let cfg = &st.config.session;
-    if let Err(wait) = st.rate.take(&id, now, cfg.frame_rate_per_s, cfg.frame_burst) {
+    // The bucket is in the database: uploads through every node draw on it.
+    let took = match st.db.take_rate_token(&id, now, cfg.frame_rate_per_s, cfg.frame_burst).await {
+        Ok(took) => took,
+        Err(e) => {
+            drain(body, max.saturating_mul(4)).await;
+            return Err(e.into());
+        }
+    };
+    if let Err(wait) = took {
         drain(body, max.saturating_mul(4)).await;
         return Err(AppError::new(ErrorCode::RateLimited, format!("at most {} frames per second", cfg.frame_rate_per_s))
             .retry_after(wait));
@@ -142,6 +151,7 @@ async fn frame_preflight(
     if session.state == SessionState::Expired || now >= session.expires_at_ms as u64 {
         return Err(expired(&session));
     }
+    refuse_if_locked(st, session.correlation_id.as_deref(), now).await?;
     let Query(params) = query.map_err(|e| AppError::new(ErrorCode::InvalidRequest, format!("query: {}", e.body_text())))?;
     if params.nonce.is_empty() || params.nonce.len() > 64 {
         return Err(AppError::new(ErrorCode::InvalidRequest, "nonce: 1–64 characters"));
@@ -251,7 +261,7 @@ async fn repeated_upload(st: &AppState, id: &str, params: &wire::FrameParams, si
 /// so `complete` re-analyses the stored frames.
 async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams, jpeg: Bytes, image: image::RgbImage) {
     let Some(models) = st.models.clone() else { return };
-    let run = st.live.get_or_start(id, || models.start());
+    let run = st.live.get_or_start(id, st.clock.now_ms(), || models.start());
     let Ok(_slot) = st.analysis_slots.acquire().await else { return };
     let (seq, t_ms, nonce) = (params.seq, params.t_ms, params.nonce.clone());
     let shared = run.clone();
@@ -279,15 +289,10 @@ async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes:
     let key = st.vault.biometric_key(&st.db, id).await.map_err(AppError::internal)?;
     let blob_key = format!("{id}/{:06}-{}.sealed", params.seq, random_hex(8));
     let len = bytes.len() as u64;
-    let (vault, session, bk) = (st.vault.clone(), id.to_owned(), blob_key.clone());
-    tokio::task::spawn_blocking(move || vault.put_at(&key, &session, &bk, Use::LivenessCheck, &bytes))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(storage_error)?;
+    st.vault.put_at(&key, id, &blob_key, Use::LivenessCheck, &bytes).await.map_err(storage_error)?;
     let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await;
     if !matches!(inserted, Ok(true)) {
-        let (vault, bk) = (st.vault.clone(), blob_key);
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || vault.delete_blob(&bk)).await {
+        if let Err(e) = st.vault.delete_blob(&blob_key).await {
             tracing::warn!(session = id, error = %e, "deleting the blob of an upload that lost its row failed; erased with the session");
         }
     }

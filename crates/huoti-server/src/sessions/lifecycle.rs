@@ -11,6 +11,7 @@ use huoti_api::ErrorCode;
 use crate::devices;
 use crate::error::AppError;
 use crate::http::auth::{Key, known_session, permits};
+use crate::metrics;
 use crate::state::AppState;
 use crate::store::{SessionRow, SessionState};
 use crate::util::{ct_eq, rfc3339};
@@ -25,14 +26,19 @@ pub(crate) fn expired(s: &SessionRow) -> AppError {
     AppError::new(ErrorCode::SessionExpired, format!("the session expired at {}", rfc3339(s.expires_at_ms.max(0) as u64)))
 }
 
-/// Deletes a session's frames and biometric key and forgets its in-memory state; true when
-/// they are gone. A failure is logged; whoever holds the session's lease (or the janitor, once
-/// it expired) tries again, and the retention job looks at every finished session.
+/// Erases a session's face data — its biometric key first (crypto-shredding), then its frames
+/// (see `FrameVault::erase_biometric`: a blob deletion that fails is recorded and retried by
+/// the job) — and forgets its rate bucket and this node's run; true once the key is shredded
+/// (what is left of the blobs is then unreadable and the deletion job's). A failure is logged;
+/// whoever holds the session's lease (or the janitor, once it expired) tries again, and the
+/// retention job looks at every finished session.
 pub(crate) async fn erase(st: &AppState, id: &str) -> bool {
-    st.rate.forget(id);
     st.live.take(id);
-    match st.vault.erase_biometric(&st.db, id).await {
-        Ok(()) => true,
+    if let Err(e) = st.db.forget_rate_bucket(id).await {
+        tracing::warn!(session = id, error = %e, "forgetting a rate bucket failed; the janitor prunes it");
+    }
+    match st.vault.erase_biometric(&st.db, id, st.clock.now_ms()).await {
+        Ok(_) => true,
         Err(e) => {
             tracing::error!(session = id, error = %e, "erasing frames failed");
             false
@@ -40,9 +46,10 @@ pub(crate) async fn erase(st: &AppState, id: &str) -> bool {
     }
 }
 
-/// Background cleanup: expired sessions lose their frames, sessions whose worker died are
-/// finished (see [`take_over_stale_leases`]), old failures, privacy-page link tokens and frame
-/// hashes go.
+/// Background cleanup, on every node: expired sessions lose their frames; sessions whose
+/// worker died are finished (see [`take_over_stale_leases`]); blob deletions that failed are
+/// retried; old failures, privacy-page link tokens, frame hashes (S1) and rate buckets go; runs
+/// this node kept for sessions another node finished are dropped.
 pub async fn janitor_pass(st: &AppState) {
     let now = st.clock.now_ms();
     match st.db.expired_open_sessions(now).await {
@@ -61,6 +68,14 @@ pub async fn janitor_pass(st: &AppState) {
         Err(e) => tracing::warn!(error = %e, "janitor: listing expired sessions failed"),
     }
     take_over_stale_leases(st, now).await;
+    match st.vault.retry_deletions(&st.db, now).await {
+        Ok(r) if r.done + r.failed > 0 => tracing::info!(done = r.done, failed = r.failed, "janitor: blob deletions retried"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "janitor: retrying blob deletions failed"),
+    }
+    if let Ok(n) = st.db.blob_deletions_pending().await {
+        metrics::global().blob_deletions_pending(n.max(0) as u64);
+    }
     let window_ms = st.config.abuse.window_s * 1000;
     if let Err(e) = st.db.prune_failures(now.saturating_sub(window_ms)).await {
         tracing::warn!(error = %e, "janitor: pruning failures failed");
@@ -68,7 +83,16 @@ pub async fn janitor_pass(st: &AppState) {
     if let Err(e) = st.db.prune_link_tokens(now).await {
         tracing::warn!(error = %e, "janitor: pruning link tokens failed");
     }
-    st.seen.lock().unwrap_or_else(|e| e.into_inner()).expire(now, st.config.analysis.seen_ttl_s * 1000);
+    if let Err(e) = st.db.prune_seen_frames(now.saturating_sub(st.config.analysis.seen_ttl_s * 1000)).await {
+        tracing::warn!(error = %e, "janitor: pruning frame hashes failed");
+    }
+    // A session lives at most its TTL: a bucket or a run older than that belongs to a session
+    // that is over (completed on another node, or expired).
+    let ttl_ms = st.config.session.ttl_s * 1000;
+    if let Err(e) = st.db.prune_rate_buckets(now.saturating_sub(ttl_ms)).await {
+        tracing::warn!(error = %e, "janitor: pruning rate buckets failed");
+    }
+    st.live.drop_started_before(now.saturating_sub(ttl_ms));
 }
 
 /// Sessions whose lease ran out — the node analysing them died (kill -9, power loss) or could

@@ -18,10 +18,13 @@
 //! | [`personal`] | `identities`, `session_devices`, `disclosures` |
 //! | [`incidents`] | `incidents`, `notices`, `service_state` (wind-down) |
 //! | [`retention`] | the retention columns of `sessions`, `verdict_aggregates` |
+//! | [`shared`] | `seen_frames`, `rate_buckets` (state every node shares; migration 13) |
+//! | [`blob_deletions`] | `blob_deletions` (blobs still to delete after their key was shredded; migration 14) |
 //! | [`leases`] | the analysis-lease column of `sessions` |
 
 pub mod api_keys;
 pub mod audit;
+pub mod blob_deletions;
 pub mod consents;
 pub mod data_keys;
 pub mod incidents;
@@ -30,6 +33,7 @@ pub mod personal;
 pub mod retention;
 pub mod rights;
 pub mod sessions;
+pub mod shared;
 #[doc(hidden)]
 pub mod testing;
 pub mod training;
@@ -54,6 +58,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "provisional_due_dates", include_str!("../../migrations/0008_provisional_due_dates.sql")),
     (9, "analysis_lease", include_str!("../../migrations/0009_analysis_lease.sql")),
     (11, "api_key_lifecycle", include_str!("../../migrations/0011_api_key_lifecycle.sql")),
+    (13, "shared_state", include_str!("../../migrations/0013_shared_state.sql")),
+    (14, "blob_deletions", include_str!("../../migrations/0014_blob_deletions.sql")),
 ];
 
 /// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or

@@ -25,10 +25,15 @@ use crate::error::ServerError;
 use crate::store::Db;
 
 impl FrameVault {
-    /// The owner's data key of `domain`, made (and stored wrapped) when missing.
+    /// The owner's data key of `domain`, made (and stored wrapped) when missing — a biometric
+    /// key is refused while an earlier erasure of the owner's blobs is pending and still fails.
     pub async fn key_or_create(&self, db: &Db, owner: &str, domain: Domain, now_ms: u64) -> Result<DataKey, VaultError> {
         if let Ok(k) = self.domain_key(db, owner, domain).await {
             return Ok(k);
+        }
+        if domain == Domain::Biometric {
+            // A new face key must not meet blobs of the last one that an erasure left behind.
+            self.finish_pending_deletion(db, owner, now_ms).await?;
         }
         let key = DataKey::generate(domain.key_domain(), &mut OsRng);
         let wrapped = self.kek.with(|kek| envelope::wrap(kek, &key, &domain.wrap_owner(owner), &mut OsRng)).map_err(|_| VaultError::Crypto)?;

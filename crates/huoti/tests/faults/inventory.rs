@@ -36,6 +36,10 @@ pub struct Inventory {
     /// Frame blobs without a row, in a session still open or analysing (an upload cut off
     /// between writing its blob and inserting its row; erased with the session).
     pub rowless_blobs: usize,
+    /// Blobs whose key is already shredded and whose deletion is recorded (`blob_deletions`:
+    /// an erasure cut off between its transaction and the store's delete; unreadable, and
+    /// deleted by the next janitor pass on any node).
+    pub pending_deletion: usize,
     /// Training-image rows whose blob is gone (a deletion cut off; finished on the next run).
     pub rows_without_blob: usize,
     /// Frame rows whose blob is missing or does not open.
@@ -78,6 +82,7 @@ impl Inventory {
         let frame_rows: Vec<(String, String)> =
             rows("SELECT session_id || '|' || blob_key FROM frames").await.iter().map(|r| (split(r)[0].to_owned(), split(r)[1].to_owned())).collect();
         let training: BTreeSet<String> = rows("SELECT blob_key FROM training_images").await.into_iter().collect();
+        let pending: BTreeSet<String> = rows("SELECT target FROM blob_deletions").await.into_iter().collect();
         let keys: Vec<(String, String)> =
             rows("SELECT subject_id || '|' || domain FROM subject_keys").await.iter().map(|r| (split(r)[0].to_owned(), split(r)[1].to_owned())).collect();
         inv.frames = frame_rows.len();
@@ -105,6 +110,10 @@ impl Inventory {
                 }
                 inv.blobs += 1;
                 *inv.blobs_by_owner.entry(owner_name.clone()).or_default() += 1;
+                if (pending.contains(&owner_name) || pending.contains(&key)) && !has_key(&owner_name, "biometric") {
+                    inv.pending_deletion += 1;
+                    continue;
+                }
                 if !has_key(&owner_name, "biometric") {
                     inv.problems.push(format!("a blob whose owner has no key (unreadable, never erased): {key}"));
                 }
@@ -144,7 +153,7 @@ impl Inventory {
         }
 
         // Every key unwraps with the key file, every frame row's blob opens.
-        let vault = FrameVault::open(&data.join("kek.json"), Box::new(DirBlobStore::new(&root).unwrap())).unwrap();
+        let vault = FrameVault::open(&data.join("kek.json"), std::sync::Arc::new(DirBlobStore::new(&root).unwrap())).unwrap();
         for (owner, d) in &keys {
             let ok = match domain(d) {
                 Some(d) => vault.domain_key(db, owner, d).await.is_ok(),
@@ -157,7 +166,7 @@ impl Inventory {
         }
         for (session, blob) in &frame_rows {
             let opens = match vault.biometric_key(db, session).await {
-                Ok(k) => vault.get_frame(&k, session, blob).is_ok(),
+                Ok(k) => vault.get_frame(&k, session, blob).await.is_ok(),
                 Err(_) => false,
             };
             if !opens {
@@ -309,7 +318,7 @@ impl Seeder {
         assert!(db.finish(&id, "live", &verdict.to_string(), "", now).await.unwrap());
         let subject = db.session_subject(&id).await.unwrap().unwrap();
         assert!(huoti_server::privacy::training::keep(&self.st, &subject, &id, frame, now).await.unwrap());
-        self.st.vault.erase_biometric(db, &id).await.unwrap();
+        self.st.vault.erase_biometric(db, &id, now).await.unwrap();
         db.release_analysis_lease(&id).await.unwrap();
     }
 

@@ -215,9 +215,10 @@ fn s1_s5_kill_9_mid_retention_job_then_rerun_processes_every_session_exactly_onc
         // What is left are the people's identity keys: kept while their accounts live.
         assert_eq!(count("SELECT COUNT(*) FROM subject_keys WHERE domain <> 'identity'"), 0, "no face or device key left");
         println!(
-            "FAULTS (c) mid-retention [{}]: {n} due sessions; kill -9 after {done_before_kill} anonymised ({} blobs, {} keys left, {} training rows without blob, {claimed} sessions claimed); rerun: the {} unclaimed; after the claim's 10-min lease: the {claimed} others; {n} aggregates (none twice), 0 sessions, 0 blobs, 0 face or device keys, 0 plaintext hits",
+            "FAULTS (c) mid-retention [{}]: {n} due sessions; kill -9 after {done_before_kill} anonymised ({} blobs, {} of them shredded and pending deletion, {} keys left, {} training rows without blob, {claimed} sessions claimed); rerun: the {} unclaimed; after the claim's 10-min lease: the {claimed} others; {n} aggregates (none twice), 0 sessions, 0 blobs, 0 face or device keys, 0 plaintext hits",
             server::backend(&url),
             killed.blobs,
+            killed.pending_deletion,
             killed.key_rows,
             killed.rows_without_blob,
             n as i64 - done_before_kill - claimed
