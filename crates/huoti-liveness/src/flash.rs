@@ -1,6 +1,7 @@
 //! The flash check. How it works, for readers and users: [`crate::manual::flash`]
 //! (`src/manual/flash.md`).
 
+use crate::light::linear;
 use crate::timeline::{FaceFrame, between};
 use crate::{ChallengePlan, Check, CheckScore, FaceObservation, ReasonCode, Thresholds};
 
@@ -33,15 +34,6 @@ fn centre(v: [f32; 3]) -> [f32; 3] {
     [v[0] - m, v[1] - m, v[2] - m]
 }
 
-/// sRGB 0–255 to linear light 0–1 (the screen's emitted light).
-fn linear(v: u8) -> f32 {
-    let x = v as f32 / 255.0;
-    if x <= 0.04045 {
-        x / 12.92
-    } else {
-        ((x + 0.055) / 1.055).powf(2.4)
-    }
-}
 
 /// One flash step as measured.
 struct StepMean {

@@ -64,7 +64,8 @@ impl LightProfile {
     }
 }
 
-fn linear(v: u8) -> f32 {
+/// sRGB 0–255 to linear light 0–1 (what a screen emits for that code).
+pub(crate) fn linear(v: u8) -> f32 {
     let x = v as f32 / 255.0;
     // WCAG 2.x writes 0.03928; sRGB's 0.04045 differs only between two 8-bit codes that both
     // fall in the linear segment.

@@ -9,6 +9,7 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use crate::light::linear;
 use crate::{Action, ActionStep, ChallengePlan, FaceObservation, FlashStep, FrameObservation};
 
 pub(crate) const NONCE: &str = "5eed0123abcd";
@@ -69,15 +70,6 @@ fn trapezoid(dt: i64, rise: i64, hold: i64, fall: i64) -> f32 {
         1.0
     } else {
         1.0 - (dt - rise - hold) as f32 / fall as f32
-    }
-}
-
-fn linear(v: u8) -> f32 {
-    let x = v as f32 / 255.0;
-    if x <= 0.04045 {
-        x / 12.92
-    } else {
-        ((x + 0.055) / 1.055).powf(2.4)
     }
 }
 
