@@ -6,6 +6,8 @@
 //!
 //! `bench/session.sh` runs it on one core beside the naive reference on the same JPEGs.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,31 +16,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use huoti_server::models::Models;
 use huoti_server::{ServerConfig, SystemClock, build_state, create_integrator_key, router};
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
+use common::{call, ms, post_json};
+use serde_json::json;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let res = app.clone().oneshot(req).await.expect("router");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-fn post_json(path: &str, token: &str, body: &Value) -> Request<Body> {
-    Request::post(path)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
 }
 
 fn main() {
@@ -54,11 +37,7 @@ fn main() {
         }
     }
     let jpeg_dir = jpeg_dir.expect("--jpegs DIR (JPEG frames, sorted by name)");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&jpeg_dir).expect("jpeg dir").flatten().map(|e| e.path()).collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "jpg"));
-    files.sort();
-    let jpegs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    assert!(!jpegs.is_empty(), "no .jpg in {}", jpeg_dir.display());
+    let jpegs = common::read_jpegs(&jpeg_dir);
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let report = rt.block_on(async move {

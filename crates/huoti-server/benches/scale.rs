@@ -12,6 +12,8 @@
 //! `cargo bench -p huoti-server --bench scale -- --jpegs DIR [--runs N] [--database URL] [--json OUT]`
 //! (`bench/scale.sh` makes the JPEGs and runs it; `--database` a PostgreSQL URL, default SQLite).
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,12 +25,8 @@ use huoti_assets::testing::S3Server;
 use huoti_server::config::BlobsConfig;
 use huoti_server::models::Models;
 use huoti_server::{AppState, ServerConfig, SystemClock, build_state, create_integrator_key, router};
+use common::{call, ms, post_json};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn quantile(v: &[f64], q: f64) -> f64 {
     let mut v = v.to_vec();
@@ -42,17 +40,6 @@ fn cpu_s() -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     ticks / 100.0
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let res = app.clone().oneshot(req).await.expect("router");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-fn post_json(path: &str, token: &str, body: &Value) -> Request<Body> {
-    Request::post(path).header("authorization", format!("Bearer {token}")).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()
 }
 
 /// What one session measured.
@@ -165,11 +152,7 @@ fn main() {
         }
     }
     let jpeg_dir = jpeg_dir.expect("--jpegs DIR (JPEG frames, sorted by name)");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&jpeg_dir).expect("jpeg dir").flatten().map(|e| e.path()).collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == "jpg"));
-    files.sort();
-    let jpegs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    assert!(!jpegs.is_empty(), "no .jpg in {}", jpeg_dir.display());
+    let jpegs = common::read_jpegs(&jpeg_dir);
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let report = rt.block_on(async move {
