@@ -148,6 +148,22 @@ error_codes! {
     PolicyOutdated = ("policy_outdated", 409, "Policy version outdated"),
     /// A consent without the required scope `face_capture_and_upload`.
     ConsentScopeRequired = ("consent_scope_required", 422, "Required consent scope missing"),
+    /// Face match (enrolling a reference, or a session with `face_match`) needs the person's
+    /// own `face_comparison` consent, asked separately; liveness never does.
+    FaceComparisonNotConsented = ("face_comparison_not_consented", 403, "Face comparison not consented"),
+    /// The reference image shows no face; nothing was stored.
+    ReferenceNoFace = ("reference_no_face", 422, "No face in the reference"),
+    /// The reference image shows more than one face (whose to keep would be a guess);
+    /// nothing was stored.
+    ReferenceSeveralFaces = ("reference_several_faces", 422, "Several faces in the reference"),
+    /// The reference face is too small, turned away, blurred or cut by the edge (the detail
+    /// and `problems` name which); nothing was stored.
+    ReferencePoorQuality = ("reference_poor_quality", 422, "Reference quality too low"),
+    /// The person has no face reference.
+    ReferenceNotFound = ("reference_not_found", 404, "No face reference"),
+    /// This server has no face-match model (SFace is optional: `huoti models fetch` brings
+    /// it); liveness works without it.
+    FaceMatchUnavailable = ("face_match_unavailable", 503, "Face match unavailable"),
     /// No such subject (or not one of this integrator's).
     SubjectNotFound = ("subject_not_found", 404, "Subject not found"),
     /// The API key is valid but its role may not do this (least privilege, S2).
@@ -338,6 +354,22 @@ pub struct CreateSessionRequest {
     /// it they attach to this session alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_ref: Option<String>,
+    /// Face match (本人核验): when the session is live, compare the live face with the
+    /// person's reference and add `face_match` to the verdict. Needs `subject_ref` and the
+    /// person's `face_comparison` consent; never computed for a session that is not live.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub face_match: bool,
+    /// Enrol the person's face reference from this session's best frame when — and only
+    /// when — it is live (replacing an older reference). Needs `subject_ref` and the
+    /// person's `face_comparison` consent; only the sealed template is kept.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub enrol_reference: bool,
+}
+
+/// For `skip_serializing_if`: additive flags stay off the wire when off (older servers
+/// refuse unknown members).
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `POST /v1/sessions` answer. Hand `session_id`, `client_token` and `challenge` to the app;
@@ -501,6 +533,78 @@ pub struct SessionVerdict {
     pub fixed_challenge: bool,
     /// Completion time, RFC 3339 UTC.
     pub completed_at: String,
+    /// Face match against the person's reference, when the session asked for it and was
+    /// live (absent otherwise: never computed for a session that is not live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_match: Option<FaceMatch>,
+    /// Whether this live session's best frame became the person's face reference, when the
+    /// session asked (`enrol_reference`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_reference_enrolled: Option<bool>,
+}
+
+/// The outcome of comparing a live session's face with the person's reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FaceMatchDecision {
+    /// Similarity at or above the threshold: the same person.
+    Match,
+    /// Below it.
+    NoMatch,
+    /// The person has no reference (never enrolled, or it was deleted).
+    NoReference,
+    /// The person's `face_comparison` consent is not in force (withdrawn, or not renewed
+    /// after a material policy change): nothing was compared.
+    NotConsented,
+}
+
+/// `face_match` in a verdict: cosine similarity of SFace templates (the median over the
+/// session's 2–3 best frames) against the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FaceMatch {
+    /// Cosine similarity, −1…1 (absent with `no_reference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
+    /// The threshold decided at (server configuration, `face_match.threshold`).
+    pub threshold: f32,
+    /// The decision.
+    pub decision: FaceMatchDecision,
+    /// The face-recognition model (templates of different models are not comparable).
+    pub model: String,
+}
+
+/// How good a face reference is (the facts behind `problems`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReferenceQuality {
+    /// Faces found in the image (a reference has exactly one).
+    pub faces: u32,
+    /// Distance between the eyes, pixels (the face's real resolution).
+    pub eye_distance_px: f32,
+    /// Tilt of the eye line, degrees.
+    pub roll_deg: f32,
+    /// The nose's offset from the face's midline, in eye distances (0 = frontal).
+    pub nose_offset: f32,
+    /// Sharpness of the aligned face (Laplacian variance; low = blurred).
+    pub sharpness: f32,
+    /// Share of the aligned face outside the image.
+    pub outside_fraction: f32,
+    /// What is wrong, if anything: `face_too_small`, `turned_away`, `blurred`, `face_cut_off`.
+    pub problems: Vec<String>,
+}
+
+/// `PUT /v1/subjects/{subject_ref}/reference` and `GET` answer: a reference exists, when it
+/// was made and from what — never the template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FaceReferenceInfo {
+    /// When it was made, RFC 3339 UTC.
+    pub created_at: String,
+    /// `image` (sent by the integrator) or `session` (a live session's best frame).
+    pub source: String,
+    /// The face-recognition model of the template.
+    pub model: String,
+    /// The reference's quality, when it was just made (absent when read back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<ReferenceQuality>,
 }
 
 /// `GET /v1/sessions/{id}/result` answer.

@@ -2,7 +2,7 @@
 //! L1, L2, P2, R4, U2), withdrawals, staff keys and the subject's privacy centre.
 //!
 //! Scopes are strings on the wire: `face_capture_and_upload` (required), `device_info`,
-//! `retain_for_training` and `share_with:<recipient>`.
+//! `retain_for_training`, `face_comparison` and `share_with:<recipient>`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -303,6 +303,22 @@ pub struct MyData {
     /// Identity data an integrator sent, masked (R1); absent when none is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<MyIdentity>,
+    /// The face reference kept for face match (with `face_comparison`): that it exists and
+    /// when it was made — never the template. Absent when none is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_reference: Option<MyFaceReference>,
+}
+
+/// The person's face reference as they see it: that it exists, when and from what it was
+/// made — never the template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MyFaceReference {
+    /// When it was made, RFC 3339 UTC.
+    pub created_at: String,
+    /// `image` (sent by the integrator) or `session` (a live session's best frame).
+    pub source: String,
+    /// The face-recognition model of the template.
+    pub model: String,
 }
 
 /// Identity data as the person sees it: always masked (R1).

@@ -8,8 +8,9 @@
 //! * A [`Scope`] is one thing a person agrees to, each asked for separately (C6, L1, L2):
 //!   capturing and uploading the face (required for detection), device information (optional,
 //!   P2), keeping images for training (optional, L2), sharing with a named recipient (optional,
-//!   D1). On the wire a scope is a string: `face_capture_and_upload`, `device_info`,
-//!   `retain_for_training`, `share_with:<recipient>`.
+//!   D1), comparing the face with a stored reference of the person (optional, 本人核验).
+//!   On the wire a scope is a string: `face_capture_and_upload`, `device_info`,
+//!   `retain_for_training`, `face_comparison`, `share_with:<recipient>`.
 //! * A [`ConsentRecord`] is one click on "agree": who, which policy version, which scope, when,
 //!   through which channel, and when it was withdrawn, if it was.
 //! * The [`ConsentLedger`] is an in-memory view of a subject's records (the server stores them)
@@ -105,6 +106,10 @@ pub enum Scope {
     DeviceInfo,
     /// Keep face images after verification for model training (optional; L2).
     RetainForTraining,
+    /// Compare the live face with a stored reference of the person (本人核验, optional,
+    /// asked on its own: the rules on face recognition want separate consent). Refusing it
+    /// never blocks liveness detection (C6).
+    FaceComparison,
     /// Share with the named recipient (optional; D1).
     ShareWith(String),
 }
@@ -122,6 +127,7 @@ impl fmt::Display for Scope {
             Scope::FaceCaptureAndUpload => f.write_str("face_capture_and_upload"),
             Scope::DeviceInfo => f.write_str("device_info"),
             Scope::RetainForTraining => f.write_str("retain_for_training"),
+            Scope::FaceComparison => f.write_str("face_comparison"),
             Scope::ShareWith(r) => write!(f, "share_with:{r}"),
         }
     }
@@ -139,6 +145,7 @@ impl FromStr for Scope {
             "face_capture_and_upload" => Ok(Scope::FaceCaptureAndUpload),
             "device_info" => Ok(Scope::DeviceInfo),
             "retain_for_training" => Ok(Scope::RetainForTraining),
+            "face_comparison" => Ok(Scope::FaceComparison),
             _ => match s.strip_prefix("share_with:") {
                 Some(r)
                     if !r.is_empty() && !r.chars().any(|c| c.is_whitespace() || c.is_control()) =>
@@ -241,6 +248,9 @@ pub enum Effect {
     StopDeviceInfoCollection,
     /// Delete every image kept for training (L2), and exclude them from any pending sample.
     DeleteTrainingImages,
+    /// Shred the person's face reference (the sealed template) at once; no face match runs
+    /// for them until they consent and enrol again.
+    DeleteFaceReference,
     /// Send nothing more to this recipient, and tell it to stop processing.
     StopSharing(String),
 }
@@ -404,6 +414,16 @@ impl ConsentLedger {
         self.check(subject, &Scope::RetainForTraining, now)
     }
 
+    /// May the server keep `subject`'s face reference (a sealed template) and compare live
+    /// faces with it? A refusal only means no face match; liveness runs all the same (C6).
+    pub fn may_compare_faces(
+        &self,
+        subject: &SubjectId,
+        now: OffsetDateTime,
+    ) -> Result<(), ConsentRequired> {
+        self.check(subject, &Scope::FaceComparison, now)
+    }
+
     /// May `subject`'s data be shared with `recipient`? (D1)
     pub fn may_share_with(
         &self,
@@ -436,6 +456,7 @@ impl ConsentLedger {
             Scope::FaceCaptureAndUpload => vec![Effect::StopCapture],
             Scope::DeviceInfo => vec![Effect::StopDeviceInfoCollection],
             Scope::RetainForTraining => vec![Effect::DeleteTrainingImages],
+            Scope::FaceComparison => vec![Effect::DeleteFaceReference],
             Scope::ShareWith(r) => vec![Effect::StopSharing(r.clone())],
         }
     }
@@ -690,6 +711,33 @@ mod tests {
             );
         }
         assert!(l.records().iter().all(|r| r.withdrawn_at == Some(w)));
+    }
+
+    #[test]
+    fn c6_face_comparison_is_its_own_scope_refusing_it_never_blocks_capture() {
+        let mut l = ledger();
+        l.grant(&alice(), "v1", Scope::FaceCaptureAndUpload, T0, "web-sdk")
+            .unwrap();
+        // Capture consent implies no comparison (asked separately), and the reverse.
+        assert_eq!(
+            l.may_compare_faces(&alice(), T0),
+            Err(ConsentRequired::NeedsConsent {
+                scope: Scope::FaceComparison
+            })
+        );
+        l.grant(&alice(), "v1", Scope::FaceComparison, T0, "web-sdk")
+            .unwrap();
+        assert_eq!(l.may_compare_faces(&alice(), T0), Ok(()));
+        let w = datetime!(2025-05-01 00:00 UTC);
+        assert_eq!(
+            l.withdraw(&alice(), &Scope::FaceComparison, w),
+            vec![Effect::DeleteFaceReference]
+        );
+        assert!(l.may_compare_faces(&alice(), w).is_err());
+        assert_eq!(l.may_capture(&alice(), w), Ok(()));
+        assert!(!Scope::FaceComparison.is_required());
+        assert_eq!("face_comparison".parse::<Scope>(), Ok(Scope::FaceComparison));
+        assert_eq!(Scope::FaceComparison.to_string(), "face_comparison");
     }
 
     #[test]

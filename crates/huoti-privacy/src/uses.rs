@@ -33,6 +33,9 @@ pub enum Use {
     LivenessCheck,
     /// C4, L2: model training on face images kept with `retain_for_training` consent.
     ModelTraining,
+    /// C3 本人核验: comparing a live face with the person's stored reference (a face
+    /// template), only with their `face_comparison` consent.
+    FaceComparison,
     /// U1 service notices: incident notices (S3), wind-down notices (S6), policy changes (A1).
     ServiceNotice,
     /// U1 security: identity verification (identity data an integrator sends, L3).
@@ -49,9 +52,10 @@ pub enum Use {
 
 impl Use {
     /// Every listed use.
-    pub const ALL: [Use; 8] = [
+    pub const ALL: [Use; 9] = [
         Use::LivenessCheck,
         Use::ModelTraining,
+        Use::FaceComparison,
         Use::ServiceNotice,
         Use::IdentityVerification,
         Use::FraudDetection,
@@ -66,6 +70,7 @@ impl Use {
         match self {
             Use::LivenessCheck => "liveness-frame",
             Use::ModelTraining => "model-training",
+            Use::FaceComparison => "face-reference",
             Use::ServiceNotice => "service-notice",
             Use::IdentityVerification => "identity",
             Use::FraudDetection => "device-info",
@@ -80,6 +85,7 @@ impl Use {
         match self {
             Use::LivenessCheck => "C3 liveness detection",
             Use::ModelTraining => "C4 model training (L2: separate consent)",
+            Use::FaceComparison => "C3 face comparison with the person's own reference (separate consent)",
             Use::ServiceNotice => "U1 service notices",
             Use::IdentityVerification => "U1 security: identity verification",
             Use::FraudDetection => "U1 security: fraud detection (P2)",
@@ -95,6 +101,7 @@ impl Use {
         match self {
             Use::LivenessCheck => Some(Scope::FaceCaptureAndUpload),
             Use::ModelTraining => Some(Scope::RetainForTraining),
+            Use::FaceComparison => Some(Scope::FaceComparison),
             Use::FraudDetection => Some(Scope::DeviceInfo),
             _ => None,
         }
@@ -178,6 +185,10 @@ mod tests {
             Some(Scope::RetainForTraining)
         );
         assert_eq!(Use::FraudDetection.needs_consent(), Some(Scope::DeviceInfo));
+        assert_eq!(
+            Use::FaceComparison.needs_consent(),
+            Some(Scope::FaceComparison)
+        );
         assert_eq!(Use::IdentityVerification.needs_consent(), None);
         assert_eq!(Use::RegulatorReport.needs_consent(), None);
     }

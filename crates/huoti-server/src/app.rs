@@ -22,7 +22,7 @@ use crate::http::{cors, panic};
 use crate::models::Models;
 use crate::privacy::{audit, consent, policy, rights, sampling};
 use crate::state::AppState;
-use crate::{disclosure, identity, incidents, jobs, meta, pages, serve as server, sessions};
+use crate::{disclosure, facematch, identity, incidents, jobs, meta, pages, serve as server, sessions};
 
 /// Every feature's access table, in the order of the OpenAPI document.
 const ACCESS_TABLES: &[&[Route]] = &[
@@ -37,6 +37,7 @@ const ACCESS_TABLES: &[&[Route]] = &[
     identity::ACCESS,
     disclosure::ACCESS,
     incidents::ACCESS,
+    facematch::ACCESS,
 ];
 
 const fn route_count(tables: &[&[Route]]) -> usize {
@@ -74,7 +75,7 @@ pub static ROUTES: &[Route] = &concatenate::<{ route_count(ACCESS_TABLES) }>(ACC
     info(title = "huoti liveness API", description = "Face liveness sessions: challenge, frames, verdict. See docs/API.md."),
     components(schemas(huoti_api::ErrorCode, huoti_api::Problem, huoti_api::Decision, huoti_api::Reason, huoti_api::CheckScore, huoti_api::ModelVersion, huoti_api::DeviceInfo, huoti_api::PolicyScope)),
     modifiers(&SecuritySchemes),
-    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights, identity data, disclosures (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, incidents, requests, samples"), (name = "web", description = "The web SDK bundle and the pages (demo, privacy, console)"))
+    tags((name = "sessions", description = "The liveness session flow"), (name = "keys", description = "Signature keys"), (name = "meta", description = "Health, metrics, schema"), (name = "privacy", description = "Policy, consent, rights, identity data, disclosures (POLICY.md)"), (name = "admin", description = "Staff: roles, audit, incidents, requests, samples"), (name = "web", description = "The web SDK bundle and the pages (demo, privacy, console)"), (name = "face match", description = "Face match (本人核验): a person's reference template, compared with live sessions"))
 )]
 struct ApiDoc;
 
@@ -94,6 +95,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         identity::Doc::openapi(),
         disclosure::Doc::openapi(),
         incidents::Doc::openapi(),
+        facematch::Doc::openapi(),
     ] {
         doc.merge(part);
     }
@@ -112,6 +114,7 @@ fn api(state: Arc<AppState>) -> Router {
         .merge(identity::router())
         .merge(disclosure::router())
         .merge(incidents::router())
+        .merge(facematch::router())
         .merge(meta::router(openapi()))
         .fallback(|| async { AppError::new(ErrorCode::NotFound, "no such route") })
         .with_state(state)

@@ -96,6 +96,7 @@ pub mod config;
 pub mod devices;
 pub mod disclosure;
 pub mod error;
+pub mod facematch;
 pub mod http;
 pub mod identity;
 pub mod incidents;

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use huoti_liveness::FrameObservation;
-use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Rect, VisionError};
+use huoti_vision::{Analyzer, AnalyzerConfig, FaceMatcher, MatcherConfig, ModelPaths, Rect, VisionError};
 use image::RgbImage;
 
 pub use huoti_engine::{FrameInput, LiveRun, REORDER_WINDOW};
@@ -29,6 +29,8 @@ use crate::http::budget::{MemoryBudget, Reservation};
 pub struct Models {
     analyzer: Analyzer,
     model_versions: Vec<(String, String)>,
+    /// Face match (SFace, optional): absent when its model is not fetched.
+    face_matcher: Option<Arc<FaceMatcher>>,
 }
 
 impl std::fmt::Debug for Models {
@@ -51,7 +53,12 @@ impl Models {
             .filter(|a| !a.optional)
             .map(|a| (a.name.clone(), format!("sha256:{}", &a.sha256[..12.min(a.sha256.len())])))
             .collect();
-        Ok(Models { analyzer, model_versions })
+        Ok(Models { analyzer, model_versions, face_matcher: load_face_matcher(&manifest, model_dir) })
+    }
+
+    /// Face match (YuNet + SFace), when its optional model is present and verified.
+    pub fn face_matcher(&self) -> Option<Arc<FaceMatcher>> {
+        self.face_matcher.clone()
     }
 
     /// Model names and versions, for the verdict.
@@ -96,6 +103,22 @@ impl Models {
     /// Decoding limits of the models' analyzer.
     pub fn decode_limits(&self) -> huoti_vision::DecodeLimits {
         self.analyzer.config().decode
+    }
+}
+
+/// Loads face match when SFace is in `model_dir` and matches its pin; without it the server
+/// runs liveness alone and face-match requests get `face_match_unavailable`.
+fn load_face_matcher(manifest: &huoti_assets::Manifest, model_dir: &Path) -> Option<Arc<FaceMatcher>> {
+    if let Err(e) = manifest.require_named(model_dir, &["sface"]) {
+        tracing::info!(reason = %e, "face match off: its optional model is not there (`huoti models fetch` brings it)");
+        return None;
+    }
+    match FaceMatcher::load(&ModelPaths::in_dir(model_dir), MatcherConfig::default()) {
+        Ok(m) => Some(Arc::new(m)),
+        Err(e) => {
+            tracing::warn!(error = %e, "face match off: its model did not load");
+            None
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::privacy::{audit, consent};
 use crate::state::AppState;
 use crate::store::retention::{RetentionCandidate, VerdictAggregate};
 use crate::util::{instant, random_hex, rfc3339, unix_ms};
-use crate::{devices, identity, winddown};
+use crate::{devices, facematch, identity, winddown};
 
 /// A claim lasts this long; a node that dies mid-batch frees its rows after it.
 const LEASE_MS: u64 = 10 * 60 * 1000;
@@ -89,6 +89,8 @@ pub async fn delete_person(st: &AppState, subject_id: &str, unlawful: bool) -> R
         }
     }
     consent::delete_training_images(st, subject_id).await?;
+    // The face reference (face match) goes with the face data: shredded now.
+    st.vault.erase_face_reference(&st.db, subject_id, st.clock.now_ms()).await.map_err(AppError::internal)?;
     if unlawful {
         identity::erase(&st.db, subject_id).await?;
     } else {
@@ -121,6 +123,12 @@ pub async fn run(st: &AppState, dry_run: bool) -> Result<RetentionReport, JobErr
     }
     training_images(st, now, dry_run, &mut report).await?;
     identities(st, now, dry_run, &mut report).await?;
+    if !dry_run {
+        // Face references (face match): shredded `face_match.reference_max_days` after enrolment.
+        let n = facematch::expire(st, now).await?;
+        let r = report.categories.entry("face_reference".into()).or_default();
+        (r.due, r.deleted) = (n, n);
+    }
     let (checked, due) = audit::prune(&st.db, &st.config.retention.policy(), now, dry_run).await?;
     let r = report.categories.entry("audit_log".into()).or_default();
     (r.checked, r.due, r.deleted) = (checked, due, if dry_run { 0 } else { due });

@@ -135,7 +135,10 @@ async fn a2_a3_policy_is_public_its_digest_is_its_text_and_it_names_a_contact() 
     assert!(!contact.is_empty() && String::from_utf8_lossy(&text).contains(contact), "A3: the text names the contact");
     assert_eq!(p["url"], "/privacy/policy");
     let ids: Vec<&str> = p["scopes"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["face_capture_and_upload", "device_info", "retain_for_training"]);
+    assert_eq!(ids, ["face_capture_and_upload", "device_info", "retain_for_training", "face_comparison"]);
+    // Face comparison is asked on its own, with its own notice in both languages (issue 14).
+    let fc = &p["scopes"][3];
+    assert!(fc["description_en"].as_str().unwrap().contains("template") && fc["description_zh"].as_str().unwrap().contains("模板"), "{fc}");
     assert!(p["scopes"].as_array().unwrap().iter().all(|s| s["required"] == (s["id"] == "face_capture_and_upload")));
 }
 

@@ -8,10 +8,12 @@
 //!   `[challenge]` (huoti-liveness's `ChallengeConfig`);
 //! * storage ([`blobs`]): `[blobs]`, a local directory or an S3-compatible bucket;
 //! * the privacy operations ([`privacy`]): `[residency]` (S1), `[retention]` (S1, S5, L2),
-//!   `[incidents]` with `[incidents.smtp]` (S3), `[rights]` (the R5/R9 working-day calendar).
+//!   `[incidents]` with `[incidents.smtp]` (S3), `[rights]` (the R5/R9 working-day calendar);
+//! * face match ([`face_match`]): `[face_match]`, the threshold and how long a reference lives.
 
 pub mod blobs;
 mod env;
+pub mod face_match;
 pub mod privacy;
 pub mod service;
 
@@ -22,6 +24,7 @@ use huoti_liveness::ChallengeConfig;
 use serde::{Deserialize, Serialize};
 
 pub use blobs::BlobsConfig;
+pub use face_match::FaceMatchConfig;
 pub use privacy::{IncidentsConfig, ResidencyConfig, RetentionConfig, RightsConfig, SmtpConfig, check_smtp};
 pub use service::{AbuseConfig, AnalysisConfig, CorsConfig, LimitsConfig, SessionConfig, TlsConfig};
 
@@ -81,6 +84,8 @@ pub struct ServerConfig {
     pub incidents: IncidentsConfig,
     /// The person's rights: the working-day calendar of R5/R9 deadlines.
     pub rights: RightsConfig,
+    /// Face match against a person's reference: threshold, how long a reference is kept.
+    pub face_match: FaceMatchConfig,
 }
 
 impl Default for ServerConfig {
@@ -107,6 +112,7 @@ impl Default for ServerConfig {
             retention: Default::default(),
             incidents: Default::default(),
             rights: Default::default(),
+            face_match: Default::default(),
         }
     }
 }
@@ -167,6 +173,7 @@ impl ServerConfig {
         if self.retention.audit_log_days < audit_minimum {
             return bad(&format!("retention.audit_log_days must be at least {audit_minimum} (L5: audit records are kept at least 3 years)"));
         }
+        self.face_match.check().map_err(ServerError::Config)?;
         match self.incidents.sender.as_str() {
             "" | "file" => {}
             "webhook" if !self.incidents.webhook_url.is_empty() => {}

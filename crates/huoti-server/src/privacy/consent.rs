@@ -224,6 +224,7 @@ fn effect_name(e: &Effect) -> String {
         Effect::StopCapture => "stop_capture".into(),
         Effect::StopDeviceInfoCollection => "stop_device_info_collection".into(),
         Effect::DeleteTrainingImages => "delete_training_images".into(),
+        Effect::DeleteFaceReference => "delete_face_reference".into(),
         Effect::StopSharing(r) => format!("stop_sharing:{r}"),
     }
 }
@@ -231,7 +232,8 @@ fn effect_name(e: &Effect) -> String {
 /// Withdraws a subject's consent to `scope` and carries out what the ledger says must follow
 /// (R4): capture and device info stop through the gate; kept training images are deleted at
 /// once and their key shredded, as are frames a finished session still keeps for training,
-/// and the retention job looks at the person's sessions again now (L2).
+/// and the retention job looks at the person's sessions again now (L2); the face reference
+/// is shredded at once when `face_comparison` is withdrawn.
 pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64) -> Result<wire::ConsentWithdrawn, AppError> {
     let parsed: Scope = scope.parse().map_err(|_| AppError::new(ErrorCode::InvalidRequest, format!("unknown consent scope {scope:?}")))?;
     let mut ledger = ledger(st, subject_id).await?;
@@ -243,6 +245,10 @@ pub async fn withdraw(st: &AppState, subject_id: &str, scope: &str, now_ms: u64)
             deleted = delete_training_images(st, subject_id).await?;
             erase_frames_kept_for_training(st, subject_id).await?;
             st.db.retention_due_now(subject_id, now_ms).await?;
+        }
+        if *e == Effect::DeleteFaceReference {
+            // Shredded at once: the key first, then the sealed template.
+            st.vault.erase_face_reference(&st.db, subject_id, now_ms).await.map_err(AppError::internal)?;
         }
     }
     Ok(wire::ConsentWithdrawn {

@@ -187,6 +187,12 @@ pub fn info(p: &PolicyRow) -> wire::PolicyInfo {
             "Keep your face images, encrypted, for a limited time to improve the models.",
             "在限定期限内加密保存您的人脸图像，用于改进模型。",
         ),
+        scope(
+            "face_comparison".into(),
+            false,
+            "Keep an encrypted face template (not an image) of you and compare your live face with it, to confirm it is you. Refusing does not stop the liveness check; withdrawing deletes the template at once.",
+            "保存您的加密人脸特征模板（不保存图像），并与您的实时人脸比对，以确认是您本人。拒绝不影响活体检测；撤回后立即删除该模板。",
+        ),
     ];
     for r in recipients(p) {
         scopes.push(scope(format!("share_with:{r}"), false, &format!("Share the result with {r}."), &format!("将检测结果共享给 {r}。")));

@@ -16,6 +16,7 @@ use super::create::{convert, refuse_if_locked};
 use super::lifecycle::{erase, expired};
 use crate::devices;
 use crate::error::AppError;
+use crate::facematch;
 use crate::http::auth::{ClientSession, known_session};
 use crate::metrics;
 use crate::models::{FrameInput, LiveRun, Models};
@@ -218,6 +219,8 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     if verdict.has(ReasonCode::ReplayedFrames) {
         metrics::global().replay_caught();
     }
+    // Face match runs only on a live session, before its frames are erased (issue 14).
+    let face = facematch::session::at_complete(st, session, verdict.decision == huoti_liveness::Decision::Live, &observations, now).await?;
     let completed = st.clock.now_ms();
     let payload = wire::SessionVerdict {
         iss: st.config.issuer.clone(),
@@ -240,6 +243,8 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
         device: None,
         fixed_challenge: session.fixed_challenge,
         completed_at: rfc3339(completed),
+        face_match: face.face_match,
+        face_reference_enrolled: face.enrolled,
     };
     let json = serde_json::to_string(&payload).map_err(AppError::internal)?;
     if !st.db.finish(&id, verdict.decision.as_str(), &json, "", completed).await? {

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clock::lock_remaining_s;
 use crate::error::AppError;
+use crate::facematch;
 use crate::http::auth::{Key, permits};
 use crate::http::json_body;
 use crate::metrics;
@@ -61,6 +62,7 @@ pub(super) async fn refuse_if_locked(st: &AppState, correlation_id: Option<&str>
         (status = 403, description = "test_mode_disabled, forbidden", body = wire::Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "face_match_unavailable (face_match or enrol_reference asked of a server without the face-match model)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create_session(State(st): State<Arc<AppState>>, key: Key<CreateSessions>, body: Body) -> Result<Response, AppError> {
     create_for(&st, &key.key_id, body).await
@@ -81,6 +83,7 @@ pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Resul
         }
     }
     refuse_if_locked(st, req.correlation_id.as_deref(), now).await?;
+    facematch::session::check(st, req.subject_ref.is_some(), req.face_match, req.enrol_reference)?;
     let nonce = random_hex(16);
     let plan = match &req.fixed_challenge {
         Some(fixed) => {
@@ -120,6 +123,7 @@ pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Resul
     };
     st.db.insert_session(&row).await?;
     consent::attach_subject(st, &row.integrator_id, req.subject_ref.as_deref(), &id, now).await?;
+    facematch::session::record(st, &id, req.face_match, req.enrol_reference).await?;
     st.vault.create_biometric_key(&st.db, &id, now).await.map_err(AppError::internal)?;
     metrics::global().session_created();
     let resp = wire::CreateSessionResponse {

@@ -21,12 +21,14 @@
 //! | [`shared`] | `seen_frames`, `rate_buckets` (state every node shares; migration 13) |
 //! | [`blob_deletions`] | `blob_deletions` (blobs still to delete after their key was shredded; migration 14) |
 //! | [`leases`] | the analysis-lease column of `sessions` |
+//! | [`face_references`] | `face_references`, `session_face_match` (face match; migration 15) |
 
 pub mod api_keys;
 pub mod audit;
 pub mod blob_deletions;
 pub mod consents;
 pub mod data_keys;
+pub mod face_references;
 pub mod incidents;
 pub mod leases;
 pub mod personal;
@@ -60,6 +62,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "api_key_lifecycle", include_str!("../../migrations/0011_api_key_lifecycle.sql")),
     (13, "shared_state", include_str!("../../migrations/0013_shared_state.sql")),
     (14, "blob_deletions", include_str!("../../migrations/0014_blob_deletions.sql")),
+    (15, "face_references", include_str!("../../migrations/0015_face_references.sql")),
 ];
 
 /// An `INSERT`'s outcome: `Ok(false)` when a unique key was taken already (a duplicate, or

@@ -25,6 +25,7 @@
 pub mod blobs;
 pub mod kek;
 pub mod s3;
+mod references;
 pub mod sealing;
 
 use std::path::Path;

@@ -37,7 +37,9 @@ function renderData(me) {
   const idRows = [[S.idName, id.name], [S.idNumber, id.id_number], [S.idPhone, id.phone], [S.idVia, id.via_third_party]]
     .filter(([, v]) => v)
     .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]);
-  dl.replaceChildren(el('dt', {}, S.subject), el('dd', {}, me.subject_ref), ...idRows, el('dt', {}, S.trainingImages), el('dd', {}, String(me.training_images ?? 0)));
+  // Face match: that a reference exists and when it was made — the template itself is never sent.
+  const ref = me.face_reference ? when(me.face_reference.created_at) : S.faceReferenceNone;
+  dl.replaceChildren(el('dt', {}, S.subject), el('dd', {}, me.subject_ref), ...idRows, el('dt', {}, S.trainingImages), el('dd', {}, String(me.training_images ?? 0)), el('dt', {}, S.faceReference), el('dd', {}, ref));
   const sessions = me.sessions ?? [];
   const box = $('sessions');
   if (!sessions.length) box.replaceChildren(el('p', {}, S.noSessions));

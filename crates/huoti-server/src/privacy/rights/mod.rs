@@ -20,7 +20,7 @@ use super::consent::{self, SubmitForPerson};
 use crate::error::AppError;
 use crate::http::JsonBody;
 use crate::http::auth::{Access, Key, LinkSubject, Permits, Route};
-use crate::identity;
+use crate::{facematch, identity};
 use crate::state::AppState;
 use crate::store::Db;
 use crate::store::rights::NewRightsRequest;
@@ -144,6 +144,8 @@ async fn my_data(st: &AppState, subject: &str) -> Result<wire::MyData, AppError>
         training_images: st.db.training_images(subject).await?.len() as u64,
         // R1: identity data, masked — ID numbers never shown whole.
         identity: identity::load(st, subject).await?.as_ref().map(identity::masked),
+        // That a face reference exists and when it was made; never the template.
+        face_reference: facematch::my_reference(st, subject).await?,
     })
 }
 
