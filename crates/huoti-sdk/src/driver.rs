@@ -291,6 +291,10 @@ impl Driver {
         if device.is_some() {
             scopes.push("device_info".to_owned());
         }
+        // Face match has its own consent, asked apart (C6); without it liveness runs alone.
+        if permissions.face_comparison(&policy).is_granted() {
+            scopes.push("face_comparison".to_owned());
+        }
         let consent = wire::ConsentRequest { policy_version: policy.version, scopes, channel: self.channel.clone() };
         with_retries(&self.net.retry, &*self.clock, "consent", &is_cancelled, |n| client.consent(&consent, n))?;
 

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | **P1** | asks the host for the camera first; refused → [`Error::CameraDenied`] at once: no source opened, no network call, nothing uploaded |
 //! | **P2** | asks separately for device info; refused → capture runs exactly the same and no device info is sent |
-//! | **A1, L1** | fetches the policy in force (`GET /v1/policy`) and asks [`Permissions::consent`]; refused → [`Error::ConsentDenied`] before the source opens; accepted → records consent (`face_capture_and_upload`, `device_info` only when allowed, channel `sdk`) before the first frame |
+//! | **A1, L1** | fetches the policy in force (`GET /v1/policy`) and asks [`Permissions::consent`]; refused → [`Error::ConsentDenied`] before the source opens; accepted → records consent (`face_capture_and_upload`, `device_info` only when allowed, `face_comparison` only when [`Permissions::face_comparison`] says yes — face match, asked apart, C6 — channel `sdk`) before the first frame |
 //! | **C1** | device info is the model, OS type and OS version — nothing else ([`device`]) |
 //! | **C2** | the frame source (camera) is closed when capture ends — on success, error, cancel and panic (an RAII guard) — and nothing is read after that |
 //! | **C3** | what was captured is uploaded to the huoti server, which decides |

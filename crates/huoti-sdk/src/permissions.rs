@@ -66,6 +66,13 @@ pub trait Permissions {
     /// version `policy.version`)? The SDK then records consent to `face_capture_and_upload`,
     /// and to `device_info` only when [`device_info`](Self::device_info) was granted.
     fn consent(&mut self, policy: &huoti_api::PolicyInfo) -> Answer;
+    /// Does the person also agree, separately, to face comparison (`face_comparison`: a
+    /// template of their face kept to confirm it is them, issue 14)? Asked only after
+    /// [`consent`](Self::consent) was granted; refusing never blocks liveness (C6). The
+    /// default answers no without asking.
+    fn face_comparison(&mut self, _policy: &huoti_api::PolicyInfo) -> Answer {
+        Answer::Denied
+    }
 }
 
 /// Fixed answers, for hosts that asked the person beforehand (and for tests).

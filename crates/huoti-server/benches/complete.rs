@@ -2,7 +2,14 @@
 //! vault and models: a session's frames are uploaded at the capture pace (15 fps), each
 //! measured on arrival as in production, then `complete` is timed.
 //!
-//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR [--runs N] [--json OUT]`
+//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR [--runs N] [--json OUT]
+//!  [--fixed-challenge PLAN.json --face-match REFERENCE.jpg]`
+//!
+//! With `--face-match` (issue 14) every run is done twice in the same process — without and
+//! with matching on, alternately — and both medians and their difference are reported: the
+//! added `complete` latency of face match. Matching runs only on a live session, so the frames
+//! must follow the test-mode challenge in `--fixed-challenge` (e.g. cap12 10–20.7 s), and the
+//! reference is an image of the clip's person.
 //!
 //! `bench/session.sh` runs it on one core beside the naive reference on the same JPEGs.
 
@@ -27,11 +34,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut jpeg_dir, mut json_out, mut runs) = (None, None, 5usize);
+    let (mut fixed, mut reference): (Option<serde_json::Value>, Option<Vec<u8>>) = (None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jpegs" => jpeg_dir = args.next().map(PathBuf::from),
             "--json" => json_out = args.next().map(PathBuf::from),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
+            "--fixed-challenge" => fixed = args.next().map(|p| serde_json::from_slice(&std::fs::read(p).expect("plan file")).expect("plan JSON")),
+            "--face-match" => reference = args.next().map(|p| std::fs::read(p).expect("reference image")),
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -44,6 +54,7 @@ fn main() {
         let data = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::default();
         config.data_dir = data.path().to_path_buf();
+        config.test_mode = fixed.is_some();
         config.model_dir = huoti_assets::testing::models_dir().to_path_buf();
         let engine = Models::load(&config.model_dir).expect("models");
         let state = build_state(config, Arc::new(SystemClock), Some(Arc::new(engine))).await.expect("state");
@@ -51,52 +62,88 @@ fn main() {
         let app = router(state.clone());
         let frame_gap = Duration::from_micros(66_667);
         let (mut complete_ms, mut upload_ms) = (Vec::new(), Vec::new());
+        let (mut matched_ms, mut decisions) = (Vec::new(), Vec::new());
+        // Without matching, then (with --face-match) with it, alternately in each run.
+        let modes: &[bool] = if reference.is_some() { &[false, true] } else { &[false] };
+        let mut enrolled = false;
         for run in 0..=runs {
-            // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
-            state.db.prune_seen_frames(u64::MAX).await.unwrap();
-            let (status, s) = call(&app, post_json("/v1/sessions", &key, &json!({}))).await;
-            assert_eq!(status, StatusCode::CREATED, "{s}");
-            let (id, token, nonce) =
-                (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
-            // The person's consent comes before any frame (policy A1).
-            let (_, policy) = call(&app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
-            let consent = json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload"], "channel": "sdk"});
-            let (status, v) = call(&app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
-            assert_eq!(status, StatusCode::CREATED, "{v}");
-            let start = Instant::now();
-            for (i, jpeg) in jpegs.iter().enumerate() {
-                let due = frame_gap * i as u32;
-                if let Some(wait) = due.checked_sub(start.elapsed()) {
-                    tokio::time::sleep(wait).await;
+            for &matching in modes {
+                // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
+                state.db.prune_seen_frames(u64::MAX).await.unwrap();
+                let mut create = json!({});
+                if let Some(plan) = &fixed {
+                    create["fixed_challenge"] = plan.clone();
+                }
+                if matching {
+                    (create["subject_ref"], create["face_match"]) = (json!("bench-person"), json!(true));
+                }
+                let (status, s) = call(&app, post_json("/v1/sessions", &key, &create)).await;
+                assert_eq!(status, StatusCode::CREATED, "{s}");
+                let (id, token, nonce) =
+                    (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
+                // The person's consent comes before any frame (policy A1); face match has its own.
+                let (_, policy) = call(&app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+                let scopes = if matching { json!(["face_capture_and_upload", "face_comparison"]) } else { json!(["face_capture_and_upload"]) };
+                let consent = json!({"policy_version": policy["version"], "scopes": scopes, "channel": "sdk"});
+                let (status, v) = call(&app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
+                assert_eq!(status, StatusCode::CREATED, "{v}");
+                if matching && !enrolled {
+                    let req = Request::put("/v1/subjects/bench-person/reference")
+                        .header("authorization", format!("Bearer {key}"))
+                        .header("content-type", "image/jpeg")
+                        .body(Body::from(reference.clone().unwrap()))
+                        .unwrap();
+                    let (status, v) = call(&app, req).await;
+                    assert_eq!(status, StatusCode::CREATED, "{v}");
+                    enrolled = true;
+                }
+                let start = Instant::now();
+                for (i, jpeg) in jpegs.iter().enumerate() {
+                    let due = frame_gap * i as u32;
+                    if let Some(wait) = due.checked_sub(start.elapsed()) {
+                        tokio::time::sleep(wait).await;
+                    }
+                    let t = Instant::now();
+                    let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
+                        .header("authorization", format!("Bearer {token}"))
+                        .header("content-type", "image/jpeg")
+                        .body(Body::from(jpeg.clone()))
+                        .unwrap();
+                    let (status, v) = call(&app, req).await;
+                    assert_eq!(status, StatusCode::OK, "{v}");
+                    if run > 0 {
+                        upload_ms.push(ms(t.elapsed()));
+                    }
                 }
                 let t = Instant::now();
-                let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
+                let req = Request::post(format!("/v1/sessions/{id}/complete"))
                     .header("authorization", format!("Bearer {token}"))
-                    .header("content-type", "image/jpeg")
-                    .body(Body::from(jpeg.clone()))
+                    .body(Body::empty())
                     .unwrap();
                 let (status, v) = call(&app, req).await;
+                let took = ms(t.elapsed());
                 assert_eq!(status, StatusCode::OK, "{v}");
-                if run > 0 {
-                    upload_ms.push(ms(t.elapsed()));
+                if matching {
+                    let (_, r) = call(&app, Request::get(format!("/v1/sessions/{id}/result")).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap()).await;
+                    let decision = r["verdict"]["face_match"]["decision"].clone();
+                    assert!(decision.is_string(), "face match must have run (a live session): {}", r["verdict"]);
+                    decisions.push(decision);
                 }
-            }
-            let t = Instant::now();
-            let req = Request::post(format!("/v1/sessions/{id}/complete"))
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap();
-            let (status, v) = call(&app, req).await;
-            assert_eq!(status, StatusCode::OK, "{v}");
-            // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
-            if run > 0 {
-                complete_ms.push(ms(t.elapsed()));
+                // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
+                if run > 0 {
+                    if matching { matched_ms.push(took) } else { complete_ms.push(took) }
+                }
             }
         }
         let metrics = huoti_server::metrics::global().render();
-        let series = format!("huoti_analyses_total{{path=\"on_arrival\"}} {}", runs + 1);
+        let series = format!("huoti_analyses_total{{path=\"on_arrival\"}} {}", (runs + 1) * modes.len());
         assert!(metrics.contains(&series), "every run must take the on-arrival path:\n{metrics}");
+        let face_match = (!matched_ms.is_empty()).then(|| {
+            let (with, without) = (median(matched_ms.clone()), median(complete_ms.clone()));
+            json!({"complete_to_verdict_ms": with, "complete_to_verdict_ms_all": matched_ms, "added_ms": with - without, "decisions": decisions})
+        });
         json!({
+            "face_match": face_match,
             "frames": jpegs.len(),
             "runs": runs,
             "complete_to_verdict_ms": median(complete_ms.clone()),

@@ -81,6 +81,15 @@ pub struct VerifyArgs {
     /// it).
     #[arg(long, value_name = "REF")]
     pub subject_ref: Option<String>,
+    /// Face match (本人核验): compare the live face with the person's reference (needs
+    /// --subject-ref; with --consent the person also accepts `face_comparison`). The verdict
+    /// then carries `face_match`.
+    #[arg(long, requires = "subject_ref")]
+    pub face_match: bool,
+    /// Make this session's best frame the person's face reference when it is live (needs
+    /// --subject-ref and the `face_comparison` consent, as --face-match).
+    #[arg(long, requires = "subject_ref")]
+    pub enrol_reference: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -91,6 +100,9 @@ pub struct VerifyArgs {
 struct CliPermissions {
     device_info: bool,
     consent: bool,
+    /// Face match asked for (--face-match / --enrol-reference): `face_comparison` is part of
+    /// what the person accepts.
+    face_comparison: bool,
 }
 
 impl huoti_sdk::Permissions for CliPermissions {
@@ -110,7 +122,8 @@ impl huoti_sdk::Permissions for CliPermissions {
             return huoti_sdk::Answer::Denied;
         }
         eprintln!("Privacy policy {} ({}; {}). The person agrees to:", policy.version, policy.digest, policy.url);
-        for s in policy.scopes.iter().filter(|s| s.required || (self.device_info && s.id == "device_info")) {
+        let asked = |s: &wire::PolicyScope| s.required || (self.device_info && s.id == "device_info") || (self.face_comparison && s.id == "face_comparison");
+        for s in policy.scopes.iter().filter(|s| asked(s)) {
             eprintln!("  - {}: {}", s.id, s.description_en);
         }
         eprint!("Does the person accept? [y/N] ");
@@ -118,6 +131,10 @@ impl huoti_sdk::Permissions for CliPermissions {
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         matches!(line.trim(), "y" | "Y" | "yes" | "Yes").into()
+    }
+    fn face_comparison(&mut self, _policy: &wire::PolicyInfo) -> huoti_sdk::Answer {
+        // Asked together with the policy above (listed there when face match was asked for).
+        self.face_comparison.into()
     }
 }
 
@@ -214,6 +231,8 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
         reduced_flash: args.reduced_flash,
         fixed_challenge,
         subject_ref: args.subject_ref.clone(),
+        face_match: args.face_match,
+        enrol_reference: args.enrol_reference,
     };
     let auth = format!("Bearer {}", args.api_key);
     let created: wire::CreateSessionResponse =
@@ -229,7 +248,7 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
     let driver = Driver::new(base).with_trust(trust).with_device_info(move || device.clone()).with_consent_channel("cli");
     let mut frames = source(args);
     let outcome = driver
-        .run(&Ticket::from(created), &mut *frames, &mut CliPermissions { device_info: allowed, consent: args.consent }, &mut NoUi, &CancelToken::new())
+        .run(&Ticket::from(created), &mut *frames, &mut CliPermissions { device_info: allowed, consent: args.consent, face_comparison: args.face_match || args.enrol_reference }, &mut NoUi, &CancelToken::new())
         .map_err(sdk_failure)?;
     let sent = outcome.frames_sent;
     let result: wire::ResultResponse =
@@ -257,6 +276,13 @@ fn print(out: &Output) {
             None => "n/a",
         };
         println!("check     {:<10} {:.2} {passed}", c.check, c.score);
+    }
+    if let Some(m) = &v.face_match {
+        let similarity = m.similarity.map_or("—".to_owned(), |s| format!("{s:.3}"));
+        println!("face match {:?} (similarity {similarity}, threshold {:.3}, {})", m.decision, m.threshold, m.model);
+    }
+    if let Some(enrolled) = v.face_reference_enrolled {
+        println!("reference {}", if enrolled { "enrolled from this session" } else { "not enrolled (no frame made a good reference)" });
     }
 }
 
