@@ -14,7 +14,6 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{T0, bearer, call, consent, create, frame_of};
-use huoti_server::Clock;
 use huoti_server::vault::FrameVault;
 use huoti_server::{AppState, ManualClock, Models, ServerConfig, build_state, create_integrator_key, router};
 use serde_json::{Value, json};
