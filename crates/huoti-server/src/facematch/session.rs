@@ -15,7 +15,6 @@ use crate::http::auth::Caller;
 use crate::privacy::audit;
 use crate::state::AppState;
 use crate::store::SessionRow;
-use crate::vault::FrameVault;
 
 /// Frames compared with the reference (their median similarity decides).
 pub const PROBE_FRAMES: usize = 3;
@@ -135,9 +134,12 @@ pub async fn at_complete(st: &AppState, session: &SessionRow, live: bool, observ
 /// leaves it.
 async fn embed_frames(st: &AppState, session_id: &str, matcher: std::sync::Arc<FaceMatcher>, seqs: &[u32]) -> Result<Vec<(Template, wire::ReferenceQuality)>, AppError> {
     let key = st.vault.biometric_key(&st.db, session_id).await.map_err(AppError::internal)?;
+    // The session's frames are still stored (they are erased after the verdict).
+    let stored = st.db.frames(session_id).await?;
     let mut jpegs = Vec::with_capacity(seqs.len());
     for &seq in seqs {
-        jpegs.push(st.vault.get_frame(&key, session_id, &FrameVault::frame_key(session_id, seq)).await.map_err(AppError::internal)?);
+        let Some(frame) = stored.iter().find(|f| f.seq == i64::from(seq)) else { continue };
+        jpegs.push(st.vault.get_frame(&key, session_id, &frame.blob_key).await.map_err(AppError::internal)?);
     }
     let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || {
