@@ -122,11 +122,11 @@ fn c3_the_sessions_run_measures_blink_windows_with_the_iris_model_on_both_paths(
     use huoti_vision::{DecodeLimits, decode_image};
 
     let models = models();
-    let plan = ChallengePlan::fixed("n0", vec![ActionStep { action: Action::Blink, start_ms: 1000, end_ms: 3000 }], vec![]).unwrap();
+    let plan = ChallengePlan::fixed("c0ffee", vec![ActionStep { action: Action::Blink, start_ms: 1000, end_ms: 3000 }], vec![]).unwrap();
     let frames: Vec<FrameInput> = huoti_assets::testing::clip_jpegs("liveportrait/d9.mp4", "11", "2.4")
         .into_iter()
         .enumerate()
-        .map(|(i, jpeg)| FrameInput { seq: i as u32, t_ms: t_ms(i), nonce: "n0".into(), jpeg })
+        .map(|(i, jpeg)| FrameInput { seq: i as u32, t_ms: t_ms(i), nonce: "c0ffee".into(), jpeg })
         .collect();
     let limits = DecodeLimits::default();
     let mut run = models.start_for(&plan);

@@ -258,7 +258,6 @@ fn prompts(args: &VerifyArgs) -> PromptPrinter<std::io::Stderr> {
 
 impl<W: std::io::Write> Ui for PromptPrinter<W> {
     fn action_hint(&mut self, hint: Option<ActionHint>) {
-        use std::io::Write as _;
         let Some(h) = hint else { return };
         let Some(text) = hint_text(h.code, self.lang) else { return };
         let progress = h.progress_percent.map(|p| format!(" ({p} %)")).unwrap_or_default();
