@@ -20,13 +20,14 @@ mkdir -p "$out"
 bench/setup_venv.sh
 bench/extract_frames.sh "$clip" "$frames" "$start" "$dur" "$fps" "$width"
 
-# BENCH_PROFILE=dev runs the same bench binary in the dev profile (huoti-vision and every
+# BENCH_PROFILE=dev runs the same bench binary in the dev profile (--workspace: the features of
+# the workspace build, so nothing else rebuilds; huoti-vision and every
 # dependency at opt-level 3 there too; huoti's own glue unoptimised) when a release build of
 # tract does not fit the time at hand; the table says which.
 profile=${BENCH_PROFILE:-release}
 echo "== huoti (tract, $profile, 1 thread)"
 if [ "$profile" = dev ]; then
-    cargo test -q -p huoti-vision --bench pipeline -- --frames "$frames" --json "$out/huoti.json" >/dev/null
+    cargo test -q --workspace --bench pipeline -- --frames "$frames" --json "$out/huoti.json" >/dev/null
 else
     cargo bench -q -p huoti-vision --bench pipeline -- --frames "$frames" --json "$out/huoti.json" >/dev/null
 fi
