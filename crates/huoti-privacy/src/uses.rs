@@ -136,10 +136,12 @@ mod tests {
 
     #[test]
     fn u1_the_listed_uses_are_exactly_the_policy_list_and_round_trip() {
-        // U1: the purposes in C; service notices; four security uses; regulator reports.
+        // U1: the purposes in C (C3: liveness, and face comparison with its own consent);
+        // service notices; four security uses; regulator reports.
         let clauses: Vec<&str> = Use::ALL.iter().map(|u| u.clause()).collect();
         for part in [
-            "C3",
+            "C3 liveness",
+            "C3 face comparison",
             "C4",
             "service notices",
             "identity verification",
