@@ -112,7 +112,7 @@ impl FlashConfig {
         }
     }
 
-    fn validate(&self, profile: LightProfile) -> Result<(), Error> {
+    pub(crate) fn validate(&self, profile: LightProfile) -> Result<(), Error> {
         if self.step_ms == 0 {
             return Err(Error::ZeroDuration("flash.step_ms"));
         }
@@ -521,7 +521,7 @@ fn check_windows(what: &'static str, windows: &[(u64, u64)]) -> Result<(), Error
 }
 
 /// Uniform integer in `0..n` (`n > 0`), without modulo bias (rejection sampling).
-fn uniform(rng: &mut impl RngCore, n: usize) -> usize {
+pub(crate) fn uniform(rng: &mut impl RngCore, n: usize) -> usize {
     debug_assert!(n > 0);
     let n = n as u64;
     // Largest multiple of n that fits in u64: values at or above it would bias the result.

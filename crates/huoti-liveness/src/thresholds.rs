@@ -152,6 +152,20 @@ pub struct Thresholds {
     /// Session screen-medium cue at or above which the verdict gets `screen_medium`
     /// (default 0.5).
     pub medium_max: f32,
+
+    // --- reaction timing ---------------------------------------------------------------------
+    /// An action's movement starts at the first frame of the run, leading to it, whose
+    /// departure from rest reaches this share of the needed departure (default 0.5).
+    pub reaction_start_fraction: f32,
+    /// How long before its prompt a production plan's action may start, ms (default 100: a
+    /// person cannot react before the prompt; the margin covers the frame clock against the
+    /// screen's). Earlier gives `reaction_timing`.
+    pub reaction_early_tolerance_ms: u64,
+    /// How long after its prompt a production plan's action may start, ms (default 2000:
+    /// people start a prompted head or face movement well within a second or so; a start in
+    /// the window's last second is a recording's, not a reaction). Later gives
+    /// `reaction_timing`.
+    pub reaction_late_ms: u64,
 }
 
 impl Default for Thresholds {
@@ -205,6 +219,9 @@ impl Default for Thresholds {
             passive_quantile: 0.25,
             medium_quantile: 0.75,
             medium_max: 0.5,
+            reaction_start_fraction: 0.5,
+            reaction_early_tolerance_ms: 100,
+            reaction_late_ms: 2000,
         }
     }
 }
