@@ -251,6 +251,6 @@ fn a_fixed_plan_redrawn_in_the_safe_profile_is_safe_keeps_its_actions_and_safe_c
     // No light step stays none (a fixed plan only), and an unsafe configuration is refused.
     let none = ChallengePlan::fixed("ab", hard.actions.clone(), vec![]).unwrap();
     assert!(none.clone().with_safe_light(&safe, &mut rng).unwrap().flashes.is_empty());
-    let fast = FlashConfig { step_ms: 400, ..safe };
-    assert!(matches!(hard.with_safe_light(&fast, &mut rng), Err(Error::UnsafeLight(_))));
+    let cut = FlashConfig { transition_ms: 0, ..safe };
+    assert!(matches!(hard.with_safe_light(&cut, &mut rng), Err(Error::UnsafeLight(_))));
 }

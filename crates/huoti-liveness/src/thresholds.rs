@@ -80,12 +80,26 @@ pub struct Thresholds {
     /// Smallest noise assumed on the face-vs-background log-chroma signal (default 0.002),
     /// so noiseless (synthetic or injected) input cannot produce an infinite ratio.
     pub flash_noise_floor: f32,
+    /// The face's response *gain* (log-chroma change per unit of displayed linear colour
+    /// change, fitted over every step) below which the check fails with `flash_mismatch`
+    /// (default 0.01: what a screen casting 2.5 % of the room's light gives, `ln(1 + a)/2.4`
+    /// in sRGB code space; the weakest published setup in `docs/EVALUATION.md` casts 3.6 %).
+    /// A recording's own drift that lines up with the colours by chance responds weaker.
+    pub flash_min_gain: f32,
+    /// The face's response gain above which the colours are not a reflection on a face but
+    /// light on a screen in front of the camera: `flash_uniform` (default 1.0: a screen ten
+    /// times brighter on the face than the whole room, `ln(11)/2.4`; full-white glare on a
+    /// replay screen gives 1.3–2.7 in the simulator).
+    pub flash_max_gain: f32,
     /// The glare test: when the background's dark-to-bright ratio follows the colours with a
-    /// score of at least this (default 0.5)…
+    /// score of at least this (default 0.3)…
     pub flash_glare_score: f32,
-    /// …and a signal-to-noise ratio of at least this (default 3), the colours fell on the
-    /// whole picture, not on a face: `flash_uniform`.
+    /// …a signal-to-noise ratio of at least this (default 1.5)…
     pub flash_glare_snr: f32,
+    /// …and a gain of at least this fraction of the face's (default 0.05; a face lit by a
+    /// screen leaves the background's halves in the same ratio, gain ≈ 0), the colours fell
+    /// on the whole picture, not on a face: `flash_uniform`.
+    pub flash_glare_ratio: f32,
 
     // --- integrity -------------------------------------------------------------------------
     /// Shortest plausible mean frame interval, ms (default 15: a 60 fps camera with jitter).
@@ -196,8 +210,11 @@ impl Default for Thresholds {
             flash_min_score: 0.5,
             flash_good_snr: 3.0,
             flash_noise_floor: 0.002,
-            flash_glare_score: 0.5,
-            flash_glare_snr: 3.0,
+            flash_min_gain: 0.01,
+            flash_max_gain: 1.0,
+            flash_glare_score: 0.3,
+            flash_glare_snr: 1.5,
+            flash_glare_ratio: 0.05,
             min_mean_interval_ms: 15.0,
             max_mean_interval_ms: 200.0,
             max_gap_ms: 1000,
