@@ -348,11 +348,16 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
 
     // No or wrong integrator key.
     assert_problem(server.post_json("/v1/sessions", "hk_0000000000000000.nope", &json!({})), 401, "unauthorized");
-    // Fixed challenge without test mode.
+    // Fixed challenge without test mode; without a light step it is `light_required` first.
     assert_problem(
-        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_plan(false)})),
+        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_lit_plan(&[[255, 0, 0], [0, 0, 255]], 400)})),
         403,
         "test_mode_disabled",
+    );
+    assert_problem(
+        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_plan(false)})),
+        422,
+        "light_required",
     );
     server.assert_serving();
 
