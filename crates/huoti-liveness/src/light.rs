@@ -307,7 +307,7 @@ impl ChallengePlan {
     /// let act = ActionStep { action: Action::Blink, start_ms: 4000, end_ms: 7000 };
     /// let hard = |i: u64, rgb| FlashStep { rgb, start_ms: 1000 + 400 * i, end_ms: 1400 + 400 * i };
     /// let plan = ChallengePlan::fixed("ab", vec![act], vec![hard(0, [255, 0, 0]), hard(1, [0, 0, 255])])?;
-    /// let safe = plan.with_safe_light(&FlashConfig::photosensitive_safe(), &mut rng)?;
+    /// let safe = plan.clone().with_safe_light(&FlashConfig::photosensitive_safe(), &mut rng)?;
     /// assert_eq!(safe.light_profile(), LightProfile::PhotosensitiveSafe);
     /// assert_eq!((safe.flashes.len(), safe.flashes[0].start_ms, safe.transition_ms), (2, 1000, 300));
     /// assert_eq!(safe.actions, plan.actions);
