@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// Identifies this set of values in verdicts (default `"builtin-2"`).
+    /// Identifies this set of values in verdicts (default `"builtin-3"`).
     pub version: String,
 
     // --- challenge -------------------------------------------------------------------------
@@ -185,7 +185,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            version: "builtin-2".to_owned(),
+            version: "builtin-3".to_owned(),
             rest_quantile: 0.1,
             turn_yaw_deg: 12.0,
             turn_margin_deg: 5.0,
