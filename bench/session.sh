@@ -35,4 +35,18 @@ print(f"| huoti engine, all frames analysed at complete (the server's fallback p
 print(f"| huoti engine, frames analysed on arrival ({h['per_frame_on_arrival_ms']:.1f} ms/frame while uploading), complete = passive + fusion | {b:.0f} | {naive/b:.2f}× faster |")
 c = s["complete_to_verdict_ms"]
 print(f"| **huoti server** (HTTP router, SQLite, sealed frames, signing; frames measured on arrival, upload request {s['upload_request_ms_mean']:.1f} ms mean), median of {s['runs']} | **{c:.0f}** | **{naive/c:.2f}× faster** |")
+
+# Issue 15: what a session costs the server, from the first upload to the signed verdict.
+ref_cpu = r["session_cpu_ms"]; cpu = s["server_cpu_ms_per_session"]
+kb = s["bytes_per_session"] / 1000; kbs = s["bytes_per_capture_s"] / 1000
+print(f"\nper session ({n} frames, {s['capture_s']:.1f} s of capture), one core; machine load {open('/proc/loadavg').read().split()[0]}\n")
+print("| pipeline | server CPU ms / session | complete → verdict ms | upload p50 / p99 ms | kB / session | kB / s of capture |")
+print("|---|---:|---:|---:|---:|---:|")
+print(f"| naive reference (every model on every frame, all at complete) | {ref_cpu:.0f} | {naive:.0f} | – | {kb:.0f} | {kbs:.0f} |")
+print(f"| huoti server, median of {s['runs']} | {cpu:.0f} | {c:.0f} | {s['upload_request_ms_median']:.1f} / {s['upload_request_ms_p99']:.1f} | {kb:.0f} | {kbs:.0f} |")
+print()
+print(f"goal 1: server CPU per session ≤ 0.35 × naive reference: {cpu/ref_cpu:.2f}× ({'met' if cpu <= 0.35 * ref_cpu else 'NOT met'})")
+print(f"goal 2: complete → verdict ≤ 50 ms: {c:.0f} ms ({'met' if c <= 50 else 'NOT met'}); upload request p99 {s['upload_request_ms_p99']:.1f} ms")
+print(f"goal 3: ≤ 40 kB per second of capture: {kbs:.1f} kB/s ({'met' if kbs <= 40 else 'NOT met'})")
+print(f"server CPU per session: {cpu:.0f} ms vs naive reference {ref_cpu:.0f} ms = {cpu/ref_cpu:.2f}×")
 PY

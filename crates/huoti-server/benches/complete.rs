@@ -1,10 +1,15 @@
-//! The server's time from `complete` to verdict (issue 3), through the real router, store,
-//! vault and models: a session's frames are uploaded at the capture pace (15 fps), each
-//! measured on arrival as in production, then `complete` is timed.
+//! The server's cost of a session (issues 3 and 15), through the real router, store, vault and
+//! models: a session's frames are uploaded at the capture pace (15 fps), each measured on
+//! arrival as in production, then `complete` is timed. Per session it records the process's
+//! CPU time from the first upload to the signed verdict (`CLOCK_PROCESS_CPUTIME_ID`: user +
+//! system time of every thread, what `getrusage(RUSAGE_SELF)` sums), the wall time of
+//! `complete`, each upload request's wall time, and the bytes uploaded.
 //!
 //! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR [--runs N] [--json OUT]`
 //!
 //! `bench/session.sh` runs it on one core beside the naive reference on the same JPEGs.
+//! `--runs 0` runs only the warm-up session: `bench/instructions.sh` counts instructions with
+//! runs 0 and 1 and takes the difference (one warm session).
 
 mod common;
 
@@ -19,9 +24,23 @@ use huoti_server::{ServerConfig, SystemClock, build_state, create_integrator_key
 use common::{call, ms, post_json};
 use serde_json::json;
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// The `p`-th percentile (nearest rank) of `v`; NaN when empty (`--runs 0`).
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v[((p / 100.0 * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)]
+}
+
+fn median(v: Vec<f64>) -> f64 {
+    percentile(v, 50.0)
+}
+
+/// CPU time of this whole process so far (all threads, user + system), ms.
+fn process_cpu_ms() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 * 1000.0 + t.tv_nsec as f64 / 1e6
 }
 
 fn main() {
@@ -50,7 +69,7 @@ fn main() {
         let key = create_integrator_key(&state.db, "bench", 0).await.unwrap();
         let app = router(state.clone());
         let frame_gap = Duration::from_micros(66_667);
-        let (mut complete_ms, mut upload_ms) = (Vec::new(), Vec::new());
+        let (mut complete_ms, mut upload_ms, mut cpu_ms) = (Vec::new(), Vec::new(), Vec::new());
         for run in 0..=runs {
             // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
             state.db.prune_seen_frames(u64::MAX).await.unwrap();
@@ -64,6 +83,7 @@ fn main() {
             let (status, v) = call(&app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
             assert_eq!(status, StatusCode::CREATED, "{v}");
             let start = Instant::now();
+            let cpu_start = process_cpu_ms();
             for (i, jpeg) in jpegs.iter().enumerate() {
                 let due = frame_gap * i as u32;
                 if let Some(wait) = due.checked_sub(start.elapsed()) {
@@ -88,21 +108,32 @@ fn main() {
                 .unwrap();
             let (status, v) = call(&app, req).await;
             assert_eq!(status, StatusCode::OK, "{v}");
+            assert!(v["passed"].is_boolean(), "a verdict: {v}");
+            let cpu = process_cpu_ms() - cpu_start;
             // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
             if run > 0 {
                 complete_ms.push(ms(t.elapsed()));
+                cpu_ms.push(cpu);
             }
         }
         let metrics = huoti_server::metrics::global().render();
         let series = format!("huoti_analyses_total{{path=\"on_arrival\"}} {}", runs + 1);
         assert!(metrics.contains(&series), "every run must take the on-arrival path:\n{metrics}");
+        let bytes: usize = jpegs.iter().map(Vec::len).sum();
+        let capture_s = jpegs.len() as f64 * frame_gap.as_secs_f64();
         json!({
             "frames": jpegs.len(),
             "runs": runs,
             "complete_to_verdict_ms": median(complete_ms.clone()),
             "complete_to_verdict_ms_all": complete_ms,
-            "upload_request_ms_mean": upload_ms.iter().sum::<f64>() / upload_ms.len() as f64,
-            "upload_request_ms_median": median(upload_ms),
+            "server_cpu_ms_per_session": median(cpu_ms.clone()),
+            "server_cpu_ms_per_session_all": cpu_ms,
+            "upload_request_ms_mean": upload_ms.iter().sum::<f64>() / upload_ms.len().max(1) as f64,
+            "upload_request_ms_median": median(upload_ms.clone()),
+            "upload_request_ms_p99": percentile(upload_ms, 99.0),
+            "bytes_per_session": bytes,
+            "capture_s": capture_s,
+            "bytes_per_capture_s": bytes as f64 / capture_s,
         })
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
