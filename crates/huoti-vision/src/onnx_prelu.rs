@@ -78,7 +78,7 @@ mod tests {
         let input: Vec<f32> = (0..3 * 192 * 192).map(|i| ((i * 7919 % 1009) as f32 / 1009.0) * 2.0 - 1.0).collect();
         let input = tract_ndarray::Array4::from_shape_vec((1, 3, 192, 192), input).unwrap().into_tensor();
         let outputs = plan.run(tvec!(input.into())).unwrap();
-        (n, outputs.iter().map(|t| t.as_slice::<f32>().unwrap().to_vec()).collect())
+        (n, outputs.iter().map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).unwrap()).collect())
     }
 
     #[test]
