@@ -17,6 +17,12 @@ separately with ``time.perf_counter``,
                    (``CropImage._get_new_box``, scale 2.7 / 4.0, resize 80x80,
                    BGR raw 0-255), softmax each, average; real = index 1;
 * ``total``     -- sum of the above for that frame;
+* ``iris``      -- timed apart and not in ``total`` (a huoti session runs it only on
+                   blink-window frames): the Iris model on both eyes, as huoti crops
+                   them -- a square about FaceMesh's eye corners (33/133, 362/263),
+                   side 2.3x the corner distance, rotated along the eye,
+                   ``cv2.warpAffine`` to 64x64, RGB /255 NCHW, the person's left
+                   eye mirrored; contour + iris outputs;
 * ``embed``     -- face match, timed apart and not in ``total``: OpenCV's
                    ``FaceRecognizerSF.alignCrop`` of the detected face (112x112,
                    similarity transform from the 5 landmarks) and SFace through
@@ -77,7 +83,8 @@ STRIDES = (8, 16, 32)
 SCORE_THRESHOLD = 0.6
 NMS_THRESHOLD = 0.3
 TOP_K = 5000
-STAGES = ("decode", "detect", "mesh", "antispoof", "total", "embed", "embed_pinned")
+STAGES = ("decode", "detect", "mesh", "antispoof", "total", "iris", "embed", "embed_pinned")
+IRIS = "iris_landmark.onnx"
 
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import sface_reference  # noqa: E402  (the SFace reference: fold, onnxruntime wrapper)
@@ -264,11 +271,46 @@ class Embedder:
         return (self.pinned if pinned else self.folded).embed(self.align.alignCrop(img, face))
 
 
+class Iris:
+    SIZE = 64
+    SCALE = 2.3
+    # FaceMesh eye corners: the person's right eye (as the model was trained), left (mirrored).
+    EYES = ((33, 133, False), (362, 263, True))
+
+    def __init__(self, path):
+        self.sess = session(path)
+        self.input = self.sess.get_inputs()[0].name
+
+    def run(self, img, mesh_crop_matrix, lms):
+        """Both eyes; ``lms`` are FaceMesh's landmarks in its 192x192 crop, mapped back to the
+        image with the inverse of ``mesh_crop_matrix``."""
+        inv = cv2.invertAffineTransform(mesh_crop_matrix)
+        pts = lms[:, :2] @ inv[:, :2].T + inv[:, 2]
+        out = []
+        for a, b, mirrored in self.EYES:
+            p, q = sorted((pts[a], pts[b]), key=lambda v: v[0])
+            cx, cy = (p + q) / 2
+            side = max(float(np.hypot(*(q - p))) * self.SCALE, 1.0)
+            angle = math.degrees(math.atan2(q[1] - p[1], q[0] - p[0]))
+            m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, self.SIZE / side)
+            m[0, 2] += self.SIZE / 2 - cx
+            m[1, 2] += self.SIZE / 2 - cy
+            crop = cv2.warpAffine(img, m, (self.SIZE, self.SIZE), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+            x = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) * (1.0 / 255.0)
+            if mirrored:
+                x = x[:, ::-1]
+            x = x.transpose(2, 0, 1)[None]
+            out.append(self.sess.run(None, {self.input: np.ascontiguousarray(x)}))
+        return out
+
+
 class Pipeline:
     def __init__(self, models_dir, detect_max_side, tmp):
         self.yunet = YuNet(os.path.join(models_dir, YUNET), detect_max_side)
         self.mesh = FaceMesh(os.path.join(models_dir, FACEMESH))
         self.fas = AntiSpoof(models_dir)
+        self.iris = Iris(os.path.join(models_dir, IRIS))
         has_sface = os.path.isfile(os.path.join(models_dir, sface_reference.SFACE))
         self.embedder = Embedder(models_dir, tmp) if has_sface else None
 
@@ -285,7 +327,7 @@ class Pipeline:
         t["detect"] = t2 - t1
         res = {"face": None, "presence": None, "real_prob": None}
         if face is not None:
-            _, presence = self.mesh.run(img, face)
+            lms, presence = self.mesh.run(img, face)
             t3 = time.perf_counter()
             t["mesh"] = t3 - t2
             real = self.fas.run(img, face)
@@ -294,6 +336,10 @@ class Pipeline:
             res = {"face": face, "presence": presence, "real_prob": real}
         t["total"] = sum(t.values())
         t["cpu"] = cpu_mark()
+        if face is not None:
+            t7 = time.perf_counter()
+            self.iris.run(img, FaceMesh.crop_matrix(face), lms)
+            t["iris"] = time.perf_counter() - t7
         if face is not None and self.embedder is not None:
             t5 = time.perf_counter()
             self.embedder.run(img, face)

@@ -7,7 +7,7 @@
 // recorded by the server, `POST /v1/sessions/{id}/consent`, before the camera opens).
 
 import { HuotiHttpError, type Pending, type PolicyInfo, Uploader, request } from './net.js';
-import { type Key, type Lang, pickLang, t } from './i18n.js';
+import { type Key, type Lang, hintKey, pickLang, t } from './i18n.js';
 import { Guide, type Hint } from './guide.js';
 
 export type Action = 'turn_left' | 'turn_right' | 'nod' | 'blink' | 'open_mouth';
@@ -69,6 +69,7 @@ video{width:100%;height:100%;object-fit:cover;transform:scaleX(-1)}
 .stage svg{position:absolute;inset:0;width:100%;height:100%}
 .prompt{display:flex;gap:10px;align-items:center;font-size:1.15rem;font-weight:600;min-height:48px;margin-top:8px}
 .hint{color:#a50e0e;min-height:1.5em}
+.nudge{color:#0b57d0;font-weight:600;min-height:1.5em}
 .big{display:flex;gap:10px;align-items:center;font-size:1.5rem;font-weight:700}
 .ok{color:#0d652d}.bad{color:#a50e0e}
 progress{width:100%;height:12px}
@@ -501,6 +502,9 @@ export class HuotiLiveness extends HTMLElement {
     video.srcObject = this.stream;
     const prompt = h('div', { class: 'prompt', role: 'status', 'aria-live': 'polite', id: 'prompt' });
     const hint = h('div', { class: 'hint', role: 'status', 'aria-live': 'polite', id: 'hint' });
+    // The server's prompt for the open action window ("turn a little further"), from the answer
+    // to the latest frame upload.
+    const nudge = h('div', { class: 'nudge', role: 'status', 'aria-live': 'polite', id: 'action-hint' });
     const progress = h('progress', { max: '100', value: '0', 'aria-label': this.tr('progress'), id: 'progress' });
     const cancel = h('button', { type: 'button', class: 'secondary', id: 'cancel' }, this.tr('cancel'));
     cancel.onclick = () => this.cancel();
@@ -511,7 +515,7 @@ export class HuotiLiveness extends HTMLElement {
     );
     const controls = h('div', { class: 'row' }, cancel);
     this.setState('capture');
-    this.body.replaceChildren(stage, prompt, hint, progress, controls);
+    this.body.replaceChildren(stage, prompt, nudge, hint, progress, controls);
     void this.picker().then((p) => p && this.at('capture') && controls.prepend(p));
     try {
       await video.play();
@@ -527,13 +531,22 @@ export class HuotiLiveness extends HTMLElement {
     let seq = 0;
     let lastPrompt = '';
     let lastHint: Hint = '';
+    // The answer of the highest frame answered so far (uploads overlap) carries the prompt.
+    let answered = -1;
+    let serverHint: { step: number; action: string; code: string } | null = null;
+    let lastNudge: Key | null = null;
+    const onAnswer = (s: number, a: unknown) => {
+      if (s <= answered) return;
+      answered = s;
+      serverHint = (a as { hint?: { step: number; action: string; code: string } } | null)?.hint ?? null;
+    };
     const up = (this.uploader = new Uploader(
       (p: Pending) =>
         request(
           `${server}/v1/sessions/${encodeURIComponent(id)}/frames?seq=${p.seq}&t_ms=${p.tMs}&nonce=${encodeURIComponent(plan.nonce)}`,
           { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg', ...device }, body: p.blob },
           { timeoutMs: 10000, retries: 5, baseDelayMs: 300, signal },
-        ),
+        ).then((a) => (onAnswer(p.seq, a), a)),
       () => {
         if (this.at('uploading')) {
           const pct = Math.round((100 * up.stored) / Math.max(up.total, 1));
@@ -571,6 +584,13 @@ export class HuotiLiveness extends HTMLElement {
         if (step) say(step.action, step.action);
         else say(tms < plan.neutral_ms ? 'guide' : 'hold', 'face');
       }
+      // The server's prompt, only while its step's window is open (and no colour is shown).
+      const sh = serverHint as { step: number; action: string; code: string } | null;
+      const nk = !flash && step && sh && plan.actions[sh.step] === step && sh.action === step.action ? hintKey(sh.code) : null;
+      if (nk !== lastNudge) {
+        lastNudge = nk;
+        nudge.textContent = nk ? this.tr(nk) : '';
+      }
       if (!useVfc) grab(tms);
     };
 
@@ -606,6 +626,7 @@ export class HuotiLiveness extends HTMLElement {
       if (!this.at('capture')) return;
       this.setState('uploading');
       hint.textContent = '';
+      nudge.remove();
       controls.remove();
       prompt.replaceChildren(h('span', {}, ''));
       await Promise.all(encoding);

@@ -59,6 +59,17 @@ const en = {
   stalled: 'The network dropped while sending. {n} images are still on this device and were not sent.',
   resume: 'Send the rest',
   startOver: 'Start over',
+  // The server's per-frame prompts (`hint.code` of a frame upload's answer; docs/API.md).
+  hint_face_the_camera: 'Face the camera',
+  hint_turn_left: 'Turn your head to your left',
+  hint_turn_right: 'Turn your head to your right',
+  hint_turn_further: 'Turn a little further',
+  hint_nod: 'Nod: look down, then back up',
+  hint_nod_further: 'Nod a little deeper',
+  hint_open_mouth: 'Open your mouth wide',
+  hint_open_wider: 'Open wider',
+  hint_blink_once: 'Blink once',
+  hint_close_eyes_fully: 'Close your eyes fully, briefly',
 };
 
 type Strings = typeof en;
@@ -118,9 +129,25 @@ const zh: Strings = {
   stalled: '发送过程中网络中断，仍有 {n} 张图像保留在本设备上，尚未发送。',
   resume: '继续发送',
   startOver: '重新开始',
+  hint_face_the_camera: '请正对摄像头',
+  hint_turn_left: '请向左转头',
+  hint_turn_right: '请向右转头',
+  hint_turn_further: '请再多转一点',
+  hint_nod: '请点头：先低头，再抬起',
+  hint_nod_further: '请点头幅度再大一点',
+  hint_open_mouth: '请张大嘴巴',
+  hint_open_wider: '请把嘴张得更大',
+  hint_blink_once: '请眨一次眼',
+  hint_close_eyes_fully: '请完全闭眼片刻',
 };
 
 export type Key = keyof Strings;
+
+/** The string key of a server prompt code (`turn_further` → `hint_turn_further`); `null` for a code this version does not know. */
+export function hintKey(code: string): Key | null {
+  const k = `hint_${code}`;
+  return Object.prototype.hasOwnProperty.call(en, k) ? (k as Key) : null;
+}
 
 export function pickLang(explicit: string | null): Lang {
   const l = (explicit || document.documentElement.lang || navigator.language || 'en').toLowerCase();

@@ -435,3 +435,34 @@ test('a1_policy_changed_before_the_agree_click_asks_again_and_opens_no_camera', 
   await page.locator('huoti-liveness #cancel').click();
   await context.close();
 });
+
+// Issue 16: while an action window is open, the server's answer to each frame upload says what
+// is still missing, and the element shows it in the person's language. cap12 does not turn to
+// the left in its first 10 s, so a left-turn window there gets the server's prompt the whole time.
+test('server_prompt_for_the_open_window_is_shown_in_en_and_zh_cn', { timeout: 120000 }, async () => {
+  const plan = { actions: [{ action: 'turn_left', start_ms: 1000, end_ms: 8000 }], flashes: [] };
+  const want = { en: /^(Turn your head to your left|Turn a little further)$/, 'zh-CN': /^(请向左转头|请再多转一点)$/ };
+  for (const [lang, re] of Object.entries(want)) {
+    const { page, context } = await openDemo(browser, huoti.base, plan, { lang });
+    const answers = [];
+    page.on('response', async (r) => {
+      if (/\/frames\?/.test(r.url()) && r.status() === 200) answers.push(await r.json().catch(() => null));
+    });
+    await consent(page);
+    await waitState(page, ['capture'], 20000);
+    await page
+      .waitForFunction(() => !!document.querySelector('huoti-liveness').shadowRoot.querySelector('#action-hint')?.textContent, null, { timeout: 20000 })
+      .catch(async () => assert.fail(`no prompt shown; answers: ${JSON.stringify(answers.slice(-5))}`));
+    const text = await shadowText(page, '#action-hint');
+    assert.match(text, re, lang);
+    await shot(page, `action-hint-${lang}`);
+    // The text comes from the server's answers: a prompt for step 0, the left turn.
+    const hinted = answers.filter((a) => a?.hint);
+    assert.ok(hinted.length > 0, JSON.stringify(answers.slice(-3)));
+    for (const a of hinted) assert.deepEqual([a.hint.step, a.hint.action], [0, 'turn_left'], JSON.stringify(a));
+    assert.equal(await page.evaluate(() => document.querySelector('huoti-liveness').shadowRoot.querySelector('#action-hint').getAttribute('aria-live')), 'polite');
+    await page.locator('huoti-liveness #cancel').click();
+    await waitState(page, ['cancelled']);
+    await context.close();
+  }
+});

@@ -379,6 +379,78 @@ pub struct FrameAccepted {
     pub seq: u32,
     /// Frames the session holds now.
     pub frames_received: u32,
+    /// What the person still has to do in the action window open when this frame was
+    /// captured, judged on the frames the server has measured so far: absent outside every
+    /// window, once the window's action was seen, and when the server could not measure the
+    /// frame on arrival. Absent from older servers. See [`ActionHint`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<ActionHint>,
+}
+
+/// A prompt that helps the person pass the step whose window is open (issue 16): "turn a
+/// little further", "open wider", "blink once". Computed from the server's on-arrival
+/// measures (no extra model runs); it guides, the verdict still decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActionHint {
+    /// Index of the step in `challenge.actions`.
+    pub step: u32,
+    /// That step's action.
+    pub action: Action,
+    /// What is missing (show its text while the window is open).
+    pub code: HintCode,
+    /// How far the movement got, 0–100 % of what this person needs (only with the
+    /// `…_further`/`open_wider`/`close_eyes_fully` codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_percent: Option<u8>,
+}
+
+/// What a person still has to do in the open window. Stable codes; a client shows its own
+/// text for each, and nothing for a code it does not know ([`HintCode::Other`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HintCode {
+    /// No face in the window so far: face the camera.
+    FaceTheCamera,
+    /// A turn has not started: turn the head to one's own left.
+    TurnLeft,
+    /// A turn has not started: turn the head to one's own right.
+    TurnRight,
+    /// Turning the right way, not far enough yet.
+    TurnFurther,
+    /// A nod has not started: look down, then back up.
+    Nod,
+    /// Nodding, not deep enough yet.
+    NodFurther,
+    /// The mouth has not opened beyond this person's resting (talking) range.
+    OpenMouth,
+    /// The mouth opens, not wide enough yet.
+    OpenWider,
+    /// No blink yet: close both eyes briefly, once.
+    BlinkOnce,
+    /// The eyes narrowed but did not close: close them fully, briefly.
+    CloseEyesFully,
+    /// A code added by a newer server.
+    #[serde(other)]
+    Other,
+}
+
+impl HintCode {
+    /// The code as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HintCode::FaceTheCamera => "face_the_camera",
+            HintCode::TurnLeft => "turn_left",
+            HintCode::TurnRight => "turn_right",
+            HintCode::TurnFurther => "turn_further",
+            HintCode::Nod => "nod",
+            HintCode::NodFurther => "nod_further",
+            HintCode::OpenMouth => "open_mouth",
+            HintCode::OpenWider => "open_wider",
+            HintCode::BlinkOnce => "blink_once",
+            HintCode::CloseEyesFully => "close_eyes_fully",
+            HintCode::Other => "other",
+        }
+    }
 }
 
 /// Device information, sent only when the person allowed it (policy P2); every member is

@@ -69,6 +69,11 @@ impl Ui for TerminalUi {
     fn hint(&mut self, hint: Hint) {
         eprintln!("hint    {hint:?}");
     }
+    fn action_hint(&mut self, hint: Option<huoti_sdk::ActionHint>) {
+        if let Some(text) = hint.and_then(|h| huoti_sdk::hint_text(h.code, huoti_sdk::Lang::En)) {
+            eprintln!("prompt  {text}");
+        }
+    }
 }
 
 #[derive(Default)]

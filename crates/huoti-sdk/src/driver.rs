@@ -1,7 +1,7 @@
 //! The session driver: permissions → capture loop (prompts and flashes paced through the
 //! host's [`Ui`]) → uploads → camera released → complete → the client-visible result.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use crate::net::{Client, ClientToken, Clock, FrameUpload, NetConfig, SystemClock
 use crate::source::{OpenSource, Timing};
 use crate::{Error, FrameSource, Permissions};
 
-pub use huoti_api::{Action, Challenge, Decision, Reason};
+pub use huoti_api::{Action, ActionHint, Challenge, Decision, HintCode, Reason};
 
 /// What the integrator's backend hands the app for one session: the answer of its
 /// `POST /v1/sessions`, minus nothing the app may not see. The app never holds the
@@ -109,6 +109,14 @@ pub trait Ui {
     }
     /// A hint for the person.
     fn hint(&mut self, hint: Hint) {
+        let _ = hint;
+    }
+    /// What the person still has to do in the action window open now, from the server's
+    /// answer to the latest upload ("turn a little further", "open wider", "blink once"; see
+    /// [`ActionHint`] and [`hint_text`](crate::hint_text)), shown until the next call; `None`
+    /// clears it (the action was seen, or its window closed). Called only while the window of
+    /// the hint's step is open, and only when the hint changes.
+    fn action_hint(&mut self, hint: Option<ActionHint>) {
         let _ = hint;
     }
 }
@@ -296,14 +304,16 @@ impl Driver {
 
         let abort = AtomicBool::new(false);
         let uploaded = AtomicU32::new(0);
+        // The latest upload's prompt, from the upload thread to the capture loop (the Ui's).
+        let latest_hint = Mutex::new(None);
         let (tx, rx) = sync_channel::<Queued>(self.capture.queue.max(1));
         let device_info_sent = device.is_some();
         let sent = std::thread::scope(|scope| {
-            let uploader = scope.spawn(|| self.upload_loop(&client, rx, &abort, &uploaded, cancel));
+            let uploader = scope.spawn(|| self.upload_loop(&client, rx, &abort, (&uploaded, &latest_hint), cancel));
             let captured = {
                 // If capture unwinds (a panicking Ui callback), stop the uploader at once.
                 let _stop = SetOnDrop(&abort);
-                let r = self.capture_loop(ticket, source, ui, cancel, tx, device, &uploaded);
+                let r = self.capture_loop(ticket, source, ui, cancel, tx, device, (&uploaded, &latest_hint));
                 std::mem::forget(_stop);
                 r
             };
@@ -378,13 +388,14 @@ impl Driver {
         cancel: &CancelToken,
         tx: SyncSender<Queued>,
         device: Option<wire::DeviceInfo>,
-        uploaded: &AtomicU32,
+        (uploaded, latest_hint): (&AtomicU32, &Mutex<Option<ActionHint>>),
     ) -> Result<u32, CaptureEnd> {
         let challenge = &ticket.challenge;
         let end_ms = challenge.total_ms + self.capture.tail_ms;
         let min_gap_ms = if self.capture.max_fps > 0.0 { 750.0 / self.capture.max_fps } else { 0.0 };
         let max_frames = ticket.max_frames.unwrap_or(u32::MAX);
         let mut pacer = Pacer::new(challenge);
+        let mut shown_hint: Option<ActionHint> = None;
 
         let mut camera = OpenSource::open(source).map_err(|e| CaptureEnd::Error(e.into()))?;
         let live = camera.timing() == Timing::Live;
@@ -437,6 +448,7 @@ impl Driver {
                 }
             }
             pacer.advance(t_ms, ui);
+            show_hint(challenge, t_ms, *latest_hint.lock().unwrap_or_else(|e| e.into_inner()), &mut shown_hint, ui);
             let upload = FrameUpload { seq, t_ms, nonce: challenge.nonce.clone(), device: device.clone() };
             if tx.send(Queued { upload, image: frame.image }).is_err() {
                 break Err(CaptureEnd::UploaderGone);
@@ -453,6 +465,9 @@ impl Driver {
         // C2: capture is over; release the camera now, before waiting for uploads.
         camera.close();
         drop(camera);
+        if shown_hint.is_some() {
+            ui.action_hint(None);
+        }
         pacer.finish(ui);
         if result.is_ok() {
             ui.hint(Hint::CaptureDone);
@@ -462,7 +477,14 @@ impl Driver {
 
     /// Encodes and uploads queued frames in order, each with retries; stops at the first
     /// final failure (dropping the receiver, which ends capture).
-    fn upload_loop(&self, client: &Client, rx: Receiver<Queued>, abort: &AtomicBool, uploaded: &AtomicU32, cancel: &CancelToken) -> Result<u32, Error> {
+    fn upload_loop(
+        &self,
+        client: &Client,
+        rx: Receiver<Queued>,
+        abort: &AtomicBool,
+        (uploaded, latest_hint): (&AtomicU32, &Mutex<Option<ActionHint>>),
+        cancel: &CancelToken,
+    ) -> Result<u32, Error> {
         let stop = || cancel.is_cancelled() || abort.load(Ordering::SeqCst);
         let mut sent = 0u32;
         for Queued { upload, image } in rx.iter() {
@@ -472,11 +494,23 @@ impl Driver {
             let jpeg = encode_jpeg(&image, self.capture.jpeg_quality)?;
             drop(image);
             let what = format!("frame {}", upload.seq);
-            with_retries(&self.net.retry, &*self.clock, &what, &stop, |n| client.upload_frame(&upload, &jpeg, n))?;
+            let accepted = with_retries(&self.net.retry, &*self.clock, &what, &stop, |n| client.upload_frame(&upload, &jpeg, n))?;
+            *latest_hint.lock().unwrap_or_else(|e| e.into_inner()) = accepted.hint;
             sent += 1;
             uploaded.store(sent, Ordering::SeqCst);
         }
         Ok(sent)
+    }
+}
+
+/// Shows the latest upload's prompt while its step's window is open at `t_ms` (challenge
+/// time), and clears it when the step was seen or its window closed; calls the [`Ui`] only
+/// when what is shown changes.
+fn show_hint(challenge: &Challenge, t_ms: u64, latest: Option<ActionHint>, shown: &mut Option<ActionHint>, ui: &mut dyn Ui) {
+    let open = latest.filter(|h| challenge.actions.get(h.step as usize).is_some_and(|s| s.action == h.action && t_ms < s.end_ms));
+    if open != *shown {
+        *shown = open;
+        ui.action_hint(open);
     }
 }
 

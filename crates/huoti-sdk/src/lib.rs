@@ -32,7 +32,10 @@
 //! 3. meanwhile, on an upload thread, JPEG-encodes each frame and sends it with its sequence
 //!    number, capture time (ms since the challenge started) and the challenge nonce — and the
 //!    three device-info headers only if allowed — retrying with exponential backoff inside a
-//!    time budget ([`RetryPolicy`]);
+//!    time budget ([`RetryPolicy`]); each answer may carry a prompt for the action window open
+//!    now ([`ActionHint`]: "turn a little further", "open wider", "blink once"), which the
+//!    capture loop hands to [`Ui::action_hint`] while that window is open ([`hint_text`] has
+//!    the texts in English and zh-CN);
 //! 4. **closes the source as soon as capture ends**, before waiting for the last uploads;
 //! 5. calls `complete` and returns the [`Outcome`] the client may see: pass/fail (decision,
 //!    score and reasons only when the server exposes them to clients). The integrator's
@@ -147,11 +150,13 @@ mod driver;
 mod error;
 mod net;
 mod permissions;
+mod prompts;
 mod source;
 
-pub use driver::{Action, CancelToken, CaptureOptions, Challenge, Decision, Driver, Hint, NoUi, Outcome, Progress, Reason, Ticket, Ui, encode_jpeg};
+pub use driver::{Action, ActionHint, CancelToken, CaptureOptions, Challenge, Decision, Driver, Hint, HintCode, NoUi, Outcome, Progress, Reason, Ticket, Ui, encode_jpeg};
 pub use error::Error;
 pub use huoti_media::FfmpegOptions;
 pub use net::{Clock, ClientToken, FrameUpload, NetConfig, RetryPolicy, SystemClock, Trust, check_server_url};
 pub use permissions::{Answer, Granted, Permission, Permissions};
+pub use prompts::{Lang, hint_text};
 pub use source::{Frame, FrameSource, ImageDir, SourceError, Timing, VideoFile};

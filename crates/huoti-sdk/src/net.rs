@@ -402,7 +402,7 @@ impl Client {
         // Idempotent by sequence number: a duplicate on a retry means an earlier attempt was
         // stored and only its answer was lost.
         Self::answer_with(&format!("frame {seq}"), attempt, req.send(jpeg), |p, _| {
-            (attempt > 0 && p.code == wire::ErrorCode::DuplicateFrame.as_str()).then_some(Attempt::Done(wire::FrameAccepted { seq, frames_received: 0 }))
+            (attempt > 0 && p.code == wire::ErrorCode::DuplicateFrame.as_str()).then_some(Attempt::Done(wire::FrameAccepted { seq, frames_received: 0, hint: None }))
         })
     }
 

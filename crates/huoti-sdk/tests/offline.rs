@@ -40,6 +40,9 @@ enum Frames {
     /// Store frame N but hang up before answering, the first time only; answer its retry
     /// with `409 duplicate_frame`, as the real server does.
     LoseAnswerOf(u32),
+    /// Answer frames from `from` up to `done` (exclusive) with a `turn_further` prompt for
+    /// step 0, and later ones without (the turn was seen), as the server does.
+    PromptBetween(u32, u32),
 }
 
 struct Stub {
@@ -115,6 +118,10 @@ fn serve(conn: TcpStream, frames: Frames, log: Arc<Mutex<Vec<Seen>>>) {
                     (410, r#"{"type":"urn:huoti:problem:session_expired","title":"Session expired","status":410,"code":"session_expired","detail":"expired"}"#.to_owned())
                 }
                 Frames::HangUpFrom(n) if seq >= n => return,
+                Frames::PromptBetween(from, done) if (from..done).contains(&seq) => (
+                    200,
+                    format!(r#"{{"seq":{seq},"frames_received":{},"hint":{{"step":0,"action":"turn_left","code":"turn_further","progress_percent":50}}}}"#, seq + 1),
+                ),
                 _ => (200, format!(r#"{{"seq":{seq},"frames_received":{}}}"#, seq + 1)),
             }
         } else if path == "/v1/policy" {
@@ -480,4 +487,43 @@ fn l1_p2_consent_recorded_before_the_first_frame_with_device_info_only_when_allo
         assert_eq!(body["scopes"], serde_json::json!(scopes));
         assert!(seen[1].headers.iter().any(|(k, v)| k == "authorization" && v.starts_with("Bearer ")));
     }
+}
+
+#[derive(Default)]
+struct Prompts(Vec<String>);
+impl Ui for Prompts {
+    fn prompt(&mut self, action: Action, _: Duration) {
+        self.0.push(format!("prompt {action:?}"));
+    }
+    fn hint(&mut self, hint: Hint) {
+        self.0.push(format!("hint {hint:?}"));
+    }
+    fn action_hint(&mut self, hint: Option<huoti_sdk::ActionHint>) {
+        self.0.push(format!("action_hint {:?}", hint.map(|h| (h.step, h.code, h.progress_percent))));
+    }
+}
+
+/// The server's per-frame prompt reaches the Ui while its window is open, once per change, and
+/// is cleared when the server stops sending it (the turn was seen).
+#[test]
+fn the_servers_prompt_is_shown_while_its_window_is_open_and_cleared_when_the_step_is_seen() {
+    let stub = Stub::start(Frames::PromptBetween(4, 8));
+    let driver = Driver::new(&stub.url).with_net(fast_net(3000));
+    let mut t = ticket(0);
+    t.challenge = serde_json::from_value(serde_json::json!({
+        "nonce": "00ff", "neutral_ms": 200, "reduced_flash": false, "total_ms": 1400, "flashes": [],
+        "actions": [{"action": "turn_left", "start_ms": 200, "end_ms": 1400}]
+    }))
+    .unwrap();
+    let mut ui = Prompts::default();
+    let mut src = Instrumented::grey(1000);
+    let calls = src.calls.clone();
+    driver.run(&t, &mut src, &mut Granted::all(), &mut ui, &CancelToken::new()).unwrap();
+    calls.assert_released();
+    let shown = "action_hint Some((0, TurnFurther, Some(50)))";
+    let at = ui.0.iter().position(|e| e == shown).unwrap_or_else(|| panic!("{:?}", ui.0));
+    assert_eq!(ui.0.iter().filter(|e| *e == shown).count(), 1, "once per change: {:?}", ui.0);
+    assert!(ui.0[..at].contains(&"prompt TurnLeft".to_owned()), "{:?}", ui.0);
+    assert_eq!(ui.0.get(at + 1).map(String::as_str), Some("action_hint None"), "cleared when the server stops: {:?}", ui.0);
+    assert!(ui.0.ends_with(&["hint CaptureDone".to_owned(), "hint Analysing".to_owned()]), "{:?}", ui.0);
 }

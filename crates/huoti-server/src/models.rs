@@ -10,13 +10,22 @@
 //! not trusted, and [`Models::observe`] measures them all again — the same code, slower, never
 //! a different answer.
 //!
+//! A session's run follows its challenge plan ([`Models::start_for`]): where the plan asks for a
+//! blink, the Iris model measures the eyes on that window's frames and at the end of the
+//! resting time (huoti-engine's `IrisSchedule`), and the fallback ([`Models::observe_for`])
+//! uses the same schedule. The Iris model is required like the others (not `optional` in
+//! `models/MODELS.toml`): [`Models::load`] refuses a model directory without it, naming it
+//! and `huoti models fetch`, so a server never judges blinks on FaceMesh's eye aspect ratio
+//! alone.
+//!
 //! Nothing here decides "live": that is `huoti-liveness`'s job.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use huoti_liveness::FrameObservation;
+use huoti_engine::IrisSchedule;
+use huoti_liveness::{ChallengePlan, FrameObservation, Thresholds};
 use huoti_vision::{Analyzer, AnalyzerConfig, ModelPaths, Rect, VisionError};
 use image::RgbImage;
 
@@ -59,9 +68,18 @@ impl Models {
         &self.model_versions
     }
 
-    /// A new, empty run for one session.
+    /// A new, empty run without a challenge plan: FaceMesh's measures only, no Iris model
+    /// (tools and tests; a session's run is [`start_for`](Self::start_for)).
     pub fn start(&self) -> LiveRun {
         LiveRun::default()
+    }
+
+    /// A new, empty run for a session judged against `plan`: where the plan asks for a blink,
+    /// the frames of its window (and the end of the resting time) also get the Iris model's
+    /// eye openness, so the blink is judged on eyelids that close (issue 16), not on
+    /// FaceMesh's ≈ 30 % dip. The same schedule as [`observe_for`](Self::observe_for).
+    pub fn start_for(&self, plan: &ChallengePlan) -> LiveRun {
+        LiveRun::default().with_iris(iris_schedule(plan))
     }
 
     /// Offers the next uploaded frame to a run (see [`LiveRun::push`]). CPU-bound: run on a
@@ -93,10 +111,23 @@ impl Models {
         huoti_engine::observe_all(&self.analyzer, frames, passive_frames)
     }
 
+    /// [`observe`](Self::observe) for a session judged against `plan`: the Iris model on the
+    /// frames [`start_for`](Self::start_for)'s run would give it, so the fallback and the
+    /// on-arrival path measure the same.
+    pub fn observe_for(&self, frames: &[FrameInput], passive_frames: usize, plan: &ChallengePlan) -> Result<Vec<FrameObservation>, VisionError> {
+        huoti_engine::observe_all_with(&self.analyzer, frames, passive_frames, Some(iris_schedule(plan)))
+    }
+
     /// Decoding limits of the models' analyzer.
     pub fn decode_limits(&self) -> huoti_vision::DecodeLimits {
         self.analyzer.config().decode
     }
+}
+
+/// Which frames of a session judged against `plan` get the Iris model: with the thresholds
+/// the verdict uses (the server's are the defaults).
+fn iris_schedule(plan: &ChallengePlan) -> IrisSchedule {
+    IrisSchedule::new(plan, &Thresholds::default())
 }
 
 /// A run shared between the upload requests of one session.

@@ -7,7 +7,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Env, T0, bearer, call, consent, create, frame_of, setup_on};
+use common::{Env, T0, bearer, blobs_of, call, consent, create, frame_of, setup_on};
 use huoti_privacy::Role;
 use huoti_server::Clock;
 use huoti_server::http::auth;
@@ -34,13 +34,6 @@ fn jpeg(side: u32, shade: u8) -> Vec<u8> {
 }
 
 /// Files under `<data>/blobs/<owner>/`.
-fn blobs_of(env: &Env, owner: &str) -> Vec<String> {
-    match std::fs::read_dir(env.dir.path().join("blobs").join(owner)) {
-        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 async fn key_rows(env: &Env, owner: &str) -> i64 {
     scalar(&env.state.db, &format!("SELECT COUNT(*) FROM subject_keys WHERE subject_id = '{owner}'")).await
 }

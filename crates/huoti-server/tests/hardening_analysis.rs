@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::http::StatusCode;
 use base64::Engine as _;
-use common::{T0, bearer, call, consent, create, frame_of};
+use common::{Env, T0, bearer, blobs_of, call, consent, create, frame_of};
 use huoti_privacy::Role;
 use huoti_server::Clock;
 use huoti_server::http::auth;
@@ -21,14 +21,6 @@ use serde_json::{Value, json};
 fn models() -> Arc<Models> {
     static MODELS: OnceLock<Arc<Models>> = OnceLock::new();
     MODELS.get_or_init(|| Arc::new(Models::load(&huoti_assets::testing::models_dir()).expect("models (huoti models fetch)"))).clone()
-}
-
-struct Env {
-    dir: tempfile::TempDir,
-    clock: Arc<ManualClock>,
-    state: Arc<AppState>,
-    app: axum::Router,
-    key: String,
 }
 
 async fn setup(backend: &str) -> Env {
@@ -47,13 +39,6 @@ fn jpeg(side: u32, n: u32) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new(&mut out).encode_image(&img).unwrap();
     out
-}
-
-fn blobs_of(env: &Env, owner: &str) -> Vec<String> {
-    match std::fs::read_dir(env.dir.path().join("blobs").join(owner)) {
-        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
-        Err(_) => Vec::new(),
-    }
 }
 
 async fn new_session(env: &Env, subject_ref: &str, scopes: &[&str]) -> (Value, String) {

@@ -82,6 +82,12 @@ async fn openapi_is_3_1_and_lists_every_route() {
         assert!(doc["paths"][p].is_object(), "missing {p}");
     }
     assert!(doc["components"]["schemas"]["ErrorCode"].is_object());
+    // Issue 16: the upload answer's prompt and its stable codes are documented.
+    assert!(doc["components"]["schemas"]["FrameAccepted"]["properties"]["hint"].is_object(), "{}", doc["components"]["schemas"]["FrameAccepted"]);
+    let codes = doc["components"]["schemas"]["HintCode"].to_string();
+    for code in ["face_the_camera", "turn_further", "open_wider", "blink_once", "close_eyes_fully"] {
+        assert!(codes.contains(code), "{code}: {codes}");
+    }
 }
 
 /// Every `in: path` parameter of the document is a `{name}` of its route and every `{name}` is

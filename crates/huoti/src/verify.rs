@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args};
 use huoti_api as wire;
 use huoti_media::FfmpegOptions;
-use huoti_sdk::{CancelToken, Driver, FrameSource, ImageDir, NoUi, Ticket, Trust, VideoFile};
+use huoti_sdk::{ActionHint, CancelToken, Driver, FrameSource, ImageDir, Lang, Ticket, Trust, Ui, VideoFile, hint_text};
 use serde::Serialize;
 
 use crate::exit::Exit;
@@ -84,6 +84,9 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Language of the prompts printed while capturing (`en` or `zh-CN`).
+    #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
+    pub lang: String,
 }
 
 /// The CLI's permission answers: camera yes (the operator chose the input), device info when
@@ -229,7 +232,7 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
     let driver = Driver::new(base).with_trust(trust).with_device_info(move || device.clone()).with_consent_channel("cli");
     let mut frames = source(args);
     let outcome = driver
-        .run(&Ticket::from(created), &mut *frames, &mut CliPermissions { device_info: allowed, consent: args.consent }, &mut NoUi, &CancelToken::new())
+        .run(&Ticket::from(created), &mut *frames, &mut CliPermissions { device_info: allowed, consent: args.consent }, &mut prompts(args), &CancelToken::new())
         .map_err(sdk_failure)?;
     let sent = outcome.frames_sent;
     let result: wire::ResultResponse =
@@ -240,6 +243,27 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
         .and_then(|payload| serde_json::from_slice::<wire::SessionVerdict>(&payload).ok())
         .is_some_and(|v| v == result.verdict);
     Ok(Output { session_id: id, frames_sent: sent, passed: outcome.passed, signature_verified, verdict: result.verdict })
+}
+
+/// The terminal's "screen" while capturing: the server's prompts for the open action window
+/// ("turn a little further"), one line each on stderr as they change (stdout keeps the result).
+struct PromptPrinter<W: std::io::Write> {
+    out: W,
+    lang: Lang,
+}
+
+fn prompts(args: &VerifyArgs) -> PromptPrinter<std::io::Stderr> {
+    PromptPrinter { out: std::io::stderr(), lang: if args.lang == "zh-CN" { Lang::ZhCn } else { Lang::En } }
+}
+
+impl<W: std::io::Write> Ui for PromptPrinter<W> {
+    fn action_hint(&mut self, hint: Option<ActionHint>) {
+        let Some(h) = hint else { return };
+        let Some(text) = hint_text(h.code, self.lang) else { return };
+        let progress = h.progress_percent.map(|p| format!(" ({p} %)")).unwrap_or_default();
+        // A terminal that went away is no reason to stop the session.
+        let _ = writeln!(self.out, "prompt    step {}: {text}{progress}", h.step + 1);
+    }
 }
 
 fn print(out: &Output) {
@@ -284,5 +308,27 @@ pub fn run(args: VerifyArgs) -> Exit {
                 Failure::Input(_) | Failure::Api { .. } => Exit::BadInput,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(code: &str, progress: Option<u8>) -> Option<ActionHint> {
+        serde_json::from_value(serde_json::json!({"step": 1, "action": "turn_left", "code": code, "progress_percent": progress})).unwrap()
+    }
+
+    #[test]
+    fn the_terminal_prints_each_prompt_in_the_chosen_language_and_nothing_for_unknown_codes() {
+        let mut en = PromptPrinter { out: Vec::new(), lang: Lang::En };
+        en.action_hint(hint("turn_left", None));
+        en.action_hint(hint("turn_further", Some(60)));
+        en.action_hint(None);
+        en.action_hint(hint("some_future_code", None));
+        assert_eq!(String::from_utf8(en.out).unwrap(), "prompt    step 2: Turn your head to your left\nprompt    step 2: Turn a little further (60 %)\n");
+        let mut zh = PromptPrinter { out: Vec::new(), lang: Lang::ZhCn };
+        zh.action_hint(hint("blink_once", None));
+        assert_eq!(String::from_utf8(zh.out).unwrap(), "prompt    step 2: 请眨一次眼\n");
     }
 }

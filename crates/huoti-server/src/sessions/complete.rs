@@ -170,6 +170,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     // Blobs are read on the async runtime (the store may be a bucket across the network) from
     // inside the blocking analysis, which is not a runtime thread.
     let runtime = tokio::runtime::Handle::current();
+    let plan_for_eyes = plan.clone();
     let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
     let observations = tokio::task::spawn_blocking(move || {
         // Frames still waiting for a predecessor are measured now; then the run must have
@@ -202,7 +203,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
             .zip(jpegs)
             .map(|(f, jpeg)| FrameInput { seq: f.seq.clamp(0, i64::from(u32::MAX)) as u32, t_ms: f.t_ms.max(0) as u64, nonce: f.nonce.clone(), jpeg })
             .collect();
-        models.observe(&inputs, passive_frames).map_err(AppError::internal).map(|o| (o, models))
+        models.observe_for(&inputs, passive_frames, &plan_for_eyes).map_err(AppError::internal).map(|o| (o, models))
     })
     .await
     .map_err(AppError::internal)??;

@@ -11,10 +11,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
+use huoti_liveness::ChallengePlan;
 use huoti_privacy::uses::Use;
 use huoti_vision::{DecodeLimits, decode_image};
 
 use super::create::refuse_if_locked;
+use super::hints;
 use super::lifecycle::expired;
 use crate::config::SessionConfig;
 use crate::devices;
@@ -80,7 +82,7 @@ pub(crate) async fn upload_frame(
     // the connection under a client that is still sending turns a clear 401/409/415 into a
     // "broken pipe" on the client's side.
     let max = st.config.session.max_frame_bytes;
-    let (now, params, device) = match frame_preflight(&st, &id, query, &headers).await {
+    let (now, params, device, plan_json) = match frame_preflight(&st, &id, query, &headers).await {
         Ok(ok) => ok,
         Err(e) => {
             drain(body, max.saturating_mul(4)).await;
@@ -117,7 +119,7 @@ pub(crate) async fn upload_frame(
         .await
         .map_err(|_| AppError::new(ErrorCode::RequestTimeout, format!("the frame body must arrive within {} s", limit.as_secs())))?
         .map_err(|over| if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") })?;
-    upload_checked(&st, &id, now, params, device, cfg, bytes, &mut held).await
+    upload_checked(&st, &id, now, (params, &plan_json), device, cfg, bytes, &mut held).await
 }
 
 /// `server_busy`: this node's memory budget for frames is spent; nothing was stored.
@@ -136,13 +138,14 @@ fn jpeg_pixels(bytes: &[u8]) -> Result<u64, AppError> {
 /// The device-info headers sent with a frame: model, OS type, OS version.
 type DeviceHeaders = (Option<String>, Option<String>, Option<String>);
 
-/// Everything about a frame upload that can be judged before its body is read.
+/// Everything about a frame upload that can be judged before its body is read; also the
+/// session's challenge plan (JSON), which the measuring on arrival follows.
 async fn frame_preflight(
     st: &AppState,
     id: &str,
     query: Result<Query<wire::FrameParams>, QueryRejection>,
     headers: &HeaderMap,
-) -> Result<(u64, wire::FrameParams, DeviceHeaders), AppError> {
+) -> Result<(u64, wire::FrameParams, DeviceHeaders, String), AppError> {
     let session = client_session(st, id, headers).await?;
     let now = st.clock.now_ms();
     if !matches!(session.state, SessionState::Open | SessionState::Expired) {
@@ -175,7 +178,7 @@ async fn frame_preflight(
     if !jpeg_type {
         return Err(AppError::new(ErrorCode::NotJpeg, "frames are sent as `Content-Type: image/jpeg`"));
     }
-    Ok((now, params, device))
+    Ok((now, params, device, session.plan_json))
 }
 
 /// The rest of a frame upload, once its body is in hand.
@@ -184,7 +187,7 @@ async fn upload_checked(
     st: &AppState,
     id: &str,
     now: u64,
-    params: wire::FrameParams,
+    (params, plan_json): (wire::FrameParams, &str),
     device: DeviceHeaders,
     cfg: &SessionConfig,
     bytes: Bytes,
@@ -219,8 +222,8 @@ async fn upload_checked(
         });
     }
     let stored = store_frame(st, id, &params, bytes.clone(), now).await;
-    match stored {
-        Ok(true) => measure_on_arrival(st, id, &params, bytes, image).await,
+    let hint = match stored {
+        Ok(true) => measure_on_arrival(st, id, plan_json, &params, bytes, image).await,
         Ok(false) => {
             st.db.release_frame(id).await?;
             // A retry that raced its own first attempt.
@@ -230,13 +233,13 @@ async fn upload_checked(
             st.db.release_frame(id).await?;
             return Err(e);
         }
-    }
+    };
     if device.0.is_some() || device.1.is_some() || device.2.is_some() {
         let info = wire::DeviceInfo { model: device.0, os_type: device.1, os_version: device.2 };
         devices::record(st, id, &info, now).await?;
     }
     let frames_received = st.db.session(id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
-    Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))
+    Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received, hint }))
 }
 
 /// `duplicate_frame`: frame `seq` was already received with other contents.
@@ -253,30 +256,36 @@ async fn repeated_upload(st: &AppState, id: &str, params: &wire::FrameParams, si
         return Ok(Some(Err(duplicate(params.seq))));
     }
     let frames_received = st.db.session(id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
-    Ok(Some(Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received }))))
+    Ok(Some(Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received, hint: None }))))
 }
 
-/// Steps the session's live run on the frame just stored (see [`crate::models`]). Never
-/// fails the upload: the frame is stored, and a run that could not use it is marked broken,
-/// so `complete` re-analyses the stored frames.
-async fn measure_on_arrival(st: &AppState, id: &str, params: &wire::FrameParams, jpeg: Bytes, image: image::RgbImage) {
-    let Some(models) = st.models.clone() else { return };
-    let run = st.live.get_or_start(id, st.clock.now_ms(), || models.start());
-    let Ok(_slot) = st.analysis_slots.acquire().await else { return };
+/// Steps the session's live run on the frame just stored (see [`crate::models`]), following
+/// the session's challenge plan (the Iris model in a blink window), and returns the prompt
+/// for the window open at the frame's capture time ([`hints`]). Never fails the upload: the
+/// frame is stored, and a run that could not use it is marked broken, so `complete`
+/// re-analyses the stored frames.
+async fn measure_on_arrival(st: &AppState, id: &str, plan_json: &str, params: &wire::FrameParams, jpeg: Bytes, image: image::RgbImage) -> Option<wire::ActionHint> {
+    let models = st.models.clone()?;
+    // Written by `create`, read back as `complete` does; unreadable, complete fails the session.
+    let Ok(plan) = serde_json::from_str::<ChallengePlan>(plan_json) else { return None };
+    let run = st.live.get_or_start(id, st.clock.now_ms(), || models.start_for(&plan));
+    let Ok(_slot) = st.analysis_slots.acquire().await else { return None };
     let (seq, t_ms, nonce) = (params.seq, params.t_ms, params.nonce.clone());
     let shared = run.clone();
     let measured = tokio::task::spawn_blocking(move || {
         let mut run = run.lock().unwrap_or_else(|e| e.into_inner());
-        models.push(&mut run, seq, t_ms, &nonce, &jpeg, &image)
+        models.push(&mut run, seq, t_ms, &nonce, &jpeg, &image)?;
+        Ok::<_, huoti_vision::VisionError>(hints::after_frame(&run, &plan, seq, t_ms))
     })
     .await;
     // Frames it now holds back for reordering are covered by the node's budget, or dropped.
     st.live.settle(id, &shared);
     match measured {
-        Ok(Ok(())) => {}
+        Ok(Ok(hint)) => return hint,
         Ok(Err(e)) => tracing::warn!(session = id, error = %e, "measuring a frame on arrival failed; complete will re-analyse"),
         Err(e) => tracing::warn!(session = id, error = %e, "measuring a frame on arrival panicked; complete will re-analyse"),
     }
+    None
 }
 
 /// Seals and stores a frame: `Ok(false)` when its sequence number was taken meanwhile.

@@ -3,7 +3,7 @@
 //!
 //! * [`create`]: `POST /v1/sessions` — challenge, client token, subject, data key.
 //! * [`frames`]: `POST /v1/sessions/{id}/frames` — limits, consent gate, sealing, and the
-//!   measurement on arrival.
+//!   measurement on arrival, and the prompt for the open action window (`hints`).
 //! * [`complete`]: `POST /v1/sessions/{id}/complete` — what is left of the analysis, the
 //!   verdict, the erasure of the frames (L2).
 //! * [`lifecycle`]: `GET /v1/sessions/{id}/result`, expiry and the janitor.
@@ -11,6 +11,7 @@
 pub mod complete;
 pub mod create;
 pub mod frames;
+mod hints;
 pub mod lifecycle;
 
 use std::sync::Arc;

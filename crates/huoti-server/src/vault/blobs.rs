@@ -83,8 +83,13 @@ impl BlobStore for DirBlobStore {
                 std::fs::create_dir_all(parent)?;
             }
             let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, bytes)?;
-            std::fs::rename(tmp, path)
+            // A write that fails half-way (disk full) or a rename that fails leaves face data in
+            // a file no row names and no deletion would find: remove it at once.
+            let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path));
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            written
         })
         .await
     }
@@ -151,5 +156,19 @@ mod tests {
         assert_eq!(s.delete_prefix("a").await.unwrap(), 1);
         assert!(s.get("a/1.sealed").await.is_err());
         assert_eq!(s.delete_prefix("a").await.unwrap(), 0);
+    }
+
+    /// L2: a failed write leaves no temporary copy of the sealed bytes behind.
+    #[tokio::test]
+    async fn l2_a_failed_blob_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = DirBlobStore::new(dir.path()).unwrap();
+        // A directory in the way makes the final rename fail after the bytes were written.
+        std::fs::create_dir_all(dir.path().join("a/1.sealed/in-the-way")).unwrap();
+        assert!(s.put("a/1.sealed", b"sealed bytes".to_vec()).await.is_err());
+        assert!(!dir.path().join("a/1.tmp").exists(), "the temporary file must be removed at once");
+        let mut left = Vec::new();
+        walk(dir.path(), dir.path(), &mut left).unwrap();
+        assert!(left.iter().all(|k| !k.ends_with(".tmp")), "{left:?}");
     }
 }

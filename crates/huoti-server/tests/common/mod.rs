@@ -48,6 +48,14 @@ pub struct Env {
     pub key: String,
 }
 
+/// The blob files stored under `owner` (a session id or a subject) in the local blob directory.
+pub fn blobs_of(env: &Env, owner: &str) -> Vec<String> {
+    match std::fs::read_dir(env.dir.path().join("blobs").join(owner)) {
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 pub async fn setup_on(backend: &str) -> Env {
     setup_at(backend, T0).await
 }

@@ -333,8 +333,9 @@ fn s2_blob_store_full_disk_clear_errors_nothing_half_written() {
     let inv = Inventory::take(&server.data, &db, &needles(&jpegs));
     inv.assert_clean("(f) full disk");
     assert_eq!((inv.frames, inv.unreadable_frames), (stored, 0), "a row for each 200, and each opens");
+    assert_eq!(inv.temp_files, 0, "a failed write removes its partial temp file at once (L2)");
     println!(
-        "FAULTS (f) blob store full (256 KiB tmpfs): {stored} frames stored, {refused} refused with 503 storage_unavailable; {} rows, 0 unreadable, {} partial temp file(s) left under the session (erased with it), 0 plaintext hits",
+        "FAULTS (f) blob store full (256 KiB tmpfs): {stored} frames stored, {refused} refused with 503 storage_unavailable; {} rows, 0 unreadable, {} partial temp file(s) left, 0 plaintext hits",
         inv.frames, inv.temp_files
     );
     drop(tmpfs);
