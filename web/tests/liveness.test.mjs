@@ -22,6 +22,9 @@ const frameRequests = (requests) => requests.filter((r) => r.method === 'POST' &
 const events = (page) => page.evaluate(() => window.__events);
 const shadowText = (page, sel) => page.evaluate((s) => document.querySelector('huoti-liveness').shadowRoot.querySelector(s)?.textContent ?? '', sel);
 const SHORT_PLAN = { actions: [{ action: 'blink', start_ms: 1000, end_ms: 3000 }], flashes: [] };
+/** The photosensitivity-safe palette (huoti_liveness::light::SAFE_PALETTE). */
+const SAFE_PALETTE = [[255, 0, 255], [30, 130, 255], [40, 160, 40], [170, 130, 0], [0, 150, 160], [190, 120, 230]];
+
 const FLASH_PLAN = {
   actions: [{ action: 'blink', start_ms: 3000, end_ms: 5000 }],
   flashes: [
@@ -233,7 +236,7 @@ test('c2_removing_the_element_mid_capture_releases_the_camera', { timeout: 60000
   await context.close();
 });
 
-test('reduced_flash_choice_with_a_flash_plan_gets_a_new_session_without_flashes_before_the_camera', { timeout: 30000 }, async () => {
+test('reduced_flash_choice_with_a_flash_plan_gets_a_new_session_with_safe_light_steps_before_the_camera', { timeout: 30000 }, async () => {
   const { page, context, sessionId } = await openDemo(browser, huoti.base, FLASH_PLAN);
   const first = await sessionId();
   const el = page.locator('huoti-liveness');
@@ -247,14 +250,17 @@ test('reduced_flash_choice_with_a_flash_plan_gets_a_new_session_without_flashes_
   const ev = await events(page);
   assert.deepEqual(ev.map((e) => e.type), ['huoti-retry']);
   assert.equal(ev[0].detail.reducedFlash, true);
-  assert.equal(await page.evaluate(() => document.querySelector('huoti-liveness').challenge.flashes.length), 0);
+  // The demo keeps the recorded clip's light steps; the server redrew them in the safe profile.
+  const safe = await page.evaluate(() => document.querySelector('huoti-liveness').challenge);
+  assert.equal(safe.reduced_flash, true);
+  assert.equal(safe.transition_ms, 300);
+  assert.equal(safe.flashes.length, FLASH_PLAN.flashes.length, JSON.stringify(safe.flashes));
+  for (const f of safe.flashes) assert.ok(SAFE_PALETTE.some((c) => c.join() === f.rgb.join()), `${f.rgb} is not a safe colour`);
+  assert.deepEqual(safe.actions, FLASH_PLAN.actions, 'the clip keeps its actions');
   assert.equal(await el.locator('#reduced-flash').isChecked(), true, 'the choice is remembered');
   assert.deepEqual(await trackStates(page), [], 'the camera was not opened');
   await context.close();
 });
-
-/** The photosensitivity-safe palette (huoti_liveness::light::SAFE_PALETTE). */
-const SAFE_PALETTE = [[255, 0, 255], [30, 130, 255], [40, 160, 40], [170, 130, 0], [0, 150, 160], [190, 120, 230]];
 
 test('reduced_flash_choice_shows_the_safe_light_profile_never_nothing', { timeout: 60000 }, async () => {
   // No fixed challenge: the server draws the plan and decides its light profile.

@@ -132,6 +132,10 @@ error_codes! {
     NoFrames = ("no_frames", 422, "No frames received"),
     /// The explicit challenge in a test-mode session request is not a valid plan.
     InvalidChallenge = ("invalid_challenge", 422, "Invalid challenge"),
+    /// The session's challenge would have no light step (a `fixed_challenge` without
+    /// `flashes`) and the server is not in test mode: outside test mode every session's
+    /// challenge has a light step, so no verdict can rest without the light check.
+    LightRequired = ("light_required", 422, "Light step required"),
     /// Frames arrive faster than the per-session rate limit; retry after `retry_after_s`.
     RateLimited = ("rate_limited", 429, "Too many requests"),
     /// Too many failed sessions for this correlation id recently: temporarily locked.

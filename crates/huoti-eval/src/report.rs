@@ -276,6 +276,7 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     steps_markdown(&mut md, report);
+    reactions_markdown(&mut md, report);
     if !report.skipped.is_empty() {
         let _ = writeln!(md, "\nSkipped:\n");
         for sk in &report.skipped {
@@ -429,4 +430,42 @@ pub fn write_all(mut report: Report, dir: &Path) -> Result<Report, crate::Error>
     write("report.json", &(json + "\n"))?;
     write("report.md", &markdown(&report))?;
     Ok(report)
+}
+
+/// Session mode: when each performed step's movement started against its window's start
+/// (issue 17's reaction timing; with a fixed plan laid over a recording, reported only).
+fn reactions_markdown(md: &mut String, report: &Report) {
+    use std::fmt::Write;
+    let rows: Vec<(&Scored, &huoti_liveness::Reaction)> = report
+        .presentations
+        .iter()
+        .filter_map(|r| r.session.as_ref().map(|s| (r, s)))
+        .flat_map(|(r, s)| s.reactions.iter().map(move |e| (r, e)))
+        .filter(|(_, e)| e.reaction_ms.is_some())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n## Reaction timing\n");
+    let _ = writeln!(
+        md,
+        "Per performed step: the window's start (the prompt, in a production session), when the movement started (the first \
+         frame of the run reaching half the needed departure) and the difference. A production session is uncertain \
+         (`reaction_timing`) when it is below −`reaction_early_tolerance_ms` or above `reaction_late_ms`.\n"
+    );
+    let _ = writeln!(md, "| file | label | action | prompt (s) | start (s) | reaction (ms) | timing |");
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|");
+    for (r, e) in &rows {
+        let timing = serde_json::to_value(e.timing).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.2} | {} | {} | {timing} |",
+            r.name,
+            r.label,
+            e.action,
+            e.prompt_ms as f64 / 1000.0,
+            e.onset_ms.map_or("-".into(), |t| format!("{:.2}", t as f64 / 1000.0)),
+            e.reaction_ms.map_or("-".into(), |ms| ms.to_string()),
+        );
+    }
 }

@@ -87,6 +87,10 @@ pub struct SessionSummary {
     /// Per step of the challenge: what it was measured on, the person's resting value, the
     /// departure needed and the largest one seen (the calibration data of the action checks).
     pub steps: Vec<StepEvidence>,
+    /// Per step: when the movement started against the step's window start (its prompt, in a
+    /// production session; here the window is laid over the recording), issue 17's reaction
+    /// timing. Reported, not judged: a fixed plan's actions react to no prompt.
+    pub reactions: Vec<huoti_liveness::Reaction>,
 }
 
 /// One presentation's result.
@@ -305,6 +309,7 @@ fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, 
         reasons: verdict.reasons.iter().map(|r| r.code.as_str().to_owned()).collect(),
         frames: seq as usize,
         steps: huoti_liveness::step_evidence(&plan, &observations, &thresholds),
+        reactions: huoti_liveness::reactions(&plan, &observations, &thresholds),
     });
     Ok(())
 }

@@ -49,6 +49,11 @@ struct Following {
     score: f32,
     /// Projection of the measured step differences on the displayed ones, over its noise.
     snr: f32,
+    /// The least-squares gain of the measured differences on the displayed ones: how much
+    /// the signal moves per unit of displayed colour change. A face lit by a screen has a
+    /// gain bounded by physics (`ln(1 + a)/2.4` for a screen casting `a` times the room's
+    /// light); glare on a screen that fills the view has far more, chance alignment far less.
+    gain: f32,
 }
 
 /// Scores `signal` against the plan's colour steps (see the manual); `None` when fewer than
@@ -108,7 +113,7 @@ fn following(
     let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f32>();
     let (norm_d, norm_e) = (dot(&d, &d).sqrt(), dot(&e, &e).sqrt());
     if norm_e <= f32::EPSILON || norm_d <= f32::EPSILON {
-        return Some(Following { score: 0.0, snr: 0.0 });
+        return Some(Following { score: 0.0, snr: 0.0, gain: 0.0 });
     }
     let cos = dot(&d, &e) / (norm_d * norm_e);
     let sigma = if dof > 0 {
@@ -129,10 +134,9 @@ fn following(
     let between = ((norm_d * norm_d - projection * projection).max(0.0) / off_dof as f32).sqrt();
     let snr = projection / within.max(between);
     let score = cos.max(0.0) * (snr / th.flash_good_snr).clamp(0.0, 1.0);
-    Some(Following {
-        score: if score.is_finite() { score } else { 0.0 },
-        snr: if snr.is_finite() { snr } else { 0.0 },
-    })
+    let gain = dot(&d, &e) / (norm_e * norm_e);
+    let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
+    Some(Following { score: finite(score), snr: finite(snr), gain: finite(gain) })
 }
 
 pub(crate) fn check_flash(
@@ -164,14 +168,27 @@ pub(crate) fn check_flash(
         };
     };
     // The colours on the whole picture rather than on the face: a screen in front of the
-    // camera. Judged only where the face test would pass, so it can only take a pass away.
-    let glare = following(plan, faces, th, glare_signal)
-        .is_some_and(|g| g.score >= th.flash_glare_score && g.snr >= th.flash_glare_snr);
-    let passed = face.score >= th.flash_min_score && !glare;
+    // camera. Either the background's own halves follow them (added light changes a dark
+    // region more than a bright one; a reflection on a face leaves the background alone), or
+    // the face follows them more strongly than any screen can light a face. Both can only
+    // take a pass away.
+    let background_follows = following(plan, faces, th, glare_signal).is_some_and(|g| {
+        g.score >= th.flash_glare_score && g.snr >= th.flash_glare_snr && g.gain >= th.flash_glare_ratio * face.gain.max(0.0)
+    });
+    let glare = background_follows || face.gain > th.flash_max_gain;
+    // Every step must have moved the face by what a screen's light can: a drift that lines up
+    // with the colours by chance moves it less.
+    let weak = face.gain < th.flash_min_gain;
+    let passed = face.score >= th.flash_min_score && !weak && !glare;
+    let score = if glare {
+        0.0
+    } else {
+        face.score * (face.gain / th.flash_min_gain).clamp(0.0, 1.0)
+    };
     FlashResult {
         check: Some(CheckScore {
             check: Check::Flash,
-            score: if glare { 0.0 } else { face.score },
+            score,
             passed: Some(passed),
         }),
         reasons: if glare {
@@ -181,5 +198,64 @@ pub(crate) fn check_flash(
         } else {
             Vec::new()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::plan;
+    use crate::timeline::face_frames;
+    use crate::{Action, FrameObservation};
+
+    /// 15 fps frames whose face colour is `base × (1 + k·s)` for the screen's linear colour `s`
+    /// shown 60 ms earlier, on a still background: a noiseless response of gain ≈ `k` (for
+    /// small `k`) in the check's log-chroma units.
+    fn lit(plan: &ChallengePlan, k: f32) -> Vec<FrameObservation> {
+        (0..90u32)
+            .map(|i| {
+                let t_ms = 20 + u64::from(i) * 67;
+                let s = plan.flash_at(t_ms.saturating_sub(60)).map_or([0.5; 3], |rgb| rgb.map(linear));
+                // A little texture so the spread within steps is not zero.
+                let wobble = 0.3 * ((i % 3) as f32 - 1.0);
+                FrameObservation {
+                    seq: i,
+                    t_ms,
+                    nonce: plan.nonce.clone(),
+                    faces: 1,
+                    quality: 0.8,
+                    frame_hash: u64::from(i),
+                    face: Some(FaceObservation {
+                        face_rgb: std::array::from_fn(|c| 150.0 * (1.0 + k * s[c]) + wobble),
+                        background_rgb: [90.0, 100.0, 110.0],
+                        background_split_rgb: Some([[40.0, 45.0, 50.0], [140.0, 150.0, 160.0]]),
+                        ..Default::default()
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    fn judge(plan: &ChallengePlan, k: f32) -> FlashResult {
+        let frames = lit(plan, k);
+        check_flash(plan, &face_frames(&frames), &Thresholds::default())
+    }
+
+    #[test]
+    fn c3_the_face_must_respond_as_strongly_as_screen_light_can_and_no_more() {
+        let p = plan(&[Action::Blink], true);
+        // A screen casting 4 % of the room's light: gain ≈ 0.04 / 2.4 per sRGB code ≈ 0.016.
+        let lit = judge(&p, 0.04);
+        assert_eq!(lit.check.unwrap().passed, Some(true), "{lit:?}");
+        assert!(lit.reasons.is_empty());
+        // The same shape, a quarter of the strength: a recording's drift lining up by chance.
+        let drift = judge(&p, 0.005);
+        assert_eq!(drift.check.unwrap().passed, Some(false), "{drift:?}");
+        assert_eq!(drift.reasons, vec![ReasonCode::FlashMismatch]);
+        assert!(drift.check.unwrap().score < 0.5, "scaled down by gain / flash_min_gain");
+        // Far stronger than any screen can light a face: the colours are the picture's own.
+        let glare = judge(&p, 30.0);
+        assert_eq!(glare.check.unwrap().passed, Some(false), "{glare:?}");
+        assert_eq!(glare.reasons, vec![ReasonCode::FlashUniform]);
     }
 }

@@ -8,6 +8,7 @@ use crate::face::check_face;
 use crate::flash::check_flash;
 use crate::integrity::check_integrity;
 use crate::medium::check_medium;
+use crate::onset::check_reactions;
 use crate::passive::{best_quality, check_passive};
 use crate::timeline::{baseline, face_frames};
 use crate::{
@@ -94,6 +95,7 @@ pub fn analyse(
     let face = check_face(frames, &faces, base.as_ref(), th);
     let passive = check_passive(frames, th);
     let medium = check_medium(frames, th);
+    let reactions = check_reactions(plan, frames, th);
 
     let mut codes: Vec<ReasonCode> = [
         challenge.reasons,
@@ -102,6 +104,7 @@ pub fn analyse(
         face.reasons,
         passive.reasons,
         medium.reasons,
+        reactions,
     ]
     .concat();
     codes.sort();

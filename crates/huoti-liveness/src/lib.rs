@@ -18,6 +18,7 @@
 //! | check | catches | reasons |
 //! |---|---|---|
 //! | challenge | replayed or pre-recorded video, photos, puppets that cannot follow a fresh random timeline | `challenge_order`, `challenge_missing`, `challenge_unexpected` |
+//! | reaction timing | recordings whose actions happen in their windows but not as a reaction to the prompts: a start before the prompt or implausibly late ([`reactions`]) | `reaction_timing` |
 //! | flash | video replay and injection: the face's colour must follow random screen colours (and only the face's: glare on a screen held up shows on the whole picture) | `flash_mismatch`, `flash_uniform`, `light_required`, `flash_reduced` |
 //! | integrity | injection and replay: sequence, timing, nonce, static presentation, frames seen before, frames uploaded in a burst after the capture | `sequence_invalid`, `timing_implausible`, `nonce_mismatch`, `too_few_frames`, `static_presentation`, `replayed_frames`, `arrival_burst` |
 //! | face | a second face, a face swapped mid-session | `no_face`, `multiple_faces`, `face_changed` |
@@ -112,6 +113,7 @@ pub mod light;
 pub mod manual;
 mod medium;
 mod observation;
+mod onset;
 mod passive;
 mod plan;
 mod progress;
@@ -135,6 +137,7 @@ pub use error::Error;
 pub use fusion::{AnalysisContext, analyse};
 pub use light::LightProfile;
 pub use observation::{FaceObservation, FrameObservation};
+pub use onset::{Reaction, Timing, reactions};
 pub use passive::select_passive_frames;
 pub use plan::{Action, ActionStep, ChallengeConfig, ChallengePlan, FlashConfig, FlashStep};
 pub use progress::{ActionHint, HintState, StepEvidence, action_hint, iris_wanted, step_evidence};

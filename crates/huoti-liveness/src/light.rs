@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ChallengePlan, Error, FlashConfig};
+use rand_core::RngCore;
+
+use crate::{ChallengePlan, Error, FlashConfig, FlashStep};
 
 /// A change of relative luminance at least this large is half of a WCAG general flash.
 pub const GENERAL_FLASH_DELTA: f32 = 0.1;
@@ -285,6 +287,62 @@ pub(crate) fn check_safe_plan(plan: &ChallengePlan) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+impl ChallengePlan {
+    /// The same plan with its light steps redrawn in the photosensitivity-safe profile `safe`
+    /// (normally [`FlashConfig::photosensitive_safe`]): for a fixed (test-mode) plan whose
+    /// person asked for reduced flashing. The server decides the profile, so a fixed plan's
+    /// hard-cut colours are never shown to that person; its actions stay as they are. The new
+    /// steps start where the given ones did, one per given step (at least two), each
+    /// `safe.step_ms` long and fading in over `safe.transition_ms`. A given colour that is in
+    /// `safe.colours` is kept (a test can fix the whole plan); any other is replaced by a random
+    /// one of `safe.colours`, none repeated back to back. A plan without light steps stays
+    /// without (only a fixed plan may, and only in test mode).
+    ///
+    /// ```
+    /// use huoti_liveness::{Action, ActionStep, ChallengePlan, FlashConfig, FlashStep, LightProfile};
+    /// use rand_core::SeedableRng;
+    /// let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    /// let act = ActionStep { action: Action::Blink, start_ms: 4000, end_ms: 7000 };
+    /// let hard = |i: u64, rgb| FlashStep { rgb, start_ms: 1000 + 400 * i, end_ms: 1400 + 400 * i };
+    /// let plan = ChallengePlan::fixed("ab", vec![act], vec![hard(0, [255, 0, 0]), hard(1, [0, 0, 255])])?;
+    /// let safe = plan.clone().with_safe_light(&FlashConfig::photosensitive_safe(), &mut rng)?;
+    /// assert_eq!(safe.light_profile(), LightProfile::PhotosensitiveSafe);
+    /// assert_eq!((safe.flashes.len(), safe.flashes[0].start_ms, safe.transition_ms), (2, 1000, 300));
+    /// assert_eq!(safe.actions, plan.actions);
+    /// # Ok::<(), huoti_liveness::Error>(())
+    /// ```
+    pub fn with_safe_light(mut self, safe: &FlashConfig, rng: &mut impl RngCore) -> Result<ChallengePlan, Error> {
+        safe.validate(LightProfile::PhotosensitiveSafe)?;
+        let Some(first) = self.flashes.first() else {
+            return Ok(self);
+        };
+        let (count, mut t) = (self.flashes.len().max(2), first.start_ms);
+        let mut flashes: Vec<FlashStep> = Vec::with_capacity(count);
+        for i in 0..count {
+            let prev = flashes.last().map(|s| s.rgb);
+            // A colour the safe palette already has is kept, so a test can fix the whole plan.
+            let given = self.flashes.get(i).map(|s| s.rgb).filter(|c| safe.colours.contains(c) && Some(*c) != prev);
+            let candidates: Vec<[u8; 3]> = safe.colours.iter().copied().filter(|c| Some(*c) != prev).collect();
+            let rgb = given.unwrap_or_else(|| candidates[crate::plan::uniform(rng, candidates.len())]);
+            flashes.push(FlashStep { rgb, start_ms: t, end_ms: t + safe.step_ms });
+            t += safe.step_ms;
+        }
+        self.flashes = flashes;
+        self.reduced_flash = true;
+        self.transition_ms = safe.transition_ms;
+        let windows: Vec<(u64, u64)> = self
+            .actions
+            .iter()
+            .map(|s| (s.start_ms, s.end_ms))
+            .chain(self.flashes.iter().map(|s| (s.start_ms, s.end_ms)))
+            .collect();
+        self.neutral_ms = windows.iter().map(|w| w.0).min().unwrap_or(0);
+        self.total_ms = windows.iter().map(|w| w.1).max().unwrap_or(0);
+        self.validate()?;
+        Ok(self)
+    }
 }
 
 #[cfg(test)]

@@ -224,3 +224,33 @@ fn profile_names_are_stable() {
         assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
     }
 }
+
+#[test]
+fn a_fixed_plan_redrawn_in_the_safe_profile_is_safe_keeps_its_actions_and_safe_colours() {
+    let safe = FlashConfig::photosensitive_safe();
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    // Hard cuts of saturated colours, a saturated red among them.
+    let hard = plan_with(&[[255, 0, 0], [0, 0, 255], [255, 255, 255], [0, 255, 0]], 400, 0, false);
+    for _ in 0..50 {
+        let p = hard.clone().with_safe_light(&safe, &mut rng).unwrap();
+        assert_eq!(p.light_profile(), LightProfile::PhotosensitiveSafe);
+        assert_eq!(check_safe_plan(&p), Ok(()));
+        assert!(assess_light(&p, Some([0, 0, 0])).meets_three_flashes());
+        assert_eq!(p.actions, hard.actions, "the actions stay");
+        assert_eq!(p.flashes.len(), 4);
+        assert_eq!(p.flashes[0].start_ms, 1000);
+        assert!(p.flashes.iter().all(|f| f.end_ms - f.start_ms == safe.step_ms && safe.colours.contains(&f.rgb)));
+        assert_eq!((p.transition_ms, p.fixed), (safe.transition_ms, true));
+        assert_eq!(p.total_ms, p.flashes.last().unwrap().end_ms.max(p.actions[0].end_ms));
+        assert_eq!(p.validate(), Ok(()));
+    }
+    // Safe colours given are kept as given: a test can fix the whole plan.
+    let chosen = plan_with(&SAFE_PALETTE[..3], 400, 0, false);
+    let p = chosen.with_safe_light(&safe, &mut rng).unwrap();
+    assert_eq!(p.flashes.iter().map(|f| f.rgb).collect::<Vec<_>>(), SAFE_PALETTE[..3].to_vec());
+    // No light step stays none (a fixed plan only), and an unsafe configuration is refused.
+    let none = ChallengePlan::fixed("ab", hard.actions.clone(), vec![]).unwrap();
+    assert!(none.clone().with_safe_light(&safe, &mut rng).unwrap().flashes.is_empty());
+    let cut = FlashConfig { transition_ms: 0, ..safe };
+    assert!(matches!(hard.with_safe_light(&cut, &mut rng), Err(Error::UnsafeLight(_))));
+}

@@ -64,10 +64,11 @@ pub struct FlashConfig {
     /// Palette the colours are drawn from (sRGB, 0–255). Needs at least two distinct colours.
     /// Default: red, green, blue, yellow, magenta, cyan, white.
     pub colours: Vec<[u8; 3]>,
-    /// Fewest flash steps (default 4). At least 2: the check works on differences between
-    /// consecutive steps.
+    /// Fewest flash steps (default 5). At least 2: the check works on differences between
+    /// consecutive steps; more steps make a chance alignment with a recording's drift rarer
+    /// (`docs/EVALUATION.md`).
     pub min_count: usize,
-    /// Most flash steps (default 6).
+    /// Most flash steps (default 7).
     pub max_count: usize,
     /// Duration of one flash step, ms (default 400). A few camera frames must fit in a step
     /// after the reflection lag (see [`Thresholds::flash_lag_ms`](crate::Thresholds)).
@@ -91,8 +92,8 @@ impl Default for FlashConfig {
                 [0, 255, 255],
                 [255, 255, 255],
             ],
-            min_count: 4,
-            max_count: 6,
+            min_count: 5,
+            max_count: 7,
             step_ms: 400,
             transition_ms: 0,
         }
@@ -101,18 +102,18 @@ impl Default for FlashConfig {
 
 impl FlashConfig {
     /// The photosensitivity-safe profile: the [`SAFE_PALETTE`] (six colours of nearly equal
-    /// luminance, no saturated red), 4–5 steps of 800 ms, each fading in over 300 ms.
+    /// luminance, no saturated red), 5–6 steps of 800 ms, each fading in over 300 ms.
     pub fn photosensitive_safe() -> FlashConfig {
         FlashConfig {
             colours: SAFE_PALETTE.to_vec(),
-            min_count: 4,
-            max_count: 5,
+            min_count: 5,
+            max_count: 6,
             step_ms: 800,
             transition_ms: 300,
         }
     }
 
-    fn validate(&self, profile: LightProfile) -> Result<(), Error> {
+    pub(crate) fn validate(&self, profile: LightProfile) -> Result<(), Error> {
         if self.step_ms == 0 {
             return Err(Error::ZeroDuration("flash.step_ms"));
         }
@@ -521,7 +522,7 @@ fn check_windows(what: &'static str, windows: &[(u64, u64)]) -> Result<(), Error
 }
 
 /// Uniform integer in `0..n` (`n > 0`), without modulo bias (rejection sampling).
-fn uniform(rng: &mut impl RngCore, n: usize) -> usize {
+pub(crate) fn uniform(rng: &mut impl RngCore, n: usize) -> usize {
     debug_assert!(n > 0);
     let n = n as u64;
     // Largest multiple of n that fits in u64: values at or above it would bias the result.

@@ -32,7 +32,7 @@ fn default_plan_timeline() {
     let p = ChallengePlan::random(&ChallengeConfig::default(), "00ff", &mut seeded(1)).unwrap();
     assert_eq!(p.neutral_ms, 1000);
     assert_eq!(p.flashes[0].start_ms, 1000);
-    assert!((4..=6).contains(&p.flashes.len()));
+    assert!((5..=7).contains(&p.flashes.len()));
     let flash_end = p.flashes.last().unwrap().end_ms;
     assert_eq!(flash_end, 1000 + 400 * p.flashes.len() as u64);
     assert_eq!(p.actions[0].start_ms, flash_end);
@@ -49,7 +49,7 @@ fn reduced_flash_plan_keeps_a_light_step_in_the_safe_profile() {
     let p = ChallengePlan::random(&config, "00ff", &mut seeded(1)).unwrap();
     assert!(p.reduced_flash && p.has_light() && !p.fixed);
     assert_eq!(p.light_profile(), crate::LightProfile::PhotosensitiveSafe);
-    assert!((4..=5).contains(&p.flashes.len()));
+    assert!((5..=6).contains(&p.flashes.len()));
     assert_eq!(p.transition_ms, 300);
     for f in &p.flashes {
         assert!(crate::light::SAFE_PALETTE.contains(&f.rgb));

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// Identifies this set of values in verdicts (default `"builtin-2"`).
+    /// Identifies this set of values in verdicts (default `"builtin-3"`).
     pub version: String,
 
     // --- challenge -------------------------------------------------------------------------
@@ -80,12 +80,26 @@ pub struct Thresholds {
     /// Smallest noise assumed on the face-vs-background log-chroma signal (default 0.002),
     /// so noiseless (synthetic or injected) input cannot produce an infinite ratio.
     pub flash_noise_floor: f32,
+    /// The face's response *gain* (log-chroma change per unit of displayed linear colour
+    /// change, fitted over every step) below which the check fails with `flash_mismatch`
+    /// (default 0.01: what a screen casting 2.5 % of the room's light gives, `ln(1 + a)/2.4`
+    /// in sRGB code space; the weakest published setup in `docs/EVALUATION.md` casts 3.6 %).
+    /// A recording's own drift that lines up with the colours by chance responds weaker.
+    pub flash_min_gain: f32,
+    /// The face's response gain above which the colours are not a reflection on a face but
+    /// light on a screen in front of the camera: `flash_uniform` (default 1.0: a screen ten
+    /// times brighter on the face than the whole room, `ln(11)/2.4`; full-white glare on a
+    /// replay screen gives 1.3–2.7 in the simulator).
+    pub flash_max_gain: f32,
     /// The glare test: when the background's dark-to-bright ratio follows the colours with a
-    /// score of at least this (default 0.5)…
+    /// score of at least this (default 0.3)…
     pub flash_glare_score: f32,
-    /// …and a signal-to-noise ratio of at least this (default 3), the colours fell on the
-    /// whole picture, not on a face: `flash_uniform`.
+    /// …a signal-to-noise ratio of at least this (default 1.5)…
     pub flash_glare_snr: f32,
+    /// …and a gain of at least this fraction of the face's (default 0.05; a face lit by a
+    /// screen leaves the background's halves in the same ratio, gain ≈ 0), the colours fell
+    /// on the whole picture, not on a face: `flash_uniform`.
+    pub flash_glare_ratio: f32,
 
     // --- integrity -------------------------------------------------------------------------
     /// Shortest plausible mean frame interval, ms (default 15: a 60 fps camera with jitter).
@@ -152,12 +166,26 @@ pub struct Thresholds {
     /// Session screen-medium cue at or above which the verdict gets `screen_medium`
     /// (default 0.5).
     pub medium_max: f32,
+
+    // --- reaction timing ---------------------------------------------------------------------
+    /// An action's movement starts at the first frame of the run, leading to it, whose
+    /// departure from rest reaches this share of the needed departure (default 0.5).
+    pub reaction_start_fraction: f32,
+    /// How long before its prompt a production plan's action may start, ms (default 100: a
+    /// person cannot react before the prompt; the margin covers the frame clock against the
+    /// screen's). Earlier gives `reaction_timing`.
+    pub reaction_early_tolerance_ms: u64,
+    /// How long after its prompt a production plan's action may start, ms (default 2000:
+    /// people start a prompted head or face movement well within a second or so; a start in
+    /// the window's last second is a recording's, not a reaction). Later gives
+    /// `reaction_timing`.
+    pub reaction_late_ms: u64,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            version: "builtin-2".to_owned(),
+            version: "builtin-3".to_owned(),
             rest_quantile: 0.1,
             turn_yaw_deg: 12.0,
             turn_margin_deg: 5.0,
@@ -182,8 +210,11 @@ impl Default for Thresholds {
             flash_min_score: 0.5,
             flash_good_snr: 3.0,
             flash_noise_floor: 0.002,
-            flash_glare_score: 0.5,
-            flash_glare_snr: 3.0,
+            flash_min_gain: 0.01,
+            flash_max_gain: 1.0,
+            flash_glare_score: 0.3,
+            flash_glare_snr: 1.5,
+            flash_glare_ratio: 0.05,
             min_mean_interval_ms: 15.0,
             max_mean_interval_ms: 200.0,
             max_gap_ms: 1000,
@@ -205,6 +236,9 @@ impl Default for Thresholds {
             passive_quantile: 0.25,
             medium_quantile: 0.75,
             medium_max: 0.5,
+            reaction_start_fraction: 0.5,
+            reaction_early_tolerance_ms: 100,
+            reaction_late_ms: 2000,
         }
     }
 }

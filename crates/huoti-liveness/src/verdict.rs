@@ -50,6 +50,7 @@ impl Decision {
 /// | `too_few_frames` | uncertain | too few frames overall, for the baseline, or in an action window |
 /// | `no_face` | uncertain | no face in too many frames |
 /// | `challenge_unexpected` | uncertain | a head turn the plan did not ask for, during the action phase |
+/// | `reaction_timing` | uncertain | an action of a production plan started before its prompt (more than `reaction_early_tolerance_ms`, 100 ms) or more than `reaction_late_ms` (2 s) after it: a recording, not a reaction |
 /// | `flash_mismatch` | uncertain | the face's colour did not follow the flashed colours (weak signal or no response) |
 /// | `flash_uniform` | uncertain | the flashed colours appeared on the whole picture, not only on the face: glare on a screen held in front of the camera |
 /// | `light_required` | uncertain | the plan has no light step and is not a fixed (test-mode) plan: never live without the light check |
@@ -88,6 +89,8 @@ pub enum ReasonCode {
     /// See the table on [`ReasonCode`].
     ChallengeUnexpected,
     /// See the table on [`ReasonCode`].
+    ReactionTiming,
+    /// See the table on [`ReasonCode`].
     FlashMismatch,
     /// See the table on [`ReasonCode`].
     FlashUniform,
@@ -105,7 +108,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, most severe first (the order reasons appear in a verdict).
-    pub const ALL: [ReasonCode; 20] = [
+    pub const ALL: [ReasonCode; 21] = [
         ReasonCode::SequenceInvalid,
         ReasonCode::TimingImplausible,
         ReasonCode::NonceMismatch,
@@ -119,6 +122,7 @@ impl ReasonCode {
         ReasonCode::TooFewFrames,
         ReasonCode::NoFace,
         ReasonCode::ChallengeUnexpected,
+        ReasonCode::ReactionTiming,
         ReasonCode::FlashMismatch,
         ReasonCode::FlashUniform,
         ReasonCode::LightRequired,
@@ -144,6 +148,7 @@ impl ReasonCode {
             ReasonCode::TooFewFrames => "too_few_frames",
             ReasonCode::NoFace => "no_face",
             ReasonCode::ChallengeUnexpected => "challenge_unexpected",
+            ReasonCode::ReactionTiming => "reaction_timing",
             ReasonCode::FlashMismatch => "flash_mismatch",
             ReasonCode::FlashUniform => "flash_uniform",
             ReasonCode::LightRequired => "light_required",
@@ -191,6 +196,10 @@ impl ReasonCode {
             ReasonCode::ChallengeUnexpected => {
                 "The head was turned in a direction the challenge did not ask for."
             }
+            ReasonCode::ReactionTiming => {
+                "A requested action started before its prompt appeared, or implausibly long \
+                 after it, as in a recording that does not react to the screen."
+            }
             ReasonCode::FlashMismatch => {
                 "The light on the face did not follow the colours flashed on the screen."
             }
@@ -235,6 +244,7 @@ impl ReasonCode {
             ReasonCode::TooFewFrames
             | ReasonCode::NoFace
             | ReasonCode::ChallengeUnexpected
+            | ReasonCode::ReactionTiming
             | ReasonCode::FlashMismatch
             | ReasonCode::FlashUniform
             | ReasonCode::LightRequired

@@ -76,6 +76,9 @@
 //!   samples are wired in [`privacy`].
 //! * **No fixed challenges in production**: an explicit challenge is refused
 //!   (`test_mode_disabled`) unless the server was started with `test_mode`.
+//! * **No session without the light check outside test mode**: the server decides the light
+//!   profile (reduced flash → the photosensitivity-safe one, never none); a challenge without
+//!   a light step is refused at creation (`light_required`).
 //! * **No secrets or face data in logs or metrics**: keys and tokens are stored as hashes,
 //!   compared in constant time, and never logged.
 //!

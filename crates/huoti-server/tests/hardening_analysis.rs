@@ -15,7 +15,7 @@ use huoti_privacy::Role;
 use huoti_server::Clock;
 use huoti_server::http::auth;
 use huoti_server::testkit::scalar;
-use huoti_server::{AppState, ManualClock, Models, ServerConfig, build_state, create_integrator_key, router};
+use huoti_server::{ManualClock, Models, ServerConfig, build_state, create_integrator_key, router};
 use serde_json::{Value, json};
 
 fn models() -> Arc<Models> {

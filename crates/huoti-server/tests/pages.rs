@@ -113,9 +113,15 @@ async fn demo_and_its_session_endpoint_exist_only_in_dev_mode() {
     assert!(s["session_id"].as_str().unwrap().starts_with("s_"));
     assert!(s["client_token"].as_str().unwrap().starts_with("ct_"));
     assert!(!body.contains("hk_"), "the demo integrator's key never reaches the page");
-    // A fixed challenge goes through the API's own check: refused outside test mode.
+    // A fixed challenge goes through the API's own check: refused outside test mode, as
+    // `light_required` when it has no light step (no session outside test mode lacks one).
     let fixed = json!({"fixed_challenge": {"actions": [{"action": "blink", "start_ms": 1000, "end_ms": 3000}], "flashes": []}});
     let (status, _, body) = call(&app, post(fixed.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("light_required"));
+    let lit = json!({"fixed_challenge": {"actions": [{"action": "blink", "start_ms": 2000, "end_ms": 3000}], "flashes": [
+        {"rgb": [255, 0, 0], "start_ms": 1000, "end_ms": 1500}, {"rgb": [0, 0, 255], "start_ms": 1500, "end_ms": 2000}]}});
+    let (status, _, body) = call(&app, post(lit)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("test_mode_disabled"));
     // Anything an integrator could send beyond the demo's two fields is refused, and a

@@ -87,6 +87,7 @@ mod measures;
 mod mesh;
 mod model;
 mod onnx_fold;
+mod onnx_prelu;
 mod quality;
 mod screen;
 mod tensor;

@@ -348,11 +348,16 @@ fn every_misuse_gets_its_own_problem_code_and_the_server_keeps_serving() {
 
     // No or wrong integrator key.
     assert_problem(server.post_json("/v1/sessions", "hk_0000000000000000.nope", &json!({})), 401, "unauthorized");
-    // Fixed challenge without test mode.
+    // Fixed challenge without test mode; without a light step it is `light_required` first.
     assert_problem(
-        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_plan(false)})),
+        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_lit_plan(&[[255, 0, 0], [0, 0, 255]], 400)})),
         403,
         "test_mode_disabled",
+    );
+    assert_problem(
+        server.post_json("/v1/sessions", &server.api_key, &json!({"fixed_challenge": cap12_plan(false)})),
+        422,
+        "light_required",
     );
     server.assert_serving();
 
@@ -563,4 +568,69 @@ fn kill_9_mid_upload_then_restart_loses_no_committed_frame() {
     assert_eq!(result["verdict"]["frames"], jpegs.len(), "every frame judged once: {result}");
     let metrics = server.metrics();
     assert_eq!(metric(&metrics, "huoti_analyses_total{path=\"at_complete\"}"), 1, "{metrics}");
+}
+
+/// cap12's fixed challenge with a light step in the still stretch between the mouth and the
+/// turn (6.2 s on): the colours and times of huoti-eval's `tests/perfect_replay.rs`.
+fn cap12_lit_plan(colours: &[[u8; 3]], step_ms: u64) -> Value {
+    let mut plan = cap12_plan(false);
+    plan["flashes"] = colours
+        .iter()
+        .enumerate()
+        .map(|(i, rgb)| json!({"rgb": rgb, "start_ms": 6200 + step_ms * i as u64, "end_ms": 6200 + step_ms * (i as u64 + 1)}))
+        .collect();
+    plan
+}
+
+/// Issue 17, "must show", at the server: the perfect replay — a bona fide recording whose
+/// actions match the challenge, sent as a session with no recapture artefact at all. With the
+/// standard light plan it is not live, with the photosensitivity-safe profile (the server's
+/// answer to `reduced_flash`) it is not live, and with no light step outside test mode the
+/// session is refused at creation (`light_required`). Each lit run has its own server: the
+/// same frames twice on one server would be caught as a replay, not by the light.
+#[test]
+fn c3_perfect_replay_is_not_live_with_either_light_profile_and_refused_without_a_light_step() {
+    let production = Server::start(false, &[]);
+    assert_problem(
+        production.post_json("/v1/sessions", &production.api_key, &json!({"fixed_challenge": cap12_plan(false)})),
+        422,
+        "light_required",
+    );
+    // The person's reduced-flash choice never takes the light step away.
+    let random = production.create_without_consent(json!({"reduced_flash": true}));
+    assert!(random.challenge.reduced_flash && random.challenge.flashes.len() >= 4, "{:?}", random.challenge);
+    drop(production);
+
+    let standard = cap12_lit_plan(&[[255, 0, 255], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255]], 500);
+    // SAFE_PALETTE's first three: the server keeps safe colours, so the plan is known.
+    let safe = cap12_lit_plan(&[[255, 0, 255], [30, 130, 255], [40, 160, 40]], 500);
+    let tmp = tempfile::tempdir().unwrap();
+    for (profile, plan, reduced) in [("standard", standard, false), ("photosensitive_safe", safe, true)] {
+        let server = Server::start(true, &[]);
+        // The server decides the profile: a fixed challenge with reduced_flash gets safe steps.
+        let s = server.create_without_consent(json!({"fixed_challenge": plan.clone(), "reduced_flash": reduced}));
+        assert_eq!(s.challenge.reduced_flash, reduced, "{profile}");
+        assert_eq!(s.challenge.transition_ms, if reduced { 300 } else { 0 }, "{profile}");
+        assert_eq!(s.challenge.flashes.len(), plan["flashes"].as_array().unwrap().len(), "{profile}");
+        let file = write_plan(tmp.path(), &format!("{profile}.json"), plan);
+        let video = cap12();
+        let mut args = vec!["--video", video.to_str().unwrap(), "--start", CAP12_START, "--duration", CAP12_SECONDS];
+        args.extend(["--fps", "15", "--width", CAP12_WIDTH, "--challenge-file", file.to_str().unwrap()]);
+        if reduced {
+            args.push("--reduced-flash");
+        }
+        let (out, code) = server.verify(&args);
+        let verdict = &out["verdict"];
+        eprintln!("{profile}: {}", serde_json::to_string_pretty(verdict).unwrap());
+        assert_ne!(verdict["decision"], "live", "{profile}: {verdict}");
+        assert_eq!(code, 4, "{profile}: exit 4, not live");
+        let check = |name: &str| verdict["checks"].as_array().unwrap().iter().find(|c| c["check"] == name).cloned();
+        assert_eq!(check("challenge").unwrap()["passed"], true, "{profile}: the actions match: {verdict}");
+        assert_eq!(check("flash").unwrap()["passed"], false, "{profile}: {verdict}");
+        assert!(reasons(verdict).contains(&"flash_mismatch".to_owned()), "{profile}: {verdict}");
+        // The signed verdict says what it rests on: motion, and not light.
+        let assurance: Vec<&str> = verdict["assurance"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert!(assurance.contains(&"motion") && !assurance.contains(&"light"), "{profile}: {assurance:?}");
+        assert_eq!(out["signature_verified"], true);
+    }
 }

@@ -25,7 +25,8 @@ struct DemoSessionRequest {
     #[serde(default)]
     reduced_flash: bool,
     /// A fixed challenge for a recorded clip; the API refuses it unless the server runs in
-    /// test mode (`test_mode_disabled`).
+    /// test mode (`test_mode_disabled`; `light_required` without light steps). With
+    /// `reduced_flash`, the server redraws its light steps in the safe profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fixed_challenge: Option<serde_json::Value>,
 }

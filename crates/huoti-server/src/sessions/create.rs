@@ -60,7 +60,7 @@ pub(super) async fn refuse_if_locked(st: &AppState, correlation_id: Option<&str>
         (status = 400, description = "invalid_request", body = wire::Problem, content_type = "application/problem+json"),
         (status = 401, description = "unauthorized", body = wire::Problem, content_type = "application/problem+json"),
         (status = 403, description = "test_mode_disabled, forbidden", body = wire::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "invalid_challenge", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_challenge, light_required", body = wire::Problem, content_type = "application/problem+json"),
         (status = 429, description = "too_many_failures", body = wire::Problem, content_type = "application/problem+json"),
         (status = 503, description = "face_match_unavailable (face_match or enrol_reference asked of a server without the face-match model)", body = wire::Problem, content_type = "application/problem+json"),
     ))]
@@ -85,20 +85,7 @@ pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Resul
     refuse_if_locked(st, req.correlation_id.as_deref(), now).await?;
     facematch::session::check(st, req.subject_ref.is_some(), req.face_match, req.enrol_reference)?;
     let nonce = random_hex(16);
-    let plan = match &req.fixed_challenge {
-        Some(fixed) => {
-            if !st.config.test_mode {
-                return Err(AppError::new(ErrorCode::TestModeDisabled, "explicit challenges are accepted only by a server started in test mode"));
-            }
-            ChallengePlan::fixed(nonce, convert(&fixed.actions)?, convert(&fixed.flashes)?)
-                .map_err(|e| AppError::new(ErrorCode::InvalidChallenge, e.to_string()))?
-        }
-        None => {
-            let mut cfg = st.config.challenge.clone();
-            cfg.reduced_flash |= req.reduced_flash;
-            ChallengePlan::random(&cfg, nonce, &mut OsRng).map_err(AppError::internal)?
-        }
-    };
+    let plan = plan_for(st, &req, nonce)?;
     let id = format!("s_{}", random_hex(16));
     let token = format!("ct_{}", random_b64(32));
     let ttl_ms = st.config.session.ttl_s * 1000;
@@ -136,4 +123,38 @@ pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Resul
         max_frame_bytes: st.config.session.max_frame_bytes,
     };
     Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+/// The session's challenge. The server decides the light profile: the person's reduced-flash
+/// choice (or the operator's) selects the photosensitivity-safe profile, for a random plan and
+/// for a test-mode fixed one alike, and never removes the light step. A plan without a light
+/// step is refused outside test mode (`light_required`), whatever asked for it.
+fn plan_for(st: &AppState, req: &wire::CreateSessionRequest, nonce: String) -> Result<ChallengePlan, AppError> {
+    let mut cfg = st.config.challenge.clone();
+    cfg.reduced_flash |= req.reduced_flash;
+    let plan = match &req.fixed_challenge {
+        Some(fixed) => {
+            if !st.config.test_mode {
+                // The more specific refusal first: no server outside test mode runs a session
+                // without the light check, fixed or not.
+                if fixed.flashes.is_empty() {
+                    return Err(light_required());
+                }
+                return Err(AppError::new(ErrorCode::TestModeDisabled, "explicit challenges are accepted only by a server started in test mode"));
+            }
+            let plan = ChallengePlan::fixed(nonce, convert(&fixed.actions)?, convert(&fixed.flashes)?)
+                .map_err(|e| AppError::new(ErrorCode::InvalidChallenge, e.to_string()))?;
+            if cfg.reduced_flash { plan.with_safe_light(&cfg.safe_flash, &mut OsRng).map_err(AppError::internal)? } else { plan }
+        }
+        None => ChallengePlan::random(&cfg, nonce, &mut OsRng).map_err(AppError::internal)?,
+    };
+    plan.check_for_session(st.config.test_mode).map_err(|e| match e {
+        huoti_liveness::Error::NoLightStep => light_required(),
+        e => AppError::internal(e),
+    })?;
+    Ok(plan)
+}
+
+fn light_required() -> AppError {
+    AppError::new(ErrorCode::LightRequired, "outside test mode every challenge has a light step (colours on the screen); send flashes or leave out fixed_challenge")
 }

@@ -10,17 +10,17 @@ const host = document.getElementById('host');
 const status = document.getElementById('status');
 const another = document.getElementById('another');
 
-function fixedChallenge(reducedFlash) {
+function fixedChallenge() {
   const m = /(?:^#|&)challenge=([^&]*)/.exec(location.hash);
   if (!m) return undefined;
-  const c = JSON.parse(decodeURIComponent(m[1]));
-  // A recorded clip keeps its actions; the person's reduced-flash choice drops the flashes.
-  return reducedFlash ? { ...c, flashes: [] } : c;
+  // Sent as given, light steps included: with reduced_flash the server redraws them in the
+  // photosensitivity-safe profile (it decides the profile; the light step is never dropped).
+  return JSON.parse(decodeURIComponent(m[1]));
 }
 
 async function newSession(reducedFlash = false) {
   const body = { reduced_flash: reducedFlash };
-  const fixed = fixedChallenge(reducedFlash);
+  const fixed = fixedChallenge();
   if (fixed) body.fixed_challenge = fixed;
   const r = await fetch('/demo/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   const j = await r.json().catch(() => ({}));
