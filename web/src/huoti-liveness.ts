@@ -85,6 +85,8 @@ select{font:inherit;min-height:44px;padding:6px;border-radius:6px;border:1px sol
 /** Wire scopes (consent contract): the two L1 consents together are `face_capture_and_upload`. */
 const SCOPE_FACE = 'face_capture_and_upload';
 const SCOPE_DEVICE = 'device_info';
+/** Face match (1:1 against the person's reference): its own consent, asked apart (C6). */
+const SCOPE_FACE_COMPARISON = 'face_comparison';
 /** The camera the person chose last time (a device id, meaningless to anyone else). */
 const CAMERA_KEY = 'huoti-liveness.camera';
 const store = {
@@ -296,6 +298,10 @@ export class HuotiLiveness extends HTMLElement {
     const upload = h('input', { type: 'checkbox', id: 'scope-upload' });
     const device = h('input', { type: 'checkbox', id: 'device-info', role: 'switch' });
     const reduced = h('input', { type: 'checkbox', id: 'reduced-flash' });
+    // Asked only when the host's session compares faces (attribute `face-comparison`); never
+    // ticked for the person and never needed to agree: refusing it leaves the liveness check
+    // whole (C6), the verdict then says `not_consented`.
+    const comparison = this.hasAttribute('face-comparison') ? h('input', { type: 'checkbox', id: 'scope-face-comparison' }) : null;
     reduced.checked = this.reducedFlash || !!plan?.reduced_flash || matchMedia('(prefers-reduced-motion: reduce)').matches;
     const agree = h('button', { type: 'button', id: 'agree', disabled: true }, this.tr('agree'));
     const decline = h('button', { type: 'button', id: 'decline', class: 'secondary' }, this.tr('decline'));
@@ -323,7 +329,7 @@ export class HuotiLiveness extends HTMLElement {
         // for this session; the person agrees again on the new one.
         return this.waitForSession('reduced_flash');
       }
-      void this.recordConsent([SCOPE_FACE, ...(device.checked ? [SCOPE_DEVICE] : [])]);
+      void this.recordConsent([SCOPE_FACE, ...(device.checked ? [SCOPE_DEVICE] : []), ...(comparison?.checked ? [SCOPE_FACE_COMPARISON] : [])]);
     };
     decline.onclick = () => {
       this.emit('huoti-error', { code: 'consent_declined' });
@@ -335,6 +341,7 @@ export class HuotiLiveness extends HTMLElement {
       version,
       h('label', {}, face, this.tr('scopeFace')),
       h('label', {}, upload, this.tr('scopeUpload')),
+      ...(comparison ? [h('label', {}, comparison, this.tr('scopeFaceComparison'))] : []),
       h('label', {}, device, this.tr('deviceInfo')),
       h('label', {}, reduced, this.tr('reducedFlash')),
       h('div', { class: 'row' }, agree, decline),

@@ -10,6 +10,8 @@ const en = {
   policy: 'Privacy policy version {v}',
   scopeFace: 'I agree to the collection of my face images for this liveness check (sensitive personal information).',
   scopeUpload: 'I agree to send these face images off this device to the verification service.',
+  scopeFaceComparison:
+    'Separately, I agree to have my face compared with the reference photo this service holds for me, to confirm it is me (face recognition; optional: the liveness check works without it).',
   deviceInfo: 'Also send my device model and OS version (optional; helps spot fraud; the check works without it).',
   reducedFlash: 'Reduced flashing (photosensitivity)',
   agree: 'Agree and start',
@@ -80,6 +82,7 @@ const zh: Strings = {
   policy: '隐私政策版本 {v}',
   scopeFace: '我同意为本次活体检测采集我的人脸图像（敏感个人信息）。',
   scopeUpload: '我同意将这些人脸图像从本设备发送至验证服务。',
+  scopeFaceComparison: '另外，我同意将我的人脸与本服务为我保存的参考照片进行比对，以确认是本人（人脸识别；可选：不同意也可正常完成活体检测）。',
   deviceInfo: '同时发送我的设备型号和系统版本（可选，用于识别风险请求；不同意也可正常检测）。',
   reducedFlash: '减少闪烁（光敏感人士）',
   agree: '同意并开始',

@@ -472,3 +472,77 @@ test('server_prompt_for_the_open_window_is_shown_in_en_and_zh_cn', { timeout: 12
     await context.close();
   }
 });
+
+// Issue 14 on the demo page: with "face match" ticked, the first check enrols this browser's demo
+// person and asks the separate, optional face_comparison consent (C6: the check works without
+// it); the next check asks to compare, and the same recording again is a replay: not live, never
+// compared. On a server of its own, so no other test's cap12 frames count
+// as a replay of this one.
+test('c3_c6_demo_face_match_asks_its_own_consent_enrols_on_a_live_check_and_never_compares_a_replay', { timeout: 300000 }, async () => {
+  const own = await startHuoti();
+  try {
+    const { page, requests, context, sessionId, csp } = await openDemo(browser, own.base, CAP12_PLAN);
+    const el = page.locator('huoti-liveness');
+    // Without face match the consent screen does not mention it.
+    assert.equal(await el.locator('#scope-face-comparison').count(), 0);
+    const first = await sessionId();
+    await page.locator('#face-match').check(); // a new session, asking to enrol
+    await page.waitForFunction((old) => {
+      const e = document.querySelector('huoti-liveness');
+      return e.getAttribute('session-id') !== old && e.shadowRoot.querySelector('#scope-face-comparison');
+    }, first);
+    const id = await sessionId();
+    const created = requests.filter((r) => r.method === 'POST' && r.url.endsWith('/demo/session')).map((r) => JSON.parse(r.json));
+    const enrolBody = created.at(-1);
+    assert.equal(enrolBody.enrol_reference, true, JSON.stringify(enrolBody));
+    assert.equal(enrolBody.face_match, undefined);
+    assert.match(enrolBody.subject_ref, /^demo-[0-9a-f]{16}$/);
+    // C6: asked apart, never ticked for the person, not needed to agree.
+    assert.equal(await el.locator('#scope-face-comparison').isChecked(), false);
+    await el.locator('#scope-face').check();
+    await el.locator('#scope-upload').check();
+    assert.equal(await el.locator('#agree').isDisabled(), false, 'agreeing does not need face comparison');
+    await el.locator('#scope-face-comparison').check();
+    await shot(page, 'face-match-consent');
+    assert.deepEqual(await axeSerious(page), [], 'consent screen with face comparison');
+    await el.locator('#agree').click();
+    await page.waitForFunction(() => window.__events.some((e) => e.type === 'huoti-consent' || e.type === 'huoti-error'));
+    const consents = requests.filter((r) => r.method === 'POST' && r.url.endsWith(`/v1/sessions/${id}/consent`));
+    assert.deepEqual(JSON.parse(consents.at(-1).json).scopes, ['face_capture_and_upload', 'face_comparison']);
+
+    await waitState(page, ['result', 'error'], 240000);
+    const r = await (await fetch(`${own.base}/demo/sessions/${id}/result`)).json();
+    assert.equal(r.verdict?.decision, 'live', JSON.stringify(r.verdict ?? r));
+    assert.equal(r.verdict.face_reference_enrolled, true, 'the live check enrolled the reference');
+    assert.equal(r.verdict.face_match, undefined, 'nothing to compare with on the first check');
+    await page.waitForFunction(() => document.getElementById('match').textContent.length > 0);
+    assert.match(await page.locator('#match').textContent(), /Reference enrolled/);
+    await shot(page, 'face-match-enrolled');
+
+    // The next check compares with that reference, for the same demo person.
+    await page.locator('#another').click();
+    await page.waitForFunction((old) => document.querySelector('huoti-liveness').getAttribute('session-id') !== old, id);
+    const matchBody = requests.filter((r) => r.method === 'POST' && r.url.endsWith('/demo/session')).map((r) => JSON.parse(r.json)).at(-1);
+    assert.deepEqual({ face_match: matchBody.face_match, enrol_reference: matchBody.enrol_reference, subject_ref: matchBody.subject_ref },
+      { face_match: true, enrol_reference: undefined, subject_ref: enrolBody.subject_ref });
+    await page.waitForFunction(() => document.querySelector('huoti-liveness').shadowRoot.querySelector('#scope-face-comparison'));
+    // The same recording again is a replay of the first check's frames: not live, so no face is
+    // ever compared (the comparison runs on live sessions only) and the page shows no match.
+    const second = await sessionId();
+    const seen = (await events(page)).length;
+    await el.locator('#scope-face').check();
+    await el.locator('#scope-upload').check();
+    await el.locator('#scope-face-comparison').check();
+    await el.locator('#agree').click();
+    await page.waitForFunction((n) => window.__events.slice(n).some((e) => e.type === 'huoti-result' || e.type === 'huoti-error'), seen, { timeout: 240000 });
+    const again = (await (await fetch(`${own.base}/demo/sessions/${second}/result`)).json()).verdict;
+    assert.notEqual(again?.decision, 'live', JSON.stringify(again));
+    assert.ok(again.reasons.some((r) => r.code === 'replayed_frames'), JSON.stringify(again.reasons));
+    assert.equal(again.face_match, undefined, 'never compared on a session that is not live');
+    assert.equal(await page.locator('#match').textContent(), '');
+    assert.deepEqual(csp, [], 'no CSP violation');
+    await context.close();
+  } finally {
+    own.stop();
+  }
+});

@@ -29,6 +29,16 @@ struct DemoSessionRequest {
     /// `reduced_flash`, the server redraws its light steps in the safe profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fixed_challenge: Option<serde_json::Value>,
+    /// The demo's stand-in for an account: a reference the page keeps in the browser (face match
+    /// needs a person to enrol and compare; the API checks its form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject_ref: Option<String>,
+    /// Enrol the person's reference from this check's best frame, if it is live (first check).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    enrol_reference: bool,
+    /// Compare this check's face with the person's reference (a later check).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    face_match: bool,
 }
 
 /// `not_found`: the demo is off unless the server runs in dev mode.
@@ -59,14 +69,17 @@ pub(crate) async fn result(State(st): State<PagesState>, Path(id): Path<String>)
     lifecycle::result_for(&st.app, &demo.key_id, &id).await.map(Json).into_response()
 }
 
-/// Create a demo session (dev mode only): the body may ask for reduced flashing and, in test
-/// mode, a fixed challenge.
+/// Create a demo session (dev mode only): the body may ask for reduced flashing, in test mode a
+/// fixed challenge, and face match (enrol on a first check, compare on a later one) for the
+/// page's demo person.
 #[utoipa::path(post, path = "/demo/session", tag = "web",
-    request_body(content = String, content_type = "application/json", description = "`{\"reduced_flash\"?: bool, \"fixed_challenge\"?: FixedChallenge}`"),
+    request_body(content = String, content_type = "application/json", description = "`{\"reduced_flash\"?: bool, \"fixed_challenge\"?: FixedChallenge, \"subject_ref\"?: string, \"enrol_reference\"?: bool, \"face_match\"?: bool}`"),
     responses(
         (status = 201, description = "Session created (as POST /v1/sessions)", body = huoti_api::CreateSessionResponse),
-        (status = 400, description = "invalid_request (not JSON, unknown field)", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_request (not JSON, unknown field, a malformed subject_ref)", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 403, description = "test_mode_disabled", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "light_required and the other refusals of POST /v1/sessions", body = huoti_api::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "face_match_unavailable: face match asked of a server without its model", body = huoti_api::Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found: not in dev mode", body = huoti_api::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create(State(st): State<PagesState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
