@@ -15,13 +15,13 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use huoti_server::models::Models;
 use huoti_server::{ServerConfig, SystemClock, build_state, create_integrator_key, router};
-use common::{call, ms, post_json};
+use common::{call, post_json};
 use serde_json::json;
 
 /// The `p`-th percentile (nearest rank) of `v`; NaN when empty (`--runs 0`).
@@ -96,37 +96,15 @@ fn main() {
             let consent = json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload"], "channel": "sdk"});
             let (status, v) = call(&app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
             assert_eq!(status, StatusCode::CREATED, "{v}");
-            let start = Instant::now();
             let cpu_start = process_cpu_ms();
-            for (i, jpeg) in jpegs.iter().enumerate() {
-                let due = frame_gap * i as u32;
-                if let Some(wait) = due.checked_sub(start.elapsed()) {
-                    tokio::time::sleep(wait).await;
-                }
-                let t = Instant::now();
-                let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
-                    .header("authorization", format!("Bearer {token}"))
-                    .header("content-type", "image/jpeg")
-                    .body(Body::from(jpeg.clone()))
-                    .unwrap();
-                let (status, v) = call(&app, req).await;
-                assert_eq!(status, StatusCode::OK, "{v}");
-                if run > 0 {
-                    upload_ms.push(ms(t.elapsed()));
-                }
-            }
-            let t = Instant::now();
-            let req = Request::post(format!("/v1/sessions/{id}/complete"))
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap();
-            let (status, v) = call(&app, req).await;
-            assert_eq!(status, StatusCode::OK, "{v}");
+            let uploads = common::upload_paced(&app, id, token, nonce, &jpegs, frame_gap).await;
+            let (v, took) = common::complete(&app, id, token).await;
             assert!(v["passed"].is_boolean(), "a verdict: {v}");
             let cpu = process_cpu_ms() - cpu_start;
             // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
             if run > 0 {
-                complete_ms.push(ms(t.elapsed()));
+                upload_ms.extend(uploads);
+                complete_ms.push(took);
                 cpu_ms.push(cpu);
             }
         }

@@ -16,13 +16,13 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use huoti_server::models::Models;
 use huoti_server::{ServerConfig, SystemClock, build_state, create_integrator_key, router};
-use common::{call, ms, post_json};
+use common::{call, post_json};
 use serde_json::json;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -96,32 +96,11 @@ fn main() {
                     assert_eq!(status, StatusCode::CREATED, "{v}");
                     enrolled = true;
                 }
-                let start = Instant::now();
-                for (i, jpeg) in jpegs.iter().enumerate() {
-                    let due = frame_gap * i as u32;
-                    if let Some(wait) = due.checked_sub(start.elapsed()) {
-                        tokio::time::sleep(wait).await;
-                    }
-                    let t = Instant::now();
-                    let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
-                        .header("authorization", format!("Bearer {token}"))
-                        .header("content-type", "image/jpeg")
-                        .body(Body::from(jpeg.clone()))
-                        .unwrap();
-                    let (status, v) = call(&app, req).await;
-                    assert_eq!(status, StatusCode::OK, "{v}");
-                    if run > 0 {
-                        upload_ms.push(ms(t.elapsed()));
-                    }
+                let uploads = common::upload_paced(&app, id, token, nonce, &jpegs, frame_gap).await;
+                if run > 0 {
+                    upload_ms.extend(uploads);
                 }
-                let t = Instant::now();
-                let req = Request::post(format!("/v1/sessions/{id}/complete"))
-                    .header("authorization", format!("Bearer {token}"))
-                    .body(Body::empty())
-                    .unwrap();
-                let (status, v) = call(&app, req).await;
-                let took = ms(t.elapsed());
-                assert_eq!(status, StatusCode::OK, "{v}");
+                let (_, took) = common::complete(&app, id, token).await;
                 if matching {
                     let (_, r) = call(&app, Request::get(format!("/v1/sessions/{id}/result")).header("authorization", format!("Bearer {key}")).body(Body::empty()).unwrap()).await;
                     let decision = r["verdict"]["face_match"]["decision"].clone();

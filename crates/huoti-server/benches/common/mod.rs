@@ -1,7 +1,9 @@
 //! What the server benches share: driving the router in process and reading the frames.
+//! Each bench uses a part of it.
+#![allow(dead_code)]
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -35,4 +37,37 @@ pub fn read_jpegs(dir: &Path) -> Vec<Vec<u8>> {
     let jpegs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
     assert!(!jpegs.is_empty(), "no .jpg in {}", dir.display());
     jpegs
+}
+
+/// Uploads `jpegs` to session `id` paced as a camera would (one every `frame_gap`, `t_ms` the
+/// capture time), each answered 200; returns each upload request's duration in ms.
+pub async fn upload_paced(app: &axum::Router, id: &str, token: &str, nonce: &str, jpegs: &[Vec<u8>], frame_gap: Duration) -> Vec<f64> {
+    let start = Instant::now();
+    let mut took = Vec::with_capacity(jpegs.len());
+    for (i, jpeg) in jpegs.iter().enumerate() {
+        let due = frame_gap * i as u32;
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let t = Instant::now();
+        let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "image/jpeg")
+            .body(Body::from(jpeg.clone()))
+            .unwrap();
+        let (status, v) = call(app, req).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        took.push(ms(t.elapsed()));
+    }
+    took
+}
+
+/// `POST /v1/sessions/{id}/complete` as the client; the answer must be 200. Returns it and its ms.
+pub async fn complete(app: &axum::Router, id: &str, token: &str) -> (Value, f64) {
+    let t = Instant::now();
+    let req = Request::post(format!("/v1/sessions/{id}/complete")).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let (status, v) = call(app, req).await;
+    let took = ms(t.elapsed());
+    assert_eq!(status, StatusCode::OK, "{v}");
+    (v, took)
 }
