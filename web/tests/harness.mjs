@@ -218,13 +218,15 @@ export async function openDemo(browser, base, plan, { lang = 'en', init } = {}) 
   return { context, page, requests, csp, sessionId };
 }
 
-/** Ticks the two required consents (and optionally the device-info switch), clicks Agree. */
-export async function consent(page, { deviceInfo = false } = {}) {
+/** Ticks the two required consents (and optionally the device-info switch and the separate
+ * face-comparison consent), clicks Agree. */
+export async function consent(page, { deviceInfo = false, faceComparison = false } = {}) {
   const el = page.locator('huoti-liveness');
   await page.waitForFunction(() => !/…/.test(document.querySelector('huoti-liveness').shadowRoot.querySelector('#policy-version')?.textContent ?? '…'));
   await el.locator('#scope-face').check();
   await el.locator('#scope-upload').check();
   if (deviceInfo) await el.locator('#device-info').check();
+  if (faceComparison) await el.locator('#scope-face-comparison').check();
   await el.locator('#agree').click();
   // The server records the agree click before anything else happens.
   await page.waitForFunction(() => window.__events.some((e) => e.type === 'huoti-consent' || e.type === 'huoti-error'));

@@ -530,10 +530,7 @@ test('c3_c6_demo_face_match_asks_its_own_consent_enrols_on_a_live_check_and_neve
     // ever compared (the comparison runs on live sessions only) and the page shows no match.
     const second = await sessionId();
     const seen = (await events(page)).length;
-    await el.locator('#scope-face').check();
-    await el.locator('#scope-upload').check();
-    await el.locator('#scope-face-comparison').check();
-    await el.locator('#agree').click();
+    await consent(page, { faceComparison: true });
     await page.waitForFunction((n) => window.__events.slice(n).some((e) => e.type === 'huoti-result' || e.type === 'huoti-error'), seen, { timeout: 240000 });
     const again = (await (await fetch(`${own.base}/demo/sessions/${second}/result`)).json()).verdict;
     assert.notEqual(again?.decision, 'live', JSON.stringify(again));

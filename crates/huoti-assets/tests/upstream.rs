@@ -32,6 +32,20 @@ fn alternate(name: &str) -> (Source, PathBuf) {
     (source, file)
 }
 
+/// Fetches `manifest` into `dir` through `upstream`: where each file came from, and why each
+/// source that failed on the way failed, in order.
+fn fetch_noting_failures(manifest: &Manifest, dir: &Path, upstream: &LocalUpstream) -> (Vec<FetchSource>, Vec<String>) {
+    let mut failed = Vec::new();
+    let got = manifest
+        .fetch(dir, &through(upstream), |e| {
+            if let FetchEvent::Failed { why, .. } = e {
+                failed.push(why);
+            }
+        })
+        .unwrap();
+    (got, failed)
+}
+
 /// Everything in `dir` (recursively), as relative paths.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -110,14 +124,7 @@ fn a_dead_first_source_falls_back_to_the_next() {
     let gone = Source { url: "https://example.org/gone/face_landmark.onnx".into(), ..dead.clone() };
     let manifest = facemesh_with(vec![gone, dead, good.clone()]);
     let dir = tempfile::tempdir().unwrap();
-    let mut failed = Vec::new();
-    let got = manifest
-        .fetch(dir.path(), &through(&upstream), |e| {
-            if let FetchEvent::Failed { why, .. } = e {
-                failed.push(why);
-            }
-        })
-        .unwrap();
+    let (got, failed) = fetch_noting_failures(&manifest, dir.path(), &upstream);
     assert_eq!(got, [FetchSource::Upstream(format!("{}{}", upstream.base(), LocalUpstream::path_of(&good.url)))]);
     assert_eq!(failed, ["HTTP 404", "HTTP 503"]);
     assert_eq!(manifest.state(dir.path())[0].1, AssetState::Verified);
@@ -136,14 +143,7 @@ fn a_corrupted_download_is_refused_and_retried_from_the_next_source() {
     upstream.route(&second.url, Route::File(file.clone()));
     let manifest = facemesh_with(vec![first, second.clone()]);
     let dir = tempfile::tempdir().unwrap();
-    let mut failed = Vec::new();
-    let got = manifest
-        .fetch(dir.path(), &through(&upstream), |e| {
-            if let FetchEvent::Failed { why, .. } = e {
-                failed.push(why);
-            }
-        })
-        .unwrap();
+    let (got, failed) = fetch_noting_failures(&manifest, dir.path(), &upstream);
     assert_eq!(got, [FetchSource::Upstream(format!("{}{}", upstream.base(), LocalUpstream::path_of(&second.url)))]);
     assert_eq!(failed.len(), 1);
     assert!(failed[0].starts_with("sha256 mismatch"), "{failed:?}");
