@@ -323,6 +323,64 @@ pub struct Challenge {
     pub transition_ms: u64,
     /// End of the last step, ms.
     pub total_ms: u64,
+    /// How to capture frames for this challenge: size, JPEG quality and the frame rate of each
+    /// part (issue 15). Absent from older servers: send every camera frame as before. A client
+    /// that ignores it is judged the same way; it only sends more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureProfile>,
+}
+
+/// The capture profile of a challenge: what the analysis uses, so that a check costs as
+/// little mobile data (and server CPU) as it can. Scale each camera frame down to `width`
+/// (keep the aspect ratio; never scale up), encode it at `jpeg_quality`, and send the frames
+/// that [`wants`](Self::wants) picks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaptureProfile {
+    /// Frame width, px.
+    pub width: u32,
+    /// JPEG quality, percent (a browser's `canvas.toBlob(…, "image/jpeg", jpeg_quality / 100)`).
+    pub jpeg_quality: u8,
+    /// Frames per second outside every span (the neutral phase, between steps).
+    pub idle_fps: u32,
+    /// The parts of the challenge that need more frames, in time order, not overlapping.
+    pub spans: Vec<CaptureSpan>,
+}
+
+/// A part of the challenge, `[start_ms, end_ms)`, and its frame rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaptureSpan {
+    /// Start, ms since the challenge started, inclusive.
+    pub start_ms: u64,
+    /// End, ms, exclusive.
+    pub end_ms: u64,
+    /// Frames per second.
+    pub fps: u32,
+}
+
+impl CaptureProfile {
+    /// Frames per second wanted at capture time `t_ms` (at least 1).
+    pub fn fps_at(&self, t_ms: u64) -> u32 {
+        self.spans.iter().find(|s| (s.start_ms..s.end_ms).contains(&t_ms)).map_or(self.idle_fps, |s| s.fps).max(1)
+    }
+
+    /// Whether the camera frame captured at `t_ms` should be sent, the last frame sent having
+    /// been captured at `last_sent_ms`: once 90 % of the interval wanted at `t_ms` has passed
+    /// (the slack absorbs a camera's jitter, so a 30 fps camera gives a steady 10 fps rather
+    /// than uneven gaps).
+    ///
+    /// ```
+    /// use huoti_api::{CaptureProfile, CaptureSpan};
+    /// let p = CaptureProfile { width: 320, jpeg_quality: 70, idle_fps: 4,
+    ///     spans: vec![CaptureSpan { start_ms: 1000, end_ms: 2000, fps: 10 }] };
+    /// assert!(p.wants(0, None));
+    /// assert!(!p.wants(100, Some(0)) && p.wants(225, Some(0)), "4 fps: every 250 ms, less 10 %");
+    /// assert!(p.wants(1090, Some(1000)), "10 fps in the span");
+    /// ```
+    pub fn wants(&self, t_ms: u64, last_sent_ms: Option<u64>) -> bool {
+        let Some(last) = last_sent_ms else { return true };
+        let interval = 900 / u64::from(self.fps_at(t_ms));
+        t_ms >= last.saturating_add(interval)
+    }
 }
 
 /// An explicit challenge, accepted only by a server in test mode (recorded clips cannot

@@ -14,19 +14,17 @@
 //!    measures kept between frames; see [`live`]).
 //!    Where the plan asks for a blink, the frames of that window (and the end of the resting
 //!    time) also get the Iris model's eye openness ([`eyes`]: only there, for its cost).
-//! 2. [`SessionRun::finish`] picks [`PASSIVE_FRAMES`] frames with
-//!    [`select_passive_frames`](huoti_liveness::select_passive_frames) (spread over the
-//!    session from its first second, blind to sharpness: a replay shows its medium most in
-//!    some frames), and on those only runs the passive anti-spoof models (the costliest stage)
-//!    and measures the cheap screen-medium cue ([`score_passive`]), then calls
-//!    [`huoti_liveness::analyse`].
+//! 2. As the frames come, [`PASSIVE_FRAMES`] of them are picked as
+//!    [`select_passive_frames`](huoti_liveness::select_passive_frames) would pick them (spread
+//!    over the plan's time from its first second, blind to sharpness: a replay shows its
+//!    medium most in some frames), and on those only the passive anti-spoof models (the
+//!    costliest stage) run and the cheap screen-medium cue is measured ([`score_passive`]).
+//!    [`SessionRun::finish`] then calls [`huoti_liveness::analyse`].
 //!
 //! Nothing here decides "live": that is `huoti-liveness`'s job.
 //!
-//! **Memory.** The passive frames are only known once every frame has been seen, so the run
-//! keeps a copy of each frame that shows a face (`width × height × 3` bytes each: about
-//! 360 kB for 400×300, 2.7 MB for 720×1280). Sessions are a few seconds long; callers that
-//! feed long clips should trim them to the challenge (as `huoti eval --session` does).
+//! **Memory.** The passive frames are picked as they arrive (by the plan's clock), so the run
+//! keeps no pixels between frames: only the measures.
 //!
 //! ```no_run
 //! use huoti_engine::SessionRun;
@@ -132,9 +130,6 @@ pub struct SessionRun<'a> {
     run: LiveRun,
     plan: ChallengePlan,
     thresholds: Thresholds,
-    /// Per observation: the frame, kept for the passive models when it shows one face (the
-    /// only frames they may be run on).
-    kept: Vec<Option<RgbImage>>,
 }
 
 impl<'a> SessionRun<'a> {
@@ -142,8 +137,10 @@ impl<'a> SessionRun<'a> {
     /// with the default tracker settings and thresholds.
     pub fn new(analyzer: &'a Analyzer, plan: ChallengePlan) -> Self {
         let thresholds = Thresholds::default();
-        let run = LiveRun::new(TrackerConfig::default()).with_iris(IrisSchedule::new(&plan, &thresholds));
-        SessionRun { analyzer, run, plan, thresholds, kept: Vec::new() }
+        let run = LiveRun::new(TrackerConfig::default())
+            .with_iris(IrisSchedule::new(&plan, &thresholds))
+            .with_passive(PASSIVE_FRAMES, plan.total_ms);
+        SessionRun { analyzer, run, plan, thresholds }
     }
 
     /// Replaces the liveness thresholds (default: [`Thresholds::default`]). They also say
@@ -163,10 +160,7 @@ impl<'a> SessionRun<'a> {
     /// the plan) and returns its observation.
     pub fn push_frame(&mut self, seq: u32, t_ms: u64, image: &RgbImage) -> Result<&FrameObservation, EngineError> {
         // Decoded frames have no upload bytes: no repeated-upload correction here.
-        let obs = self.run.measure(self.analyzer, seq, t_ms, &self.plan.nonce, None, image)?;
-        let keep = obs.single_face().is_some();
-        self.kept.push(keep.then(|| image.clone()));
-        Ok(self.run.observations().last().expect("just measured"))
+        Ok(self.run.measure(self.analyzer, seq, t_ms, &self.plan.nonce, None, image)?)
     }
 
     /// The observations so far (passive scores are filled in by [`finish`](Self::finish)).
@@ -189,9 +183,9 @@ impl<'a> SessionRun<'a> {
         seen: &SeenFrames,
         model_versions: Vec<(String, String)>,
     ) -> Result<(Verdict, Vec<FrameObservation>), EngineError> {
-        let SessionRun { analyzer, run, plan, thresholds, mut kept } = self;
-        let (mut observations, boxes) = run.into_parts();
-        score_passive::<EngineError>(analyzer, &mut observations, &boxes, PASSIVE_FRAMES, |i| Ok(kept.get_mut(i).and_then(Option::take)))?;
+        let SessionRun { analyzer: _, run, plan, thresholds } = self;
+        // The passive frames were scored as they came (`with_passive`).
+        let (observations, _) = run.into_parts();
         let ctx = AnalysisContext { seen, thresholds, model_versions, arrivals: Default::default() };
         let verdict = huoti_liveness::analyse(&plan, &observations, &ctx);
         Ok((verdict, observations))

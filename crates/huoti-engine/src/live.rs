@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use huoti_liveness::{FrameObservation, select_passive_frames};
+use huoti_liveness::{FrameObservation, PassivePicker, select_passive_frames};
 use huoti_vision::{Analyzer, Rect, TrackState, TrackerConfig, VisionError, decode_image, screen_medium};
 use image::RgbImage;
 use sha2::{Digest, Sha256};
@@ -69,6 +69,9 @@ pub struct LiveRun {
     broken: bool,
     /// Which frames also get the Iris model's eye openness (none without a schedule).
     iris: Option<IrisSchedule>,
+    /// Picks the frames for the passive models as they arrive, which are then scored at once
+    /// (none without: they are all scored at the end).
+    passive: Option<PassivePicker>,
 }
 
 impl Default for LiveRun {
@@ -89,6 +92,7 @@ impl LiveRun {
             pending: BTreeMap::new(),
             broken: false,
             iris: None,
+            passive: None,
         }
     }
 
@@ -96,6 +100,15 @@ impl LiveRun {
     /// step's window): see [`crate::eyes`].
     pub fn with_iris(mut self, schedule: IrisSchedule) -> LiveRun {
         self.iris = Some(schedule);
+        self
+    }
+
+    /// Also runs the passive models (and the screen-medium cue) on arrival, on the frames
+    /// [`select_passive_frames`]`(…, n, span_ms)` will choose — [`score_passive`] with the
+    /// same `n` and `span_ms` then finds them scored and has nothing left to do, so the
+    /// session's `complete` waits for no model (issue 15).
+    pub fn with_passive(mut self, n: usize, span_ms: u64) -> LiveRun {
+        self.passive = Some(PassivePicker::new(n, span_ms));
         self
     }
 
@@ -211,6 +224,10 @@ impl LiveRun {
         }
         let mut obs = observation(seq, t_ms, nonce, &a, img.width(), img.height());
         measure_eyes(analyzer, self.iris.as_ref(), img, &a, &mut obs).inspect_err(|_| self.broken = true)?;
+        let picked = self.passive.as_mut().is_some_and(|p| p.offer(&obs));
+        if let (true, Some(bbox), Some(face)) = (picked, a.face_box, obs.face.as_mut()) {
+            score_face(analyzer, img, &bbox, face).inspect_err(|_| self.broken = true)?;
+        }
         self.boxes.push(obs.face.as_ref().and(a.face_box));
         self.observations.push(obs);
         Ok(self.observations.last().expect("just pushed"))
@@ -224,54 +241,67 @@ impl LiveRun {
 }
 
 /// Runs the passive anti-spoof models on `passive_frames` observations chosen with
-/// [`select_passive_frames`] (spread over the session from its first second, blind to
-/// sharpness) and fills in their `passive_real`, and measures the cheap screen-medium cue
-/// ([`screen_medium`]) on the same frames (`screen_medium`). `load(i)` gives the image of
-/// observation `i`; only the chosen ones are loaded, and one it cannot give (`None`) is left
-/// unscored. Every caller that judges sessions (the server, [`SessionRun`](crate::SessionRun),
-/// [`observe_all`]) goes through here, so the verdict sees the same evidence everywhere.
+/// [`select_passive_frames`] over a session of `span_ms` (spread over the session from its
+/// first second, blind to sharpness) and fills in their `passive_real`, and measures the cheap
+/// screen-medium cue ([`screen_medium`]) on the same frames (`screen_medium`). A chosen frame
+/// already scored on arrival ([`LiveRun::with_passive`]) is left as it is. `load(i)` gives the
+/// image of observation `i`; only the chosen ones still unscored are loaded, and one it cannot
+/// give (`None`) is left unscored. Every caller that judges sessions (the server,
+/// [`SessionRun`](crate::SessionRun), [`observe_all`]) goes through here, so the verdict sees
+/// the same evidence everywhere.
 pub fn score_passive<E: From<VisionError>>(
     analyzer: &Analyzer,
     observations: &mut [FrameObservation],
     boxes: &[Option<Rect>],
-    passive_frames: usize,
+    (passive_frames, span_ms): (usize, u64),
     mut load: impl FnMut(usize) -> Result<Option<RgbImage>, E>,
 ) -> Result<(), E> {
-    for seq in select_passive_frames(observations, passive_frames) {
+    for seq in select_passive_frames(observations, passive_frames, span_ms) {
         let Some(i) = observations.iter().position(|o| o.seq == seq) else { continue };
+        if observations[i].face.as_ref().is_some_and(|f| f.passive_real.is_some()) {
+            continue;
+        }
         let Some(bbox) = boxes.get(i).copied().flatten() else { continue };
         let Some(img) = load(i)? else { continue };
-        let passive = analyzer.passive(&img, &bbox)?;
-        let medium = screen_medium(&img, &bbox);
         if let Some(face) = observations[i].face.as_mut() {
-            face.passive_real = Some(passive.real_probability);
-            face.screen_medium = Some(medium.score);
+            score_face(analyzer, &img, &bbox, face)?;
         }
     }
     Ok(())
 }
 
-/// The whole analysis at once (the fallback when a [`LiveRun`] is not trusted, and what tools
-/// use): every frame measured in `seq` order (duplicates of a `seq` dropped), then the passive
-/// models on `passive_frames` of them. A frame that cannot be decoded counts as one without a
-/// face. CPU-bound.
-pub fn observe_all(analyzer: &Analyzer, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
-    observe_all_with(analyzer, frames, passive_frames, None)
+/// The passive models' real-probability and the screen-medium cue of one face.
+fn score_face(analyzer: &Analyzer, img: &RgbImage, bbox: &Rect, face: &mut huoti_liveness::FaceObservation) -> Result<(), VisionError> {
+    let passive = analyzer.passive(img, bbox)?;
+    face.passive_real = Some(passive.real_probability);
+    face.screen_medium = Some(screen_medium(img, bbox).score);
+    Ok(())
 }
 
-/// [`observe_all`], with the Iris model on the frames `iris` wants: give it the schedule the
-/// session's [`LiveRun`] had ([`LiveRun::with_iris`]), so both paths measure the same.
+/// The whole analysis at once (the fallback when a [`LiveRun`] is not trusted, and what tools
+/// use): every frame measured in `seq` order (duplicates of a `seq` dropped), the passive
+/// models on `passive_frames` of them spread over the frames' time. A frame that cannot be
+/// decoded counts as one without a face. CPU-bound.
+pub fn observe_all(analyzer: &Analyzer, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
+    let span_ms = frames.iter().map(|f| f.t_ms + 1).max().unwrap_or(0);
+    observe_all_with(analyzer, frames, (passive_frames, span_ms), None)
+}
+
+/// [`observe_all`] for a session: the passive frames spread over `span_ms` (the plan's
+/// length) and the Iris model on the frames `iris` wants — give it what the session's
+/// [`LiveRun`] had ([`LiveRun::with_passive`], [`LiveRun::with_iris`]), so both paths measure
+/// the same. Each frame is decoded once: the passive models run in the same pass.
 pub fn observe_all_with(
     analyzer: &Analyzer,
     frames: &[FrameInput],
-    passive_frames: usize,
+    (passive_frames, span_ms): (usize, u64),
     iris: Option<IrisSchedule>,
 ) -> Result<Vec<FrameObservation>, VisionError> {
     let limits = analyzer.config().decode;
     let mut sorted: Vec<&FrameInput> = frames.iter().collect();
     sorted.sort_by_key(|f| f.seq);
     sorted.dedup_by_key(|f| f.seq);
-    let mut run = LiveRun::default();
+    let mut run = LiveRun::default().with_passive(passive_frames, span_ms);
     run.iris = iris;
     for f in &sorted {
         match decode_image(&f.jpeg, &limits) {
@@ -283,7 +313,6 @@ pub fn observe_all_with(
             Err(_) => run.skip(f.seq, f.t_ms, &f.nonce),
         }
     }
-    let (mut observations, boxes) = run.into_parts();
-    score_passive(analyzer, &mut observations, &boxes, passive_frames, |i| decode_image(&sorted[i].jpeg, &limits).map(Some))?;
+    let (observations, _) = run.into_parts();
     Ok(observations)
 }

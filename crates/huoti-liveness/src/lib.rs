@@ -104,6 +104,7 @@
 #![warn(missing_docs)]
 
 mod actions;
+mod capture;
 mod error;
 mod face;
 mod flash;
@@ -138,7 +139,8 @@ pub use fusion::{AnalysisContext, analyse};
 pub use light::LightProfile;
 pub use observation::{FaceObservation, FrameObservation};
 pub use onset::{Reaction, Timing, reactions};
-pub use passive::select_passive_frames;
+pub use capture::{CaptureConfig, CaptureProfile, CaptureSpan};
+pub use passive::{PassivePicker, select_passive_frames};
 pub use plan::{Action, ActionStep, ChallengeConfig, ChallengePlan, FlashConfig, FlashStep};
 pub use progress::{ActionHint, HintState, StepEvidence, action_hint, iris_wanted, step_evidence};
 pub use seen::SeenFrames;

@@ -55,15 +55,18 @@ fn quality_key(f: &FrameObservation) -> f32 {
 const MIN_RELATIVE_QUALITY: f32 = 0.5;
 
 /// The sequence numbers of up to `n` frames to run the passive anti-spoof models on: frames
-/// with exactly one face, spread evenly over the session, starting with the first one.
+/// with exactly one face, spread evenly over the session's `span_ms` (the plan's length),
+/// starting with the first one. The same choice a [`PassivePicker`] makes frame by frame, so
+/// a server that scored the picks on arrival and one that scores them at the end agree.
 ///
 /// A replay shows its medium (the bezel, glare, moiré, a player's controls) most in some
 /// frames, often the first second while the attacker settles, and least in others; picking
 /// the sharpest frames would let the attacker choose. So the choice is blind to quality
-/// beyond dropping frames under half the session's median quality: the eligible frames, in
-/// time order, are cut into `n` runs of (nearly) equal length; the first run gives its first
-/// frame (the first second, when a face was seen there), every other run its middle frame.
-/// With `n` or fewer eligible frames, all are chosen. The result is in time order.
+/// beyond dropping frames under half the median quality of the frames so far: the session's
+/// time is cut into `n` equal parts; the first part gives its first frame (the first second,
+/// when a face was seen there), every other part the first eligible frame from its middle on.
+/// Time, not frame count, decides, so a capture that sends more frames in some parts (the
+/// capture profile) does not pull the choice towards them. The result is in `seq` order.
 ///
 /// ```
 /// use huoti_liveness::{select_passive_frames, FaceObservation, FrameObservation};
@@ -71,39 +74,56 @@ const MIN_RELATIVE_QUALITY: f32 = 0.5;
 /// let frames: Vec<FrameObservation> = (0..12)
 ///     .map(|i| FrameObservation {
 ///         seq: i,
-///         t_ms: 66 * i as u64,
+///         t_ms: 100 * i as u64,
 ///         faces: 1,
 ///         face: Some(FaceObservation::default()),
-///         quality: if i == 7 { 0.9 } else if i == 4 { 0.1 } else { 0.5 },
+///         quality: if i == 6 { 0.1 } else if i == 9 { 0.9 } else { 0.5 },
 ///         ..Default::default()
 ///     })
 ///     .collect();
-/// // Frame 4 is too poor to score; 11 eligible frames in 3 runs: [0..3), [3..7), [7..11).
-/// assert_eq!(select_passive_frames(&frames, 3), vec![0, 5, 9]);
+/// // A 1200 ms session in 3 parts: the first frame, then from 600 ms and from 1000 ms on;
+/// // frame 6 (600 ms) is too poor to score, so frame 7 stands in.
+/// assert_eq!(select_passive_frames(&frames, 3, 1200), vec![0, 7, 10]);
 /// ```
-pub fn select_passive_frames(frames: &[FrameObservation], n: usize) -> Vec<u32> {
-    let mut eligible: Vec<&FrameObservation> = frames
-        .iter()
-        .filter(|f| f.single_face().is_some())
-        .collect();
-    let floor =
-        median(eligible.iter().map(|f| f.quality)).map_or(0.0, |m| m * MIN_RELATIVE_QUALITY);
-    eligible.retain(|f| quality_key(f) >= floor);
-    eligible.sort_by_key(|f| (f.t_ms, f.seq));
-    if n == 0 {
-        return Vec::new();
+pub fn select_passive_frames(frames: &[FrameObservation], n: usize, span_ms: u64) -> Vec<u32> {
+    let mut sorted: Vec<&FrameObservation> = frames.iter().collect();
+    sorted.sort_by_key(|f| f.seq);
+    let mut picker = PassivePicker::new(n, span_ms);
+    sorted.into_iter().filter(|f| picker.offer(f)).map(|f| f.seq).collect()
+}
+
+/// [`select_passive_frames`] one frame at a time, for a server that measures frames as they
+/// arrive: [`offer`](Self::offer) each observation in `seq` order; `true` means "score this
+/// one". No clock, no randomness: the same frames give the same picks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PassivePicker {
+    targets: Vec<u64>,
+    next: usize,
+    qualities: Vec<f32>,
+}
+
+impl PassivePicker {
+    /// Up to `n` picks over a session of `span_ms`: from 0, then from the middle of each of
+    /// the other `n − 1` equal parts.
+    pub fn new(n: usize, span_ms: u64) -> PassivePicker {
+        let targets = (0..n as u64).map(|i| if i == 0 { 0 } else { span_ms * (2 * i + 1) / (2 * n as u64) }).collect();
+        PassivePicker { targets, next: 0, qualities: Vec::new() }
     }
-    if eligible.len() <= n {
-        return eligible.iter().map(|f| f.seq).collect();
+
+    /// Whether `frame` (the next in `seq` order) is one to score.
+    pub fn offer(&mut self, frame: &FrameObservation) -> bool {
+        if self.next >= self.targets.len() || frame.single_face().is_none() {
+            return false;
+        }
+        let q = quality_key(frame);
+        self.qualities.push(frame.quality);
+        let floor = median(self.qualities.iter().copied()).map_or(0.0, |m| m * MIN_RELATIVE_QUALITY);
+        if q < floor || frame.t_ms < self.targets[self.next] {
+            return false;
+        }
+        self.next += 1;
+        true
     }
-    let len = eligible.len();
-    (0..n)
-        .map(|i| {
-            let run = &eligible[i * len / n..(i + 1) * len / n];
-            let pick = if i == 0 { 0 } else { (run.len() - 1) / 2 };
-            run[pick].seq
-        })
-        .collect()
 }
 
 /// The best-quality frame (the earliest on ties).

@@ -699,31 +699,27 @@ fn select_passive_frames_spreads_over_time_from_the_first_frame_blind_to_sharpne
         f.quality = 0.5;
     }
     frames[0].faces = 0; // no face in the very first frame: the first one with a face leads
-    frames[2].quality = 0.05; // far below the session's median: never scored
-    frames[9].quality = 1.0; // the sharpest frame is not preferred
-    let eligible: Vec<u32> = frames
-        .iter()
-        .filter(|f| f.faces == 1 && f.quality >= 0.25)
-        .map(|f| f.seq)
-        .collect();
-    let chosen = crate::select_passive_frames(&frames, 4);
-    let len = eligible.len();
-    let expected: Vec<u32> = (0..4)
-        .map(|i| {
-            let run = &eligible[i * len / 4..(i + 1) * len / 4];
-            if i == 0 {
-                run[0]
-            } else {
-                run[(run.len() - 1) / 2]
-            }
-        })
-        .collect();
+    let span = p.total_ms;
+    // The parts' starting points: 0, then the middles of the other three quarters.
+    let targets: Vec<u64> = (0..4u64).map(|i| if i == 0 { 0 } else { span * (2 * i + 1) / 8 }).collect();
+    let times: Vec<u64> = frames.iter().map(|f| f.t_ms).collect();
+    let first_at = |t: u64| times.iter().position(|&x| x >= t).unwrap();
+    let poor = first_at(targets[1]);
+    frames[poor].quality = 0.05; // far below the median so far: never scored, the next stands in
+    let sharp = first_at(targets[2]) + 1;
+    frames[sharp].quality = 1.0; // the sharpest frame is not preferred
+    let chosen = crate::select_passive_frames(&frames, 4, span);
+    let expected: Vec<u32> =
+        vec![1, frames[poor + 1].seq, frames[first_at(targets[2])].seq, frames[first_at(targets[3])].seq];
     assert_eq!(chosen, expected);
-    assert_eq!(chosen[0], 1, "the first second is scored");
-    assert!(frames[chosen[0] as usize].t_ms < 1000);
-    assert!(!chosen.contains(&2) && !chosen.contains(&9));
-    assert!(crate::select_passive_frames(&frames, 0).is_empty());
-    assert_eq!(crate::select_passive_frames(&frames[..2], 5), vec![1]);
+    assert!(frames[chosen[0] as usize].t_ms < 1000, "the first second is scored");
+    assert!(!chosen.contains(&frames[poor].seq) && !chosen.contains(&frames[sharp].seq));
+    assert!(crate::select_passive_frames(&frames, 0, span).is_empty());
+    assert_eq!(crate::select_passive_frames(&frames[..2], 5, span), vec![1], "a session cut short gives fewer");
+    // Offered one by one, in order, the picker makes the same choice.
+    let mut picker = crate::PassivePicker::new(4, span);
+    let online: Vec<u32> = frames.iter().filter(|f| picker.offer(f)).map(|f| f.seq).collect();
+    assert_eq!(online, chosen);
 }
 
 // --- explanations ---------------------------------------------------------------------------

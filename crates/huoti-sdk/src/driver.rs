@@ -629,6 +629,7 @@ mod tests {
             reduced_flash: false,
             transition_ms: 0,
             total_ms: 4000,
+            capture: None,
         };
         let mut ui = Recorder::default();
         let mut p = Pacer::new(&c);
@@ -671,6 +672,7 @@ mod tests {
             reduced_flash: true,
             transition_ms: 300,
             total_ms: 4000,
+            capture: None,
         };
         let mut fader = Fader::default();
         let mut p = Pacer::new(&c);
@@ -701,6 +703,7 @@ mod tests {
             reduced_flash: false,
             transition_ms: 0,
             total_ms: 900,
+            capture: None,
         };
         let mut ui = Recorder::default();
         let mut p = Pacer::new(&c);
@@ -721,6 +724,7 @@ mod tests {
                 reduced_flash: false,
                 transition_ms: 0,
                 total_ms: 0,
+                capture: None,
             },
             max_frames: None,
         };

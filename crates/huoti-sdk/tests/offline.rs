@@ -153,6 +153,7 @@ fn ticket(total_ms: u64) -> Ticket {
             reduced_flash: false,
             transition_ms: 0,
             total_ms,
+            capture: None,
         },
         max_frames: None,
     }

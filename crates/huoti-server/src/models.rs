@@ -84,9 +84,11 @@ impl Models {
     /// A new, empty run for a session judged against `plan`: where the plan asks for a blink,
     /// the frames of its window (and the end of the resting time) also get the Iris model's
     /// eye openness, so the blink is judged on eyelids that close (issue 16), not on
-    /// FaceMesh's ≈ 30 % dip. The same schedule as [`observe_for`](Self::observe_for).
-    pub fn start_for(&self, plan: &ChallengePlan) -> LiveRun {
-        LiveRun::default().with_iris(iris_schedule(plan))
+    /// FaceMesh's ≈ 30 % dip; and the `passive_frames` frames the passive models judge are
+    /// scored as they arrive, so `complete` runs no model (issue 15). The same schedule and
+    /// choice as [`observe_for`](Self::observe_for).
+    pub fn start_for(&self, plan: &ChallengePlan, passive_frames: usize) -> LiveRun {
+        LiveRun::default().with_iris(iris_schedule(plan)).with_passive(passive_frames, plan.total_ms)
     }
 
     /// Offers the next uploaded frame to a run (see [`LiveRun::push`]). CPU-bound: run on a
@@ -100,16 +102,17 @@ impl Models {
         run.flush(&self.analyzer)
     }
 
-    /// Runs the passive anti-spoof models on `passive_frames` chosen observations; `load(i)`
-    /// gives the image of observation `i` (only the chosen ones are loaded).
+    /// Runs the passive anti-spoof models on the `passive_frames` observations chosen over
+    /// `plan`'s time that were not scored on arrival; `load(i)` gives the image of observation
+    /// `i` (only those are loaded).
     pub fn score_passive<E: From<VisionError>>(
         &self,
         observations: &mut [FrameObservation],
         boxes: &[Option<Rect>],
-        passive_frames: usize,
+        (passive_frames, plan): (usize, &ChallengePlan),
         mut load: impl FnMut(usize) -> Result<RgbImage, E>,
     ) -> Result<(), E> {
-        huoti_engine::score_passive(&self.analyzer, observations, boxes, passive_frames, |i| load(i).map(Some))
+        huoti_engine::score_passive(&self.analyzer, observations, boxes, (passive_frames, plan.total_ms), |i| load(i).map(Some))
     }
 
     /// The whole analysis at once (the fallback, and what tools use): every frame measured in
@@ -122,7 +125,7 @@ impl Models {
     /// frames [`start_for`](Self::start_for)'s run would give it, so the fallback and the
     /// on-arrival path measure the same.
     pub fn observe_for(&self, frames: &[FrameInput], passive_frames: usize, plan: &ChallengePlan) -> Result<Vec<FrameObservation>, VisionError> {
-        huoti_engine::observe_all_with(&self.analyzer, frames, passive_frames, Some(iris_schedule(plan)))
+        huoti_engine::observe_all_with(&self.analyzer, frames, (passive_frames, plan.total_ms), Some(iris_schedule(plan)))
     }
 
     /// Decoding limits of the models' analyzer.

@@ -130,7 +130,7 @@ fn c3_the_sessions_run_measures_blink_windows_with_the_iris_model_on_both_paths(
         .map(|(i, jpeg)| FrameInput { seq: i as u32, t_ms: t_ms(i), nonce: "c0ffee".into(), jpeg })
         .collect();
     let limits = DecodeLimits::default();
-    let mut run = models.start_for(&plan);
+    let mut run = models.start_for(&plan, 3);
     let mut plain = models.start();
     for f in &frames {
         let img = decode_image(&f.jpeg, &limits).unwrap();
@@ -146,7 +146,7 @@ fn c3_the_sessions_run_measures_blink_windows_with_the_iris_model_on_both_paths(
     assert!(plain.observations().iter().all(|o| iris(o).is_none()), "a run without a plan never runs Iris");
     // The fallback at `complete` (every stored frame measured again) follows the same plan.
     let (mut live, boxes) = run.into_parts();
-    models.score_passive(&mut live, &boxes, 3, |i| decode_image(&frames[i].jpeg, &limits)).unwrap();
+    models.score_passive(&mut live, &boxes, (3, &plan), |i| decode_image(&frames[i].jpeg, &limits)).unwrap();
     assert_eq!(live, models.observe_for(&frames, 3, &plan).unwrap());
 }
 

@@ -2,8 +2,15 @@
 //! at `complete`, and a run that did not see the stored frames in order is not trusted.
 //! Needs the models and ffmpeg (fetched/required like every vision test).
 
+use huoti_liveness::{Action, ActionStep, ChallengePlan};
 use huoti_server::models::{FrameInput, Models};
 use huoti_vision::{DecodeLimits, decode_image};
+
+/// A plan as long as `frames` (no blink: no Iris model), to spread the passive frames over.
+fn plan_over(frames: &[FrameInput]) -> ChallengePlan {
+    let end = frames.iter().map(|f| f.t_ms + 1).max().unwrap();
+    ChallengePlan::fixed("c0ffee", vec![ActionStep { action: Action::OpenMouth, start_ms: end / 3, end_ms: end }], vec![]).unwrap()
+}
 
 /// 2 s of cap12 (turning, talking) as 15 fps JPEGs at 400 px — what a client uploads.
 fn cap12_jpegs() -> Vec<Vec<u8>> {
@@ -15,19 +22,20 @@ fn engine() -> Models {
 }
 
 #[test]
-fn c3_on_arrival_observations_equal_the_full_analysis() {
+fn c3_on_arrival_observations_equal_the_full_analysis_and_complete_opens_no_frame() {
     let engine = engine();
     let jpegs = cap12_jpegs();
     assert!(jpegs.len() >= 28, "{} frames", jpegs.len());
     let frames: Vec<FrameInput> = jpegs
         .iter()
         .enumerate()
-        .map(|(i, j)| FrameInput { seq: i as u32, t_ms: i as u64 * 67, nonce: "n0".into(), jpeg: j.clone() })
+        .map(|(i, j)| FrameInput { seq: i as u32, t_ms: i as u64 * 67, nonce: "c0ffee".into(), jpeg: j.clone() })
         .collect();
-    let full = engine.observe(&frames, 3).unwrap();
+    let plan = plan_over(&frames);
+    let full = engine.observe_for(&frames, 3, &plan).unwrap();
 
     let limits = DecodeLimits::default();
-    let mut run = engine.start();
+    let mut run = engine.start_for(&plan, 3);
     for f in &frames {
         let img = decode_image(&f.jpeg, &limits).unwrap();
         engine.push(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &img).unwrap();
@@ -37,15 +45,17 @@ fn c3_on_arrival_observations_equal_the_full_analysis() {
     let (mut live, boxes) = run.into_parts();
     let mut loaded = Vec::new();
     engine
-        .score_passive(&mut live, &boxes, 3, |i| {
+        .score_passive(&mut live, &boxes, (3, &plan), |i| {
             loaded.push(i);
             decode_image(&frames[i].jpeg, &limits)
         })
         .unwrap();
     assert_eq!(live, full, "on-arrival and full analysis must agree exactly");
-    // Only the chosen frames were opened again (the passive models' input).
-    assert!(!loaded.is_empty() && loaded.len() <= 3, "{loaded:?}");
-    assert_eq!(live.iter().filter(|o| o.face.as_ref().is_some_and(|f| f.passive_real.is_some())).count(), loaded.len());
+    // The passive frames were scored as they came (issue 15): `complete` opens none again.
+    assert!(loaded.is_empty(), "{loaded:?}");
+    let scored: Vec<u64> = live.iter().filter(|o| o.face.as_ref().is_some_and(|f| f.passive_real.is_some())).map(|o| o.t_ms).collect();
+    assert_eq!(scored.len(), 3, "three frames spread over the plan: {scored:?}");
+    assert!(scored[0] < 100 && scored[2] > plan.total_ms * 3 / 4, "{scored:?}");
 }
 
 #[test]
@@ -54,11 +64,12 @@ fn c3_frames_arriving_slightly_out_of_order_are_measured_in_order() {
     let jpegs = cap12_jpegs();
     let limits = DecodeLimits::default();
     let frames: Vec<FrameInput> = (0..12u32)
-        .map(|i| FrameInput { seq: i, t_ms: u64::from(i) * 67, nonce: "n".into(), jpeg: jpegs[i as usize].clone() })
+        .map(|i| FrameInput { seq: i, t_ms: u64::from(i) * 67, nonce: "c0ffee".into(), jpeg: jpegs[i as usize].clone() })
         .collect();
-    let full = engine.observe(&frames, 3).unwrap();
+    let plan = plan_over(&frames);
+    let full = engine.observe_for(&frames, 3, &plan).unwrap();
     // Three uploads in flight finish in any order.
-    let mut run = engine.start();
+    let mut run = engine.start_for(&plan, 3);
     for i in [1usize, 0, 2, 5, 3, 4, 8, 6, 7, 9, 11, 10] {
         let f = &frames[i];
         engine.push(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &decode_image(&f.jpeg, &limits).unwrap()).unwrap();
@@ -66,7 +77,7 @@ fn c3_frames_arriving_slightly_out_of_order_are_measured_in_order() {
     engine.flush(&mut run).unwrap();
     assert!(run.matches(&(0..12).collect::<Vec<_>>()));
     let (mut live, boxes) = run.into_parts();
-    engine.score_passive(&mut live, &boxes, 3, |i| decode_image(&frames[i].jpeg, &limits)).unwrap();
+    engine.score_passive(&mut live, &boxes, (3, &plan), |i| decode_image(&frames[i].jpeg, &limits)).unwrap();
     assert_eq!(live, full);
 }
 

@@ -20,7 +20,7 @@ pub mod service;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use huoti_liveness::ChallengeConfig;
+use huoti_liveness::{CaptureConfig, ChallengeConfig};
 use serde::{Deserialize, Serialize};
 
 pub use blobs::BlobsConfig;
@@ -70,6 +70,9 @@ pub struct ServerConfig {
     pub analysis: AnalysisConfig,
     /// How random challenges are drawn (see `huoti_liveness::ChallengeConfig`).
     pub challenge: ChallengeConfig,
+    /// The capture profile stated in each challenge: frame width, JPEG quality and the frame
+    /// rate of each part (see `huoti_liveness::CaptureConfig`; issue 15).
+    pub capture: CaptureConfig,
     /// Cross-origin access to the API, for `<huoti-liveness>` on an integrator's own page.
     pub cors: CorsConfig,
     /// The region the data stays in (`HUOTI_DATA_REGION`, default `cn`; S1).
@@ -105,6 +108,7 @@ impl Default for ServerConfig {
             abuse: AbuseConfig::default(),
             analysis: AnalysisConfig::default(),
             challenge: ChallengeConfig::default(),
+            capture: CaptureConfig::default(),
             cors: CorsConfig::default(),
             data_region: "cn".into(),
             residency: Default::default(),
@@ -154,6 +158,7 @@ impl ServerConfig {
             return bad("tls.cert and tls.key must be given together");
         }
         self.challenge.validate().map_err(|e| ServerError::Config(format!("challenge: {e}")))?;
+        self.capture.validate().map_err(ServerError::Config)?;
         for o in &self.cors.allowed_origins {
             // An origin is scheme://host[:port], nothing more: a path or `*` would never match
             // what a browser sends, or match far too much.

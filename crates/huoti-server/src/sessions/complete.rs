@@ -182,10 +182,11 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
         });
         metrics::global().analysis_path(live.is_some());
         if let Some(run) = live {
-            // Measured on arrival: only the passive models remain, on the chosen frames.
+            // Measured on arrival, the passive frames too; a chosen frame the run could not
+            // score (none, normally) is read and scored now.
             let limits = models.decode_limits();
             let (mut observations, boxes) = run.into_parts();
-            models.score_passive(&mut observations, &boxes, passive_frames, |i| -> Result<_, AppError> {
+            models.score_passive(&mut observations, &boxes, (passive_frames, &plan_for_eyes), |i| -> Result<_, AppError> {
                 let jpeg = runtime.block_on(vault.get_frame(&key, &id, &frames[i].blob_key)).map_err(AppError::internal)?;
                 Ok(decode_image(&jpeg, &limits)?)
             })?;

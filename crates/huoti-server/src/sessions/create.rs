@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use huoti_api as wire;
 use huoti_api::ErrorCode;
-use huoti_liveness::ChallengePlan;
+use huoti_liveness::{CaptureProfile, ChallengePlan, Thresholds};
 use rand_core::OsRng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -116,7 +116,10 @@ pub async fn create_for(st: &AppState, integrator_id: &str, body: Body) -> Resul
     let resp = wire::CreateSessionResponse {
         session_id: id,
         client_token: token,
-        challenge: convert(&plan)?,
+        challenge: wire::Challenge {
+            capture: Some(convert(&CaptureProfile::for_plan(&plan, &st.config.capture, &Thresholds::default()))?),
+            ..convert(&plan)?
+        },
         expires_at: rfc3339(now + ttl_ms),
         ttl_s: st.config.session.ttl_s,
         max_frames: st.config.session.max_frames,

@@ -268,7 +268,8 @@ async fn measure_on_arrival(st: &AppState, id: &str, plan_json: &str, params: &w
     let models = st.models.clone()?;
     // Written by `create`, read back as `complete` does; unreadable, complete fails the session.
     let Ok(plan) = serde_json::from_str::<ChallengePlan>(plan_json) else { return None };
-    let run = st.live.get_or_start(id, st.clock.now_ms(), || models.start_for(&plan));
+    let passive_frames = st.config.analysis.passive_frames;
+    let run = st.live.get_or_start(id, st.clock.now_ms(), || models.start_for(&plan, passive_frames));
     let Ok(_slot) = st.analysis_slots.acquire().await else { return None };
     let (seq, t_ms, nonce) = (params.seq, params.t_ms, params.nonce.clone());
     let shared = run.clone();
