@@ -364,22 +364,31 @@ impl CaptureProfile {
     }
 
     /// Whether the camera frame captured at `t_ms` should be sent, the last frame sent having
-    /// been captured at `last_sent_ms`: once 90 % of the interval wanted at `t_ms` has passed
-    /// (the slack absorbs a camera's jitter, so a 30 fps camera gives a steady 10 fps rather
-    /// than uneven gaps).
+    /// been captured at `last_sent_ms`: when it falls in a later slot of the `1 / fps_at(t_ms)`
+    /// grid than the last one. Any camera faster than the wanted rate then gives exactly that
+    /// rate on average (a 15 fps camera asked for 6 fps sends 6, not every third frame's 5),
+    /// whatever its jitter.
     ///
     /// ```
     /// use huoti_api::{CaptureProfile, CaptureSpan};
     /// let p = CaptureProfile { width: 320, jpeg_quality: 70, idle_fps: 4,
     ///     spans: vec![CaptureSpan { start_ms: 1000, end_ms: 2000, fps: 10 }] };
     /// assert!(p.wants(0, None));
-    /// assert!(!p.wants(100, Some(0)) && p.wants(225, Some(0)), "4 fps: every 250 ms, less 10 %");
-    /// assert!(p.wants(1090, Some(1000)), "10 fps in the span");
+    /// assert!(!p.wants(249, Some(0)) && p.wants(250, Some(0)), "4 fps: slots of 250 ms");
+    /// assert!(p.wants(1100, Some(1000)), "10 fps in the span");
+    /// // A 30 fps camera over one idle second sends 4 frames.
+    /// let mut last = None;
+    /// let sent = (0..30u64).map(|i| i * 1000 / 30).filter(|&t| {
+    ///     let send = p.wants(t, last);
+    ///     if send { last = Some(t) }
+    ///     send
+    /// }).count();
+    /// assert_eq!(sent, 4);
     /// ```
     pub fn wants(&self, t_ms: u64, last_sent_ms: Option<u64>) -> bool {
         let Some(last) = last_sent_ms else { return true };
-        let interval = 900 / u64::from(self.fps_at(t_ms));
-        t_ms >= last.saturating_add(interval)
+        let fps = u64::from(self.fps_at(t_ms));
+        t_ms > last && t_ms * fps / 1000 > last * fps / 1000
     }
 }
 

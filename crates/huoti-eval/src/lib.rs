@@ -103,6 +103,8 @@ pub mod report;
 pub mod run;
 mod tsv;
 
+pub use huoti_liveness::CaptureConfig;
+
 use std::path::PathBuf;
 
 /// Anything that stops an evaluation as a whole (a single bad file does not: it is reported).

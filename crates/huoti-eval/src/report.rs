@@ -27,6 +27,9 @@ pub struct Settings {
     pub target_bpcer: Option<f64>,
     /// Target APCER (worst species) for a chosen threshold.
     pub target_apcer: Option<f64>,
+    /// The capture profile the presentations were sent through (`--capture`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<huoti_liveness::CaptureConfig>,
 }
 
 /// The figures at one named threshold.
@@ -174,6 +177,13 @@ pub fn markdown(report: &Report) -> String {
     };
     let _ = writeln!(md, "# huoti eval — `{}`\n", s.source);
     let _ = writeln!(md, "- mode: {mode}");
+    if let Some(c) = &s.capture {
+        let _ = writeln!(
+            md,
+            "- capture profile: {} px wide, JPEG quality {}; in sessions {} fps idle, {} light, {} actions, {} blink",
+            c.width, c.jpeg_quality, c.idle_fps, c.light_fps, c.action_fps, c.blink_fps
+        );
+    }
     let _ = writeln!(md, "- decision rule: {}", report.decision_rule);
     let c = &report.counts;
     let attacks: Vec<String> = c.attacks.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -15,15 +15,22 @@
 //!   still clip lasting the session (a photo held still, or a still injected as a virtual
 //!   camera). Presentations without a challenge are skipped in this mode.
 //!
+//! With a capture profile (`RunOptions::capture`, `huoti eval --capture`), every image is
+//! first made what a client following the server's profile would send: scaled down to its
+//! width and JPEG-encoded at its quality; in session mode, the clip's frames are also thinned
+//! to the profile's rate for each part of the plan (issue 15: the same decisions with less
+//! data?).
+//!
 //! A file that cannot be analysed (corrupt image, unreadable video) gets no score: it is
 //! listed as an error and left out of the figures.
 
 use std::path::Path;
 
 use huoti_engine::SessionRun;
-use huoti_liveness::{ChallengePlan, SeenFrames, StepEvidence, Thresholds};
+use huoti_liveness::{CaptureConfig, CaptureProfile, ChallengePlan, SeenFrames, StepEvidence, Thresholds};
 use huoti_media::{open_video, FfmpegOptions, MediaError};
 use huoti_vision::{Analyzer, TrackerConfig, VisionError};
+use image::RgbImage;
 use serde::Serialize;
 
 use crate::dataset::{Dataset, Label, Media, Presentation, SessionSpec, Skipped};
@@ -53,11 +60,13 @@ pub struct RunOptions {
     pub session_fps: f64,
     /// The challenge for clips whose manifest line gives none (session mode).
     pub default_challenge: Option<SessionSpec>,
+    /// Present what a client following this capture profile sends (see the module docs).
+    pub capture: Option<CaptureConfig>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { mode: Mode::Passive, fps: 5.0, session_fps: 15.0, default_challenge: None }
+        RunOptions { mode: Mode::Passive, fps: 5.0, session_fps: 15.0, default_challenge: None, capture: None }
     }
 }
 
@@ -178,10 +187,10 @@ pub fn plan(dataset: &Dataset, options: &RunOptions) -> (Vec<Presentation>, Vec<
 pub fn score(analyzer: &Analyzer, p: &Presentation, options: &RunOptions) -> Scored {
     let mut out = Scored::new(p);
     let result = match (options.mode, p.media) {
-        (Mode::Passive, Media::Image) => passive_image(analyzer, &p.path, &mut out),
-        (Mode::Passive, Media::Video) => passive_video(analyzer, &p.path, options.fps, &mut out),
+        (Mode::Passive, Media::Image) => passive_image(analyzer, &p.path, options.capture.as_ref(), &mut out),
+        (Mode::Passive, Media::Video) => passive_video(analyzer, &p.path, options.fps, options.capture.as_ref(), &mut out),
         (Mode::Session, _) => match p.session.as_ref().or(options.default_challenge.as_ref()) {
-            Some(spec) => session(analyzer, p, spec, options.session_fps, &mut out),
+            Some(spec) => session(analyzer, p, spec, (options.session_fps, options.capture.as_ref()), &mut out),
             None => Err("no challenge for session mode".into()),
         },
     };
@@ -201,9 +210,32 @@ fn media(e: MediaError) -> String {
     e.to_string()
 }
 
-fn passive_image(analyzer: &Analyzer, path: &Path, out: &mut Scored) -> Result<(), String> {
+/// `image` as a client following `capture` would send it: scaled down to its width (never
+/// up), JPEG-encoded at its quality, and decoded again.
+pub fn recapture(image: &RgbImage, capture: &CaptureConfig) -> Result<RgbImage, String> {
+    let (w, h) = image.dimensions();
+    let image = if w > capture.width {
+        let height = ((u64::from(h) * u64::from(capture.width) + u64::from(w) / 2) / u64::from(w)).max(1) as u32;
+        image::imageops::resize(image, capture.width, height, image::imageops::FilterType::Triangle)
+    } else {
+        image.clone()
+    };
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, capture.jpeg_quality)
+        .encode_image(&image)
+        .map_err(|e| format!("JPEG encoding: {e}"))?;
+    Ok(image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).map_err(|e| format!("JPEG decoding: {e}"))?.to_rgb8())
+}
+
+fn passive_image(analyzer: &Analyzer, path: &Path, capture: Option<&CaptureConfig>, out: &mut Scored) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let a = analyzer.analyze_bytes(&bytes).map_err(vision)?;
+    let a = match capture {
+        None => analyzer.analyze_bytes(&bytes).map_err(vision)?,
+        Some(c) => {
+            let image = huoti_vision::decode_image(&bytes, &analyzer.config().decode).map_err(vision)?;
+            analyzer.analyze(&recapture(&image, c)?).map_err(vision)?
+        }
+    };
     out.faces = Some(a.faces.len());
     match &a.main {
         Some(main) => {
@@ -222,7 +254,7 @@ fn passive_image(analyzer: &Analyzer, path: &Path, out: &mut Scored) -> Result<(
     Ok(())
 }
 
-fn passive_video(analyzer: &Analyzer, path: &Path, fps: f64, out: &mut Scored) -> Result<(), String> {
+fn passive_video(analyzer: &Analyzer, path: &Path, fps: f64, capture: Option<&CaptureConfig>, out: &mut Scored) -> Result<(), String> {
     let options = FfmpegOptions { fps: Some(fps), ..FfmpegOptions::default() };
     let frames = open_video(path, &options).map_err(media)?;
     let mut tracker = analyzer.tracker(TrackerConfig::default());
@@ -231,9 +263,13 @@ fn passive_video(analyzer: &Analyzer, path: &Path, fps: f64, out: &mut Scored) -
     for frame in frames {
         let frame = frame.map_err(media)?;
         n += 1;
-        let a = tracker.step(&frame.image).map_err(vision)?;
+        let image = match capture {
+            Some(c) => recapture(&frame.image, c)?,
+            None => frame.image,
+        };
+        let a = tracker.step(&image).map_err(vision)?;
         if let (Some(bbox), 1) = (a.face_box, a.faces) {
-            reals.push(f64::from(analyzer.passive(&frame.image, &bbox).map_err(vision)?.real_probability));
+            reals.push(f64::from(analyzer.passive(&image, &bbox).map_err(vision)?.real_probability));
         }
     }
     if n == 0 {
@@ -255,6 +291,48 @@ fn passive_video(analyzer: &Analyzer, path: &Path, fps: f64, out: &mut Scored) -
     Ok(())
 }
 
+/// Feeds a session's camera frames as a client does: all of them, or — following a capture
+/// profile — only those it picks, each as the client would encode it.
+struct Sender {
+    profile: Option<(huoti_api::CaptureProfile, CaptureConfig)>,
+    last_sent: Option<u64>,
+    seq: u32,
+}
+
+impl Sender {
+    fn new(plan: &ChallengePlan, capture: Option<&CaptureConfig>, th: &Thresholds) -> Result<Sender, String> {
+        let profile = match capture {
+            None => None,
+            // The wire form carries the rule clients follow (`wants`); the two share their JSON.
+            Some(c) => Some((
+                serde_json::to_value(CaptureProfile::for_plan(plan, c, th))
+                    .and_then(serde_json::from_value)
+                    .map_err(|e| format!("capture profile: {e}"))?,
+                c.clone(),
+            )),
+        };
+        Ok(Sender { profile, last_sent: None, seq: 0 })
+    }
+
+    fn send(&mut self, run: &mut SessionRun<'_>, t_ms: u64, image: &RgbImage) -> Result<(), String> {
+        let recaptured;
+        let image = match &self.profile {
+            None => image,
+            Some((profile, config)) => {
+                if !profile.wants(t_ms, self.last_sent) {
+                    return Ok(());
+                }
+                recaptured = recapture(image, config)?;
+                &recaptured
+            }
+        };
+        run.push_frame(self.seq, t_ms, image).map_err(|e| e.to_string())?;
+        self.last_sent = Some(t_ms);
+        self.seq += 1;
+        Ok(())
+    }
+}
+
 /// The median (mean of the two middle values for an even count); `None` when empty.
 pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
@@ -265,14 +343,20 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
 }
 
-fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, out: &mut Scored) -> Result<(), String> {
+fn session(
+    analyzer: &Analyzer,
+    p: &Presentation,
+    spec: &SessionSpec,
+    (fps, capture): (f64, Option<&CaptureConfig>),
+    out: &mut Scored,
+) -> Result<(), String> {
     let plan = ChallengePlan::fixed(EVAL_NONCE, spec.steps.clone(), Vec::new()).map_err(|e| format!("challenge: {e}"))?;
     // Without a duration, play the plan and one second more.
     let duration_s = spec.duration_s.unwrap_or((plan.total_ms + 1000) as f64 / 1000.0);
     let fps = if fps.is_finite() && fps > 0.0 { fps } else { 15.0 };
     let thresholds = Thresholds::default();
     let mut run = SessionRun::new(analyzer, plan.clone()).with_thresholds(thresholds.clone());
-    let mut seq = 0u32;
+    let mut sender = Sender::new(&plan, capture, &thresholds)?;
     match p.media {
         Media::Video => {
             let start_ms = spec.start_s.map_or(0, |s| (s * 1000.0).round() as u64);
@@ -280,8 +364,7 @@ fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, 
                 FfmpegOptions { start_s: spec.start_s, duration_s: Some(duration_s), fps: Some(fps), ..FfmpegOptions::default() };
             for frame in open_video(&p.path, &options).map_err(media)? {
                 let frame = frame.map_err(media)?;
-                run.push_frame(seq, frame.t_ms.saturating_sub(start_ms), &frame.image).map_err(|e| e.to_string())?;
-                seq += 1;
+                sender.send(&mut run, frame.t_ms.saturating_sub(start_ms), &frame.image)?;
             }
         }
         Media::Image => {
@@ -291,11 +374,11 @@ fn session(analyzer: &Analyzer, p: &Presentation, spec: &SessionSpec, fps: f64, 
             let image = huoti_vision::decode_image(&bytes, &analyzer.config().decode).map_err(vision)?;
             let n = (duration_s * fps).floor().max(1.0) as u32;
             for i in 0..n {
-                run.push_frame(i, (f64::from(i) * 1000.0 / fps).round() as u64, &image).map_err(|e| e.to_string())?;
+                sender.send(&mut run, (f64::from(i) * 1000.0 / fps).round() as u64, &image)?;
             }
-            seq = n;
         }
     }
+    let seq = sender.seq;
     if seq == 0 {
         return Err(format!("{}: no video frames in the session window", p.path.display()));
     }

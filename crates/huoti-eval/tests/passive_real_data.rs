@@ -45,6 +45,7 @@ fn passive_scores_separate_real_faces_from_print_and_replay() {
         threshold: 0.5,
         target_bpcer: Some(0.05),
         target_apcer: Some(0.0),
+        capture: None,
     };
     let mut seen = 0;
     let report = huoti_eval::evaluate(&analyzer, &ds, &RunOptions::default(), settings, |_, n, _| {

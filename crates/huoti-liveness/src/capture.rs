@@ -23,12 +23,14 @@ pub struct CaptureConfig {
     pub width: u32,
     /// JPEG quality, percent (default 70; measured in `docs/BENCHMARKS.md`).
     pub jpeg_quality: u8,
-    /// Frames per second in the neutral phase and between steps (default 4).
+    /// Frames per second in the neutral phase and between steps (default 6: the integrity
+    /// check wants at least 5 frames per second of plan, `Thresholds::min_fps`).
     pub idle_fps: u32,
     /// Frames per second during the light step (default 10: a 400 ms colour keeps about three
     /// frames after the reflection lag).
     pub light_fps: u32,
-    /// Frames per second in a turn, nod or mouth window (default 6).
+    /// Frames per second in a turn, nod or mouth window (default 6: a head turn or an open
+    /// mouth lasts about a second).
     pub action_fps: u32,
     /// Frames per second in a blink window and the last second of rest before the first
     /// action (default 12).
@@ -37,12 +39,12 @@ pub struct CaptureConfig {
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        CaptureConfig { width: 320, jpeg_quality: 70, idle_fps: 4, light_fps: 10, action_fps: 6, blink_fps: 12 }
+        CaptureConfig { width: 320, jpeg_quality: 70, idle_fps: 6, light_fps: 10, action_fps: 6, blink_fps: 12 }
     }
 }
 
 impl CaptureConfig {
-    /// Every rate between 1 and 30 fps, a width of 64–1920 px, a quality of 1–100.
+    /// Every rate between the integrity check's 5 fps and 30 fps, a width of 64–1920 px, a quality of 1–100.
     pub fn validate(&self) -> Result<(), String> {
         if !(64..=1920).contains(&self.width) {
             return Err(format!("capture.width {} must be 64–1920", self.width));
@@ -51,8 +53,8 @@ impl CaptureConfig {
             return Err(format!("capture.jpeg_quality {} must be 1–100", self.jpeg_quality));
         }
         for (name, fps) in [("idle_fps", self.idle_fps), ("light_fps", self.light_fps), ("action_fps", self.action_fps), ("blink_fps", self.blink_fps)] {
-            if !(1..=30).contains(&fps) {
-                return Err(format!("capture.{name} {fps} must be 1–30"));
+            if !(5..=30).contains(&fps) {
+                return Err(format!("capture.{name} {fps} must be 5–30 (fewer than 5 frames a second fail the integrity check)"));
             }
         }
         Ok(())

@@ -91,6 +91,12 @@ pub struct EvalArgs {
     /// Frames per second decoded from clips in session mode.
     #[arg(long, default_value_t = 15.0)]
     pub session_fps: f64,
+    /// Present every image and clip as a client following the server's capture profile sends
+    /// it (issue 15): scaled to 320 px, JPEG quality 70, and in session mode thinned to the
+    /// profile's frame rate for each part of the challenge. Compare with a run without it to
+    /// see what the smaller upload changes.
+    #[arg(long)]
+    pub capture: bool,
     /// Session mode: the challenge for clips whose manifest line has none, e.g.
     /// "open_mouth@0.5-4.0;turn_left@8.6-10.5" (seconds from the clip's start).
     #[arg(long, value_name = "SPEC")]
@@ -204,7 +210,8 @@ pub fn run(args: EvalArgs) -> Exit {
         }
     };
     let mode = if args.session { Mode::Session } else { Mode::Passive };
-    let options = RunOptions { mode, fps: args.fps, session_fps: args.session_fps, default_challenge };
+    let capture = args.capture.then(huoti_eval::CaptureConfig::default);
+    let options = RunOptions { mode, fps: args.fps, session_fps: args.session_fps, default_challenge, capture: capture.clone() };
     let settings = Settings {
         source: args.source.display().to_string(),
         mode,
@@ -213,6 +220,7 @@ pub fn run(args: EvalArgs) -> Exit {
         threshold: args.threshold.unwrap_or(0.5),
         target_bpcer: Some(args.target_bpcer),
         target_apcer: Some(args.target_apcer),
+        capture,
     };
     let bar = progress_bar();
     let report = huoti_eval::evaluate(&analyzer, &ds, &options, settings, |i, n, p| {
