@@ -33,8 +33,9 @@
 //!    servers since issue 15: a few frames a second at rest, more in the action and light
 //!    windows; without a profile, at most [`CaptureOptions::max_fps`]);
 //! 3. meanwhile, on an upload thread, scales each frame down to the profile's width (aspect
-//!    kept, never up), JPEG-encodes it at the profile's quality (without a profile: as
-//!    captured, at [`CaptureOptions::jpeg_quality`]) and sends it with its sequence
+//!    kept, never up), JPEG-encodes it at the profile's quality with 4:2:0 chroma, as
+//!    browsers do (without a profile: as captured, at [`CaptureOptions::jpeg_quality`]) and
+//!    sends it with its sequence
 //!    number, capture time (ms since the challenge started) and the challenge nonce — and the
 //!    three device-info headers only if allowed — retrying with exponential backoff inside a
 //!    time budget ([`RetryPolicy`]); each answer may carry a prompt for the action window open
