@@ -1,28 +1,53 @@
 //! The server's cost of a session (issues 3 and 15), through the real router, store, vault and
-//! models: a session's frames are uploaded at the capture pace (15 fps), each measured on
-//! arrival as in production, then `complete` is timed. Per session it records the process's
-//! CPU time from the first upload to the signed verdict (user + system time of every thread,
-//! what `getrusage(RUSAGE_SELF)` sums, read from `/proc/self/stat`), the wall time of
-//! `complete`, each upload request's wall time, and the bytes uploaded.
+//! models, for two clients of one typical production challenge (a 1 s neutral phase, six
+//! colours of 400 ms, a head turn and a blink, 9.4 s; test mode fixes it so every run is the
+//! same):
 //!
-//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR [--runs N] [--json OUT]`
+//! - **legacy**: every camera frame (15 fps) as given in `--jpegs` — what clients sent before
+//!   the capture profile, and what clients that ignore it still send;
+//! - **profile**: what a client following the challenge's `capture` profile sends — the frames
+//!   of `--frames` (PNG, the same camera frames) it picks, scaled to the profile's width and
+//!   JPEG-encoded at its quality (encoded before the clock starts: client work).
 //!
-//! `bench/session.sh` runs it on one core beside the naive reference on the same JPEGs.
+//! Frames are uploaded at their capture times, each measured on arrival as in production, then
+//! `complete` is timed. Per session it records the process's CPU time from the first upload to
+//! the signed verdict (user + system time of every thread, what `getrusage(RUSAGE_SELF)` sums,
+//! read from `/proc/self/stat`), the wall time of `complete`, each upload request's wall time,
+//! and the bytes uploaded.
+//!
+//! `taskset -c 0 cargo bench -p huoti-server --bench complete -- --jpegs DIR --frames DIR
+//!  [--client legacy|profile|both] [--runs N] [--json OUT]`
+//!
+//! `bench/session.sh` runs it on one core beside the naive reference on the legacy JPEGs.
 //! `--runs 0` runs only the warm-up session: `bench/instructions.sh` counts instructions with
 //! runs 0 and 1 and takes the difference (one warm session).
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use huoti_server::models::Models;
-use huoti_server::{ServerConfig, SystemClock, build_state, create_integrator_key, router};
+use huoti_server::{AppState, ServerConfig, SystemClock, build_state, create_integrator_key, router};
 use common::{call, post_json};
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// The camera's frame interval: 15 fps.
+const FRAME_GAP_MS: f64 = 1000.0 / 15.0;
+
+/// The challenge every session plays: shaped like a random production plan
+/// (`ChallengeConfig::default()`: 1 s neutral, 5–7 colours of 400 ms, 2–3 actions of 3 s).
+fn challenge() -> Value {
+    let colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255]];
+    let flashes: Vec<Value> =
+        colours.iter().enumerate().map(|(i, rgb)| json!({"rgb": rgb, "start_ms": 1000 + 400 * i, "end_ms": 1400 + 400 * i})).collect();
+    json!({"actions": [
+        {"action": "turn_left", "start_ms": 3400, "end_ms": 6400},
+        {"action": "blink", "start_ms": 6400, "end_ms": 9400}
+    ], "flashes": flashes})
+}
 
 /// The `p`-th percentile (nearest rank) of `v`; NaN when empty (`--runs 0`).
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
@@ -55,66 +80,58 @@ fn process_cpu_ms() -> f64 {
 /// kernel's user ABI on x86 and ARM).
 const CLOCK_TICKS_PER_S: f64 = 100.0;
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let (mut jpeg_dir, mut json_out, mut runs) = (None, None, 5usize);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--jpegs" => jpeg_dir = args.next().map(PathBuf::from),
-            "--json" => json_out = args.next().map(PathBuf::from),
-            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
-            "--bench" => {}
-            other => panic!("unknown argument {other}"),
-        }
-    }
-    let jpeg_dir = jpeg_dir.expect("--jpegs DIR (JPEG frames, sorted by name)");
-    let jpegs = common::read_jpegs(&jpeg_dir);
+/// The files of `dir` ending in `ext`, sorted by name.
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("frame dir").flatten().map(|e| e.path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == ext));
+    files.sort();
+    assert!(!files.is_empty(), "no .{ext} in {}", dir.display());
+    files
+}
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let report = rt.block_on(async move {
-        let data = tempfile::tempdir().unwrap();
-        let mut config = ServerConfig::default();
-        config.data_dir = data.path().to_path_buf();
-        config.model_dir = huoti_assets::testing::models_dir().to_path_buf();
-        // Under valgrind (bench/instructions.sh) a session takes minutes: let none expire.
-        config.session.ttl_s = 3600;
-        let engine = Models::load(&config.model_dir).expect("models");
-        let state = build_state(config, Arc::new(SystemClock), Some(Arc::new(engine))).await.expect("state");
-        let key = create_integrator_key(&state.db, "bench", 0).await.unwrap();
-        let app = router(state.clone());
-        let frame_gap = Duration::from_micros(66_667);
-        let (mut complete_ms, mut upload_ms, mut cpu_ms) = (Vec::new(), Vec::new(), Vec::new());
-        for run in 0..=runs {
-            // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
-            state.db.prune_seen_frames(u64::MAX).await.unwrap();
-            let (status, s) = call(&app, post_json("/v1/sessions", &key, &json!({}))).await;
-            assert_eq!(status, StatusCode::CREATED, "{s}");
-            let (id, token, nonce) =
-                (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
-            // The person's consent comes before any frame (policy A1).
-            let (_, policy) = call(&app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
-            let consent = json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload"], "channel": "sdk"});
-            let (status, v) = call(&app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
-            assert_eq!(status, StatusCode::CREATED, "{v}");
-            let cpu_start = process_cpu_ms();
-            let uploads = common::upload_paced(&app, id, token, nonce, &jpegs, frame_gap).await;
-            let (v, took) = common::complete(&app, id, token).await;
-            assert!(v["passed"].is_boolean(), "a verdict: {v}");
-            let cpu = process_cpu_ms() - cpu_start;
-            // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
-            if run > 0 {
-                upload_ms.extend(uploads);
-                complete_ms.push(took);
-                cpu_ms.push(cpu);
-            }
+/// The frames a client following `capture` (the challenge's profile) sends from the camera
+/// frames `pngs` (15 fps) until `total_ms`: picked by `CaptureProfile::wants`, scaled to its
+/// width, encoded at its quality.
+fn profile_frames(capture: &Value, pngs: &[PathBuf], total_ms: u64) -> Vec<(u64, Vec<u8>)> {
+    let profile: huoti_api::CaptureProfile = serde_json::from_value(capture.clone()).expect("challenge.capture");
+    let mut last = None;
+    let mut out = Vec::new();
+    for (i, png) in pngs.iter().enumerate() {
+        let t_ms = (i as f64 * FRAME_GAP_MS).round() as u64;
+        if t_ms >= total_ms || !profile.wants(t_ms, last) {
+            continue;
         }
-        let metrics = huoti_server::metrics::global().render();
-        let series = format!("huoti_analyses_total{{path=\"on_arrival\"}} {}", runs + 1);
-        assert!(metrics.contains(&series), "every run must take the on-arrival path:\n{metrics}");
-        let bytes: usize = jpegs.iter().map(Vec::len).sum();
-        let capture_s = jpegs.len() as f64 * frame_gap.as_secs_f64();
+        last = Some(t_ms);
+        let img = image::open(png).expect("PNG frame").to_rgb8();
+        let (w, h) = img.dimensions();
+        let img = if w > profile.width {
+            let height = (u64::from(h) * u64::from(profile.width) / u64::from(w)) as u32;
+            image::imageops::resize(&img, profile.width, height, image::imageops::FilterType::Triangle)
+        } else {
+            img
+        };
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, profile.jpeg_quality).encode_image(&img).unwrap();
+        out.push((t_ms, jpeg));
+    }
+    out
+}
+
+/// What one client's sessions cost, as JSON.
+struct Costs {
+    complete_ms: Vec<f64>,
+    upload_ms: Vec<f64>,
+    cpu_ms: Vec<f64>,
+    frames: usize,
+    bytes: usize,
+    capture_s: f64,
+}
+
+impl Costs {
+    fn json(self, runs: usize) -> Value {
+        let Costs { complete_ms, upload_ms, cpu_ms, frames, bytes, capture_s } = self;
         json!({
-            "frames": jpegs.len(),
+            "frames": frames,
             "runs": runs,
             "complete_to_verdict_ms": median(complete_ms.clone()),
             "complete_to_verdict_ms_all": complete_ms,
@@ -127,6 +144,100 @@ fn main() {
             "capture_s": capture_s,
             "bytes_per_capture_s": bytes as f64 / capture_s,
         })
+    }
+}
+
+/// Runs `runs` sessions (after one warm-up) of the client `kind` and returns their costs.
+async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &str, (jpegs, pngs): (&[PathBuf], &[PathBuf]), runs: usize) -> Costs {
+    let total_ms = 9400;
+    let legacy: Vec<(u64, Vec<u8>)> = jpegs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((i as f64 * FRAME_GAP_MS).round() as u64, std::fs::read(p).unwrap()))
+        .filter(|(t, _)| *t < total_ms)
+        .collect();
+    let mut frames: Option<Vec<(u64, Vec<u8>)>> = (kind == "legacy").then_some(legacy);
+    let mut costs = Costs { complete_ms: Vec::new(), upload_ms: Vec::new(), cpu_ms: Vec::new(), frames: 0, bytes: 0, capture_s: total_ms as f64 / 1000.0 };
+    for run in 0..=runs {
+        // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
+        state.db.prune_seen_frames(u64::MAX).await.unwrap();
+        let (status, s) = call(app, post_json("/v1/sessions", key, &json!({"fixed_challenge": challenge()}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{s}");
+        let (id, token, nonce) =
+            (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
+        assert_eq!(s["challenge"]["total_ms"], total_ms, "the bench's plan");
+        let frames = frames.get_or_insert_with(|| profile_frames(&s["challenge"]["capture"], pngs, total_ms));
+        // The person's consent comes before any frame (policy A1).
+        let (_, policy) = call(app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
+        let consent = json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload"], "channel": "sdk"});
+        let (status, v) = call(app, post_json(&format!("/v1/sessions/{id}/consent"), token, &consent)).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let cpu_start = process_cpu_ms();
+        let uploads = common::upload_at(app, id, token, nonce, frames).await;
+        let (v, took) = common::complete(app, id, token).await;
+        assert!(v["passed"].is_boolean(), "a verdict: {v}");
+        let cpu = process_cpu_ms() - cpu_start;
+        // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
+        if run > 0 {
+            costs.upload_ms.extend(uploads);
+            costs.complete_ms.push(took);
+            costs.cpu_ms.push(cpu);
+        }
+    }
+    let frames = frames.expect("set in the first run");
+    costs.frames = frames.len();
+    costs.bytes = frames.iter().map(|(_, j)| j.len()).sum();
+    costs
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut jpeg_dir, mut png_dir, mut json_out, mut runs, mut clients) = (None, None, None, 5usize, vec!["legacy", "profile"]);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--jpegs" => jpeg_dir = args.next().map(PathBuf::from),
+            "--frames" => png_dir = args.next().map(PathBuf::from),
+            "--json" => json_out = args.next().map(PathBuf::from),
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
+            "--client" => {
+                clients = match args.next().as_deref() {
+                    Some("legacy") => vec!["legacy"],
+                    Some("profile") => vec!["profile"],
+                    Some("both") => vec!["legacy", "profile"],
+                    other => panic!("--client legacy|profile|both, not {other:?}"),
+                }
+            }
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    let jpegs = files(&jpeg_dir.expect("--jpegs DIR (the legacy client's JPEG frames, 15 fps, sorted by name)"), "jpg");
+    let pngs = png_dir.map(|d| files(&d, "png")).unwrap_or_default();
+    assert!(!clients.contains(&"profile") || !pngs.is_empty(), "--frames DIR (PNG camera frames) for the profile client");
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let report = rt.block_on(async move {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = ServerConfig::default();
+        config.data_dir = data.path().to_path_buf();
+        config.model_dir = huoti_assets::testing::models_dir().to_path_buf();
+        // A fixed challenge, so that every run plays the same (test mode accepts it).
+        config.test_mode = true;
+        // Under valgrind (bench/instructions.sh) a session takes minutes: let none expire.
+        config.session.ttl_s = 3600;
+        let engine = Models::load(&config.model_dir).expect("models");
+        let state = build_state(config, Arc::new(SystemClock), Some(Arc::new(engine))).await.expect("state");
+        let key = create_integrator_key(&state.db, "bench", 0).await.unwrap();
+        let app = router(state.clone());
+        let mut report = serde_json::Map::new();
+        for kind in &clients {
+            let costs = sessions(&state, &app, &key, kind, (&jpegs, &pngs), runs).await;
+            report.insert((*kind).to_owned(), costs.json(runs));
+        }
+        let metrics = huoti_server::metrics::global().render();
+        let series = format!("huoti_analyses_total{{path=\"on_arrival\"}} {}", clients.len() * (runs + 1));
+        assert!(metrics.contains(&series), "every run must take the on-arrival path:\n{metrics}");
+        Value::Object(report)
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     if let Some(p) = json_out {

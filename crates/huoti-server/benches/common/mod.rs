@@ -42,15 +42,21 @@ pub fn read_jpegs(dir: &Path) -> Vec<Vec<u8>> {
 /// Uploads `jpegs` to session `id` paced as a camera would (one every `frame_gap`, `t_ms` the
 /// capture time), each answered 200; returns each upload request's duration in ms.
 pub async fn upload_paced(app: &axum::Router, id: &str, token: &str, nonce: &str, jpegs: &[Vec<u8>], frame_gap: Duration) -> Vec<f64> {
+    let frames: Vec<(u64, Vec<u8>)> = jpegs.iter().enumerate().map(|(i, j)| ((frame_gap * i as u32).as_millis() as u64, j.clone())).collect();
+    upload_at(app, id, token, nonce, &frames).await
+}
+
+/// Uploads `(t_ms, jpeg)` frames to session `id`, each when its capture time has come (as a
+/// client sending while it captures), each answered 200; returns each request's ms.
+pub async fn upload_at(app: &axum::Router, id: &str, token: &str, nonce: &str, frames: &[(u64, Vec<u8>)]) -> Vec<f64> {
     let start = Instant::now();
-    let mut took = Vec::with_capacity(jpegs.len());
-    for (i, jpeg) in jpegs.iter().enumerate() {
-        let due = frame_gap * i as u32;
-        if let Some(wait) = due.checked_sub(start.elapsed()) {
+    let mut took = Vec::with_capacity(frames.len());
+    for (i, (t_ms, jpeg)) in frames.iter().enumerate() {
+        if let Some(wait) = Duration::from_millis(*t_ms).checked_sub(start.elapsed()) {
             tokio::time::sleep(wait).await;
         }
         let t = Instant::now();
-        let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={}&nonce={nonce}", due.as_millis()))
+        let req = Request::post(format!("/v1/sessions/{id}/frames?seq={i}&t_ms={t_ms}&nonce={nonce}"))
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "image/jpeg")
             .body(Body::from(jpeg.clone()))
