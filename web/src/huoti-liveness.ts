@@ -20,6 +20,37 @@ export interface Challenge {
   /** Each light step fades in from the previous colour over its first `transition_ms` (0 or absent: a hard cut). */
   transition_ms?: number;
   total_ms: number;
+  /** How to capture (servers since issue 15): frame width, JPEG quality, frames per second by part. Absent: 480 px, 0.85, 15 fps. */
+  capture?: CaptureProfile;
+}
+/** The server's capture profile: what its analysis uses, so a check sends as few bytes as it can. */
+export interface CaptureProfile {
+  /** Frame width, px (never scaled up). */
+  width: number;
+  /** JPEG quality, percent. */
+  jpeg_quality: number;
+  /** Frames per second outside every span. */
+  idle_fps: number;
+  /** Parts of the challenge, `[start_ms, end_ms)`, that need more frames. */
+  spans: { start_ms: number; end_ms: number; fps: number }[];
+}
+
+/** Frames per second the profile wants at challenge time `tms` (at least 1). */
+export function fpsAt(p: CaptureProfile, tms: number): number {
+  const span = p.spans.find((s) => tms >= s.start_ms && tms < s.end_ms);
+  return Math.max(1, span ? span.fps : p.idle_fps);
+}
+
+/**
+ * Whether to send the camera frame captured at `tms` (whole ms), the last one sent having been
+ * captured at `last` (null: none yet): when it falls in a later slot of the `1 / fps` grid than
+ * the last one, so any faster camera gives exactly the wanted rate on average, whatever its
+ * jitter. The same rule as the server's `CaptureProfile::wants`.
+ */
+export function wantsFrame(p: CaptureProfile, tms: number, last: number | null): boolean {
+  if (last === null) return true;
+  const fps = fpsAt(p, tms);
+  return tms > last && Math.floor((tms * fps) / 1000) > Math.floor((last * fps) / 1000);
 }
 export interface Session {
   sessionId: string;
@@ -533,6 +564,12 @@ export class HuotiLiveness extends HTMLElement {
 
     // Time 0 of the challenge: the camera is playing (frames' t_ms share this origin).
     const t0 = performance.now();
+    // The server's capture profile (issue 15): its width, quality and rates; without one (older
+    // servers) 480 px at 0.85, `fps` frames a second.
+    const profile = plan.capture;
+    const maxWidth = profile ? Math.max(1, profile.width) : 480;
+    const quality = profile ? Math.min(100, Math.max(1, profile.jpeg_quality)) / 100 : 0.85;
+    let lastSent: number | null = null;
     const canvas = document.createElement('canvas');
     const guide = new Guide();
     let seq = 0;
@@ -611,17 +648,20 @@ export class HuotiLiveness extends HTMLElement {
       stage.classList.toggle('off', !!k);
     };
 
-    // One frame every 1/fps s, stamped with the camera frame's own capture time when the browser
-    // gives it (requestVideoFrameCallback), so a busy main thread does not skew t_ms.
+    // One frame every 1/fps s (or as the capture profile asks), stamped with the camera frame's
+    // own capture time when the browser gives it (requestVideoFrameCallback), so a busy main
+    // thread does not skew t_ms.
     const grab = (tms: number) => {
       if (tms < 0 || tms >= plan.total_ms || video.readyState < 2 || !video.videoWidth) return;
-      const w = Math.min(480, video.videoWidth);
+      if (profile && !wantsFrame(profile, tms, lastSent)) return;
+      lastSent = tms;
+      const w = Math.min(maxWidth, video.videoWidth);
       const hgt = Math.round((video.videoHeight * w) / video.videoWidth);
       if (canvas.width !== w) canvas.width = w;
       if (canvas.height !== hgt) canvas.height = hgt;
       canvas.getContext('2d')!.drawImage(video, 0, 0, w, hgt);
       const s = seq++;
-      encoding.push(new Promise<void>((res) => canvas.toBlob((b) => (b && !signal.aborted && up.add({ seq: s, tMs: tms, blob: b }), res()), 'image/jpeg', 0.85)));
+      encoding.push(new Promise<void>((res) => canvas.toBlob((b) => (b && !signal.aborted && up.add({ seq: s, tMs: tms, blob: b }), res()), 'image/jpeg', quality)));
     };
 
     let finished = false;
@@ -670,7 +710,8 @@ export class HuotiLiveness extends HTMLElement {
         if (finished || !this.at('capture')) return;
         const wall = performance.now();
         const ft = m.captureTime !== undefined && Math.abs(m.captureTime - wall) < 1000 ? m.captureTime : wall;
-        if (ft - last >= period * 0.8) {
+        // With a profile every camera frame is offered and `grab` picks (the profile's rule).
+        if (profile || ft - last >= period * 0.8) {
           last = ft;
           grab(Math.round(ft - t0));
         }
@@ -678,7 +719,9 @@ export class HuotiLiveness extends HTMLElement {
       };
       vv.requestVideoFrameCallback!(onFrame);
     }
-    this.timers.push(window.setInterval(tick, useVfc ? 50 : Math.round(1000 / this.fps)));
+    // Without frame callbacks the tick grabs: at the profile's fastest rate's pace (20 ms: fine
+    // enough that `grab` picks each frame close to when it is due), else every 1/fps s.
+    this.timers.push(window.setInterval(tick, useVfc ? 50 : profile ? 20 : Math.round(1000 / this.fps)));
     this.timers.push(window.setInterval(() => void look(), 330));
     tick();
   }

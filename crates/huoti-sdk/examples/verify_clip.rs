@@ -225,6 +225,7 @@ fn run() -> Result<bool, String> {
     .map_err(|e| e.to_string())?;
     println!("session  {}", outcome.session_id);
     println!("frames   {}", outcome.frames_sent);
+    println!("bytes    {}", outcome.bytes_sent);
     println!("device   {}", if outcome.device_info_sent { "sent (allowed; at most model, OS type, OS version)" } else { "not sent" });
     println!("passed   {}", outcome.passed);
     if let Some(d) = outcome.decision {

@@ -7,6 +7,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
 use huoti_api as wire;
+use huoti_api::CaptureProfile;
 use image::RgbImage;
 
 use crate::net::{Client, ClientToken, Clock, FrameUpload, NetConfig, SystemClock, Trust, with_retries};
@@ -146,14 +147,19 @@ impl CancelToken {
     }
 }
 
-/// Capture settings.
+/// Capture settings. When the challenge states a capture profile (`Challenge::capture`, from
+/// servers since issue 15), the profile decides each frame's size, JPEG quality and which
+/// frames are sent; `max_fps` still caps the rate, and `jpeg_quality` applies only to
+/// challenges without a profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaptureOptions {
     /// Keep capturing this long after the challenge's last step, ms.
     pub tail_ms: u64,
-    /// Most frames sent per second (faster sources are thinned).
+    /// Most frames sent per second (faster sources are thinned; a capture profile may thin
+    /// them further).
     pub max_fps: f64,
-    /// JPEG quality, 1–100.
+    /// JPEG quality, 1–100, when the challenge states no capture profile (frames are then
+    /// sent at the source's size).
     pub jpeg_quality: u8,
     /// Frames queued between capture and upload; capture waits when the queue is full.
     pub queue: usize,
@@ -183,6 +189,8 @@ pub struct Outcome {
     pub reasons: Option<Vec<Reason>>,
     /// Frames uploaded.
     pub frames_sent: u32,
+    /// Bytes of JPEG uploaded, each frame counted once (retries of a frame not counted again).
+    pub bytes_sent: u64,
     /// Whether device info was sent (the person allowed it, P2).
     pub device_info_sent: bool,
 }
@@ -312,8 +320,9 @@ impl Driver {
         let latest_hint = Mutex::new(None);
         let (tx, rx) = sync_channel::<Queued>(self.capture.queue.max(1));
         let device_info_sent = device.is_some();
+        let encoding = Encoding::for_challenge(&ticket.challenge, &self.capture);
         let sent = std::thread::scope(|scope| {
-            let uploader = scope.spawn(|| self.upload_loop(&client, rx, &abort, (&uploaded, &latest_hint), cancel));
+            let uploader = scope.spawn(|| self.upload_loop(&client, rx, encoding, &abort, (&uploaded, &latest_hint), cancel));
             let captured = {
                 // If capture unwinds (a panicking Ui callback), stop the uploader at once.
                 let _stop = SetOnDrop(&abort);
@@ -334,7 +343,7 @@ impl Driver {
                 (Err(CaptureEnd::UploaderGone), Ok(_)) => Err(Error::Protocol("the uploader stopped".into())),
                 (Err(CaptureEnd::Error(e)), _) => Err(e),
                 (Ok(captured), Ok(sent)) => {
-                    debug_assert_eq!(captured, sent);
+                    debug_assert_eq!(captured, sent.frames);
                     Ok(sent)
                 }
             }
@@ -342,7 +351,7 @@ impl Driver {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        if sent == 0 {
+        if sent.frames == 0 {
             return Err(Error::NoFrames);
         }
         ui.hint(Hint::Analysing);
@@ -353,7 +362,8 @@ impl Driver {
             decision: done.decision,
             score: done.score,
             reasons: done.reasons,
-            frames_sent: sent,
+            frames_sent: sent.frames,
+            bytes_sent: sent.bytes,
             device_info_sent,
         })
     }
@@ -397,6 +407,8 @@ impl Driver {
         let challenge = &ticket.challenge;
         let end_ms = challenge.total_ms + self.capture.tail_ms;
         let min_gap_ms = if self.capture.max_fps > 0.0 { 750.0 / self.capture.max_fps } else { 0.0 };
+        // The server's profile: fewer frames where the analysis needs fewer (issue 15).
+        let profile = challenge.capture.as_ref();
         let max_frames = ticket.max_frames.unwrap_or(u32::MAX);
         let mut pacer = Pacer::new(challenge);
         let mut shown_hint: Option<ActionHint> = None;
@@ -437,7 +449,7 @@ impl Driver {
             if t_ms >= end_ms {
                 break Ok(seq);
             }
-            if last_sent.is_some_and(|l| (t_ms.saturating_sub(l) as f64) < min_gap_ms) {
+            if last_sent.is_some_and(|l| (t_ms.saturating_sub(l) as f64) < min_gap_ms) || profile.is_some_and(|p| !p.wants(t_ms, last_sent)) {
                 continue; // thinned
             }
             if !live {
@@ -479,29 +491,30 @@ impl Driver {
         result
     }
 
-    /// Encodes and uploads queued frames in order, each with retries; stops at the first
-    /// final failure (dropping the receiver, which ends capture).
+    /// Scales, encodes and uploads queued frames in order, each with retries; stops at the
+    /// first final failure (dropping the receiver, which ends capture).
     fn upload_loop(
         &self,
         client: &Client,
         rx: Receiver<Queued>,
+        encoding: Encoding,
         abort: &AtomicBool,
         (uploaded, latest_hint): (&AtomicU32, &Mutex<Option<ActionHint>>),
         cancel: &CancelToken,
-    ) -> Result<u32, Error> {
+    ) -> Result<Sent, Error> {
         let stop = || cancel.is_cancelled() || abort.load(Ordering::SeqCst);
-        let mut sent = 0u32;
+        let mut sent = Sent::default();
         for Queued { upload, image } in rx.iter() {
             if stop() {
                 return Err(Error::Cancelled);
             }
-            let jpeg = encode_jpeg(&image, self.capture.jpeg_quality)?;
-            drop(image);
+            let jpeg = encoding.encode(image)?;
             let what = format!("frame {}", upload.seq);
             let accepted = with_retries(&self.net.retry, &*self.clock, &what, &stop, |n| client.upload_frame(&upload, &jpeg, n))?;
             *latest_hint.lock().unwrap_or_else(|e| e.into_inner()) = accepted.hint;
-            sent += 1;
-            uploaded.store(sent, Ordering::SeqCst);
+            sent.frames += 1;
+            sent.bytes += jpeg.len() as u64;
+            uploaded.store(sent.frames, Ordering::SeqCst);
         }
         Ok(sent)
     }
@@ -521,6 +534,70 @@ fn show_hint(challenge: &Challenge, t_ms: u64, latest: Option<ActionHint>, shown
 struct Queued {
     upload: FrameUpload,
     image: RgbImage,
+}
+
+/// What the upload thread sent.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Sent {
+    frames: u32,
+    bytes: u64,
+}
+
+/// How each frame is turned into the JPEG that is uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Encoding {
+    /// Scale frames wider than this down to it (keeping the aspect ratio); `None`: as captured.
+    max_width: Option<u32>,
+    quality: u8,
+}
+
+impl Encoding {
+    /// The challenge's capture profile when it states one, else the host's options (frames
+    /// at the source's size, as before profiles existed).
+    fn for_challenge(challenge: &Challenge, options: &CaptureOptions) -> Encoding {
+        match &challenge.capture {
+            Some(CaptureProfile { width, jpeg_quality, .. }) => Encoding { max_width: Some((*width).max(1)), quality: *jpeg_quality },
+            None => Encoding { max_width: None, quality: options.jpeg_quality },
+        }
+    }
+
+    fn encode(&self, image: RgbImage) -> Result<Vec<u8>, Error> {
+        match self.max_width {
+            Some(w) => encode_compact_jpeg(&scale_to_width(image, w), self.quality),
+            None => encode_jpeg(&image, self.quality),
+        }
+    }
+}
+
+/// JPEG-encodes a frame compactly: 4:2:0 chroma, as browsers and phone cameras encode (the
+/// face models see luminance detail, not chroma). The quantisation tables are the standard ones scaled by `quality`
+/// as libjpeg scales them, so a quality means the same as in a browser's `toBlob`.
+fn encode_compact_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
+    let (w, h) = image.dimensions();
+    let (Ok(w), Ok(h)) = (u16::try_from(w), u16::try_from(h)) else {
+        return Err(Error::Encode(format!("{w}×{h} is too large for a JPEG")));
+    };
+    let mut out = Vec::with_capacity(image.as_raw().len() / 12);
+    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    // Standard Huffman tables: with jpeg-encoder 0.7's optimised ones, the `image` crate's
+    // decoder (the server's) read a flat colour out of a frame that ffmpeg decodes fine.
+    encoder.set_optimized_huffman_tables(false);
+    encoder.encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgb).map_err(|e| Error::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// Scales `image` down to `width` px, keeping its aspect ratio; never up (a narrower frame
+/// is returned as it is: enlarging adds bytes and no detail).
+fn scale_to_width(image: RgbImage, width: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    if w <= width {
+        return image;
+    }
+    let height = ((u64::from(h) * u64::from(width) + u64::from(w) / 2) / u64::from(w)).max(1) as u32;
+    // Triangle (bilinear over the source footprint): smooth enough that the downscale adds no
+    // aliasing the face models would see, and cheap on a phone-class CPU.
+    image::imageops::resize(&image, width, height, image::imageops::FilterType::Triangle)
 }
 
 enum CaptureEnd {
@@ -709,6 +786,55 @@ mod tests {
         let mut p = Pacer::new(&c);
         p.advance(500, &mut ui); // first frame arrives late: only the open window is prompted
         assert_eq!(ui.0, ["prompt OpenMouth 900"]);
+    }
+
+    #[test]
+    fn frames_are_scaled_down_to_the_profile_width_keeping_aspect_and_never_up() {
+        let wide = RgbImage::from_pixel(480, 360, image::Rgb([90, 120, 150]));
+        assert_eq!(scale_to_width(wide.clone(), 320).dimensions(), (320, 240));
+        assert_eq!(scale_to_width(RgbImage::new(481, 271), 320).dimensions(), (320, 180), "rounded to the nearest row");
+        assert_eq!(scale_to_width(RgbImage::new(240, 180), 320).dimensions(), (240, 180), "never scaled up");
+        assert_eq!(scale_to_width(RgbImage::new(4000, 1), 320).dimensions(), (320, 1), "at least one row");
+        // A flat colour stays that colour: the filter adds nothing.
+        assert_eq!(scale_to_width(wide, 320).get_pixel(100, 100).0, [90, 120, 150]);
+    }
+
+    #[test]
+    fn the_profile_sets_width_and_quality_and_without_one_the_options_do() {
+        let mut c = Challenge {
+            nonce: "n".into(),
+            neutral_ms: 0,
+            actions: vec![],
+            flashes: vec![],
+            reduced_flash: false,
+            transition_ms: 0,
+            total_ms: 1000,
+            capture: None,
+        };
+        let options = CaptureOptions::default();
+        assert_eq!(Encoding::for_challenge(&c, &options), Encoding { max_width: None, quality: 85 });
+        c.capture = Some(CaptureProfile { width: 320, jpeg_quality: 70, idle_fps: 4, spans: vec![] });
+        assert_eq!(Encoding::for_challenge(&c, &options), Encoding { max_width: Some(320), quality: 70 });
+        // A lower quality gives a smaller file from the same frame (the quality is really used).
+        let noisy = RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x * 7 + y * 13) as u8, (x * y) as u8, (x ^ y) as u8]));
+        let low = Encoding { max_width: Some(320), quality: 40 }.encode(noisy.clone()).unwrap();
+        let high = Encoding { max_width: Some(320), quality: 90 }.encode(noisy).unwrap();
+        assert!(low.len() < high.len(), "{} vs {}", low.len(), high.len());
+    }
+
+    #[test]
+    fn profile_frames_are_4_2_0_and_smaller_than_the_full_chroma_encoding() {
+        let frame = RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x * 3 + y) as u8, (x * y / 64) as u8, (200 - y / 2) as u8]));
+        let compact = encode_compact_jpeg(&frame, 70).unwrap();
+        let full = encode_jpeg(&frame, 70).unwrap();
+        assert!(compact.len() * 10 < full.len() * 9, "{} vs {} bytes", compact.len(), full.len());
+        let decoded = image::load_from_memory(&compact).unwrap().to_rgb8();
+        assert_eq!(decoded.dimensions(), (320, 240));
+        let error = decoded.pixels().zip(frame.pixels()).map(|(a, b)| (i32::from(a.0[0]) - i32::from(b.0[0])).abs()).sum::<i32>() / (320 * 240);
+        assert!(error < 6, "mean red error {error}");
+        // SOF0: the first component (luma) is sampled 2×2, so chroma is at half resolution.
+        let sof = compact.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline JPEG");
+        assert_eq!(compact[sof + 11], 0x22);
     }
 
     #[test]

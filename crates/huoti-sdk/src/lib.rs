@@ -29,7 +29,13 @@
 //!    step's colours at the right times ([`Ui::light`], fading over the challenge's
 //!    `transition_ms` in the photosensitivity-safe profile, which the server chooses when the
 //!    person asked for reduced flashing; the SDK never leaves the colours out);
-//! 3. meanwhile, on an upload thread, JPEG-encodes each frame and sends it with its sequence
+//!    Frames are thinned as the challenge's capture profile asks (`Challenge::capture`, from
+//!    servers since issue 15: a few frames a second at rest, more in the action and light
+//!    windows; without a profile, at most [`CaptureOptions::max_fps`]);
+//! 3. meanwhile, on an upload thread, scales each frame down to the profile's width (aspect
+//!    kept, never up), JPEG-encodes it at the profile's quality with 4:2:0 chroma, as
+//!    browsers do (without a profile: as captured, at [`CaptureOptions::jpeg_quality`]) and
+//!    sends it with its sequence
 //!    number, capture time (ms since the challenge started) and the challenge nonce — and the
 //!    three device-info headers only if allowed — retrying with exponential backoff inside a
 //!    time budget ([`RetryPolicy`]); each answer may carry a prompt for the action window open
@@ -38,7 +44,8 @@
 //!    the texts in English and zh-CN);
 //! 4. **closes the source as soon as capture ends**, before waiting for the last uploads;
 //! 5. calls `complete` and returns the [`Outcome`] the client may see: pass/fail (decision,
-//!    score and reasons only when the server exposes them to clients). The integrator's
+//!    score and reasons only when the server exposes them to clients), and the frames and
+//!    bytes it sent. The integrator's
 //!    backend reads the full, signed verdict from the server.
 //!
 //! Frame sources: [`VideoFile`] (`.y4m` natively; other formats through an installed

@@ -12,7 +12,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Instrumented;
+use common::{FastClock, Instrumented, jpeg_quality, jpeg_size};
+use huoti_api::{CaptureProfile, CaptureSpan};
 use huoti_sdk::{
     Action, Answer, CancelToken, Challenge, ClientToken, Driver, Error, Granted, Hint, NetConfig, NoUi, Permission, Progress,
     RetryPolicy, Ticket, Ui,
@@ -25,6 +26,7 @@ struct Seen {
     path: String,
     headers: Vec<(String, String)>,
     body_len: usize,
+    body: Vec<u8>,
     /// The body, when it is JSON.
     json: Option<serde_json::Value>,
 }
@@ -105,7 +107,7 @@ fn serve(conn: TcpStream, frames: Frames, log: Arc<Mutex<Vec<Seen>>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        log.lock().unwrap().push(Seen { method, path: path.clone(), headers, body_len: len, json: serde_json::from_slice(&body).ok() });
+        log.lock().unwrap().push(Seen { method, path: path.clone(), headers, body_len: len, json: serde_json::from_slice(&body).ok(), body });
         let seq: u32 = path.split("seq=").nth(1).and_then(|s| s.split('&').next()).and_then(|s| s.parse().ok()).unwrap_or(0);
         let (status, json) = if path.contains("/frames") {
             let tries = log.lock().unwrap().iter().filter(|s| s.path.contains(&format!("seq={seq}&"))).count();
@@ -527,4 +529,71 @@ fn the_servers_prompt_is_shown_while_its_window_is_open_and_cleared_when_the_ste
     assert!(ui.0[..at].contains(&"prompt TurnLeft".to_owned()), "{:?}", ui.0);
     assert_eq!(ui.0.get(at + 1).map(String::as_str), Some("action_hint None"), "cleared when the server stops: {:?}", ui.0);
     assert!(ui.0.ends_with(&["hint CaptureDone".to_owned(), "hint Analysing".to_owned()]), "{:?}", ui.0);
+}
+
+/// The capture times (`t_ms`) of the frames the stub received.
+fn upload_times(stub: &Stub) -> Vec<u64> {
+    stub.frames().iter().map(|f| f.path.split("t_ms=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap()).collect()
+}
+
+/// A frame with detail (a flat one would compress to nothing whatever the quality).
+fn textured(width: u32, height: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7 + y * 3) as u8, ((x / 4) * (y / 4)) as u8, (x ^ y) as u8]))
+}
+
+/// Issue 15: a challenge with a capture profile gets the frames the profile asks for — thinned
+/// to its rates (4 fps idle, 10 fps in the span), scaled down to its width keeping the aspect
+/// ratio, at its JPEG quality — from a 30 fps camera; bytes sent are counted.
+#[test]
+fn a_capture_profile_thins_to_its_rates_and_sends_its_width_at_its_quality() {
+    let stub = Stub::start(Frames::Accept);
+    let driver = Driver::new(&stub.url).with_net(fast_net(2000)).with_clock(Arc::new(FastClock::default()));
+    let mut t = ticket(3000);
+    t.challenge.capture =
+        Some(CaptureProfile { width: 160, jpeg_quality: 60, idle_fps: 4, spans: vec![CaptureSpan { start_ms: 1000, end_ms: 2000, fps: 10 }] });
+    // 30 fps for 4 s; capture ends at 3000 + 300 ms tail.
+    let out = driver.run(&t, &mut Instrumented::new(120, 33, textured(240, 180)), &mut Granted::all(), &mut NoUi, &CancelToken::new()).unwrap();
+    let times = upload_times(&stub);
+    let count = |from: u64, to: u64| times.iter().filter(|&&t| (from..to).contains(&t)).count();
+    // 4 fps for 1 s, 10 fps for 1 s, 4 fps for 1.3 s (the tail included): one frame per slot of
+    // the 1 / fps grid, the first camera frame in it (0, 264, 528, 759; 1023, 1122, …, 1914;
+    // 2013, 2277, 2508, 2772, 3003, 3267).
+    assert_eq!((count(0, 1000), count(1000, 2000), count(2000, 3300)), (4, 10, 6), "{times:?}");
+    for w in times.windows(2) {
+        let fps = u64::from(t.challenge.capture.as_ref().unwrap().fps_at(w[1]));
+        assert!(w[1] * fps / 1000 > w[0] * fps / 1000, "two frames in one slot of {fps} fps: {w:?} in {times:?}");
+    }
+    assert_eq!(out.frames_sent as usize, times.len());
+    let mut bytes = 0;
+    for f in stub.frames() {
+        assert_eq!(jpeg_size(&f.body), Some((160, 120)), "scaled down to the profile width, aspect kept");
+        assert_eq!(jpeg_quality(&f.body), Some(60), "encoded at the profile quality");
+        bytes += f.body.len() as u64;
+    }
+    assert_eq!(out.bytes_sent, bytes, "bytes sent are the JPEG bodies");
+
+    // A profile wider than the camera never scales up.
+    let stub = Stub::start(Frames::Accept);
+    let driver = Driver::new(&stub.url).with_net(fast_net(2000)).with_clock(Arc::new(FastClock::default()));
+    t.challenge.capture.as_mut().unwrap().width = 640;
+    driver.run(&t, &mut Instrumented::new(10, 33, textured(240, 180)), &mut Granted::all(), &mut NoUi, &CancelToken::new()).unwrap();
+    assert!(stub.frames().iter().all(|f| jpeg_size(&f.body) == Some((240, 180))));
+}
+
+/// An older server states no profile: every frame up to `max_fps` (15) as captured, at the
+/// host's quality (85), as before issue 15.
+#[test]
+fn without_a_capture_profile_frames_are_sent_as_before() {
+    let stub = Stub::start(Frames::Accept);
+    let driver = Driver::new(&stub.url).with_net(fast_net(2000)).with_clock(Arc::new(FastClock::default()));
+    let out = driver.run(&ticket(3000), &mut Instrumented::new(120, 33, textured(240, 180)), &mut Granted::all(), &mut NoUi, &CancelToken::new()).unwrap();
+    let times = upload_times(&stub);
+    // 750 / 15 = 50 ms apart at least: every other frame of a 30 fps camera, for 3.3 s.
+    assert_eq!(times, (0..50).map(|n| n * 66).collect::<Vec<u64>>());
+    assert_eq!(out.frames_sent, 50);
+    for f in stub.frames() {
+        assert_eq!(jpeg_size(&f.body), Some((240, 180)));
+        assert_eq!(jpeg_quality(&f.body), Some(85));
+    }
+    assert_eq!(out.bytes_sent, stub.frames().iter().map(|f| f.body.len() as u64).sum::<u64>());
 }

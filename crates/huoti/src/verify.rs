@@ -7,7 +7,10 @@
 //! Frames come from a video (through ffmpeg: `--start`, `--duration`, `--fps`, `--width`) or
 //! from a directory of images (in name order, `--fps` apart). A recorded clip cannot follow a
 //! random challenge: `--challenge-file` sends an explicit challenge, which only a server in
-//! test mode accepts. Capture stops when the challenge ends, as in an app.
+//! test mode accepts. Capture stops when the challenge ends, as in an app. The SDK follows
+//! the challenge's capture profile (issue 15): frames are thinned to its rates and scaled
+//! down to its width at its JPEG quality, so `--fps` and `--width` shape the source, not what
+//! is sent; the output says how many frames and bytes were sent.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,7 +58,7 @@ pub struct VerifyArgs {
     /// Video: this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
-    /// Video: scale to this width.
+    /// Video: scale to this width (the SDK then scales down to the challenge's capture width).
     #[arg(long, default_value_t = 480)]
     pub width: u32,
     /// Opaque device/account id for the abuse lock.
@@ -214,6 +217,8 @@ fn sdk_failure(e: huoti_sdk::Error) -> Failure {
 struct Output {
     session_id: String,
     frames_sent: u32,
+    /// JPEG bytes uploaded (each frame once): what the check cost the person's data plan.
+    bytes_sent: u64,
     passed: bool,
     signature_verified: bool,
     verdict: wire::SessionVerdict,
@@ -253,7 +258,6 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
     let outcome = driver
         .run(&Ticket::from(created), &mut *frames, &mut CliPermissions { device_info: allowed, consent: args.consent, face_comparison: args.face_match || args.enrol_reference }, &mut prompts(args), &CancelToken::new())
         .map_err(sdk_failure)?;
-    let sent = outcome.frames_sent;
     let result: wire::ResultResponse =
         read(agent.get(format!("{base}/v1/sessions/{id}/result")).header("authorization", &auth).call().map_err(transport)?)?;
     let jwks: wire::Jwks = read(agent.get(format!("{base}/v1/keys")).call().map_err(transport)?)?;
@@ -261,7 +265,7 @@ fn session(args: &VerifyArgs) -> Result<Output, Failure> {
         .ok()
         .and_then(|payload| serde_json::from_slice::<wire::SessionVerdict>(&payload).ok())
         .is_some_and(|v| v == result.verdict);
-    Ok(Output { session_id: id, frames_sent: sent, passed: outcome.passed, signature_verified, verdict: result.verdict })
+    Ok(Output { session_id: id, frames_sent: outcome.frames_sent, bytes_sent: outcome.bytes_sent, passed: outcome.passed, signature_verified, verdict: result.verdict })
 }
 
 /// The terminal's "screen" while capturing: the server's prompts for the open action window
@@ -289,6 +293,7 @@ fn print(out: &Output) {
     let v = &out.verdict;
     println!("session   {}", out.session_id);
     println!("frames    {}", out.frames_sent);
+    println!("bytes     {}", out.bytes_sent);
     println!("decision  {:?} (score {}){}", v.decision, v.score, if out.signature_verified { ", signature verified" } else { ", SIGNATURE NOT VERIFIED" });
     for r in &v.reasons {
         println!("reason    {}: {}", r.code, r.message);

@@ -248,6 +248,9 @@ fn c3_p2_l4_cap12_following_fixed_challenge_is_live_without_device_info() {
     assert_eq!(out["passed"], true);
     assert_eq!(out["signature_verified"], true);
     assert_eq!(verdict["fixed_challenge"], true);
+    // What the upload cost: every frame the server judged, and their bytes (issue 15).
+    assert_eq!(out["frames_sent"], verdict["frames"], "{out}");
+    assert!(out["bytes_sent"].as_u64().is_some_and(|b| b > 1000 * out["frames_sent"].as_u64().unwrap()), "{out}");
     // P2: no device info was sent, and the session still verified.
     assert!(verdict.get("device").is_none());
     // L4: reduced-flash plans say so.
