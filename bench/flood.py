@@ -363,8 +363,9 @@ def main():
     work = tempfile.mkdtemp(prefix="huoti-flood-")
     n_frames_sets = a.sessions + (a.good_sessions if a.hostile else 0)
     t = time.perf_counter()
-    # --capture: 320 px at ffmpeg -q:v 6 (≈ JPEG quality 70); the profile's width is 320 by default.
-    frames = prepare_frames(a.clip, work, n_frames_sets, a.frames, seed=19, *((320, 6) if a.capture else ()))
+    # --capture: the server's default profile width, 256 px, at ffmpeg -q:v 6 (≈ JPEG quality 70).
+    size = {"width": 256, "qscale": 6} if a.capture else {}
+    frames = prepare_frames(a.clip, work, n_frames_sets, a.frames, seed=19, **size)
     print(f"prepared {n_frames_sets} × {a.frames} distinct frames in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     policy = json.loads(Client(a.url, ctx).request("GET", "/v1/policy")[2])["version"]
 
