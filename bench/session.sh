@@ -26,8 +26,8 @@ rm -rf "$jpegs"
 # The camera frames as a client following the server's default capture profile sends them:
 # scaled and encoded by libjpeg-turbo (OpenCV), as browsers do (4:2:0 chroma).
 profile_jpegs=$out/session_profile_jpeg
-read -r cap_width cap_quality < <(grep -A12 'impl Default for CaptureConfig' crates/huoti-liveness/src/capture.rs |
-    sed -n 's/.*width: \([0-9]*\), jpeg_quality: \([0-9]*\).*/\1 \2/p')
+# The defaults, from the example configuration (its test checks it equals the built-in defaults).
+read -r cap_width cap_quality < <(python3 -c 'import tomllib; c = tomllib.load(open("config/huoti.example.toml", "rb"))["capture"]; print(c["width"], c["jpeg_quality"])')
 bench/.venv/bin/python - "$frames" "$profile_jpegs" "$cap_width" "$cap_quality" <<'PY'
 import glob, os, shutil, sys, cv2
 src, dst, width, quality = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
