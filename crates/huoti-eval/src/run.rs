@@ -213,13 +213,7 @@ fn media(e: MediaError) -> String {
 /// `image` as a client following `capture` would send it: scaled down to its width (never
 /// up), JPEG-encoded at its quality, and decoded again.
 pub fn recapture(image: &RgbImage, capture: &CaptureConfig) -> Result<RgbImage, String> {
-    let (w, h) = image.dimensions();
-    let image = if w > capture.width {
-        let height = ((u64::from(h) * u64::from(capture.width) + u64::from(w) / 2) / u64::from(w)).max(1) as u32;
-        image::imageops::resize(image, capture.width, height, image::imageops::FilterType::Triangle)
-    } else {
-        image.clone()
-    };
+    let image = huoti_media::scale_to_width(image.clone(), capture.width);
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, capture.jpeg_quality)
         .encode_image(&image)

@@ -27,10 +27,12 @@
 
 mod error;
 mod ffmpeg;
+mod scale;
 mod y4m;
 
 pub use error::MediaError;
 pub use ffmpeg::{ffmpeg_available, FfmpegOptions, FfmpegSource};
+pub use scale::scale_to_width;
 pub use y4m::{Y4mHeader, Y4mReader};
 
 use std::path::Path;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use huoti_api as wire;
 use huoti_api::CaptureProfile;
+use huoti_media::scale_to_width;
 use image::RgbImage;
 
 use crate::net::{Client, ClientToken, Clock, FrameUpload, NetConfig, SystemClock, Trust, with_retries};
@@ -587,19 +588,6 @@ fn encode_compact_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> 
     Ok(out)
 }
 
-/// Scales `image` down to `width` px, keeping its aspect ratio; never up (a narrower frame
-/// is returned as it is: enlarging adds bytes and no detail).
-fn scale_to_width(image: RgbImage, width: u32) -> RgbImage {
-    let (w, h) = image.dimensions();
-    if w <= width {
-        return image;
-    }
-    let height = ((u64::from(h) * u64::from(width) + u64::from(w) / 2) / u64::from(w)).max(1) as u32;
-    // Triangle (bilinear over the source footprint): smooth enough that the downscale adds no
-    // aliasing the face models would see, and cheap on a phone-class CPU.
-    image::imageops::resize(&image, width, height, image::imageops::FilterType::Triangle)
-}
-
 enum CaptureEnd {
     Error(Error),
     /// The upload thread stopped taking frames (it failed; its error is the cause).
@@ -788,29 +776,23 @@ mod tests {
         assert_eq!(ui.0, ["prompt OpenMouth 900"]);
     }
 
-    #[test]
-    fn frames_are_scaled_down_to_the_profile_width_keeping_aspect_and_never_up() {
-        let wide = RgbImage::from_pixel(480, 360, image::Rgb([90, 120, 150]));
-        assert_eq!(scale_to_width(wide.clone(), 320).dimensions(), (320, 240));
-        assert_eq!(scale_to_width(RgbImage::new(481, 271), 320).dimensions(), (320, 180), "rounded to the nearest row");
-        assert_eq!(scale_to_width(RgbImage::new(240, 180), 320).dimensions(), (240, 180), "never scaled up");
-        assert_eq!(scale_to_width(RgbImage::new(4000, 1), 320).dimensions(), (320, 1), "at least one row");
-        // A flat colour stays that colour: the filter adds nothing.
-        assert_eq!(scale_to_width(wide, 320).get_pixel(100, 100).0, [90, 120, 150]);
-    }
-
-    #[test]
-    fn the_profile_sets_width_and_quality_and_without_one_the_options_do() {
-        let mut c = Challenge {
+    /// A challenge with no step and no capture profile, `total_ms` long.
+    fn empty_challenge(total_ms: u64) -> Challenge {
+        Challenge {
             nonce: "n".into(),
             neutral_ms: 0,
             actions: vec![],
             flashes: vec![],
             reduced_flash: false,
             transition_ms: 0,
-            total_ms: 1000,
+            total_ms,
             capture: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_profile_sets_width_and_quality_and_without_one_the_options_do() {
+        let mut c = empty_challenge(1000);
         let options = CaptureOptions::default();
         assert_eq!(Encoding::for_challenge(&c, &options), Encoding { max_width: None, quality: 85 });
         c.capture = Some(CaptureProfile { width: 320, jpeg_quality: 70, idle_fps: 4, spans: vec![] });
@@ -842,16 +824,7 @@ mod tests {
         let t = Ticket {
             session_id: "s_1".into(),
             client_token: ClientToken::new("ct_secret"),
-            challenge: Challenge {
-                nonce: "n".into(),
-                neutral_ms: 0,
-                actions: vec![],
-                flashes: vec![],
-                reduced_flash: false,
-                transition_ms: 0,
-                total_ms: 0,
-                capture: None,
-            },
+            challenge: empty_challenge(0),
             max_frames: None,
         };
         let d = format!("{t:?}");
