@@ -24,7 +24,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -80,15 +80,6 @@ fn process_cpu_ms() -> f64 {
 /// kernel's user ABI on x86 and ARM).
 const CLOCK_TICKS_PER_S: f64 = 100.0;
 
-/// The files of `dir` ending in `ext`, sorted by name.
-fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).expect("frame dir").flatten().map(|e| e.path()).collect();
-    files.retain(|p| p.extension().is_some_and(|e| e == ext));
-    files.sort();
-    assert!(!files.is_empty(), "no .{ext} in {}", dir.display());
-    files
-}
-
 /// The frames a client following `capture` (the challenge's profile) sends from the camera
 /// frames (15 fps, already scaled and encoded at the profile's width and quality) until
 /// `total_ms`: those `CaptureProfile::wants` picks.
@@ -141,7 +132,7 @@ impl Costs {
 }
 
 /// Runs `runs` sessions (after one warm-up) of the client `kind` and returns their costs.
-async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &str, (jpegs, pngs): (&[PathBuf], &[PathBuf]), runs: usize) -> Costs {
+async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &str, (jpegs, profile_jpegs): (&[PathBuf], &[PathBuf]), runs: usize) -> Costs {
     let total_ms = 9400;
     let legacy: Vec<(u64, Vec<u8>)> = jpegs
         .iter()
@@ -159,7 +150,7 @@ async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &s
         let (id, token, nonce) =
             (s["session_id"].as_str().unwrap(), s["client_token"].as_str().unwrap(), s["challenge"]["nonce"].as_str().unwrap());
         assert_eq!(s["challenge"]["total_ms"], total_ms, "the bench's plan");
-        let frames = frames.get_or_insert_with(|| profile_frames(&s["challenge"]["capture"], pngs, total_ms));
+        let frames = frames.get_or_insert_with(|| profile_frames(&s["challenge"]["capture"], profile_jpegs, total_ms));
         // The person's consent comes before any frame (policy A1).
         let (_, policy) = call(app, Request::get("/v1/policy").body(Body::empty()).unwrap()).await;
         let consent = json!({"policy_version": policy["version"], "scopes": ["face_capture_and_upload"], "channel": "sdk"});
@@ -185,11 +176,11 @@ async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &s
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut jpeg_dir, mut png_dir, mut json_out, mut runs, mut clients) = (None, None, None, 5usize, vec!["legacy", "profile"]);
+    let (mut jpeg_dir, mut profile_dir, mut json_out, mut runs, mut clients) = (None, None, None, 5usize, vec!["legacy", "profile"]);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jpegs" => jpeg_dir = args.next().map(PathBuf::from),
-            "--profile-jpegs" => png_dir = args.next().map(PathBuf::from),
+            "--profile-jpegs" => profile_dir = args.next().map(PathBuf::from),
             "--json" => json_out = args.next().map(PathBuf::from),
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--client" => {
@@ -204,9 +195,9 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
-    let jpegs = files(&jpeg_dir.expect("--jpegs DIR (the legacy client's JPEG frames, 15 fps, sorted by name)"), "jpg");
-    let pngs = png_dir.map(|d| files(&d, "jpg")).unwrap_or_default();
-    assert!(!clients.contains(&"profile") || !pngs.is_empty(), "--profile-jpegs DIR (the camera frames at the profile's size and quality) for the profile client");
+    let jpegs = common::jpeg_paths(&jpeg_dir.expect("--jpegs DIR (the legacy client's JPEG frames, 15 fps, sorted by name)"));
+    let profile_jpegs = profile_dir.map(|d| common::jpeg_paths(&d)).unwrap_or_default();
+    assert!(!clients.contains(&"profile") || !profile_jpegs.is_empty(), "--profile-jpegs DIR (the camera frames at the profile's size and quality) for the profile client");
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let report = rt.block_on(async move {
@@ -224,7 +215,7 @@ fn main() {
         let app = router(state.clone());
         let mut report = serde_json::Map::new();
         for kind in &clients {
-            let costs = sessions(&state, &app, &key, kind, (&jpegs, &pngs), runs).await;
+            let costs = sessions(&state, &app, &key, kind, (&jpegs, &profile_jpegs), runs).await;
             report.insert((*kind).to_owned(), costs.json(runs));
         }
         let metrics = huoti_server::metrics::global().render();

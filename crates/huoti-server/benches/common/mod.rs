@@ -2,7 +2,7 @@
 //! Each bench uses a part of it.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -29,14 +29,19 @@ pub fn post_json(path: &str, token: &str, body: &Value) -> Request<Body> {
         .unwrap()
 }
 
-/// The `.jpg` files of `dir`, sorted by name (the frames of one capture, in order).
-pub fn read_jpegs(dir: &Path) -> Vec<Vec<u8>> {
+/// The paths of the `.jpg` files of `dir`, sorted by name (the frames of one capture, in order);
+/// at least one.
+pub fn jpeg_paths(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir).expect("jpeg dir").flatten().map(|e| e.path()).collect();
     files.retain(|p| p.extension().is_some_and(|e| e == "jpg"));
     files.sort();
-    let jpegs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    assert!(!jpegs.is_empty(), "no .jpg in {}", dir.display());
-    jpegs
+    assert!(!files.is_empty(), "no .jpg in {}", dir.display());
+    files
+}
+
+/// The `.jpg` files of `dir`, sorted by name (the frames of one capture, in order).
+pub fn read_jpegs(dir: &Path) -> Vec<Vec<u8>> {
+    jpeg_paths(dir).iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
 /// Uploads `jpegs` to session `id` paced as a camera would (one every `frame_gap`, `t_ms` the

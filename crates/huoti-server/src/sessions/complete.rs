@@ -171,7 +171,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
     // Blobs are read on the async runtime (the store may be a bucket across the network) from
     // inside the blocking analysis, which is not a runtime thread.
     let runtime = tokio::runtime::Handle::current();
-    let plan_for_eyes = plan.clone();
+    let plan_for_run = plan.clone();
     let _slot = st.analysis_slots.acquire().await.map_err(AppError::internal)?;
     let observations = tokio::task::spawn_blocking(move || {
         // Frames still waiting for a predecessor are measured now; then the run must have
@@ -186,7 +186,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
             // score (none, normally) is read and scored now.
             let limits = models.decode_limits();
             let (mut observations, boxes) = run.into_parts();
-            models.score_passive(&mut observations, &boxes, (passive_frames, &plan_for_eyes), |i| -> Result<_, AppError> {
+            models.score_passive(&mut observations, &boxes, (passive_frames, &plan_for_run), |i| -> Result<_, AppError> {
                 let jpeg = runtime.block_on(vault.get_frame(&key, &id, &frames[i].blob_key)).map_err(AppError::internal)?;
                 Ok(decode_image(&jpeg, &limits)?)
             })?;
@@ -205,7 +205,7 @@ async fn decide(st: &AppState, session: &SessionRow, models: Arc<Models>, frames
             .zip(jpegs)
             .map(|(f, jpeg)| FrameInput { seq: f.seq.clamp(0, i64::from(u32::MAX)) as u32, t_ms: f.t_ms.max(0) as u64, nonce: f.nonce.clone(), jpeg })
             .collect();
-        models.observe_for(&inputs, passive_frames, &plan_for_eyes).map_err(AppError::internal).map(|o| (o, models))
+        models.observe_for(&inputs, passive_frames, &plan_for_run).map_err(AppError::internal).map(|o| (o, models))
     })
     .await
     .map_err(AppError::internal)??;
