@@ -4,50 +4,52 @@
 //! the Iris model (`huoti_vision::Analyzer::eye_openness`) sees the lids close, but costs two
 //! model runs per frame — more than FaceMesh. A session therefore runs it only where
 //! [`huoti_liveness::iris_wanted`] says a blink step needs it (the blink window, and the end of
-//! the resting time for the person's open-eye level). Both the on-arrival [`LiveRun`] and the
-//! all-at-once [`observe_all_with`] use the same [`IrisSchedule`], so both give one answer.
+//! the resting time for the person's open-eye level), and inside the blink window only on the
+//! frames [`huoti_liveness::IrisGate`] picks (every other frame, and every frame around a dip).
+//! Both the on-arrival [`LiveRun`] and the all-at-once [`observe_all_with`] use the same
+//! [`IrisSchedule`], fed the frames in the same order, so both give one answer.
 //!
 //! [`LiveRun`]: crate::LiveRun
 //! [`observe_all_with`]: crate::observe_all_with
 
-use huoti_liveness::{ChallengePlan, FrameObservation, Thresholds, iris_wanted};
+use huoti_liveness::{ChallengePlan, FrameObservation, IrisGate, Thresholds};
 use huoti_vision::{Analyzer, FrameAnalysis, VisionError};
 use image::RgbImage;
 
-/// Which frames of a session get the Iris model: those of a plan's blink step and the end of
-/// its resting time, by capture time.
+/// Which frames of a session get the Iris model: in a plan's blink step and at the end of its
+/// resting time, by capture time, and within the blink step those the [`IrisGate`] picks from
+/// the frames before. Holds the gate's state: feed it a session's frames in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IrisSchedule {
-    plan: ChallengePlan,
-    thresholds: Thresholds,
+    gate: IrisGate,
 }
 
 impl IrisSchedule {
     /// The schedule of `plan` judged with `thresholds` (their grace and blink timings).
     pub fn new(plan: &ChallengePlan, thresholds: &Thresholds) -> IrisSchedule {
-        IrisSchedule { plan: plan.clone(), thresholds: thresholds.clone() }
-    }
-
-    /// Whether the frame captured at `t_ms` gets the Iris model.
-    pub fn wants(&self, t_ms: u64) -> bool {
-        iris_wanted(&self.plan, &self.thresholds, t_ms)
+        IrisSchedule {
+            gate: IrisGate::new(plan, thresholds),
+        }
     }
 }
 
 /// Runs the Iris model on `img` when the schedule wants this frame and the tracker found the
-/// eyes, and records the result in the frame's observation.
+/// eyes, records the result in the frame's observation, and tells the schedule.
 pub(crate) fn measure_eyes(
     analyzer: &Analyzer,
-    schedule: Option<&IrisSchedule>,
+    schedule: Option<&mut IrisSchedule>,
     img: &RgbImage,
     analysis: &FrameAnalysis,
     obs: &mut FrameObservation,
 ) -> Result<(), VisionError> {
-    let (Some(schedule), Some(eyes), Some(face)) = (schedule, analysis.eyes.as_ref(), obs.face.as_mut()) else {
+    let Some(schedule) = schedule else {
         return Ok(());
     };
-    if schedule.wants(obs.t_ms) {
-        face.iris_eye_openness = Some(analyzer.eye_openness(img, eyes)?.openness());
+    if let (Some(eyes), Some(face)) = (analysis.eyes.as_ref(), obs.face.as_mut()) {
+        if schedule.gate.wants(obs.t_ms, Some(face)) {
+            face.iris_eye_openness = Some(analyzer.eye_openness(img, eyes)?.openness());
+        }
     }
+    schedule.gate.record(obs.t_ms, obs.face.as_ref());
     Ok(())
 }

@@ -211,14 +211,16 @@ fn media(e: MediaError) -> String {
 }
 
 /// `image` as a client following `capture` would send it: scaled down to its width (never
-/// up), JPEG-encoded at its quality, and decoded again.
+/// up), JPEG-encoded at its quality with 4:2:0 chroma (the Rust SDK's encoder, as browsers
+/// encode), and decoded again.
 pub fn recapture(image: &RgbImage, capture: &CaptureConfig) -> Result<RgbImage, String> {
     let image = huoti_media::scale_to_width(image.clone(), capture.width);
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, capture.jpeg_quality)
-        .encode_image(&image)
-        .map_err(|e| format!("JPEG encoding: {e}"))?;
-    Ok(image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).map_err(|e| format!("JPEG decoding: {e}"))?.to_rgb8())
+    let jpeg = huoti_media::encode_jpeg_420(&image, capture.jpeg_quality).map_err(media)?;
+    Ok(
+        image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
+            .map_err(|e| format!("JPEG decoding: {e}"))?
+            .to_rgb8(),
+    )
 }
 
 fn passive_image(analyzer: &Analyzer, path: &Path, capture: Option<&CaptureConfig>, out: &mut Scored) -> Result<(), String> {

@@ -2,9 +2,8 @@
 //! frames for one plan, so that a check costs mobile data and server CPU only where the
 //! analysis uses the frames.
 //!
-//! Each part of the plan gets the frame rate its check needs: the blink window (and the last
-//! second of rest, where the person's open-eye level is measured) the most, because a blink
-//! closes the eyes for 100–300 ms; the light step enough for a few frames in every colour
+//! Each part of the plan gets the frame rate its check needs: the blink window the most,
+//! because a blink closes the eyes for 100–300 ms; the light step enough for a few frames in every colour
 //! after the reflection lag; the head and mouth actions, which last about a second, fewer;
 //! the neutral phase and the gaps least. The server states the profile in the challenge;
 //! clients that do not know it send every frame as before, and are judged the same way.
@@ -32,8 +31,9 @@ pub struct CaptureConfig {
     /// Frames per second in a turn, nod or mouth window (default 6: a head turn or an open
     /// mouth lasts about a second).
     pub action_fps: u32,
-    /// Frames per second in a blink window and the last second of rest before the first
-    /// action (default 10: a blink closes the eyes for 100–300 ms).
+    /// Frames per second in a blink window (default 10: a blink closes the eyes for 100–300
+    /// ms). The person's open-eye level, measured in the last second of rest, needs no more
+    /// than the rest's own rate (`Thresholds::min_baseline_frames`, 3).
     pub blink_fps: u32,
 }
 
@@ -87,10 +87,14 @@ pub struct CaptureProfile {
 }
 
 impl CaptureProfile {
-    /// The profile for `plan`: the blink spans (widened as the verdict widens windows, and
-    /// the last second of rest, as the Iris schedule does) over the light step over the
-    /// other actions, the fastest rate winning where parts overlap.
-    pub fn for_plan(plan: &ChallengePlan, config: &CaptureConfig, th: &Thresholds) -> CaptureProfile {
+    /// The profile for `plan`: the blink spans (widened as the verdict widens windows, as the
+    /// Iris schedule does) over the light step over the other actions, the fastest rate
+    /// winning where parts overlap.
+    pub fn for_plan(
+        plan: &ChallengePlan,
+        config: &CaptureConfig,
+        th: &Thresholds,
+    ) -> CaptureProfile {
         let mut parts: Vec<CaptureSpan> = Vec::new();
         let grace = th.window_grace_ms;
         for s in &plan.actions {
@@ -100,10 +104,6 @@ impl CaptureProfile {
             } else {
                 parts.push(CaptureSpan { start_ms: from, end_ms: to, fps: config.action_fps });
             }
-        }
-        if plan.actions.iter().any(|s| s.action == Action::Blink) {
-            let first = plan.actions.first().map_or(plan.neutral_ms, |s| s.start_ms);
-            parts.push(CaptureSpan { start_ms: first.saturating_sub(th.iris_rest_ms), end_ms: first, fps: config.blink_fps });
         }
         if let (Some(a), Some(b)) = (plan.flashes.first(), plan.flashes.last()) {
             // The reflection arrives `flash_lag_ms` after each colour; keep the rate for it.
@@ -158,7 +158,11 @@ mod tests {
         let profile = CaptureProfile::for_plan(&p, &c, &th);
         assert_eq!(fps_at(&profile, 0), c.idle_fps, "neutral phase");
         assert_eq!(fps_at(&profile, 1500), c.light_fps, "light step");
-        assert_eq!(fps_at(&profile, 2500), c.blink_fps, "the last second of rest before a plan with a blink");
+        assert_eq!(
+            fps_at(&profile, 2500),
+            c.light_fps,
+            "the last second of rest keeps its part's rate: enough for the open-eye level"
+        );
         assert_eq!(fps_at(&profile, 4500), c.action_fps, "turn window");
         assert_eq!(fps_at(&profile, 7000), c.blink_fps, "blink window");
         assert_eq!(fps_at(&profile, 9000 + th.window_grace_ms + th.blink_max_ms - 1), c.blink_fps, "the eyes reopen after the window");
@@ -169,11 +173,23 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_without_a_blink_has_no_fast_rest() {
+    fn a_plan_without_a_blink_has_no_blink_rate() {
         let th = Thresholds::default();
         let p = plan(&[Action::TurnLeft, Action::OpenMouth], true);
         let profile = CaptureProfile::for_plan(&p, &CaptureConfig::default(), &th);
-        assert!(profile.spans.iter().all(|s| s.fps < CaptureConfig::default().blink_fps));
+        assert!(
+            profile
+                .spans
+                .iter()
+                .all(|s| s.fps < CaptureConfig::default().blink_fps)
+        );
+        // The rest before a blink step is no faster than any other rest.
+        let q = plan(&[Action::Blink], false);
+        let profile = CaptureProfile::for_plan(&q, &CaptureConfig::default(), &th);
+        assert_eq!(
+            fps_at(&profile, q.actions[0].start_ms - th.window_grace_ms - 1),
+            CaptureConfig::default().idle_fps
+        );
     }
 
     #[test]

@@ -151,8 +151,16 @@ pub fn iris_wanted(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
     }
     let first = plan.actions.first().map_or(plan.neutral_ms, |s| s.start_ms);
     let at_rest_end = t_ms < first && t_ms >= first.saturating_sub(th.iris_rest_ms);
-    at_rest_end
-        || blinks.any(|s| {
+    at_rest_end || in_blink_span(plan, th, t_ms)
+}
+
+/// Whether `t_ms` lies in a blink step's window, widened by `window_grace_ms` and, after it,
+/// `blink_max_ms` for the eyes to reopen.
+pub(crate) fn in_blink_span(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
+    plan.actions
+        .iter()
+        .filter(|s| s.action == Action::Blink)
+        .any(|s| {
             let (from, to) = widened(s, th);
             t_ms >= from && t_ms < to.saturating_add(th.blink_max_ms)
         })

@@ -106,7 +106,7 @@ fn verdict_records_model_and_threshold_versions() {
     );
     assert!(
         v.model_versions
-            .contains(&("thresholds".to_owned(), "builtin-3".to_owned()))
+            .contains(&("thresholds".to_owned(), "builtin-4".to_owned()))
     );
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Thresholds {
-    /// Identifies this set of values in verdicts (default `"builtin-3"`).
+    /// Identifies this set of values in verdicts (default `"builtin-4"`).
     pub version: String,
 
     // --- challenge -------------------------------------------------------------------------
@@ -42,6 +42,13 @@ pub struct Thresholds {
     /// first action window, for the person's open-eye level, when the plan has a blink step
     /// (default 1000 ms).
     pub iris_rest_ms: u64,
+    /// In a blink window the Iris model skips at most this many frames in a row (default 1:
+    /// every other frame at least; see [`IrisGate`](crate::IrisGate))…
+    pub iris_max_skip: usize,
+    /// …and runs on every frame whose FaceMesh eye aspect ratio (smaller eye) is below this
+    /// fraction of the person's resting median (default 0.93: FaceMesh's ratio falls to
+    /// 0.80–0.91 of open at the shared clips' blinks, `docs/EVALUATION.md`).
+    pub iris_gate_eye_ratio: f32,
     /// Without the Iris model (FaceMesh's eye aspect ratio, whose lids never meet): eyes count
     /// as closed below this fraction of the resting median (default 0.6).
     pub blink_close_ratio: f32,
@@ -185,7 +192,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            version: "builtin-3".to_owned(),
+            version: "builtin-4".to_owned(),
             rest_quantile: 0.1,
             turn_yaw_deg: 12.0,
             turn_margin_deg: 5.0,
@@ -196,6 +203,8 @@ impl Default for Thresholds {
             iris_blink_close_ratio: 0.6,
             iris_blink_open_ratio: 0.8,
             iris_rest_ms: 1000,
+            iris_max_skip: 1,
+            iris_gate_eye_ratio: 0.93,
             blink_close_ratio: 0.6,
             blink_open_ratio: 0.8,
             blink_max_ms: 600,

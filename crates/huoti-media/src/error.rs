@@ -31,4 +31,7 @@ pub enum MediaError {
         /// What ffmpeg said (its last lines of stderr).
         message: String,
     },
+    /// A frame could not be JPEG-encoded (larger than 65 535 px on a side).
+    #[error("JPEG encoding failed: {0}")]
+    Encode(String),
 }

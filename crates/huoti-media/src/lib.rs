@@ -27,11 +27,13 @@
 
 mod error;
 mod ffmpeg;
+mod jpeg;
 mod scale;
 mod y4m;
 
 pub use error::MediaError;
 pub use ffmpeg::{ffmpeg_available, FfmpegOptions, FfmpegSource};
+pub use jpeg::encode_jpeg_420;
 pub use scale::scale_to_width;
 pub use y4m::{Y4mHeader, Y4mReader};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use huoti_api as wire;
 use huoti_api::CaptureProfile;
-use huoti_media::scale_to_width;
+use huoti_media::{encode_jpeg_420, scale_to_width};
 use image::RgbImage;
 
 use crate::net::{Client, ClientToken, Clock, FrameUpload, NetConfig, SystemClock, Trust, with_retries};
@@ -564,28 +564,11 @@ impl Encoding {
 
     fn encode(&self, image: RgbImage) -> Result<Vec<u8>, Error> {
         match self.max_width {
-            Some(w) => encode_compact_jpeg(&scale_to_width(image, w), self.quality),
+            Some(w) => encode_jpeg_420(&scale_to_width(image, w), self.quality)
+                .map_err(|e| Error::Encode(e.to_string())),
             None => encode_jpeg(&image, self.quality),
         }
     }
-}
-
-/// JPEG-encodes a frame compactly: 4:2:0 chroma, as browsers and phone cameras encode (the
-/// face models see luminance detail, not chroma). The quantisation tables are the standard ones scaled by `quality`
-/// as libjpeg scales them, so a quality means the same as in a browser's `toBlob`.
-fn encode_compact_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Error> {
-    let (w, h) = image.dimensions();
-    let (Ok(w), Ok(h)) = (u16::try_from(w), u16::try_from(h)) else {
-        return Err(Error::Encode(format!("{w}×{h} is too large for a JPEG")));
-    };
-    let mut out = Vec::with_capacity(image.as_raw().len() / 12);
-    let mut encoder = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    // Standard Huffman tables: with jpeg-encoder 0.7's optimised ones, the `image` crate's
-    // decoder (the server's) read a flat colour out of a frame that ffmpeg decodes fine.
-    encoder.set_optimized_huffman_tables(false);
-    encoder.encode(image.as_raw(), w, h, jpeg_encoder::ColorType::Rgb).map_err(|e| Error::Encode(e.to_string()))?;
-    Ok(out)
 }
 
 enum CaptureEnd {
@@ -802,21 +785,6 @@ mod tests {
         let low = Encoding { max_width: Some(320), quality: 40 }.encode(noisy.clone()).unwrap();
         let high = Encoding { max_width: Some(320), quality: 90 }.encode(noisy).unwrap();
         assert!(low.len() < high.len(), "{} vs {}", low.len(), high.len());
-    }
-
-    #[test]
-    fn profile_frames_are_4_2_0_and_smaller_than_the_full_chroma_encoding() {
-        let frame = RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x * 3 + y) as u8, (x * y / 64) as u8, (200 - y / 2) as u8]));
-        let compact = encode_compact_jpeg(&frame, 70).unwrap();
-        let full = encode_jpeg(&frame, 70).unwrap();
-        assert!(compact.len() * 10 < full.len() * 9, "{} vs {} bytes", compact.len(), full.len());
-        let decoded = image::load_from_memory(&compact).unwrap().to_rgb8();
-        assert_eq!(decoded.dimensions(), (320, 240));
-        let error = decoded.pixels().zip(frame.pixels()).map(|(a, b)| (i32::from(a.0[0]) - i32::from(b.0[0])).abs()).sum::<i32>() / (320 * 240);
-        assert!(error < 6, "mean red error {error}");
-        // SOF0: the first component (luma) is sampled 2×2, so chroma is at half resolution.
-        let sof = compact.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline JPEG");
-        assert_eq!(compact[sof + 11], 0x22);
     }
 
     #[test]

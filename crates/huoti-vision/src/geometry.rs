@@ -94,9 +94,18 @@ pub struct RotatedCrop {
 impl RotatedCrop {
     /// Maps a continuous point in an `n`-pixel crop back to image coordinates.
     pub fn to_image(&self, u: f32, v: f32, n: f32) -> Point {
-        let qx = (u / n - 0.5) * self.side;
-        let qy = (v / n - 0.5) * self.side;
+        self.mapper()(u, v, n)
+    }
+
+    /// [`to_image`](Self::to_image) with the rotation's sine and cosine computed once, for
+    /// loops over every pixel of a crop (the same arithmetic, so the same points).
+    pub fn mapper(&self) -> impl Fn(f32, f32, f32) -> Point + use<> {
         let (s, c) = self.angle.sin_cos();
-        Point::new(self.centre.x + c * qx - s * qy, self.centre.y + s * qx + c * qy)
+        let (centre, side) = (self.centre, self.side);
+        move |u, v, n| {
+            let qx = (u / n - 0.5) * side;
+            let qy = (v / n - 0.5) * side;
+            Point::new(centre.x + c * qx - s * qy, centre.y + s * qx + c * qy)
+        }
     }
 }
