@@ -152,7 +152,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("privacy.error", "Something went wrong ({code}). Try again later.", "出现问题（{code}），请稍后重试。"),
     // /console
     ("console.title", "Privacy operations console", "隐私运营控制台"),
-    ("console.intro", "For staff. Paste your staff API key: it is kept in this browser tab only (sessionStorage) and sent to this server only. Each section needs its role; the server refuses what your role does not allow.", "仅供工作人员使用。请粘贴您的工作人员 API 密钥：密钥只保存在当前浏览器标签页（sessionStorage），只发送给本服务器。每个栏目需要相应角色；角色不允许的操作将被服务器拒绝。"),
+    ("console.intro", "For staff (and, for a session's result, the integrator that made it). Paste your API key: it is kept in this browser tab only (sessionStorage) and sent to this server only. Each section needs its role; the server refuses what your role does not allow.", "供工作人员使用（查看会话结果时，供创建该会话的接入方使用）。请粘贴您的 API 密钥：密钥只保存在当前浏览器标签页（sessionStorage），只发送给本服务器。每个栏目需要相应角色；角色不允许的操作将被服务器拒绝。"),
     ("console.key", "Staff API key", "工作人员 API 密钥"),
     ("console.useKey", "Use this key", "使用此密钥"),
     ("console.forget", "Forget key", "清除密钥"),
