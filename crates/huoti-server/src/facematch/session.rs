@@ -80,7 +80,9 @@ pub struct Outcome {
 
 /// At `complete`, before the frames are erased: nothing unless the session asked and
 /// `live` is true — a session that is not live is never compared (its frames may not even
-/// show the person). Needs the person's `face_comparison` consent in force now.
+/// show the person). Needs the person's `face_comparison` consent in force now. On a node
+/// without the face-match model the comparison is `unavailable` and nothing is enrolled:
+/// the liveness verdict is signed all the same.
 pub async fn at_complete(st: &AppState, session: &SessionRow, live: bool, observations: &[FrameObservation], now_ms: u64) -> Result<Outcome, AppError> {
     let Some((compare_faces, enrol)) = st.db.session_face_match(&session.id).await? else { return Ok(Outcome::default()) };
     if !live {
@@ -93,7 +95,14 @@ pub async fn at_complete(st: &AppState, session: &SessionRow, live: bool, observ
         let face_match = compare_faces.then(|| answer(wire::FaceMatchDecision::NotConsented, None));
         return Ok(Outcome { face_match, enrolled: enrol.then_some(false) });
     }
-    let matcher = reference::matcher(st)?;
+    // A node without the optional SFace model (another node created the session) still signs
+    // the liveness verdict: matching never blocks liveness (C6); the verdict says it was not
+    // computed.
+    let Ok(matcher) = reference::matcher(st) else {
+        tracing::warn!(session = %session.id, "face match not computed: this node has no face-match model");
+        let face_match = compare_faces.then(|| answer(wire::FaceMatchDecision::Unavailable, None));
+        return Ok(Outcome { face_match, enrolled: enrol.then_some(false) });
+    };
     let seqs = best_frames(observations, PROBE_FRAMES);
     let probes = embed_frames(st, &session.id, matcher, &seqs).await?;
     let integrator = Caller { key_id: session.integrator_id.clone(), role: Role::Integrator };

@@ -87,6 +87,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("demo.no_match", "not the same person", "非本人"),
     ("demo.no_reference", "no reference enrolled", "无参考"),
     ("demo.not_consented", "not agreed to", "未同意比对"),
+    ("demo.unavailable", "not computed (no face-match model on this server)", "未计算（本服务器没有人脸比对模型）"),
     // /privacy/policy
     ("policy.title", "Privacy policy", "隐私政策"),
     ("policy.version", "Version in force:", "现行版本："),
@@ -151,7 +152,7 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("privacy.error", "Something went wrong ({code}). Try again later.", "出现问题（{code}），请稍后重试。"),
     // /console
     ("console.title", "Privacy operations console", "隐私运营控制台"),
-    ("console.intro", "For staff. Paste your staff API key: it is kept in this browser tab only (sessionStorage) and sent to this server only. Each section needs its role; the server refuses what your role does not allow.", "仅供工作人员使用。请粘贴您的工作人员 API 密钥：密钥只保存在当前浏览器标签页（sessionStorage），只发送给本服务器。每个栏目需要相应角色；角色不允许的操作将被服务器拒绝。"),
+    ("console.intro", "For staff (and, for a session's result, the integrator that made it). Paste your API key: it is kept in this browser tab only (sessionStorage) and sent to this server only. Each section needs its role; the server refuses what your role does not allow.", "供工作人员使用（查看会话结果时，供创建该会话的接入方使用）。请粘贴您的 API 密钥：密钥只保存在当前浏览器标签页（sessionStorage），只发送给本服务器。每个栏目需要相应角色；角色不允许的操作将被服务器拒绝。"),
     ("console.key", "Staff API key", "工作人员 API 密钥"),
     ("console.useKey", "Use this key", "使用此密钥"),
     ("console.forget", "Forget key", "清除密钥"),
@@ -190,6 +191,23 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("console.loadAudit", "Show the audit log", "查看审计日志"),
     ("console.auditCaption", "Audit log (staff access to personal data)", "审计日志（工作人员访问个人信息的记录）"),
     ("console.auditHead", "Chain head (anchor it elsewhere):", "链头哈希（请在别处留存）："),
+    ("console.result", "A session's result and face match", "检测结果与人脸比对"),
+    ("console.resultNote", "Only the integrator that created the session may read its result (its own API key); staff roles may not see a person's face-match outcome (403). Shown: the decision and the comparison's figures, never a face template or image.", "只有创建该会话的接入方（使用其自己的 API 密钥）可以查看结果；工作人员角色无权查看个人的人脸比对结果（403）。此处仅显示判定与比对数值，从不显示人脸特征模板或图像。"),
+    ("console.sessionId", "Session ID", "会话编号"),
+    ("console.showResult", "Show the result", "查看结果"),
+    ("console.resultCaption", "Session {id}", "会话 {id}"),
+    ("console.colDecision", "Liveness decision", "活体判定"),
+    ("console.colCompleted", "Completed", "完成时间"),
+    ("console.colMatch", "Face match", "人脸比对"),
+    ("console.colSimilarity", "Similarity", "相似度"),
+    ("console.colThreshold", "Threshold", "阈值"),
+    ("console.colModel", "Model", "模型"),
+    ("console.noFaceMatch", "not asked, or not computed (a session that is not live is never compared)", "未要求或未计算（未通过活体检测的会话从不比对）"),
+    ("console.match_match", "same person", "本人"),
+    ("console.match_no_match", "not the same person", "非本人"),
+    ("console.match_no_reference", "no reference enrolled", "无参考"),
+    ("console.match_not_consented", "not agreed to (nothing compared)", "未同意比对（未比对）"),
+    ("console.match_unavailable", "not computed: this server has no face-match model", "未计算：本服务器没有人脸比对模型"),
 ];
 
 fn lookup(key: &str, lang: Lang) -> &'static str {

@@ -110,3 +110,40 @@ $('forget').addEventListener('click', () => {
   $('key-msg').textContent = S.keyForgotten;
 });
 if (sessionStorage.getItem(KEY)) $('key-msg').textContent = S.keySet;
+
+// A session's result, with its face-match outcome (issue 14). GET /v1/sessions/{id}/result is
+// the integrator's own (ReadOwnSessionResults): every staff role gets 403, another integrator
+// 404 — no staff duty needs one person's match outcome (least privilege, S2). Only the named
+// fields are shown: the verdict holds no template and no image, and the page adds none.
+function resultTable(v) {
+  const rows = [
+    [S.colDecision, v.decision],
+    [S.colCompleted, when(v.completed_at)],
+  ];
+  const m = v.face_match;
+  if (m) {
+    rows.push(
+      [S.colMatch, S[`match_${m.decision}`] ?? m.decision],
+      [S.colSimilarity, m.similarity == null ? '—' : m.similarity.toFixed(3)],
+      [S.colThreshold, m.threshold.toFixed(3)],
+      [S.colModel, m.model],
+    );
+  } else {
+    rows.push([S.colMatch, S.noFaceMatch]);
+  }
+  const body = rows.map(([label, value]) => el('tr', {}, el('th', { scope: 'row' }, label), el('td', {}, value)));
+  return el('table', { id: 'result-table' }, el('caption', { class: 'muted' }, fmt(S.resultCaption, { id: v.session_id })), el('tbody', {}, ...body));
+}
+
+$('result-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const out = $('result-out');
+  const id = $('session-id').value.trim();
+  if (!id) return;
+  try {
+    const j = await api('GET', `/v1/sessions/${encodeURIComponent(id)}/result`);
+    out.replaceChildren(resultTable(j.verdict));
+  } catch (err) {
+    problem(out, err);
+  }
+});
