@@ -36,7 +36,7 @@ if [ $# -gt 0 ]; then
 fi
 case $profile in
     dev) cargo test -q --workspace --bench match "${args[@]}" >/dev/null ;;
-    release) cargo bench -q -p huoti-vision --bench match "${args[@]}" >/dev/null ;;
+    release) cargo bench -q --workspace --bench match "${args[@]}" >/dev/null ;;  # --workspace: the build session.sh made
     *) echo "match.sh: PROFILE is release or dev, not $profile" >&2; exit 2 ;;
 esac
 # The models huoti's bench used (fetched and verified), for the reference.

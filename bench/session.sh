@@ -11,6 +11,8 @@
 #   BEFORE=DIR bench/session.sh   also runs the legacy client on the server of another checkout
 #                             (e.g. a worktree of an older commit with this bench copied in;
 #                             BEFORE_TARGET_DIR its target dir) in the same run
+#   BEFORE_BIN=FILE bench/session.sh   the same with an older build of this bench's binary
+#                             (target/release/deps/complete-*), both clients
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -42,7 +44,11 @@ echo "== huoti (tract, profile $profile, 1 thread)"
 cargo bench -q --profile "$profile" --workspace --bench session -- --frames "$frames" --jpeg-out "$jpegs" --json "$out/session_huoti.json" >/dev/null
 echo "== huoti server (router, store, vault, models; uploads at capture time; pinned to one core)"
 taskset -c 0 cargo bench -q --profile "$profile" --workspace --bench complete -- --jpegs "$jpegs" --profile-jpegs "$profile_jpegs" --runs 5 --json "$out/session_server.json" >/dev/null
-if [ -n "${BEFORE:-}" ]; then
+if [ -n "${BEFORE_BIN:-}" ]; then
+  echo "== huoti server before ($BEFORE_BIN, both clients)"
+  taskset -c 0 "$BEFORE_BIN" --jpegs "$jpegs" --profile-jpegs "$profile_jpegs" --client both --runs 5 --json "$out/session_server_before.json" --bench >/dev/null
+  before_rev=$(basename "$BEFORE_BIN")
+elif [ -n "${BEFORE:-}" ]; then
   echo "== huoti server before ($BEFORE, legacy client)"
   (cd "$BEFORE" && CARGO_TARGET_DIR=${BEFORE_TARGET_DIR:-$CARGO_TARGET_DIR} taskset -c 0 cargo bench -q --profile "$profile" --workspace --bench complete -- --jpegs "$jpegs" --client legacy --runs 5 --json "$out/session_server_before.json" >/dev/null)
   before_rev=$(git -C "$BEFORE" rev-parse --short HEAD)
@@ -78,8 +84,11 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|")
 print(f"| naive reference (every model on every frame, all at complete) | {n} | {ref_cpu:.0f} | 1.00× | {naive:.0f} | – | {legacy['bytes_per_session']/1000:.0f} | {legacy['bytes_per_capture_s']/1000:.0f} |")
 def row(name, x):
     print(f"| {name} | {x['frames']} | {x['server_cpu_ms_per_session']:.0f} | {x['server_cpu_ms_per_session']/ref_cpu:.2f}× | {x['complete_to_verdict_ms']:.0f} | {x['upload_request_ms_median']:.1f} / {x['upload_request_ms_p99']:.1f} | {x['bytes_per_session']/1000:.0f} | {x['bytes_per_capture_s']/1000:.1f} |")
+before_profile = json.load(open(before_path)).get("profile") if os.path.exists(before_path) else None
 if before:
     row(f"huoti server before ({os.environ.get('BEFORE_REV', 'before')}), every frame, median of {before['runs']}", before)
+if before_profile:
+    row(f"huoti server before ({os.environ.get('BEFORE_REV', 'before')}), capture-profile client ({before_profile['frames']} frames), median of {before_profile['runs']}", before_profile)
 row(f"huoti server, legacy client (every frame, 480 px q85), median of {legacy['runs']}", legacy)
 if prof:
     row(f"**huoti server, capture-profile client ({prof['frames']} frames, scaled and encoded as the challenge asks)**, median of {prof['runs']}", prof)

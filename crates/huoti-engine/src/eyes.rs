@@ -5,7 +5,7 @@
 //! model runs per frame — more than FaceMesh. A session therefore runs it only where
 //! [`huoti_liveness::iris_wanted`] says a blink step needs it (the blink window, and the end of
 //! the resting time for the person's open-eye level), and inside the blink window only on the
-//! frames [`huoti_liveness::IrisGate`] picks (every other frame, and every frame around a dip).
+//! frames [`huoti_liveness::IrisGate`] picks (every third frame, and every frame around a dip).
 //! Both the on-arrival [`LiveRun`] and the all-at-once [`observe_all_with`] use the same
 //! [`IrisSchedule`], fed the frames in the same order, so both give one answer.
 //!

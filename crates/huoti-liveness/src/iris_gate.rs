@@ -7,8 +7,9 @@
 //! inside a blink window (as [`iris_wanted`](crate::iris_wanted) widens it), a frame gets the
 //! Iris model when any of these holds:
 //!
-//! - **no frame in a row went without it** ([`Thresholds::iris_max_skip`]): every other frame
-//!   at least, so a blink of two frames or more is seen however FaceMesh saw it;
+//! - **no more than [`Thresholds::iris_max_skip`] frames in a row went without it** (2: every
+//!   third frame at least, so a blink of three frames or more — 300 ms at the capture
+//!   profile's 10 fps — is seen however FaceMesh saw it);
 //! - **FaceMesh's eye aspect ratio dips** below [`Thresholds::iris_gate_eye_ratio`] of the
 //!   person's resting median: a short blink that falls between the sampled frames (on the
 //!   shared clips FaceMesh's ratio falls to 0.80–0.91 of open at a blink);
@@ -137,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn every_other_frame_in_the_window_every_frame_at_the_end_of_rest_and_around_a_dip() {
+    fn every_few_frames_in_the_window_every_frame_at_the_end_of_rest_and_around_a_dip() {
         let p = plan(&[Action::TurnLeft, Action::Blink], false); // windows 1000–4000, 4000–7000
         let th = Thresholds::default();
         let mut gate = IrisGate::new(&p, &th);
@@ -154,15 +155,16 @@ mod tests {
             "a turn window needs no Iris"
         );
         let window: Vec<u64> = ran.iter().copied().filter(|&t| t >= 3500).collect();
-        // Every other frame, plus the blink frame (FaceMesh dipped) and the one after it
+        // Every few frames, plus the blink frame (FaceMesh dipped) and the one after it
         // (the lids were last seen closed).
         assert!(
             window.contains(&5500) && window.contains(&5600),
             "{window:?}"
         );
+        let most = 100 * (th.iris_max_skip as u64 + 1);
         assert!(
-            window.windows(2).all(|w| w[1] - w[0] <= 200),
-            "never two frames in a row skipped: {window:?}"
+            window.windows(2).all(|w| w[1] - w[0] <= most),
+            "never more than iris_max_skip frames in a row skipped: {window:?}"
         );
         let all = (3500..7600).step_by(100).count();
         assert!(

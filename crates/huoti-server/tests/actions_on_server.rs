@@ -158,13 +158,11 @@ fn c3_the_sessions_run_measures_blink_windows_with_the_iris_model_on_both_paths(
         .map(|o| iris(o).expect("every frame at the end of rest")[0])
         .collect();
     assert!(rest.len() >= 7);
-    // …then the window (2.0 s with its grace): at least every other frame, the blink included.
+    // …then the window (2.0 s with its grace): every few frames, the blink included.
     let window: Vec<_> = obs.iter().filter(|o| o.t_ms >= 2000).collect();
     assert!(
-        window
-            .windows(2)
-            .all(|w| iris(w[0]).is_some() || iris(w[1]).is_some()),
-        "never two frames in a row without"
+        window.windows(th.iris_max_skip + 1).all(|w| w.iter().any(|o| iris(o).is_some())),
+        "never more than iris_max_skip frames in a row without"
     );
     let skipped = window.iter().filter(|o| iris(o).is_none()).count();
     assert!(
