@@ -93,26 +93,8 @@ impl Db {
         // Migrate on a connection of its own, then open the pool: a SQLite connection opened
         // before an `ALTER TABLE` keeps the old schema for `SELECT *` (it prepares against its
         // cached schema; sqlx then keeps the old column list while rows carry the new one).
-        let migrator = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await?;
-        if sqlite {
-            // Write-ahead logging (kept in the file, so every later connection and the CLI use
-            // it): a commit appends to the log and syncs it once, where the default rollback
-            // journal creates, syncs and deletes a journal file and syncs the database, ≈ 4
-            // syncs per commit — the biggest system-time cost of a frame upload (issue 15).
-            // Still `synchronous = FULL`: a committed frame survives a power cut.
-            sqlx::raw_sql("PRAGMA journal_mode = WAL")
-                .execute(&migrator)
-                .await?;
-        }
-        Db {
-            pool: migrator.clone(),
-            postgres,
-        }
-        .migrate()
-        .await?;
+        let migrator = AnyPoolOptions::new().max_connections(1).connect(url).await?;
+        Db { pool: migrator.clone(), postgres }.migrate().await?;
         migrator.close().await;
         let pool = AnyPoolOptions::new().max_connections(if sqlite { 4 } else { 16 }).connect(url).await?;
         Ok(Db { pool, postgres })
@@ -269,18 +251,7 @@ mod tests {
     async fn storage_suite_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        // Write-ahead log, every commit synced (FULL = 2): fewer syncs per frame, no durability lost.
-        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        assert_eq!((journal.as_str(), synchronous), ("wal", 2));
-        suite(&db).await;
+        suite(&Db::connect(&url).await.unwrap()).await;
     }
 
     #[tokio::test]
