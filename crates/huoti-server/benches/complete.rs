@@ -134,13 +134,17 @@ impl Costs {
 /// Runs `runs` sessions (after one warm-up) of the client `kind` and returns their costs.
 async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &str, (jpegs, profile_jpegs): (&[PathBuf], &[PathBuf]), runs: usize) -> Costs {
     let total_ms = 9400;
-    let legacy: Vec<(u64, Vec<u8>)> = jpegs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| ((i as f64 * FRAME_GAP_MS).round() as u64, std::fs::read(p).unwrap()))
-        .filter(|(t, _)| *t < total_ms)
-        .collect();
-    let mut frames: Option<Vec<(u64, Vec<u8>)>> = (kind == "legacy").then_some(legacy);
+    // The legacy client sends every camera frame; the profile client's are picked once its
+    // challenge states the profile (the first run).
+    let mut frames: Option<Vec<(u64, Vec<u8>)>> = (kind == "legacy").then(|| {
+        jpegs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((i as f64 * FRAME_GAP_MS).round() as u64, p))
+            .filter(|(t, _)| *t < total_ms)
+            .map(|(t, p)| (t, std::fs::read(p).unwrap()))
+            .collect()
+    });
     let mut costs = Costs { complete_ms: Vec::new(), upload_ms: Vec::new(), cpu_ms: Vec::new(), frames: 0, bytes: 0, capture_s: total_ms as f64 / 1000.0 };
     for run in 0..=runs {
         // Frames repeat across runs: forget the earlier runs' hashes (the replay check).

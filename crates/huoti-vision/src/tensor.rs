@@ -121,22 +121,20 @@ pub(crate) fn warp_crop_into(img: &RgbImage, crop: &RotatedCrop, n: u32, layout:
             let (fx, fy) = (p.x - 0.5, p.y - 0.5);
             let (x0, y0) = (fx.floor() as i64, fy.floor() as i64);
             let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
-            let mut rgb = [0f32; 3];
-            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+            // The four neighbours: top left, top right, bottom left, bottom right.
+            let corner: [[f32; 3]; 4] = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
                 let at = y0 as usize * stride + x0 as usize * 3;
                 let (row0, row1) = (&raw[at..at + 6], &raw[at + stride..at + stride + 6]);
-                for (c, val) in rgb.iter_mut().enumerate() {
-                    let top = f32::from(row0[c]) * (1.0 - ax) + f32::from(row0[3 + c]) * ax;
-                    let bot = f32::from(row1[c]) * (1.0 - ax) + f32::from(row1[3 + c]) * ax;
-                    *val = top * (1.0 - ay) + bot * ay;
-                }
+                let px = |row: &[u8], d: usize| -> [f32; 3] { std::array::from_fn(|c| f32::from(row[d + c])) };
+                [px(row0, 0), px(row0, 3), px(row1, 0), px(row1, 3)]
             } else {
-                for (c, val) in rgb.iter_mut().enumerate() {
-                    let top = fetch(x0, y0, c) * (1.0 - ax) + fetch(x0 + 1, y0, c) * ax;
-                    let bot = fetch(x0, y0 + 1, c) * (1.0 - ax) + fetch(x0 + 1, y0 + 1, c) * ax;
-                    *val = top * (1.0 - ay) + bot * ay;
-                }
-            }
+                [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(dx, dy)| std::array::from_fn(|c| fetch(x0 + dx, y0 + dy, c)))
+            };
+            let rgb: [f32; 3] = std::array::from_fn(|c| {
+                let top = corner[0][c] * (1.0 - ax) + corner[1][c] * ax;
+                let bot = corner[2][c] * (1.0 - ax) + corner[3][c] * ax;
+                top * (1.0 - ay) + bot * ay
+            });
             layout.write(&mut out, plane, (v * n + u) as usize, rgb);
         }
     }

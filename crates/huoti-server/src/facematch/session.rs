@@ -91,17 +91,17 @@ pub async fn at_complete(st: &AppState, session: &SessionRow, live: bool, observ
     let subject = st.db.session_subject(&session.id).await?.ok_or_else(|| AppError::internal("session without subject"))?;
     let threshold = st.config.face_match.threshold;
     let answer = |decision, similarity| wire::FaceMatch { similarity, threshold, decision, model: TEMPLATE_MODEL.to_owned() };
+    // Nothing compared or enrolled, and the verdict says why.
+    let not_computed = |decision| Outcome { face_match: compare_faces.then(|| answer(decision, None)), enrolled: enrol.then_some(false) };
     if !reference::consented(st, &subject, now_ms).await? {
-        let face_match = compare_faces.then(|| answer(wire::FaceMatchDecision::NotConsented, None));
-        return Ok(Outcome { face_match, enrolled: enrol.then_some(false) });
+        return Ok(not_computed(wire::FaceMatchDecision::NotConsented));
     }
     // A node without the optional SFace model (another node created the session) still signs
     // the liveness verdict: matching never blocks liveness (C6); the verdict says it was not
     // computed.
     let Ok(matcher) = reference::matcher(st) else {
         tracing::warn!(session = %session.id, "face match not computed: this node has no face-match model");
-        let face_match = compare_faces.then(|| answer(wire::FaceMatchDecision::Unavailable, None));
-        return Ok(Outcome { face_match, enrolled: enrol.then_some(false) });
+        return Ok(not_computed(wire::FaceMatchDecision::Unavailable));
     };
     let seqs = best_frames(observations, PROBE_FRAMES);
     let probes = embed_frames(st, &session.id, matcher, &seqs).await?;
