@@ -27,9 +27,7 @@ pub struct IrisSchedule {
 impl IrisSchedule {
     /// The schedule of `plan` judged with `thresholds` (their grace and blink timings).
     pub fn new(plan: &ChallengePlan, thresholds: &Thresholds) -> IrisSchedule {
-        IrisSchedule {
-            gate: IrisGate::new(plan, thresholds),
-        }
+        IrisSchedule { gate: IrisGate::new(plan, thresholds) }
     }
 }
 
@@ -42,9 +40,7 @@ pub(crate) fn measure_eyes(
     analysis: &FrameAnalysis,
     obs: &mut FrameObservation,
 ) -> Result<(), VisionError> {
-    let Some(schedule) = schedule else {
-        return Ok(());
-    };
+    let Some(schedule) = schedule else { return Ok(()) };
     if let (Some(eyes), Some(face)) = (analysis.eyes.as_ref(), obs.face.as_mut()) {
         if schedule.gate.wants(obs.t_ms, Some(face)) {
             face.iris_eye_openness = Some(analyzer.eye_openness(img, eyes)?.openness());

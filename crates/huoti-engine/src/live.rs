@@ -223,8 +223,7 @@ impl LiveRun {
             self.last_digest = Some(digest);
         }
         let mut obs = observation(seq, t_ms, nonce, &a, img.width(), img.height());
-        measure_eyes(analyzer, self.iris.as_mut(), img, &a, &mut obs)
-            .inspect_err(|_| self.broken = true)?;
+        measure_eyes(analyzer, self.iris.as_mut(), img, &a, &mut obs).inspect_err(|_| self.broken = true)?;
         let picked = self.passive.as_mut().is_some_and(|p| p.offer(&obs));
         if let (true, Some(bbox), Some(face)) = (picked, a.face_box, obs.face.as_mut()) {
             score_face(analyzer, img, &bbox, face).inspect_err(|_| self.broken = true)?;

@@ -216,11 +216,7 @@ fn media(e: MediaError) -> String {
 pub fn recapture(image: &RgbImage, capture: &CaptureConfig) -> Result<RgbImage, String> {
     let image = huoti_media::scale_to_width(image.clone(), capture.width);
     let jpeg = huoti_media::encode_jpeg_420(&image, capture.jpeg_quality).map_err(media)?;
-    Ok(
-        image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
-            .map_err(|e| format!("JPEG decoding: {e}"))?
-            .to_rgb8(),
-    )
+    Ok(image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).map_err(|e| format!("JPEG decoding: {e}"))?.to_rgb8())
 }
 
 fn passive_image(analyzer: &Analyzer, path: &Path, capture: Option<&CaptureConfig>, out: &mut Scored) -> Result<(), String> {

@@ -3,8 +3,8 @@
 //! analysis uses the frames.
 //!
 //! Each part of the plan gets the frame rate its check needs: the blink window the most,
-//! because a blink closes the eyes for 100–300 ms; the light step enough for a few frames in every colour
-//! after the reflection lag; the head and mouth actions, which last about a second, fewer;
+//! because a blink closes the eyes for 100–300 ms; the light step enough for a few frames in
+//! every colour after the reflection lag; the head and mouth actions, which last about a second, fewer;
 //! the neutral phase and the gaps least. The server states the profile in the challenge;
 //! clients that do not know it send every frame as before, and are judged the same way.
 
@@ -90,11 +90,7 @@ impl CaptureProfile {
     /// The profile for `plan`: the blink spans (widened as the verdict widens windows, as the
     /// Iris schedule does) over the light step over the other actions, the fastest rate
     /// winning where parts overlap.
-    pub fn for_plan(
-        plan: &ChallengePlan,
-        config: &CaptureConfig,
-        th: &Thresholds,
-    ) -> CaptureProfile {
+    pub fn for_plan(plan: &ChallengePlan, config: &CaptureConfig, th: &Thresholds) -> CaptureProfile {
         let mut parts: Vec<CaptureSpan> = Vec::new();
         let grace = th.window_grace_ms;
         for s in &plan.actions {
@@ -158,11 +154,7 @@ mod tests {
         let profile = CaptureProfile::for_plan(&p, &c, &th);
         assert_eq!(fps_at(&profile, 0), c.idle_fps, "neutral phase");
         assert_eq!(fps_at(&profile, 1500), c.light_fps, "light step");
-        assert_eq!(
-            fps_at(&profile, 2500),
-            c.light_fps,
-            "the last second of rest keeps its part's rate: enough for the open-eye level"
-        );
+        assert_eq!(fps_at(&profile, 2500), c.light_fps, "the last second of rest keeps its part's rate: enough for the open-eye level");
         assert_eq!(fps_at(&profile, 4500), c.action_fps, "turn window");
         assert_eq!(fps_at(&profile, 7000), c.blink_fps, "blink window");
         assert_eq!(fps_at(&profile, 9000 + th.window_grace_ms + th.blink_max_ms - 1), c.blink_fps, "the eyes reopen after the window");
@@ -177,19 +169,11 @@ mod tests {
         let th = Thresholds::default();
         let p = plan(&[Action::TurnLeft, Action::OpenMouth], true);
         let profile = CaptureProfile::for_plan(&p, &CaptureConfig::default(), &th);
-        assert!(
-            profile
-                .spans
-                .iter()
-                .all(|s| s.fps < CaptureConfig::default().blink_fps)
-        );
+        assert!(profile.spans.iter().all(|s| s.fps < CaptureConfig::default().blink_fps));
         // The rest before a blink step is no faster than any other rest.
         let q = plan(&[Action::Blink], false);
         let profile = CaptureProfile::for_plan(&q, &CaptureConfig::default(), &th);
-        assert_eq!(
-            fps_at(&profile, q.actions[0].start_ms - th.window_grace_ms - 1),
-            CaptureConfig::default().idle_fps
-        );
+        assert_eq!(fps_at(&profile, q.actions[0].start_ms - th.window_grace_ms - 1), CaptureConfig::default().idle_fps);
     }
 
     #[test]

@@ -157,13 +157,10 @@ pub fn iris_wanted(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
 /// Whether `t_ms` lies in a blink step's window, widened by `window_grace_ms` and, after it,
 /// `blink_max_ms` for the eyes to reopen.
 pub(crate) fn in_blink_span(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
-    plan.actions
-        .iter()
-        .filter(|s| s.action == Action::Blink)
-        .any(|s| {
-            let (from, to) = widened(s, th);
-            t_ms >= from && t_ms < to.saturating_add(th.blink_max_ms)
-        })
+    plan.actions.iter().filter(|s| s.action == Action::Blink).any(|s| {
+        let (from, to) = widened(s, th);
+        t_ms >= from && t_ms < to.saturating_add(th.blink_max_ms)
+    })
 }
 
 #[cfg(test)]

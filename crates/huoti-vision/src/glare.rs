@@ -38,11 +38,7 @@ pub fn background_split_rgb(img: &RgbImage, face: &Rect) -> Option<[[f32; 3]; 2]
                 continue;
             }
             let order = samples.len() as u32;
-            samples.push((
-                0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32,
-                order,
-                p,
-            ));
+            samples.push((0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32, order, p));
         }
     }
     if samples.len() < 2 * MIN_SAMPLES {
@@ -56,9 +52,7 @@ pub fn background_split_rgb(img: &RgbImage, face: &Rect) -> Option<[[f32; 3]; 2]
     samples.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let (dark, bright) = samples.split_at(mid);
     let mean = |s: &[(f32, u32, [u8; 3])]| -> [f32; 3] {
-        std::array::from_fn(|c| {
-            s.iter().map(|(_, _, p)| u32::from(p[c])).sum::<u32>() as f32 / s.len() as f32
-        })
+        std::array::from_fn(|c| s.iter().map(|(_, _, p)| u32::from(p[c])).sum::<u32>() as f32 / s.len() as f32)
     };
     Some([mean(dark), mean(bright)])
 }
