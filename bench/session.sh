@@ -80,11 +80,13 @@ before_path = sys.argv[3].replace("session_server.json", "session_server_before.
 before_runs = json.load(open(before_path)) if os.path.exists(before_path) else {}
 before, before_profile = before_runs.get("legacy"), before_runs.get("profile")
 print(f"\nper session (the same {legacy['capture_s']:.1f} s challenge), one core; machine load {open('/proc/loadavg').read().split()[0]}\n")
-print("| pipeline | frames | server CPU ms / session | vs naive | complete → verdict ms | upload p50 / p99 ms | kB / session | kB / s of capture |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-print(f"| naive reference (every model on every frame, all at complete) | {n} | {ref_cpu:.0f} | 1.00× | {naive:.0f} | – | {legacy['bytes_per_session']/1000:.0f} | {legacy['bytes_per_capture_s']/1000:.0f} |")
+print("| pipeline | frames | server CPU ms / session | of which system | vs naive | complete → verdict ms | upload p50 / p99 ms | kB / session | kB / s of capture |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print(f"| naive reference (every model on every frame, all at complete) | {n} | {ref_cpu:.0f} | – | 1.00× | {naive:.0f} | – | {legacy['bytes_per_session']/1000:.0f} | {legacy['bytes_per_capture_s']/1000:.0f} |")
 def row(name, x):
-    print(f"| {name} | {x['frames']} | {x['server_cpu_ms_per_session']:.0f} | {x['server_cpu_ms_per_session']/ref_cpu:.2f}× | {x['complete_to_verdict_ms']:.0f} | {x['upload_request_ms_median']:.1f} / {x['upload_request_ms_p99']:.1f} | {x['bytes_per_session']/1000:.0f} | {x['bytes_per_capture_s']/1000:.1f} |")
+    # Older bench builds (BEFORE_BIN) report no system part.
+    sys_ms = f"{x['server_sys_ms_per_session']:.0f}" if "server_sys_ms_per_session" in x else "–"
+    print(f"| {name} | {x['frames']} | {x['server_cpu_ms_per_session']:.0f} | {sys_ms} | {x['server_cpu_ms_per_session']/ref_cpu:.2f}× | {x['complete_to_verdict_ms']:.0f} | {x['upload_request_ms_median']:.1f} / {x['upload_request_ms_p99']:.1f} | {x['bytes_per_session']/1000:.0f} | {x['bytes_per_capture_s']/1000:.1f} |")
 if before:
     row(f"huoti server before ({os.environ.get('BEFORE_REV', 'before')}), every frame, median of {before['runs']}", before)
 if before_profile:

@@ -62,18 +62,18 @@ fn median(v: Vec<f64>) -> f64 {
     percentile(v, 50.0)
 }
 
-/// CPU time of this whole process so far (all threads, user + system), ms: `utime + stime`
-/// of `/proc/self/stat`, the figures `getrusage(RUSAGE_SELF)` sums, in clock ticks (10 ms;
+/// CPU time of this whole process so far (all threads), ms: `(utime, stime)` of
+/// `/proc/self/stat`, the figures `getrusage(RUSAGE_SELF)` sums, in clock ticks (10 ms;
 /// a session takes hundreds). Read from /proc rather than through a syscall binding: the
 /// bench needs no unsafe code and no extra dependency.
-fn process_cpu_ms() -> f64 {
+fn process_cpu_ms() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat (Linux)");
     // Fields after the command name (which may hold spaces, so split after its ')'):
     // state is field 3, utime and stime are fields 14 and 15.
     let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks * 1000.0 / CLOCK_TICKS_PER_S
+    let ms = |field: &str| field.parse::<f64>().unwrap() * 1000.0 / CLOCK_TICKS_PER_S;
+    (ms(fields[11]), ms(fields[12]))
 }
 
 /// `sysconf(_SC_CLK_TCK)`: 100 on every Linux this runs on (USER_HZ is fixed at 100 in the
@@ -106,6 +106,8 @@ struct Costs {
     complete_ms: Vec<f64>,
     upload_ms: Vec<f64>,
     cpu_ms: Vec<f64>,
+    /// The system part of `cpu_ms`.
+    sys_ms: Vec<f64>,
     frames: usize,
     bytes: usize,
     capture_s: f64,
@@ -113,7 +115,7 @@ struct Costs {
 
 impl Costs {
     fn json(self, runs: usize) -> Value {
-        let Costs { complete_ms, upload_ms, cpu_ms, frames, bytes, capture_s } = self;
+        let Costs { complete_ms, upload_ms, cpu_ms, sys_ms, frames, bytes, capture_s } = self;
         json!({
             "frames": frames,
             "runs": runs,
@@ -121,6 +123,7 @@ impl Costs {
             "complete_to_verdict_ms_all": complete_ms,
             "server_cpu_ms_per_session": median(cpu_ms.clone()),
             "server_cpu_ms_per_session_all": cpu_ms,
+            "server_sys_ms_per_session": median(sys_ms),
             "upload_request_ms_mean": upload_ms.iter().sum::<f64>() / upload_ms.len().max(1) as f64,
             "upload_request_ms_median": median(upload_ms.clone()),
             "upload_request_ms_p99": percentile(upload_ms, 99.0),
@@ -145,7 +148,7 @@ async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &s
             .map(|(t, p)| (t, std::fs::read(p).unwrap()))
             .collect()
     });
-    let mut costs = Costs { complete_ms: Vec::new(), upload_ms: Vec::new(), cpu_ms: Vec::new(), frames: 0, bytes: 0, capture_s: total_ms as f64 / 1000.0 };
+    let mut costs = Costs { complete_ms: Vec::new(), upload_ms: Vec::new(), cpu_ms: Vec::new(), sys_ms: Vec::new(), frames: 0, bytes: 0, capture_s: total_ms as f64 / 1000.0 };
     for run in 0..=runs {
         // Frames repeat across runs: forget the earlier runs' hashes (the replay check).
         state.db.prune_seen_frames(u64::MAX).await.unwrap();
@@ -164,12 +167,14 @@ async fn sessions(state: &Arc<AppState>, app: &axum::Router, key: &str, kind: &s
         let uploads = common::upload_at(app, id, token, nonce, frames).await;
         let (v, took) = common::complete(app, id, token).await;
         assert!(v["passed"].is_boolean(), "a verdict: {v}");
-        let cpu = process_cpu_ms() - cpu_start;
+        let cpu_end = process_cpu_ms();
+        let (user, sys) = (cpu_end.0 - cpu_start.0, cpu_end.1 - cpu_start.1);
         // Run 0 warms up (tract plans per input shape, page cache) and is not counted.
         if run > 0 {
             costs.upload_ms.extend(uploads);
             costs.complete_ms.push(took);
-            costs.cpu_ms.push(cpu);
+            costs.cpu_ms.push(user + sys);
+            costs.sys_ms.push(sys);
         }
     }
     let frames = frames.expect("set in the first run");

@@ -83,6 +83,7 @@ mod eyes;
 mod face_match;
 mod geometry;
 mod glare;
+mod maxpool;
 mod measures;
 mod mesh;
 mod model;

@@ -18,17 +18,22 @@ fn parse(path: &Path) -> Result<InferenceModel, VisionError> {
     if !path.is_file() {
         return Err(VisionError::ModelMissing { path: path.to_path_buf() });
     }
-    // PRelu rewritten for speed, same numbers (see `onnx_prelu`).
-    let onnx = tract_onnx::onnx();
-    let mut proto = onnx.proto_model_for_path(path).map_err(model_error(path))?;
-    crate::onnx_prelu::prelu_as_relu_arithmetic(&mut proto);
-    onnx.model_for_proto_model(&proto).map_err(model_error(path))
+    // PRelu as one fast operation, same numbers (see `onnx_prelu`).
+    let mut onnx = tract_onnx::onnx();
+    crate::onnx_prelu::register(&mut onnx);
+    onnx.model_for_path(path).map_err(model_error(path))
 }
 
 fn optimise(model: InferenceModel, shape: &[usize], path: &Path) -> Result<Plan, VisionError> {
     model
         .with_input_fact(0, f32::fact(shape).into())
-        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_typed())
+        .and_then(|m| m.into_decluttered())
+        .and_then(|mut m| {
+            // 2×2 stride-2 max pools on one tight loop, same numbers (see `maxpool`).
+            crate::maxpool::replace_2x2_stride_2(&mut m)?;
+            m.into_optimized()
+        })
         .and_then(|m| m.into_runnable())
         .map_err(model_error(path))
 }
