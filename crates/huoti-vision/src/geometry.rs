@@ -94,18 +94,41 @@ pub struct RotatedCrop {
 impl RotatedCrop {
     /// Maps a continuous point in an `n`-pixel crop back to image coordinates.
     pub fn to_image(&self, u: f32, v: f32, n: f32) -> Point {
-        self.mapper()(u, v, n)
+        self.mapper().to_image(u, v, n)
     }
 
     /// [`to_image`](Self::to_image) with the rotation's sine and cosine computed once, for
     /// loops over every pixel of a crop (the same arithmetic, so the same points).
-    pub fn mapper(&self) -> impl Fn(f32, f32, f32) -> Point + use<> {
-        let (s, c) = self.angle.sin_cos();
-        let (centre, side) = (self.centre, self.side);
-        move |u, v, n| {
-            let qx = (u / n - 0.5) * side;
-            let qy = (v / n - 0.5) * side;
-            Point::new(centre.x + c * qx - s * qy, centre.y + s * qx + c * qy)
-        }
+    pub(crate) fn mapper(&self) -> CropMapper {
+        let (sin, cos) = self.angle.sin_cos();
+        CropMapper { centre: self.centre, side: self.side, sin, cos }
+    }
+}
+
+/// [`RotatedCrop::to_image`] split in two, so that a loop over a crop's pixels computes each
+/// row's and each column's offset once: `to_image(u, v, n) = point(offset(u, n), offset(v, n))`,
+/// with the same arithmetic in the same order, so the same points.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CropMapper {
+    centre: Point,
+    side: f32,
+    sin: f32,
+    cos: f32,
+}
+
+impl CropMapper {
+    /// How far crop coordinate `u` (of `n`) lies from the crop's centre, along its axis.
+    pub(crate) fn offset(&self, u: f32, n: f32) -> f32 {
+        (u / n - 0.5) * self.side
+    }
+
+    /// The image point at offsets `(qx, qy)` from the centre along the crop's axes.
+    pub(crate) fn point(&self, qx: f32, qy: f32) -> Point {
+        Point::new(self.centre.x + self.cos * qx - self.sin * qy, self.centre.y + self.sin * qx + self.cos * qy)
+    }
+
+    /// The image point of crop coordinates `(u, v)` (of `n`).
+    pub(crate) fn to_image(&self, u: f32, v: f32, n: f32) -> Point {
+        self.point(self.offset(u, n), self.offset(v, n))
     }
 }
