@@ -15,8 +15,8 @@
 //!
 //! which is, value for value, what the four operations computed: for x > 0, `x + 0·slope = x`;
 //! for x ≤ 0, `0 + x·slope`, and adding zero is exact. So the models' outputs, and every
-//! decision made from them, do not change; a test below compares FaceMesh's outputs bit for bit
-//! with the four-operation form.
+//! decision made from them, do not change; a test below compares each pinned model's outputs bit for
+//! bit with the four-operation form.
 //!
 //! The operation is used when the slope is a constant that varies along the channel axis
 //! (axis 1) only, as in every model huoti ships. Any other `PRelu` keeps the four-operation
@@ -176,10 +176,6 @@ mod tests {
 
     use super::*;
 
-    fn facemesh() -> std::path::PathBuf {
-        huoti_assets::testing::models_dir().join("face_landmark.onnx")
-    }
-
     /// The four-operation form as the previous version of this module wrote it, in the
     /// protobuf, before tract parses it: the reference the one-pass operation must equal.
     fn as_four_operations(model: &mut pb::ModelProto) -> usize {
@@ -216,10 +212,12 @@ mod tests {
         OnePass,
     }
 
-    /// Runs FaceMesh (input 1×3×192×192) on a fixed, varied input.
-    fn facemesh_outputs(form: Form) -> (usize, Vec<Vec<f32>>) {
+    /// Runs a pinned model (input `shape`) on a fixed, varied input; returns how many
+    /// `ChannelPrelu` it holds, and its outputs.
+    fn outputs(file: &str, shape: [usize; 4], form: Form) -> (usize, Vec<Vec<f32>>) {
         let mut onnx = tract_onnx::onnx();
-        let mut proto = onnx.proto_model_for_path(facemesh()).expect("the pinned FaceMesh (huoti models fetch)");
+        let path = huoti_assets::testing::models_dir().join(file);
+        let mut proto = onnx.proto_model_for_path(path).expect("the pinned models (huoti models fetch)");
         let prelus = proto.graph.as_ref().unwrap().node.iter().filter(|n| n.op_type == "PRelu").count();
         match form {
             Form::TractDefault => {}
@@ -228,34 +226,41 @@ mod tests {
         }
         let model = onnx
             .model_for_proto_model(&proto)
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, 192, 192]).into()))
+            .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
             .and_then(|m| m.into_optimized())
             .unwrap();
         let one_pass = model.nodes().iter().filter(|n| n.op_is::<ChannelPrelu>()).count();
         let plan = model.into_runnable().unwrap();
         // A face-like range of values with structure in every channel (not a constant image,
         // where positive and negative activations could hide a wrong slope).
-        let input: Vec<f32> = (0..3 * 192 * 192).map(|i| ((i * 7919 % 1009) as f32 / 1009.0) * 2.0 - 1.0).collect();
-        let input = tract_ndarray::Array4::from_shape_vec((1, 3, 192, 192), input).unwrap().into_tensor();
+        let input: Vec<f32> = (0..shape.iter().product()).map(|i| ((i * 7919 % 1009) as f32 / 1009.0) * 2.0 - 1.0).collect();
+        let input = tract_ndarray::ArrayD::from_shape_vec(&shape[..], input).unwrap().into_tensor();
         let outputs = plan.run(tvec!(input.into())).unwrap();
         (one_pass, outputs.iter().map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).unwrap()).collect())
     }
 
     #[test]
-    fn facemesh_gives_bit_identical_outputs_with_the_one_pass_prelu() {
-        let (n, one_pass) = facemesh_outputs(Form::OnePass);
-        let (_, four) = facemesh_outputs(Form::FourOperations);
-        let (_, original) = facemesh_outputs(Form::TractDefault);
-        assert_eq!(n, 23, "FaceMesh's 23 PRelu nodes each become one ChannelPrelu");
-        assert_eq!(one_pass.len(), four.len());
-        for (a, b) in one_pass.iter().zip(&four) {
-            assert_eq!(a.len(), b.len());
-            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "one pass and four operations differ");
-        }
-        // And both stay within rounding of tract's own `Iff` expansion.
-        for (a, b) in one_pass.iter().zip(&original) {
-            let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-            assert!(worst <= 1e-5, "outputs differ from tract's expansion by up to {worst}");
+    fn the_pinned_models_give_bit_identical_outputs_with_the_one_pass_prelu() {
+        for (file, shape, prelus) in [
+            ("face_landmark.onnx", [1, 3, 192, 192], 23),
+            ("iris_landmark.onnx", [1, 3, 64, 64], 53),
+            ("2.7_80x80_MiniFASNetV2.onnx", [1, 3, 80, 80], 33),
+            ("4_0_0_80x80_MiniFASNetV1SE.onnx", [1, 3, 80, 80], 33),
+        ] {
+            let (n, one_pass) = outputs(file, shape, Form::OnePass);
+            let (_, four) = outputs(file, shape, Form::FourOperations);
+            let (_, original) = outputs(file, shape, Form::TractDefault);
+            assert_eq!(n, prelus, "{file}: each PRelu node becomes one ChannelPrelu");
+            assert_eq!(one_pass.len(), four.len());
+            for (a, b) in one_pass.iter().zip(&four) {
+                assert_eq!(a.len(), b.len());
+                assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "{file}: one pass and four operations differ");
+            }
+            // And both stay within rounding of tract's own `Iff` expansion.
+            for (a, b) in one_pass.iter().zip(&original) {
+                let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+                assert!(worst <= 1e-5, "{file}: outputs differ from tract's expansion by up to {worst}");
+            }
         }
     }
 
