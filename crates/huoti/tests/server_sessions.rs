@@ -541,13 +541,19 @@ fn kill_9_mid_upload_then_restart_loses_no_committed_frame() {
     // A thread uploads as fast as it can; the server is killed under it.
     let (agent, token) = (server.agent.clone(), s.client_token.clone());
     let urls: Vec<String> = (0..jpegs.len()).map(url).collect();
+    // Killed once a few frames are acknowledged, not after a fixed time: a faster server would
+    // otherwise take every frame before it.
+    let (acks, acked_so_far) = std::sync::mpsc::channel();
     let uploader = {
         let jpegs = jpegs.clone();
         std::thread::spawn(move || {
             let mut acked = Vec::new();
             for (seq, u) in urls.iter().enumerate() {
                 match post(&agent, u, &jpegs[seq], &token) {
-                    Some(200) => acked.push(seq),
+                    Some(200) => {
+                        acked.push(seq);
+                        let _ = acks.send(acked.len());
+                    }
                     Some(429) => std::thread::sleep(Duration::from_millis(200)),
                     _ => break,
                 }
@@ -555,7 +561,7 @@ fn kill_9_mid_upload_then_restart_loses_no_committed_frame() {
             acked
         })
     };
-    std::thread::sleep(Duration::from_millis(900));
+    while acked_so_far.recv_timeout(Duration::from_secs(60)).is_ok_and(|n| n < 5) {}
     server.kill_and_restart(false);
     let acked = uploader.join().unwrap();
     assert!(!acked.is_empty() && acked.len() < jpegs.len(), "the kill must land mid-upload: {} acknowledged", acked.len());

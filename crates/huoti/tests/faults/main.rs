@@ -35,6 +35,9 @@ fn l2_s2_kill_9_mid_upload_loses_no_committed_frame_and_leaves_nothing_behind() 
     for url in database_urls() {
         let mut server = Server::start(&url, &[]);
         let s = server.session(&json!({}), &["face_capture_and_upload"]);
+        // The kill lands once a few frames are acknowledged, not after a fixed time: a faster
+        // server would otherwise take every frame before it.
+        let (acks, acked_so_far) = std::sync::mpsc::channel();
         let uploader = {
             let (jpegs, server) = (jpegs.clone(), server.client());
             let s = s.clone();
@@ -42,7 +45,10 @@ fn l2_s2_kill_9_mid_upload_loses_no_committed_frame_and_leaves_nothing_behind() 
                 let mut acked = Vec::new();
                 for (seq, jpeg) in jpegs.iter().enumerate() {
                     match server.try_frame(&s, seq as u32, jpeg) {
-                        Some(200) => acked.push(seq),
+                        Some(200) => {
+                            acked.push(seq);
+                            let _ = acks.send(acked.len());
+                        }
                         Some(429) => std::thread::sleep(Duration::from_millis(200)),
                         _ => break,
                     }
@@ -50,7 +56,7 @@ fn l2_s2_kill_9_mid_upload_loses_no_committed_frame_and_leaves_nothing_behind() 
                 acked
             })
         };
-        std::thread::sleep(Duration::from_millis(1200));
+        while acked_so_far.recv_timeout(Duration::from_secs(60)).is_ok_and(|n| n < 5) {}
         server.kill();
         let acked = uploader.join().unwrap();
         assert!(!acked.is_empty() && acked.len() < jpegs.len(), "the kill must land mid-upload: {} acknowledged", acked.len());
