@@ -480,8 +480,7 @@ pub struct FrameParams {
 pub struct FrameAccepted {
     /// The frame's sequence number.
     pub seq: u32,
-    /// Frames the session holds with this one, counted when this frame's place was reserved
-    /// (another upload to the same session in flight at that moment may not be counted yet).
+    /// Frames the session holds now.
     pub frames_received: u32,
     /// What the person still has to do in the action window open when this frame was
     /// captured, judged on the frames the server has measured so far: absent outside every

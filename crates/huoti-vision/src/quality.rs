@@ -104,33 +104,85 @@ pub fn frame_hash(img: &RgbImage) -> u64 {
 pub fn face_and_background_rgb(img: &RgbImage, face: &Rect) -> ([f32; 3], [f32; 3]) {
     let skin = Rect::new(face.x + 0.25 * face.w, face.y + 0.3 * face.h, 0.5 * face.w, 0.5 * face.h);
     let (sx, sy, sw, sh) = clamp_region(img, &skin);
-    let mut fsum = [0f64; 3];
-    let mut fn_ = 0f64;
-    let mut bsum = [0f64; 3];
-    let mut bn = 0f64;
+    let (sx, sy, sw, sh) = (sx as usize, sy as usize, sw as usize, sh as usize);
+    // Integer sums of 8-bit values, exact (the f64 sums they replace were exact too), walked
+    // row by row over the raw pixels: this runs on every frame (issue 15).
+    let (mut fsum, mut fn_) = ([0u64; 3], 0u64);
+    let (mut bsum, mut bn) = ([0u64; 3], 0u64);
     let step = (img.width().max(img.height()) / 160).max(1) as usize;
-    for y in (0..img.height()).step_by(step) {
-        for x in (0..img.width()).step_by(step) {
-            let p = img.get_pixel(x, y).0;
-            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-            let in_face = fx >= face.x && fx < face.x + face.w && fy >= face.y && fy < face.y + face.h;
-            let in_skin = x >= sx && x < sx + sw && y >= sy && y < sy + sh;
-            if in_skin {
-                fsum.iter_mut().zip(p).for_each(|(s, v)| *s += f64::from(v));
-                fn_ += 1.0;
-            } else if !in_face {
-                bsum.iter_mut().zip(p).for_each(|(s, v)| *s += f64::from(v));
-                bn += 1.0;
+    let width = img.width() as usize;
+    let add = |sum: &mut [u64; 3], p: &[u8]| sum.iter_mut().zip(p).for_each(|(s, &v)| *s += u64::from(v));
+    let face_column = |x: usize| {
+        let fx = x as f32 + 0.5;
+        fx >= face.x && fx < face.x + face.w
+    };
+    for (y, row) in img.as_raw().chunks_exact(3 * width).enumerate().step_by(step) {
+        let fy = y as f32 + 0.5;
+        let face_row = fy >= face.y && fy < face.y + face.h;
+        let skin_row = y >= sy && y < sy + sh;
+        for x in (0..width).step_by(step) {
+            let p = &row[3 * x..3 * x + 3];
+            if skin_row && x >= sx && x < sx + sw {
+                add(&mut fsum, p);
+                fn_ += 1;
+            } else if !(face_row && face_column(x)) {
+                add(&mut bsum, p);
+                bn += 1;
             }
         }
     }
-    let mean = |s: [f64; 3], n: f64| if n == 0.0 { [0.0; 3] } else { s.map(|v| (v / n) as f32) };
+    let mean = |s: [u64; 3], n: u64| if n == 0 { [0.0; 3] } else { s.map(|v| (v as f64 / n as f64) as f32) };
     (mean(fsum, fn_), mean(bsum, bn))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `face_and_background_rgb` as first written: every grid pixel tested, f64 sums.
+    fn plain_face_and_background_rgb(img: &RgbImage, face: &Rect) -> ([f32; 3], [f32; 3]) {
+        let skin = Rect::new(face.x + 0.25 * face.w, face.y + 0.3 * face.h, 0.5 * face.w, 0.5 * face.h);
+        let (sx, sy, sw, sh) = clamp_region(img, &skin);
+        let (mut fsum, mut fn_, mut bsum, mut bn) = ([0f64; 3], 0f64, [0f64; 3], 0f64);
+        let step = (img.width().max(img.height()) / 160).max(1) as usize;
+        for y in (0..img.height()).step_by(step) {
+            for x in (0..img.width()).step_by(step) {
+                let p = img.get_pixel(x, y).0;
+                let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let in_face = fx >= face.x && fx < face.x + face.w && fy >= face.y && fy < face.y + face.h;
+                if x >= sx && x < sx + sw && y >= sy && y < sy + sh {
+                    fsum.iter_mut().zip(p).for_each(|(s, v)| *s += f64::from(v));
+                    fn_ += 1.0;
+                } else if !in_face {
+                    bsum.iter_mut().zip(p).for_each(|(s, v)| *s += f64::from(v));
+                    bn += 1.0;
+                }
+            }
+        }
+        let mean = |s: [f64; 3], n: f64| if n == 0.0 { [0.0; 3] } else { s.map(|v| (v / n) as f32) };
+        (mean(fsum, fn_), mean(bsum, bn))
+    }
+
+    #[test]
+    fn face_and_background_colours_are_exactly_the_plain_walks() {
+        let mut state = 0x1234_5679_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        };
+        for (w, h) in [(256, 192), (480, 360), (97, 131)] {
+            let img = RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]));
+            for face in [
+                Rect::new(70.3, 40.8, 101.5, 120.2),
+                Rect::new(-20.0, -10.0, 80.0, 90.0), // partly outside
+                Rect::new(0.0, 0.0, w as f32, h as f32), // no background
+            ] {
+                assert_eq!(face_and_background_rgb(&img, &face), plain_face_and_background_rgb(&img, &face), "{w}×{h} {face:?}");
+            }
+        }
+    }
 
     #[test]
     fn sharp_edges_score_higher_than_flat() {

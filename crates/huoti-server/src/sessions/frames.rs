@@ -211,7 +211,7 @@ async fn upload_checked(
     if let Some(answer) = repeated_upload(st, id, &params, bytes.len()).await? {
         return answer;
     }
-    let Some(frames_received) = st.db.reserve_frame(id, cfg.max_frames, now).await? else {
+    if !st.db.reserve_frame(id, cfg.max_frames, now).await? {
         let s = known_session(st, id).await?;
         return Err(if s.state != SessionState::Open {
             AppError::new(ErrorCode::FramesAfterComplete, "the session was completed; it accepts no more frames")
@@ -220,7 +220,7 @@ async fn upload_checked(
         } else {
             AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
         });
-    };
+    }
     let stored = store_frame(st, id, &params, bytes.clone(), now).await;
     let hint = match stored {
         Ok(true) => measure_on_arrival(st, id, plan_json, &params, bytes, image).await,
@@ -238,8 +238,7 @@ async fn upload_checked(
         let info = wire::DeviceInfo { model: device.0, os_type: device.1, os_version: device.2 };
         devices::record(st, id, &info, now).await?;
     }
-    // As of this frame's reservation: read back from the reservation itself rather than with
-    // one more query per upload (issue 15).
+    let frames_received = st.db.session(id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
     Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received, hint }))
 }
 

@@ -149,21 +149,19 @@ impl Db {
         row.as_ref().map(session_from).transpose()
     }
 
-    /// Reserves room for one more frame when the session is open, unexpired at `now_ms` and
-    /// below `max_frames` (atomic, so concurrent uploads cannot overshoot): the session's frame
-    /// count with this one, or `None` when refused.
-    pub async fn reserve_frame(&self, id: &str, max_frames: u32, now_ms: u64) -> Result<Option<u32>, sqlx::Error> {
-        let count: Option<i64> = sqlx::query_scalar(
-            "UPDATE sessions SET frame_count = frame_count + 1 \
-             WHERE id = $1 AND state = $2 AND frame_count < $3 AND expires_at_ms > $4 RETURNING frame_count",
+    /// Reserves room for one more frame: true when the session is open, unexpired at `now_ms`
+    /// and below `max_frames` (atomic, so concurrent uploads cannot overshoot).
+    pub async fn reserve_frame(&self, id: &str, max_frames: u32, now_ms: u64) -> Result<bool, sqlx::Error> {
+        let r = sqlx::query(
+            "UPDATE sessions SET frame_count = frame_count + 1 WHERE id = $1 AND state = $2 AND frame_count < $3 AND expires_at_ms > $4",
         )
         .bind(id)
         .bind(SessionState::Open.as_str())
         .bind(i64::from(max_frames))
         .bind(now_ms as i64)
-        .fetch_optional(&self.pool)
+        .execute(&self.pool)
         .await?;
-        Ok(count.map(|n| n.clamp(0, i64::from(u32::MAX)) as u32))
+        Ok(r.rows_affected() == 1)
     }
 
     /// Gives back a reservation that was not used.
