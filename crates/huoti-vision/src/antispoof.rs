@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::geometry::Rect;
 use crate::model::FixedModel;
-use crate::tensor::{resize_region_into, Layout};
+use crate::tensor::{resize_region_to, Layout};
 use crate::VisionError;
 
 const INPUT: u32 = 80;
@@ -69,8 +69,7 @@ impl AntiSpoof {
 
     fn score(model: &FixedModel, img: &RgbImage, face: &Rect, scale: f32) -> Result<f32, VisionError> {
         let region = crop_box(img.width(), img.height(), face, scale);
-        let input = resize_region_into(img, region, INPUT, INPUT, INPUT, INPUT, Layout::BgrRaw);
-        let out = model.run(input)?;
+        let out = model.run_filled(|input| resize_region_to(img, region, (INPUT, INPUT), (INPUT, INPUT), Layout::BgrRaw, input))?;
         Ok(softmax_real(&out[0]))
     }
 

@@ -6,7 +6,7 @@ use image::RgbImage;
 
 use crate::geometry::{Point, Rect};
 use crate::model::ShapeCachedModel;
-use crate::tensor::{resize_region_into, Layout};
+use crate::tensor::{resize_region_to, Layout};
 use crate::VisionError;
 
 /// Detector settings.
@@ -73,8 +73,9 @@ impl Detector {
     pub(crate) fn detect(&self, img: &RgbImage, cfg: &DetectorConfig) -> Result<Vec<Face>, VisionError> {
         let (w, h) = img.dimensions();
         let (rw, rh, pw, ph) = Self::input_geometry(w, h, cfg.max_side);
-        let input = resize_region_into(img, (0, 0, w, h), rw, rh, pw, ph, Layout::BgrRaw);
-        let outputs = self.model.run(&[1, 3, ph as usize, pw as usize], input)?;
+        let outputs = self
+            .model
+            .run_filled(&[1, 3, ph as usize, pw as usize], |input| resize_region_to(img, (0, 0, w, h), (rw, rh), (pw, ph), Layout::BgrRaw, input))?;
         let mut faces = decode(&outputs, pw as usize, ph as usize, cfg.score_threshold);
         faces = nms(faces, cfg.nms_threshold, cfg.top_k);
         let (sx, sy) = (rw as f32 / w as f32, rh as f32 / h as f32);

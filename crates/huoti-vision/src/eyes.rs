@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::geometry::{Point, RotatedCrop};
 use crate::mesh::{idx, Mesh};
 use crate::model::FixedModel;
-use crate::tensor::{warp_crop_into, Layout};
+use crate::tensor::{warp_crop_to, Layout};
 use crate::VisionError;
 
 /// Side of the Iris model's input.
@@ -121,13 +121,14 @@ impl IrisModel {
 
     fn eye(&self, img: &RgbImage, crop: &RotatedCrop, mirrored: bool) -> Result<EyeLandmarks, VisionError> {
         let n = IRIS_INPUT as usize;
-        let mut input = warp_crop_into(img, crop, IRIS_INPUT, Layout::RgbUnit);
-        if mirrored {
-            for row in input.chunks_exact_mut(n) {
-                row.reverse();
+        let out = self.model.run_filled(|input| {
+            warp_crop_to(img, crop, IRIS_INPUT, Layout::RgbUnit, input);
+            if mirrored {
+                for row in input.chunks_exact_mut(n) {
+                    row.reverse();
+                }
             }
-        }
-        let out = self.model.run(input)?;
+        })?;
         // Outputs [1,213] (71 eye points) and [1,15] (5 iris points), found by size.
         let contour = out.iter().find(|o| o.len() == EYE_POINTS * 3);
         let iris = out.iter().find(|o| o.len() == 5 * 3);

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use crate::geometry::{Point, Rect, RotatedCrop};
 use crate::model::FixedModel;
-use crate::tensor::{warp_crop_into, Layout};
+use crate::tensor::{warp_crop_to, Layout};
 use crate::{Face, VisionError};
 
 /// Side of the FaceMesh input.
@@ -79,8 +79,7 @@ impl MeshModel {
 
     pub(crate) fn run(&self, img: &RgbImage, crop: RotatedCrop) -> Result<Mesh, VisionError> {
         let n = MESH_INPUT as f32;
-        let input = warp_crop_into(img, &crop, MESH_INPUT, Layout::RgbUnit);
-        let out = self.model.run(input)?;
+        let out = self.model.run_filled(|input| warp_crop_to(img, &crop, MESH_INPUT, Layout::RgbUnit, input))?;
         // Outputs: [1,1404,1,1] landmarks (crop pixels) and [1,1,1,1] presence logit; find
         // them by size, not order, since converters differ in output order.
         let landmarks = out.iter().find(|o| o.len() == 468 * 3);

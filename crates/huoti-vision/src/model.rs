@@ -59,7 +59,13 @@ impl FixedModel {
 
     /// Runs on one input buffer laid out as the fixed shape; returns every output flattened.
     pub(crate) fn run(&self, input: Vec<f32>) -> Result<Vec<Vec<f32>>, VisionError> {
-        run_plan(&self.plan, &self.shape, input, &self.path)
+        run_plan(&self.plan, vec_tensor(&self.shape, input, &self.path)?, &self.path)
+    }
+
+    /// Runs on an input that `fill` writes into the zero-filled input tensor itself: no copy of
+    /// the pixels on their way in (tract copies a `Vec` into an aligned buffer of its own).
+    pub(crate) fn run_filled(&self, fill: impl FnOnce(&mut [f32])) -> Result<Vec<Vec<f32>>, VisionError> {
+        run_plan(&self.plan, filled_tensor(&self.shape, fill, &self.path)?, &self.path)
     }
 }
 
@@ -92,16 +98,29 @@ impl ShapeCachedModel {
         Ok(plan)
     }
 
-    pub(crate) fn run(&self, shape: &[usize], input: Vec<f32>) -> Result<Vec<Vec<f32>>, VisionError> {
+    /// [`FixedModel::run_filled`] for the plan of `shape`.
+    pub(crate) fn run_filled(&self, shape: &[usize], fill: impl FnOnce(&mut [f32])) -> Result<Vec<Vec<f32>>, VisionError> {
         let plan = self.plan(shape)?;
-        run_plan(&plan, shape, input, &self.path)
+        run_plan(&plan, filled_tensor(shape, fill, &self.path)?, &self.path)
     }
 }
 
-fn run_plan(plan: &Plan, shape: &[usize], input: Vec<f32>, path: &Path) -> Result<Vec<Vec<f32>>, VisionError> {
-    let tensor = tract_ndarray::ArrayD::from_shape_vec(shape, input)
+fn vec_tensor(shape: &[usize], input: Vec<f32>, path: &Path) -> Result<Tensor, VisionError> {
+    Ok(tract_ndarray::ArrayD::from_shape_vec(shape, input)
         .map_err(|e| VisionError::Model { path: path.to_path_buf(), message: e.to_string() })?
-        .into_tensor();
+        .into_tensor())
+}
+
+fn filled_tensor(shape: &[usize], fill: impl FnOnce(&mut [f32]), path: &Path) -> Result<Tensor, VisionError> {
+    let mut tensor = Tensor::zero::<f32>(shape).map_err(model_error(path))?;
+    {
+        let mut plain = tensor.try_as_plain_ram_mut().map_err(model_error(path))?;
+        fill(plain.as_slice_mut::<f32>().map_err(model_error(path))?);
+    }
+    Ok(tensor)
+}
+
+fn run_plan(plan: &Plan, tensor: Tensor, path: &Path) -> Result<Vec<Vec<f32>>, VisionError> {
     let outputs = plan.run(tvec!(tensor.into())).map_err(model_error(path))?;
     outputs
         .iter()

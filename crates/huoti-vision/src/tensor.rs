@@ -72,15 +72,29 @@ fn axis_taps(src: u32, dst: u32, offset: f32, step: f32) -> Vec<(usize, usize, f
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn resize_region_into(
     img: &RgbImage,
-    (x0, y0, sw, sh): (u32, u32, u32, u32),
+    region: (u32, u32, u32, u32),
     dw: u32,
     dh: u32,
     pw: u32,
     ph: u32,
     layout: Layout,
 ) -> Vec<f32> {
+    let mut out = vec![0f32; 3 * (pw * ph) as usize];
+    resize_region_to(img, region, (dw, dh), (pw, ph), layout, &mut out);
+    out
+}
+
+/// [`resize_region_into`] writing into `out`, a zero-filled `[1,3,ph,pw]` buffer (a model's
+/// input tensor, so the pixels are not copied again).
+pub(crate) fn resize_region_to(
+    img: &RgbImage,
+    (x0, y0, sw, sh): (u32, u32, u32, u32),
+    (dw, dh): (u32, u32),
+    (pw, ph): (u32, u32),
+    layout: Layout,
+    out: &mut [f32],
+) {
     let plane = (pw * ph) as usize;
-    let mut out = vec![0f32; 3 * plane];
     let xs = axis_taps(sw, dw, 0.0, sw as f32 / dw as f32);
     let ys = axis_taps(sh, dh, 0.0, sh as f32 / dh as f32);
     let raw = img.as_raw();
@@ -97,16 +111,15 @@ pub(crate) fn resize_region_into(
                 let bot = f32::from(raw[row_b + ca + c]) * (1.0 - wx) + f32::from(raw[row_b + cb + c]) * wx;
                 *v = top * (1.0 - wy) + bot * wy;
             }
-            layout.write(&mut out, plane, dy * pw as usize + dx, rgb);
+            layout.write(out, plane, dy * pw as usize + dx, rgb);
         }
     }
-    out
 }
 
-/// Samples a rotated square crop into an `n`×`n` tensor buffer (bilinear, black outside).
-pub(crate) fn warp_crop_into(img: &RgbImage, crop: &RotatedCrop, n: u32, layout: Layout) -> Vec<f32> {
+/// Samples a rotated square crop into `out`, an `n`×`n` `[1,3,n,n]` tensor buffer (bilinear,
+/// black outside; every value is written).
+pub(crate) fn warp_crop_to(img: &RgbImage, crop: &RotatedCrop, n: u32, layout: Layout, out: &mut [f32]) {
     let plane = (n * n) as usize;
-    let mut out = vec![0f32; 3 * plane];
     let (w, h) = (img.width() as i64, img.height() as i64);
     let raw = img.as_raw();
     let stride = w as usize * 3;
@@ -141,10 +154,9 @@ pub(crate) fn warp_crop_into(img: &RgbImage, crop: &RotatedCrop, n: u32, layout:
                 let bot = corner[2][c] * (1.0 - ax) + corner[3][c] * ax;
                 top * (1.0 - ay) + bot * ay
             });
-            layout.write(&mut out, plane, (v * n) as usize + u, rgb);
+            layout.write(out, plane, (v * n) as usize + u, rgb);
         }
     }
-    out
 }
 
 /// `x.floor() as i64`, exactly, without `floorf` (a library call on the x86-64 baseline, which
@@ -218,7 +230,8 @@ mod tests {
             RotatedCrop { centre: crate::Point::new(5.2, 66.9), side: 60.0, angle: -1.1 },
         ];
         for crop in &crops {
-            let fast = warp_crop_into(&img, crop, 24, Layout::RgbUnit);
+            let mut fast = vec![f32::NAN; 3 * 24 * 24];
+            warp_crop_to(&img, crop, 24, Layout::RgbUnit, &mut fast);
             let plain = plain_warp(&img, crop, 24);
             assert!(fast.iter().zip(&plain).all(|(a, b)| a.to_bits() == b.to_bits()), "{crop:?}");
         }
