@@ -89,6 +89,7 @@ mod mesh;
 mod model;
 mod onnx_fold;
 mod onnx_prelu;
+mod pad;
 mod quality;
 mod screen;
 mod tensor;

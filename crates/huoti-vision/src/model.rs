@@ -30,8 +30,10 @@ fn optimise(model: InferenceModel, shape: &[usize], path: &Path) -> Result<Plan,
         .and_then(|m| m.into_typed())
         .and_then(|m| m.into_decluttered())
         .and_then(|mut m| {
-            // 2×2 stride-2 max pools on one tight loop, same numbers (see `maxpool`).
+            // 2×2 stride-2 max pools on one tight loop, and one-axis pads as block copies:
+            // same numbers (see `maxpool` and `pad`).
             crate::maxpool::replace_2x2_stride_2(&mut m)?;
+            crate::pad::replace_one_axis_pads(&mut m)?;
             m.into_optimized()
         })
         .and_then(|m| m.into_runnable())
