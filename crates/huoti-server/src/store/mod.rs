@@ -96,7 +96,11 @@ impl Db {
         let migrator = AnyPoolOptions::new().max_connections(1).connect(url).await?;
         Db { pool: migrator.clone(), postgres }.migrate().await?;
         migrator.close().await;
-        let pool = AnyPoolOptions::new().max_connections(if sqlite { 4 } else { 16 }).connect(url).await?;
+        // A SQLite connection is a file handle in this process: it cannot drop away as a
+        // server's socket can, so it is not pinged before every use. sqlx's ping is a round
+        // trip to the connection's worker thread — one per query, issue 15. PostgreSQL
+        // connections keep the check.
+        let pool = AnyPoolOptions::new().max_connections(if sqlite { 4 } else { 16 }).test_before_acquire(!sqlite).connect(url).await?;
         Ok(Db { pool, postgres })
     }
 
