@@ -27,7 +27,7 @@ pub fn background_split_rgb(img: &RgbImage, face: &Rect) -> Option<[[f32; 3]; 2]
     // cost ≈ 6 %, then ≈ 5 % of a session's server instructions at 256 px, where every pixel
     // is a sample (issue 15).
     let mut histogram = vec![BucketTally::default(); BUCKETS];
-    for_each_sample(img, face, |luma, p| histogram[bucket(luma)].add(p));
+    for_each_sample(img, face, |p| histogram[bucket(p)].add(p));
     let len: usize = histogram.iter().map(|b| b.count).sum();
     if len < 2 * MIN_SAMPLES {
         return None;
@@ -49,9 +49,9 @@ pub fn background_split_rgb(img: &RgbImage, face: &Rect) -> Option<[[f32; 3]; 2]
     // The median bucket's samples, in sampling order: the first `mid - below` of them in
     // (luma, sampling order) are dark.
     let mut candidates: Vec<(f32, usize, [u8; 3])> = Vec::with_capacity(histogram[target].count);
-    for_each_sample(img, face, |luma, p| {
-        if bucket(luma) == target {
-            candidates.push((luma, candidates.len(), p));
+    for_each_sample(img, face, |p| {
+        if bucket(p) == target {
+            candidates.push((luma(p), candidates.len(), p));
         }
     });
     let in_order = |a: &(f32, usize, [u8; 3]), b: &(f32, usize, [u8; 3])| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
@@ -66,10 +66,10 @@ pub fn background_split_rgb(img: &RgbImage, face: &Rect) -> Option<[[f32; 3]; 2]
     Some([dark.sum.map(|v| v as f32 / mid as f32), std::array::from_fn(|c| (all.sum[c] - dark.sum[c]) as f32 / bright_len)])
 }
 
-/// Calls `f(luma, rgb)` for each background sample, in sampling order: the pixels of a grid
+/// Calls `f(rgb)` for each background sample, in sampling order: the pixels of a grid
 /// of ~160 per side outside 1.5× the face box and its extension downwards (the head, hair and
 /// shoulders a screen lights too are left out), without clipped pixels (any channel ≥ 250).
-fn for_each_sample(img: &RgbImage, face: &Rect, mut f: impl FnMut(f32, [u8; 3])) {
+fn for_each_sample(img: &RgbImage, face: &Rect, mut f: impl FnMut([u8; 3])) {
     let (cx, cy) = (face.x + face.w / 2.0, face.y + face.h / 2.0);
     let (hw, hh) = (0.75 * face.w, 0.75 * face.h);
     let step = (img.width().max(img.height()) / 160).max(1) as usize;
@@ -84,16 +84,26 @@ fn for_each_sample(img: &RgbImage, face: &Rect, mut f: impl FnMut(f32, [u8; 3]))
             if p.iter().any(|&v| v >= 250) {
                 continue;
             }
-            f(0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32, p);
+            f(p);
         }
     }
+}
+
+/// The luma the halves are split by.
+fn luma(p: [u8; 3]) -> f32 {
+    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
 
 /// Luma buckets: a quarter of a luma step each (lumas of unclipped pixels lie in 0–250).
 const BUCKETS: usize = 1024;
 
-fn bucket(luma: f32) -> usize {
-    ((luma * 4.0) as usize).min(BUCKETS - 1)
+/// The bucket of a colour, from its luma in integers (`1000 ×` the luma, exactly): a bucket
+/// only has to grow with [`luma`], never shrink, and it does. Two colours whose integer lumas
+/// differ have true lumas at least 0.001 apart, far more than the f32 rounding of [`luma`]
+/// (< 0.0001), so the f32 lumas are in the same order; equal integer lumas share a bucket.
+/// Integers spare a float conversion per pixel (test `buckets_grow_with_the_luma`).
+fn bucket(p: [u8; 3]) -> usize {
+    ((299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2])) / 250) as usize
 }
 
 /// How many samples fell in a bucket, and their summed colour.
@@ -178,6 +188,21 @@ mod tests {
             state ^= state << 5;
             state
         }
+    }
+
+    #[test]
+    fn buckets_grow_with_the_luma() {
+        let mut colours: Vec<(f32, usize)> = Vec::new();
+        for r in (0..250u8).step_by(3) {
+            for g in (0..250u8).step_by(2) {
+                for b in (0..250u8).step_by(5) {
+                    colours.push((luma([r, g, b]), bucket([r, g, b])));
+                }
+            }
+        }
+        colours.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(colours.windows(2).all(|w| w[0].1 <= w[1].1), "a brighter colour in a lower bucket");
+        assert!(colours.iter().all(|c| c.1 < BUCKETS));
     }
 
     #[test]
