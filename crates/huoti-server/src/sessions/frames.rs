@@ -27,7 +27,7 @@ use crate::http::{drain, read_limited};
 use crate::metrics;
 use crate::privacy::consent;
 use crate::state::AppState;
-use crate::store::SessionState;
+use crate::store::{FrameRecord, SessionState};
 use crate::util::random_hex;
 use crate::vault::VaultError;
 
@@ -211,29 +211,22 @@ async fn upload_checked(
     if let Some(answer) = repeated_upload(st, id, &params, bytes.len()).await? {
         return answer;
     }
-    if !st.db.reserve_frame(id, cfg.max_frames, now).await? {
-        let s = known_session(st, id).await?;
-        return Err(if s.state != SessionState::Open {
-            AppError::new(ErrorCode::FramesAfterComplete, "the session was completed; it accepts no more frames")
-        } else if now >= s.expires_at_ms as u64 {
-            expired(&s)
-        } else {
-            AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
-        });
+    match store_frame(st, id, &params, bytes.clone(), now, cfg.max_frames).await? {
+        FrameRecord::Recorded => {}
+        FrameRecord::NoRoom => {
+            let s = known_session(st, id).await?;
+            return Err(if s.state != SessionState::Open {
+                AppError::new(ErrorCode::FramesAfterComplete, "the session was completed; it accepts no more frames")
+            } else if now >= s.expires_at_ms as u64 {
+                expired(&s)
+            } else {
+                AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
+            });
+        }
+        // A retry that raced its own first attempt.
+        FrameRecord::SeqTaken => return repeated_upload(st, id, &params, bytes.len()).await?.unwrap_or_else(|| Err(duplicate(params.seq))),
     }
-    let stored = store_frame(st, id, &params, bytes.clone(), now).await;
-    let hint = match stored {
-        Ok(true) => measure_on_arrival(st, id, plan_json, &params, bytes, image).await,
-        Ok(false) => {
-            st.db.release_frame(id).await?;
-            // A retry that raced its own first attempt.
-            return repeated_upload(st, id, &params, bytes.len()).await?.unwrap_or_else(|| Err(duplicate(params.seq)));
-        }
-        Err(e) => {
-            st.db.release_frame(id).await?;
-            return Err(e);
-        }
-    };
+    let hint = measure_on_arrival(st, id, plan_json, &params, bytes, image).await;
     if device.0.is_some() || device.1.is_some() || device.2.is_some() {
         let info = wire::DeviceInfo { model: device.0, os_type: device.1, os_version: device.2 };
         devices::record(st, id, &info, now).await?;
@@ -289,27 +282,30 @@ async fn measure_on_arrival(st: &AppState, id: &str, plan_json: &str, params: &w
     None
 }
 
-/// Seals and stores a frame: `Ok(false)` when its sequence number was taken meanwhile.
+/// Seals and stores a frame, and records it against the session's frame budget
+/// ([`Db::record_frame`](crate::store::Db::record_frame)): anything but `Recorded` stored
+/// nothing.
 ///
 /// The blob is written under a name of its own (`<session>/<seq>-<random>.sealed`) before its
 /// row is inserted: two uploads of one `seq` at once never write the same blob, so the row that
-/// wins the unique insert always names the bytes it describes; the loser deletes its own blob.
-/// A crash between the two leaves a blob without a row under the session, erased with it.
-async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes: Bytes, now: u64) -> Result<bool, AppError> {
+/// wins the unique insert always names the bytes it describes; an upload whose row is not
+/// recorded (no room left, its number taken, the database failing) deletes its own blob. A
+/// crash between the two leaves a blob without a row under the session, erased with it.
+async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes: Bytes, now: u64, max_frames: u32) -> Result<FrameRecord, AppError> {
     let key = st.vault.biometric_key(&st.db, id).await.map_err(AppError::internal)?;
     let blob_key = format!("{id}/{:06}-{}.sealed", params.seq, random_hex(8));
     let len = bytes.len() as u64;
     st.vault.put_at(&key, id, &blob_key, Use::LivenessCheck, &bytes).await.map_err(storage_error)?;
-    let inserted = st.db.insert_frame(id, params.seq, params.t_ms, &params.nonce, &blob_key, len, now).await;
-    if !matches!(inserted, Ok(true)) {
+    let recorded = st.db.record_frame(id, max_frames, now, params.seq, params.t_ms, &params.nonce, &blob_key, len).await;
+    if !matches!(recorded, Ok(FrameRecord::Recorded)) {
         if let Err(e) = st.vault.delete_blob(&blob_key).await {
-            tracing::warn!(session = id, error = %e, "deleting the blob of an upload that lost its row failed; erased with the session");
+            tracing::warn!(session = id, error = %e, "deleting the blob of an upload that got no row failed; erased with the session");
         }
     }
-    if inserted.as_ref().is_ok_and(|won| *won) {
+    if matches!(recorded, Ok(FrameRecord::Recorded)) {
         metrics::global().frame(len);
     }
-    Ok(inserted?)
+    Ok(recorded?)
 }
 
 /// A blob store that cannot take the frame (read-only, full, unreachable): `storage_unavailable`

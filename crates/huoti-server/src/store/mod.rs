@@ -44,7 +44,7 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 pub use consents::{ConsentRow, PolicyRow};
-pub use sessions::{FrameRow, SessionRow, SessionState};
+pub use sessions::{FrameRecord, FrameRow, SessionRow, SessionState};
 
 use crate::error::ServerError;
 
@@ -179,12 +179,15 @@ mod tests {
         assert!(db.api_key_named("demo").await.unwrap());
         db.insert_session(&session("s1")).await.unwrap();
         assert_eq!(db.session("s1").await.unwrap().unwrap(), session("s1"));
-        assert!(db.reserve_frame("s1", 2, 2_000).await.unwrap());
-        assert!(db.insert_frame("s1", 0, 0, "ab", "k0", 10, 2_000).await.unwrap());
-        assert!(!db.insert_frame("s1", 0, 0, "ab", "k0", 10, 2_000).await.unwrap(), "duplicate seq");
-        assert!(db.reserve_frame("s1", 2, 2_000).await.unwrap());
-        assert!(!db.reserve_frame("s1", 2, 2_000).await.unwrap(), "max frames");
-        assert!(!db.reserve_frame("s1", 3, 181_000).await.unwrap(), "expired");
+        let record = |seq: u32, max: u32, now: u64| db.record_frame("s1", max, now, seq, 0, "ab", "k", 10);
+        assert_eq!(record(0, 2, 2_000).await.unwrap(), FrameRecord::Recorded);
+        assert_eq!(record(0, 2, 2_000).await.unwrap(), FrameRecord::SeqTaken, "duplicate seq");
+        assert_eq!(db.frame_count("s1").await.unwrap(), 1, "a taken seq is not counted");
+        assert_eq!(record(1, 2, 2_000).await.unwrap(), FrameRecord::Recorded);
+        assert_eq!(record(2, 2, 2_000).await.unwrap(), FrameRecord::NoRoom, "max frames");
+        assert_eq!(record(2, 3, 181_000).await.unwrap(), FrameRecord::NoRoom, "expired");
+        assert_eq!(db.frame_count("s1").await.unwrap(), 2, "no room writes nothing");
+        assert_eq!(db.frames("s1").await.unwrap().len(), 2);
         db.set_device("s1", Some("Pixel 8"), None, Some("15")).await.unwrap();
         db.set_device("s1", Some("other"), None, None).await.unwrap();
         assert_eq!(db.session("s1").await.unwrap().unwrap().device_model.as_deref(), Some("Pixel 8"));

@@ -99,6 +99,17 @@ pub struct FrameRow {
     pub received_at_ms: i64,
 }
 
+/// What [`Db::record_frame`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameRecord {
+    /// The frame's row is stored and counted.
+    Recorded,
+    /// The session is not open, has expired or holds `max_frames` already: nothing written.
+    NoRoom,
+    /// A frame with this sequence number is stored already: nothing written.
+    SeqTaken,
+}
+
 fn session_from(row: &AnyRow) -> Result<SessionRow, sqlx::Error> {
     let state: String = row.try_get("state")?;
     Ok(SessionRow {
@@ -149,30 +160,6 @@ impl Db {
         row.as_ref().map(session_from).transpose()
     }
 
-    /// Reserves room for one more frame: true when the session is open, unexpired at `now_ms`
-    /// and below `max_frames` (atomic, so concurrent uploads cannot overshoot).
-    pub async fn reserve_frame(&self, id: &str, max_frames: u32, now_ms: u64) -> Result<bool, sqlx::Error> {
-        let r = sqlx::query(
-            "UPDATE sessions SET frame_count = frame_count + 1 WHERE id = $1 AND state = $2 AND frame_count < $3 AND expires_at_ms > $4",
-        )
-        .bind(id)
-        .bind(SessionState::Open.as_str())
-        .bind(i64::from(max_frames))
-        .bind(now_ms as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    /// Gives back a reservation that was not used.
-    pub async fn release_frame(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE sessions SET frame_count = frame_count - 1 WHERE id = $1 AND frame_count > 0")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// What was stored as frame `seq`: `(t_ms, nonce, size_bytes)`.
     pub async fn stored_frame(&self, id: &str, seq: u32) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
         let row = sqlx::query("SELECT t_ms, nonce, size_bytes FROM frames WHERE session_id = $1 AND seq = $2")
@@ -183,9 +170,28 @@ impl Db {
         row.map(|r| Ok((r.try_get("t_ms")?, r.try_get("nonce")?, r.try_get("size_bytes")?))).transpose()
     }
 
-    /// Records a stored frame. `Ok(false)` when the sequence number already exists.
+    /// Records a stored frame and counts it against the session's frame budget, in one
+    /// transaction: [`FrameRecord::NoRoom`] (nothing written) unless the session is open,
+    /// unexpired at `now_ms` and below `max_frames`, which concurrent uploads cannot overshoot;
+    /// [`FrameRecord::SeqTaken`] (nothing written) when the sequence number already exists.
+    /// One commit per stored frame, not two (a reservation, then the row): on SQLite's
+    /// rollback journal each commit costs about four syncs (issue 15).
     #[allow(clippy::too_many_arguments)]
-    pub async fn insert_frame(&self, id: &str, seq: u32, t_ms: u64, nonce: &str, blob_key: &str, size: u64, now_ms: u64) -> Result<bool, sqlx::Error> {
+    pub async fn record_frame(&self, id: &str, max_frames: u32, now_ms: u64, seq: u32, t_ms: u64, nonce: &str, blob_key: &str, size: u64) -> Result<FrameRecord, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let reserved = sqlx::query(
+            "UPDATE sessions SET frame_count = frame_count + 1 WHERE id = $1 AND state = $2 AND frame_count < $3 AND expires_at_ms > $4",
+        )
+        .bind(id)
+        .bind(SessionState::Open.as_str())
+        .bind(i64::from(max_frames))
+        .bind(now_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+        if reserved.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(FrameRecord::NoRoom);
+        }
         let r = sqlx::query(
             "INSERT INTO frames (session_id, seq, t_ms, nonce, blob_key, size_bytes, received_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -197,9 +203,14 @@ impl Db {
         .bind(blob_key)
         .bind(size as i64)
         .bind(now_ms as i64)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
-        inserted(r)
+        if !inserted(r)? {
+            tx.rollback().await?;
+            return Ok(FrameRecord::SeqTaken);
+        }
+        tx.commit().await?;
+        Ok(FrameRecord::Recorded)
     }
 
     /// Sets the session's device info columns of schema v1, once (kept for the storage suite;
