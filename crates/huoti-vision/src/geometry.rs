@@ -118,17 +118,17 @@ pub(crate) struct CropMapper {
 
 impl CropMapper {
     /// How far crop coordinate `u` (of `n`) lies from the crop's centre, along its axis.
-    pub(crate) fn offset(&self, u: f32, n: f32) -> f32 {
+    pub(crate) fn offset(self, u: f32, n: f32) -> f32 {
         (u / n - 0.5) * self.side
     }
 
     /// The image point at offsets `(qx, qy)` from the centre along the crop's axes.
-    pub(crate) fn point(&self, qx: f32, qy: f32) -> Point {
+    pub(crate) fn point(self, qx: f32, qy: f32) -> Point {
         Point::new(self.centre.x + self.cos * qx - self.sin * qy, self.centre.y + self.sin * qx + self.cos * qy)
     }
 
     /// The image point of crop coordinates `(u, v)` (of `n`).
-    pub(crate) fn to_image(&self, u: f32, v: f32, n: f32) -> Point {
+    pub(crate) fn to_image(self, u: f32, v: f32, n: f32) -> Point {
         self.point(self.offset(u, n), self.offset(v, n))
     }
 }

@@ -116,8 +116,8 @@ struct BucketTally {
 impl BucketTally {
     fn add(&mut self, p: [u8; 3]) {
         self.count += 1;
-        for c in 0..3 {
-            self.sum[c] += u32::from(p[c]);
+        for (sum, v) in self.sum.iter_mut().zip(p) {
+            *sum += u32::from(v);
         }
     }
 
@@ -214,7 +214,7 @@ mod tests {
         // Many distinct lumas, clipped pixels among them, and a gradient that crowds the median
         // bucket.
         let mut next = noise(0x9e37_79b9);
-        let varied = RgbImage::from_fn(300, 200, |x, _| Rgb([0, 1, 2].map(|c| ((x * 7 / 8 + c) as u32 + next() % 40).min(255) as u8)));
+        let varied = RgbImage::from_fn(300, 200, |x, _| Rgb([0, 1, 2].map(|c| (x * 7 / 8 + c + next() % 40).min(255) as u8)));
         for img in [&ties, &varied] {
             assert_eq!(background_split_rgb(img, &face), Some(sorted_halves(img, &face)));
         }

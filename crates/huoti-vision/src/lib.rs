@@ -91,6 +91,8 @@ mod onnx_fold;
 mod onnx_prelu;
 mod pad;
 mod quality;
+#[cfg(test)]
+mod rewrite_check;
 mod screen;
 mod tensor;
 
