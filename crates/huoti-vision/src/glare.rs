@@ -72,7 +72,7 @@ pub fn background_split_rgb(img: &RgbImage, face: &Rect) -> Option<[[f32; 3]; 2]
 fn for_each_sample(img: &RgbImage, face: &Rect, mut f: impl FnMut([u8; 3])) {
     let (cx, cy) = (face.x + face.w / 2.0, face.y + face.h / 2.0);
     let (hw, hh) = (0.75 * face.w, 0.75 * face.h);
-    let step = (img.width().max(img.height()) / 160).max(1) as usize;
+    let step = crate::quality::colour_grid_step(img);
     let width = img.width() as usize;
     for (y, row) in img.as_raw().chunks_exact(3 * width).enumerate().step_by(step) {
         let below_head_top = y as f32 + 0.5 > cy - hh;
@@ -123,8 +123,8 @@ impl BucketTally {
 
     fn merge(&mut self, other: &BucketTally) {
         self.count += other.count;
-        for c in 0..3 {
-            self.sum[c] += other.sum[c];
+        for (sum, v) in self.sum.iter_mut().zip(other.sum) {
+            *sum += v;
         }
     }
 }

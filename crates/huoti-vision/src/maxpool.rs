@@ -17,10 +17,8 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 /// Replaces every max pool of `model` (before code generation) that [`MaxPool2x2`] computes
 /// exactly; returns how many.
 pub(crate) fn replace_2x2_stride_2(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(pool) = node.op_as::<MaxPool>() else { continue };
+    crate::model::replace_each(model, |model, node| {
+        let Some(pool) = node.op_as::<MaxPool>() else { return Ok(None) };
         let spec = &pool.pool_spec;
         let no_padding = match &spec.padding {
             PaddingSpec::Valid => true,
@@ -39,13 +37,8 @@ pub(crate) fn replace_2x2_stride_2(model: &mut TypedModel) -> TractResult<usize>
             && no_padding
             && fact.datum_type == f32::datum_type()
             && tiles;
-        if exact {
-            let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, MaxPool2x2)?;
-            patch.apply(model)?;
-            replaced += 1;
-        }
-    }
-    Ok(replaced)
+        Ok(exact.then_some(MaxPool2x2))
+    })
 }
 
 /// Max over each 2×2 window, stride 2, of an NCHW f32 tensor with even height and width.

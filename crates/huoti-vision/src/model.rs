@@ -24,6 +24,23 @@ fn parse(path: &Path) -> Result<InferenceModel, VisionError> {
     onnx.model_for_path(path).map_err(model_error(path))
 }
 
+/// Replaces, before code generation, each node of `model` for which `replacement` gives an
+/// operation of our own (see `maxpool` and `pad`); returns how many.
+pub(crate) fn replace_each<O: TypedOp>(
+    model: &mut TypedModel,
+    mut replacement: impl FnMut(&TypedModel, &TypedNode) -> TractResult<Option<O>>,
+) -> TractResult<usize> {
+    let mut replaced = 0;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        if let Some(op) = replacement(model, node)? {
+            TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?.apply(model)?;
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
+
 fn optimise(model: InferenceModel, shape: &[usize], path: &Path) -> Result<Plan, VisionError> {
     model
         .with_input_fact(0, f32::fact(shape).into())

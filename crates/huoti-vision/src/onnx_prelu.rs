@@ -175,6 +175,7 @@ mod tests {
     use tract_onnx::prelude::*;
 
     use super::*;
+    use crate::rewrite_check::{assert_bit_identical, run_on_varied_input};
 
     /// The four-operation form as the previous version of this module wrote it, in the
     /// protobuf, before tract parses it: the reference the one-pass operation must equal.
@@ -230,13 +231,7 @@ mod tests {
             .and_then(|m| m.into_optimized())
             .unwrap();
         let one_pass = model.nodes().iter().filter(|n| n.op_is::<ChannelPrelu>()).count();
-        let plan = model.into_runnable().unwrap();
-        // A face-like range of values with structure in every channel (not a constant image,
-        // where positive and negative activations could hide a wrong slope).
-        let input: Vec<f32> = (0..shape.iter().product()).map(|i| ((i * 7919 % 1009) as f32 / 1009.0) * 2.0 - 1.0).collect();
-        let input = tract_ndarray::ArrayD::from_shape_vec(&shape[..], input).unwrap().into_tensor();
-        let outputs = plan.run(tvec!(input.into())).unwrap();
-        (one_pass, outputs.iter().map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).unwrap()).collect())
+        (one_pass, run_on_varied_input(&model.into_runnable().unwrap(), shape))
     }
 
     #[test]
@@ -251,11 +246,7 @@ mod tests {
             let (_, four) = outputs(file, shape, Form::FourOperations);
             let (_, original) = outputs(file, shape, Form::TractDefault);
             assert_eq!(n, prelus, "{file}: each PRelu node becomes one ChannelPrelu");
-            assert_eq!(one_pass.len(), four.len());
-            for (a, b) in one_pass.iter().zip(&four) {
-                assert_eq!(a.len(), b.len());
-                assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "{file}: one pass and four operations differ");
-            }
+            assert_bit_identical(file, &one_pass, &four);
             // And both stay within rounding of tract's own `Iff` expansion.
             for (a, b) in one_pass.iter().zip(&original) {
                 let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);

@@ -14,25 +14,19 @@ use tract_onnx::tract_core::ops::array::{Pad, PadMode};
 /// Replaces every `Pad` of `model` (before code generation) that [`PadOneAxis`] computes
 /// exactly; returns how many.
 pub(crate) fn replace_one_axis_pads(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(pad) = node.op_as::<Pad>() else { continue };
-        let PadMode::Constant(value) = &pad.mode else { continue };
+    crate::model::replace_each(model, |model, node| {
+        let Some(pad) = node.op_as::<Pad>() else { return Ok(None) };
+        let PadMode::Constant(value) = &pad.mode else { return Ok(None) };
         let padded: Vec<usize> = (0..pad.pads.len()).filter(|&a| pad.pads[a] != (0, 0)).collect();
         let fact = model.outlet_fact(node.inputs[0])?;
-        let &[axis] = padded.as_slice() else { continue };
+        let &[axis] = padded.as_slice() else { return Ok(None) };
         if fact.datum_type != f32::datum_type() || fact.shape.as_concrete().is_none() {
-            continue;
+            return Ok(None);
         }
-        let Ok(value) = value.cast_to_scalar::<f32>() else { continue };
+        let Ok(value) = value.cast_to_scalar::<f32>() else { return Ok(None) };
         let (before, after) = pad.pads[axis];
-        let op = PadOneAxis { axis, before, after, value: value.to_bits() };
-        let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+        Ok(Some(PadOneAxis { axis, before, after, value: value.to_bits() }))
+    })
 }
 
 /// Pads axis `axis` of an f32 tensor with `before` and `after` entries of a constant.

@@ -99,6 +99,12 @@ pub fn frame_hash(img: &RgbImage) -> u64 {
     bits
 }
 
+/// The step of the ~160-per-side sampling grid that the flash checks' colour measures share
+/// ([`face_and_background_rgb`], [`background_split_rgb`](crate::background_split_rgb)).
+pub(crate) fn colour_grid_step(img: &RgbImage) -> usize {
+    (img.width().max(img.height()) / 160).max(1) as usize
+}
+
 /// Mean RGB of the face's central skin region and of everything outside the face box
 /// (sampled on a grid): the inputs of the flash-reflection check.
 pub fn face_and_background_rgb(img: &RgbImage, face: &Rect) -> ([f32; 3], [f32; 3]) {
@@ -109,7 +115,7 @@ pub fn face_and_background_rgb(img: &RgbImage, face: &Rect) -> ([f32; 3], [f32; 
     // row by row over the raw pixels: this runs on every frame (issue 15).
     let (mut fsum, mut fn_) = ([0u64; 3], 0u64);
     let (mut bsum, mut bn) = ([0u64; 3], 0u64);
-    let step = (img.width().max(img.height()) / 160).max(1) as usize;
+    let step = colour_grid_step(img);
     let width = img.width() as usize;
     let add = |sum: &mut [u64; 3], p: &[u8]| sum.iter_mut().zip(p).for_each(|(s, &v)| *s += u64::from(v));
     let face_column = |x: usize| {

@@ -1,10 +1,10 @@
-//! Test support for the graph rewrites (`maxpool`, `pad`): a pinned model run with and without
-//! a rewrite on one fixed input, so a test can demand bit-identical outputs.
+//! Test support for our own operations (`maxpool`, `pad`, `onnx_prelu`): a pinned model run
+//! with and without them on one fixed input, so a test can demand bit-identical outputs.
 
 use tract_onnx::prelude::*;
 
-/// Runs the pinned `file` (input `shape`) on a fixed, varied input — a face-like range with
-/// structure in every channel — after `rewrite` (which returns how many nodes it replaced) or
+/// Runs the pinned `file` (input `shape`) on [the fixed input](run_on_varied_input) after
+/// `rewrite` (which returns how many nodes it replaced) or
 /// without it. Returns the count and each output's values.
 pub(crate) fn outputs(file: &str, shape: [usize; 4], rewrite: Option<fn(&mut TypedModel) -> TractResult<usize>>) -> (usize, Vec<Vec<f32>>) {
     let path = huoti_assets::testing::models_dir().join(file);
@@ -16,11 +16,18 @@ pub(crate) fn outputs(file: &str, shape: [usize; 4], rewrite: Option<fn(&mut Typ
         .unwrap();
     let n = rewrite.map_or(0, |r| r(&mut model).unwrap());
     let plan = model.into_optimized().and_then(|m| m.into_runnable()).unwrap();
+    (n, run_on_varied_input(&plan, shape))
+}
+
+/// Runs `plan` (input `shape`) on a fixed, varied input: a face-like range of values with
+/// structure in every channel (not a constant image, where positive and negative activations
+/// could hide a wrong slope). Returns each output's values.
+pub(crate) fn run_on_varied_input(plan: &std::sync::Arc<TypedRunnableModel>, shape: [usize; 4]) -> Vec<Vec<f32>> {
     let len = shape.iter().product::<usize>();
     let input: Vec<f32> = (0..len).map(|i| ((i * 7919 % 1009) as f32 / 1009.0) * 2.0 - 1.0).collect();
     let input = tract_ndarray::ArrayD::from_shape_vec(&shape[..], input).unwrap().into_tensor();
     let outs = plan.run(tvec!(input.into())).unwrap();
-    (n, outs.iter().map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).unwrap()).collect())
+    outs.iter().map(|t| t.try_as_plain_ram().and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec)).unwrap()).collect()
 }
 
 /// Asserts that two runs' outputs are bit for bit the same.
