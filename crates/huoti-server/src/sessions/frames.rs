@@ -27,7 +27,7 @@ use crate::http::{drain, read_limited};
 use crate::metrics;
 use crate::privacy::consent;
 use crate::state::AppState;
-use crate::store::{FrameRecord, SessionState};
+use crate::store::{FrameRecord, SessionRow, SessionState};
 use crate::util::random_hex;
 use crate::vault::VaultError;
 
@@ -82,7 +82,7 @@ pub(crate) async fn upload_frame(
     // the connection under a client that is still sending turns a clear 401/409/415 into a
     // "broken pipe" on the client's side.
     let max = st.config.session.max_frame_bytes;
-    let (now, params, device, plan_json) = match frame_preflight(&st, &id, query, &headers).await {
+    let (now, params, device, session) = match frame_preflight(&st, &id, query, &headers).await {
         Ok(ok) => ok,
         Err(e) => {
             drain(body, max.saturating_mul(4)).await;
@@ -119,7 +119,7 @@ pub(crate) async fn upload_frame(
         .await
         .map_err(|_| AppError::new(ErrorCode::RequestTimeout, format!("the frame body must arrive within {} s", limit.as_secs())))?
         .map_err(|over| if over { too_large() } else { AppError::new(ErrorCode::InvalidRequest, "the frame body could not be read") })?;
-    upload_checked(&st, &id, now, (params, &plan_json), device, cfg, bytes, &mut held).await
+    upload_checked(&st, &id, now, (params, &session), device, cfg, bytes, &mut held).await
 }
 
 /// `server_busy`: this node's memory budget for frames is spent; nothing was stored.
@@ -139,13 +139,13 @@ fn jpeg_pixels(bytes: &[u8]) -> Result<u64, AppError> {
 type DeviceHeaders = (Option<String>, Option<String>, Option<String>);
 
 /// Everything about a frame upload that can be judged before its body is read; also the
-/// session's challenge plan (JSON), which the measuring on arrival follows.
+/// session as it was read (its challenge plan, which the measuring on arrival follows).
 async fn frame_preflight(
     st: &AppState,
     id: &str,
     query: Result<Query<wire::FrameParams>, QueryRejection>,
     headers: &HeaderMap,
-) -> Result<(u64, wire::FrameParams, DeviceHeaders, String), AppError> {
+) -> Result<(u64, wire::FrameParams, DeviceHeaders, SessionRow), AppError> {
     let session = client_session(st, id, headers).await?;
     let now = st.clock.now_ms();
     if !matches!(session.state, SessionState::Open | SessionState::Expired) {
@@ -178,7 +178,7 @@ async fn frame_preflight(
     if !jpeg_type {
         return Err(AppError::new(ErrorCode::NotJpeg, "frames are sent as `Content-Type: image/jpeg`"));
     }
-    Ok((now, params, device, session.plan_json))
+    Ok((now, params, device, session))
 }
 
 /// The rest of a frame upload, once its body is in hand.
@@ -187,7 +187,7 @@ async fn upload_checked(
     st: &AppState,
     id: &str,
     now: u64,
-    (params, plan_json): (wire::FrameParams, &str),
+    (params, session): (wire::FrameParams, &SessionRow),
     device: DeviceHeaders,
     cfg: &SessionConfig,
     bytes: Bytes,
@@ -211,6 +211,11 @@ async fn upload_checked(
     if let Some(answer) = repeated_upload(st, id, &params, bytes.len()).await? {
         return answer;
     }
+    // Full when this request began (the count never goes down): refused before a blob is
+    // sealed and written that `record_frame` would refuse anyway.
+    if session.frame_count >= i64::from(cfg.max_frames) {
+        return Err(too_many_frames(cfg));
+    }
     match store_frame(st, id, &params, bytes.clone(), now, cfg.max_frames).await? {
         FrameRecord::Recorded => {}
         FrameRecord::NoRoom => {
@@ -220,19 +225,24 @@ async fn upload_checked(
             } else if now >= s.expires_at_ms as u64 {
                 expired(&s)
             } else {
-                AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
+                too_many_frames(cfg)
             });
         }
         // A retry that raced its own first attempt.
         FrameRecord::SeqTaken => return repeated_upload(st, id, &params, bytes.len()).await?.unwrap_or_else(|| Err(duplicate(params.seq))),
     }
-    let hint = measure_on_arrival(st, id, plan_json, &params, bytes, image).await;
+    let hint = measure_on_arrival(st, id, &session.plan_json, &params, bytes, image).await;
     if device.0.is_some() || device.1.is_some() || device.2.is_some() {
         let info = wire::DeviceInfo { model: device.0, os_type: device.1, os_version: device.2 };
         devices::record(st, id, &info, now).await?;
     }
     let frames_received = st.db.session(id).await?.map_or(0, |s| s.frame_count.max(0) as u32);
     Ok(Json(wire::FrameAccepted { seq: params.seq, frames_received, hint }))
+}
+
+/// `too_many_frames`: the session holds `max_frames` already.
+fn too_many_frames(cfg: &SessionConfig) -> AppError {
+    AppError::new(ErrorCode::TooManyFrames, format!("a session holds at most {} frames", cfg.max_frames))
 }
 
 /// `duplicate_frame`: frame `seq` was already received with other contents.
@@ -297,13 +307,10 @@ async fn store_frame(st: &AppState, id: &str, params: &wire::FrameParams, bytes:
     let len = bytes.len() as u64;
     st.vault.put_at(&key, id, &blob_key, Use::LivenessCheck, &bytes).await.map_err(storage_error)?;
     let recorded = st.db.record_frame(id, max_frames, now, params.seq, params.t_ms, &params.nonce, &blob_key, len).await;
-    if !matches!(recorded, Ok(FrameRecord::Recorded)) {
-        if let Err(e) = st.vault.delete_blob(&blob_key).await {
-            tracing::warn!(session = id, error = %e, "deleting the blob of an upload that got no row failed; erased with the session");
-        }
-    }
     if matches!(recorded, Ok(FrameRecord::Recorded)) {
         metrics::global().frame(len);
+    } else if let Err(e) = st.vault.delete_blob(&blob_key).await {
+        tracing::warn!(session = id, error = %e, "deleting the blob of an upload that got no row failed; erased with the session");
     }
     Ok(recorded?)
 }
