@@ -47,9 +47,11 @@ fn optimise(model: InferenceModel, shape: &[usize], path: &Path) -> Result<Plan,
         .and_then(|m| m.into_typed())
         .and_then(|m| m.into_decluttered())
         .and_then(|mut m| {
-            // 2×2 stride-2 max pools on one tight loop, and one-axis pads as block copies:
-            // same numbers (see `maxpool` and `pad`).
+            // 2×2 stride-2 max pools on one tight loop, one-axis pads as block copies, and 3×3
+            // depthwise convolutions in register blocks: same numbers (see `maxpool`, `pad`
+            // and `depthwise`).
             crate::maxpool::replace_2x2_stride_2(&mut m)?;
+            crate::depthwise::replace_depthwise(&mut m)?;
             crate::pad::replace_one_axis_pads(&mut m)?;
             m.into_optimized()
         })

@@ -315,7 +315,7 @@ mod tests {
             .model_for_path(pinned_sface())
             .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, 112, 112]).into()))
             .and_then(|m| m.into_optimized());
-        let err = format!("{:#}", plain.err().expect("tract refuses the unfolded file"));
+        let err = format!("{:#}", plain.expect_err("tract refuses the unfolded file"));
         assert!(err.to_lowercase().contains("block"), "{err}");
     }
 

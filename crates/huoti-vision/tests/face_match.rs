@@ -23,7 +23,7 @@ fn f32s(v: &Value) -> Vec<f32> {
 fn reference_face(v: &Value) -> Face {
     let b = f32s(&v["box"]);
     let lm: Vec<Point> =
-        v["landmarks"].as_array().unwrap().iter().map(|p| f32s(p)).map(|p| Point::new(p[0], p[1])).collect();
+        v["landmarks"].as_array().unwrap().iter().map(f32s).map(|p| Point::new(p[0], p[1])).collect();
     Face {
         bbox: Rect::new(b[0], b[1], b[2], b[3]),
         score: v["score"].as_f64().unwrap() as f32,
