@@ -5,7 +5,7 @@
 //! Two pipelines run on the same frames (PNG files, sorted by name):
 //! - **naive** — what the Python reference does: decode, detect, mesh, both anti-spoof nets on
 //!   every frame (stage by stage, so each stage can be compared with onnxruntime);
-//! - **tracked** — what a session does: detect every 5th frame, follow the face with FaceMesh,
+//! - **tracked** — what a session does: detect every 10th frame, follow the face with FaceMesh,
 //!   and run the anti-spoof nets on 5 frames of the clip only.
 //!
 //! The naive pass also times the Iris model on both eyes (`iris`), which a session runs only on
