@@ -139,14 +139,15 @@ impl<'a> SessionRun<'a> {
         let thresholds = Thresholds::default();
         let run = LiveRun::new(TrackerConfig::default())
             .with_iris(IrisSchedule::new(&plan, &thresholds))
+            .with_glare_for(&plan, &thresholds)
             .with_passive(PASSIVE_FRAMES, plan.total_ms);
         SessionRun { analyzer, run, plan, thresholds }
     }
 
     /// Replaces the liveness thresholds (default: [`Thresholds::default`]). They also say
-    /// which frames get the Iris model, from the next frame on.
+    /// which frames get the Iris model and the glare signal, from the next frame on.
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
-        self.run = std::mem::take(&mut self.run).with_iris(IrisSchedule::new(&self.plan, &thresholds));
+        self.run = std::mem::take(&mut self.run).with_iris(IrisSchedule::new(&self.plan, &thresholds)).with_glare_for(&self.plan, &thresholds);
         self.thresholds = thresholds;
         self
     }

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use huoti_liveness::{FrameObservation, PassivePicker, select_passive_frames};
+use huoti_liveness::{ChallengePlan, FrameObservation, PassivePicker, Thresholds, glare_wanted, select_passive_frames};
 use huoti_vision::{Analyzer, Rect, TrackState, TrackerConfig, VisionError, decode_image, screen_medium};
 use image::RgbImage;
 use sha2::{Digest, Sha256};
@@ -72,6 +72,9 @@ pub struct LiveRun {
     /// Picks the frames for the passive models as they arrive, which are then scored at once
     /// (none without: they are all scored at the end).
     passive: Option<PassivePicker>,
+    /// The plan and thresholds whose flash check reads the glare signal: measured only on the
+    /// frames it reads ([`glare_wanted`]); `None`: on every frame.
+    glare: Option<(ChallengePlan, Thresholds)>,
 }
 
 impl Default for LiveRun {
@@ -93,7 +96,16 @@ impl LiveRun {
             broken: false,
             iris: None,
             passive: None,
+            glare: None,
         }
+    }
+
+    /// Measures the glare signal (the background's darker and brighter halves) only on the
+    /// frames whose capture time the flash check of `plan` judged with `thresholds` reads
+    /// ([`glare_wanted`]), not on every frame: the verdict is the same (issue 15).
+    pub fn with_glare_for(mut self, plan: &ChallengePlan, thresholds: &Thresholds) -> LiveRun {
+        self.glare = Some((plan.clone(), thresholds.clone()));
+        self
     }
 
     /// Also measures the eyes with the Iris model on the frames `schedule` wants (a blink
@@ -208,8 +220,9 @@ impl LiveRun {
         encoded: Option<&[u8]>,
         img: &RgbImage,
     ) -> Result<&FrameObservation, VisionError> {
+        let glare = self.glare.as_ref().is_none_or(|(plan, th)| glare_wanted(plan, th, t_ms));
         let mut tracker = analyzer.resume(self.track.clone());
-        let stepped = tracker.step(img);
+        let stepped = tracker.step_with(img, glare);
         self.track = tracker.suspend();
         let mut a = stepped.inspect_err(|_| self.broken = true)?;
         self.next_seq = seq.saturating_add(1);
@@ -284,25 +297,18 @@ fn score_face(analyzer: &Analyzer, img: &RgbImage, bbox: &Rect, face: &mut huoti
 /// decoded counts as one without a face. CPU-bound.
 pub fn observe_all(analyzer: &Analyzer, frames: &[FrameInput], passive_frames: usize) -> Result<Vec<FrameObservation>, VisionError> {
     let span_ms = frames.iter().map(|f| f.t_ms + 1).max().unwrap_or(0);
-    observe_all_with(analyzer, frames, (passive_frames, span_ms), None)
+    observe_all_with(analyzer, frames, LiveRun::default().with_passive(passive_frames, span_ms))
 }
 
-/// [`observe_all`] for a session: the passive frames spread over `span_ms` (the plan's
-/// length) and the Iris model on the frames `iris` wants — give it what the session's
-/// [`LiveRun`] had ([`LiveRun::with_passive`], [`LiveRun::with_iris`]), so both paths measure
-/// the same. Each frame is decoded once: the passive models run in the same pass.
-pub fn observe_all_with(
-    analyzer: &Analyzer,
-    frames: &[FrameInput],
-    (passive_frames, span_ms): (usize, u64),
-    iris: Option<IrisSchedule>,
-) -> Result<Vec<FrameObservation>, VisionError> {
+/// [`observe_all`] for a session: `run` is an empty run started as the session's own was (the
+/// same passive frames, Iris schedule and glare windows: [`LiveRun::with_passive`],
+/// [`LiveRun::with_iris`], [`LiveRun::with_glare_for`]), so both paths measure the same. Each
+/// frame is decoded once: the passive models run in the same pass.
+pub fn observe_all_with(analyzer: &Analyzer, frames: &[FrameInput], mut run: LiveRun) -> Result<Vec<FrameObservation>, VisionError> {
     let limits = analyzer.config().decode;
     let mut sorted: Vec<&FrameInput> = frames.iter().collect();
     sorted.sort_by_key(|f| f.seq);
     sorted.dedup_by_key(|f| f.seq);
-    let mut run = LiveRun::default().with_passive(passive_frames, span_ms);
-    run.iris = iris;
     for f in &sorted {
         match decode_image(&f.jpeg, &limits) {
             Ok(img) => {

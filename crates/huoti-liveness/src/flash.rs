@@ -3,7 +3,7 @@
 
 use crate::light::linear;
 use crate::timeline::{FaceFrame, between};
-use crate::{ChallengePlan, Check, CheckScore, FaceObservation, ReasonCode, Thresholds};
+use crate::{ChallengePlan, Check, CheckScore, FaceObservation, FlashStep, ReasonCode, Thresholds};
 
 /// The result of the flash check: no check when the plan has no light step.
 #[derive(Debug, Clone)]
@@ -56,6 +56,24 @@ struct Following {
     gain: f32,
 }
 
+/// The capture times whose frames the check reads for colour `step`, `[from, to)`: its
+/// steady part (a fade, in the safe profile, is neither colour), `flash_lag_ms` later, when
+/// the reflection shows.
+fn read_window(plan: &ChallengePlan, step: &FlashStep, th: &Thresholds) -> (u64, u64) {
+    let steady_from = step.start_ms.saturating_add(plan.transition_ms);
+    (steady_from.saturating_add(th.flash_lag_ms), step.end_ms.saturating_add(th.flash_lag_ms))
+}
+
+/// Whether the flash check reads anything of the frame captured at `t_ms` — its glare signal
+/// (the background's darker and brighter halves) only matters there, so a caller may skip
+/// measuring it elsewhere (issue 15).
+pub fn glare_wanted(plan: &ChallengePlan, th: &Thresholds, t_ms: u64) -> bool {
+    plan.flashes.iter().any(|step| {
+        let (from, to) = read_window(plan, step, th);
+        (from..to).contains(&t_ms)
+    })
+}
+
 /// Scores `signal` against the plan's colour steps (see the manual); `None` when fewer than
 /// three steps had frames with the signal.
 fn following(
@@ -68,13 +86,8 @@ fn following(
     let mut sq_dev = 0.0f64; // sum of squared deviations from step means, all channels
     let mut dof = 0usize;
     for (index, step) in plan.flashes.iter().enumerate() {
-        // A fade (safe profile) is neither colour: only the steady part counts.
-        let steady_from = step.start_ms.saturating_add(plan.transition_ms);
-        let s: Vec<[f32; 3]> = between(
-            faces,
-            steady_from.saturating_add(th.flash_lag_ms),
-            step.end_ms.saturating_add(th.flash_lag_ms),
-        )
+        let (from, to) = read_window(plan, step, th);
+        let s: Vec<[f32; 3]> = between(faces, from, to)
         .filter_map(|f| signal(f.face))
         .filter(|v| v.iter().all(|x| x.is_finite()))
         .collect();
@@ -207,6 +220,34 @@ mod tests {
     use crate::testkit::plan;
     use crate::timeline::face_frames;
     use crate::{Action, FrameObservation};
+
+    #[test]
+    fn glare_is_wanted_exactly_where_the_check_reads_it() {
+        let th = Thresholds::default();
+        let mut p = plan(&[Action::Blink], true);
+        for transition in [0, 150] {
+            p.transition_ms = transition;
+            let (first, last) = (p.flashes[0].clone(), p.flashes[p.flashes.len() - 1].clone());
+            // Each colour from its steady part on, `flash_lag_ms` late; nothing before the
+            // first colour's reflection or after the last one's.
+            for step in &p.flashes {
+                let from = step.start_ms + transition + th.flash_lag_ms;
+                assert!(glare_wanted(&p, &th, from));
+                assert!(glare_wanted(&p, &th, step.end_ms + th.flash_lag_ms - 1));
+            }
+            assert!(!glare_wanted(&p, &th, first.start_ms + transition + th.flash_lag_ms - 1));
+            assert!(!glare_wanted(&p, &th, last.end_ms + th.flash_lag_ms));
+            assert!(!glare_wanted(&p, &th, 0));
+            // Every frame whose glare signal the check reads is one where it is wanted.
+            let frames = lit(&p, 0.2);
+            let faces = face_frames(&frames);
+            for step in &p.flashes {
+                let (from, to) = read_window(&p, step, &th);
+                assert!(between(&faces, from, to).all(|f| glare_wanted(&p, &th, f.t_ms)));
+            }
+        }
+        assert!(!glare_wanted(&plan(&[Action::Blink], false), &th, 1500), "no light step, no glare");
+    }
 
     /// 15 fps frames whose face colour is `base × (1 + k·s)` for the screen's linear colour `s`
     /// shown 60 ms earlier, on a still background: a noiseless response of gain ≈ `k` (for

@@ -136,6 +136,7 @@ mod actions_tests;
 
 pub use actions::Measure;
 pub use error::Error;
+pub use flash::glare_wanted;
 pub use fusion::{AnalysisContext, analyse};
 pub use iris_gate::IrisGate;
 pub use light::LightProfile;

@@ -88,7 +88,10 @@ impl Models {
     /// scored as they arrive, so `complete` runs no model (issue 15). The same schedule and
     /// choice as [`observe_for`](Self::observe_for).
     pub fn start_for(&self, plan: &ChallengePlan, passive_frames: usize) -> LiveRun {
-        LiveRun::default().with_iris(iris_schedule(plan)).with_passive(passive_frames, plan.total_ms)
+        LiveRun::default()
+            .with_iris(iris_schedule(plan))
+            .with_glare_for(plan, &Thresholds::default())
+            .with_passive(passive_frames, plan.total_ms)
     }
 
     /// Offers the next uploaded frame to a run (see [`LiveRun::push`]). CPU-bound: run on a
@@ -121,11 +124,11 @@ impl Models {
         huoti_engine::observe_all(&self.analyzer, frames, passive_frames)
     }
 
-    /// [`observe`](Self::observe) for a session judged against `plan`: the Iris model on the
-    /// frames [`start_for`](Self::start_for)'s run would give it, so the fallback and the
-    /// on-arrival path measure the same.
+    /// [`observe`](Self::observe) for a session judged against `plan`, through a run started
+    /// as [`start_for`](Self::start_for) starts one (the Iris model and the glare signal on
+    /// the same frames), so the fallback and the on-arrival path measure the same.
     pub fn observe_for(&self, frames: &[FrameInput], passive_frames: usize, plan: &ChallengePlan) -> Result<Vec<FrameObservation>, VisionError> {
-        huoti_engine::observe_all_with(&self.analyzer, frames, (passive_frames, plan.total_ms), Some(iris_schedule(plan)))
+        huoti_engine::observe_all_with(&self.analyzer, frames, self.start_for(plan, passive_frames))
     }
 
     /// Decoding limits of the models' analyzer.

@@ -138,3 +138,37 @@ fn c3_a_repeated_identical_jpeg_has_zero_landmark_motion_on_arrival() {
         assert_eq!(o.face.as_ref().expect("a face").landmark_motion, 0.0);
     }
 }
+
+/// Issue 15: the glare signal (the background's darker and brighter halves) is measured on
+/// exactly the frames the flash check reads — inside the light step, each colour's reflection
+/// window — and the fallback at `complete` measures the same frames.
+#[test]
+fn c3_the_glare_signal_is_measured_only_where_the_flash_check_reads_it() {
+    use huoti_liveness::{FlashStep, Thresholds, glare_wanted};
+    let engine = engine();
+    let jpegs = cap12_jpegs();
+    let frames: Vec<FrameInput> = jpegs
+        .iter()
+        .enumerate()
+        .map(|(i, j)| FrameInput { seq: i as u32, t_ms: i as u64 * 67, nonce: "c0ffee".into(), jpeg: j.clone() })
+        .collect();
+    let flashes = vec![
+        FlashStep { rgb: [255, 0, 0], start_ms: 600, end_ms: 1000 },
+        FlashStep { rgb: [0, 0, 255], start_ms: 1000, end_ms: 1400 },
+    ];
+    let end = frames.iter().map(|f| f.t_ms + 1).max().unwrap();
+    let plan = ChallengePlan::fixed("c0ffee", vec![ActionStep { action: Action::OpenMouth, start_ms: end / 2, end_ms: end }], flashes).unwrap();
+    let limits = DecodeLimits::default();
+    let mut run = engine.start_for(&plan, 3);
+    for f in &frames {
+        engine.push(&mut run, f.seq, f.t_ms, &f.nonce, &f.jpeg, &decode_image(&f.jpeg, &limits).unwrap()).unwrap();
+    }
+    let th = Thresholds::default();
+    let (measured, skipped): (Vec<_>, Vec<_>) = run.observations().iter().filter_map(|o| o.face.as_ref().map(|f| (o.t_ms, f))).partition(|(t, _)| glare_wanted(&plan, &th, *t));
+    assert!(measured.len() >= 8 && skipped.len() >= 10, "{} frames in the windows, {} outside", measured.len(), skipped.len());
+    assert!(measured.iter().all(|(_, f)| f.background_split_rgb.is_some()), "every frame the check reads has it");
+    assert!(skipped.iter().all(|(_, f)| f.background_split_rgb.is_none()), "no other frame pays for it");
+    let (mut live, boxes) = run.into_parts();
+    engine.score_passive(&mut live, &boxes, (3, &plan), |i| decode_image(&frames[i].jpeg, &limits)).unwrap();
+    assert_eq!(live, engine.observe_for(&frames, 3, &plan).unwrap(), "the fallback measures the same frames");
+}

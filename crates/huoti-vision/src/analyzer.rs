@@ -345,6 +345,14 @@ impl Tracker<'_> {
 
     /// Analyses the next frame.
     pub fn step(&mut self, img: &RgbImage) -> Result<FrameAnalysis, VisionError> {
+        self.step_with(img, true)
+    }
+
+    /// Analyses the next frame; without `glare`, leaves out the background's darker and
+    /// brighter halves (`background_split_rgb` is `None`: a selection over ≈ 35 000 samples
+    /// that only the flash check reads, on the light step's frames). Everything else is as
+    /// [`step`](Self::step) gives it.
+    pub fn step_with(&mut self, img: &RgbImage, glare: bool) -> Result<FrameAnalysis, VisionError> {
         let start = Instant::now();
         let mut timings = Timings::default();
         let due = self.config.redetect_every <= 1 || self.frame_no.is_multiple_of(u64::from(self.config.redetect_every));
@@ -407,7 +415,7 @@ impl Tracker<'_> {
                     landmark_motion: motion,
                     face_rgb,
                     background_rgb,
-                    background_split_rgb: background_split_rgb(img, &bbox),
+                    background_split_rgb: if glare { background_split_rgb(img, &bbox) } else { None },
                     frame_hash,
                     quality,
                     timings,
