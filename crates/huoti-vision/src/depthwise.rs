@@ -32,10 +32,15 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 const WIDE: usize = 32;
 /// The block for the rest of a row (and for whole rows of the small maps).
 const NARROW: usize = 8;
+/// The kernel's height and width: the only size replaced (every pinned model's).
+const K: usize = 3;
 
 /// Replaces every depthwise convolution of `model` (before code generation) that
 /// [`DepthwiseConv`] computes exactly; returns how many.
 pub(crate) fn replace_depthwise(model: &mut TypedModel) -> TractResult<usize> {
+    if !available() {
+        return Ok(0);
+    }
     crate::model::replace_each(model, |model, node| {
         let Some(conv) = node.op_as::<Conv>() else { return Ok(None) };
         let spec = &conv.pool_spec;
@@ -53,9 +58,6 @@ pub(crate) fn replace_depthwise(model: &mut TypedModel) -> TractResult<usize> {
             return Ok(None);
         }
         let x = model.outlet_fact(node.inputs[0])?;
-        if !available() {
-            return Ok(None);
-        }
         let (Some(kernel), Some(bias)) = (&model.outlet_fact(node.inputs[1])?.konst, &model.outlet_fact(node.inputs[2])?.konst) else {
             return Ok(None);
         };
@@ -70,7 +72,7 @@ pub(crate) fn replace_depthwise(model: &mut TypedModel) -> TractResult<usize> {
         let no_negative_zero = bias.try_as_plain_ram()?.as_slice::<f32>()?.iter().all(|b| b.to_bits() != (-0.0f32).to_bits());
         let strides = spec.strides();
         // All the pinned models' depthwise kernels are 3×3, stride 1 or 2: the taps unroll.
-        let shape_fits = [kh, kw] == [3, 3] && (strides[..] == [1, 1] || strides[..] == [2, 2]);
+        let shape_fits = [kh, kw] == [K, K] && (strides[..] == [1, 1] || strides[..] == [2, 2]);
         if !finite || !no_negative_zero || !shape_fits {
             return Ok(None);
         }
@@ -78,8 +80,7 @@ pub(crate) fn replace_depthwise(model: &mut TypedModel) -> TractResult<usize> {
         Ok(Some(DepthwiseConv {
             channels,
             input: [h, w],
-            kernel: [kh, kw],
-            stride: [strides[0], strides[1]],
+            stride: strides[0],
             pad_before: [padded[0].pad_before, padded[1].pad_before],
             output: [padded[0].convoluted, padded[1].convoluted],
         }))
@@ -94,16 +95,15 @@ fn available() -> bool {
     return false;
 }
 
-/// A depthwise convolution of a `[1, channels, h, w]` f32 tensor by a `[channels, 1, kh, kw]`
+/// A depthwise convolution of a `[1, channels, h, w]` f32 tensor by a `[channels, 1, 3, 3]`
 /// kernel plus one bias per channel (or one for all), zero padding, no dilation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct DepthwiseConv {
     channels: usize,
     /// Input height and width.
     input: [usize; 2],
-    /// Kernel height and width.
-    kernel: [usize; 2],
-    stride: [usize; 2],
+    /// The stride along both axes: 1 or 2.
+    stride: usize,
     /// Zero rows above and columns left of the input.
     pad_before: [usize; 2],
     /// Output height and width.
@@ -122,10 +122,10 @@ struct PhasePlanes {
 
 impl PhasePlanes {
     fn new(op: &DepthwiseConv) -> PhasePlanes {
-        let ([kh, kw], [sy, sx], [oh, ow]) = (op.kernel, op.stride, op.output);
-        let rows = (oh - 1) * sy + kh;
-        let row_len = (kw - 1) / sx + ow.next_multiple_of(NARROW);
-        PhasePlanes { data: vec![0.0; sx * rows * row_len], rows, row_len }
+        let ([oh, ow], s) = (op.output, op.stride);
+        let rows = (oh - 1) * s + K;
+        let row_len = (K - 1) / s + ow.next_multiple_of(NARROW);
+        PhasePlanes { data: vec![0.0; s * rows * row_len], rows, row_len }
     }
 
     /// Copies `plane` (one channel, `h`×`w`) in; the padding stays zero.
@@ -170,8 +170,8 @@ impl DepthwiseConv {
     /// Convolves `input` (the whole tensor) and returns the output's values.
     fn run(&self, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx") {
-            // SAFETY: `run_avx` needs AVX, which this CPU was just seen to have.
+        if available() {
+            // SAFETY: `run_avx` needs AVX, which `available` just saw this CPU has.
             #[allow(unsafe_code)]
             return unsafe { self.run_avx(input, kernel, bias) };
         }
@@ -189,7 +189,7 @@ impl DepthwiseConv {
     #[inline(always)]
     fn run_any(&self, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
         match self.stride {
-            [1, 1] => self.run_strided::<1>(input, kernel, bias),
+            1 => self.run_strided::<1>(input, kernel, bias),
             _ => self.run_strided::<2>(input, kernel, bias),
         }
     }
@@ -203,7 +203,7 @@ impl DepthwiseConv {
             return out;
         }
         let mut planes = PhasePlanes::new(self);
-        for (c, (plane, taps)) in input.chunks_exact(h * w).zip(kernel.chunks_exact(9)).enumerate() {
+        for (c, (plane, taps)) in input.chunks_exact(h * w).zip(kernel.chunks_exact(K * K)).enumerate() {
             let taps: &[f32; 9] = taps.try_into().expect("3×3 taps");
             let b = if bias.len() == 1 { bias[0] } else { bias[c] };
             planes.fill::<S>(self, plane);
@@ -256,8 +256,7 @@ impl EvalOp for DepthwiseConv {
     fn eval(&self, _: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (x, kernel, bias) = args_3!(inputs);
         let [h, w] = self.input;
-        let [kh, kw] = self.kernel;
-        if x.shape() != [1, self.channels, h, w] || kernel.shape() != [self.channels, 1, kh, kw] || ![1, self.channels].contains(&bias.len()) {
+        if x.shape() != [1, self.channels, h, w] || kernel.shape() != [self.channels, 1, K, K] || ![1, self.channels].contains(&bias.len()) {
             bail!("DepthwiseConv: input {:?}, kernel {:?}, bias {:?} do not fit {self:?}", x.shape(), kernel.shape(), bias.shape());
         }
         let values = self.run(
@@ -285,18 +284,18 @@ mod tests {
 
     /// The plain definition: every output is the bias plus each in-bounds tap, in kernel order.
     fn reference(op: &DepthwiseConv, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
-        let ([h, w], [kh, kw], [oh, ow]) = (op.input, op.kernel, op.output);
+        let ([h, w], [oh, ow]) = (op.input, op.output);
         let mut out = Vec::new();
         for c in 0..op.channels {
             for oy in 0..oh {
                 for ox in 0..ow {
                     let mut sum = bias[c % bias.len()];
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let iy = (oy * op.stride[0] + ky) as isize - op.pad_before[0] as isize;
-                            let ix = (ox * op.stride[1] + kx) as isize - op.pad_before[1] as isize;
+                    for ky in 0..K {
+                        for kx in 0..K {
+                            let iy = (oy * op.stride + ky) as isize - op.pad_before[0] as isize;
+                            let ix = (ox * op.stride + kx) as isize - op.pad_before[1] as isize;
                             if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
-                                sum += kernel[(c * kh + ky) * kw + kx] * input[(c * h + iy as usize) * w + ix as usize];
+                                sum += kernel[(c * K + ky) * K + kx] * input[(c * h + iy as usize) * w + ix as usize];
                             }
                         }
                     }
@@ -310,20 +309,20 @@ mod tests {
     #[test]
     fn matches_the_definition_for_strides_paddings_and_tiny_maps() {
         let cases = [
-            // (channels, input, kernel, stride, pad before, output)
-            (3, [5, 7], [3, 3], [1, 1], [1, 1], [5, 7]),
-            (2, [4, 75], [3, 3], [1, 1], [1, 1], [4, 75]), // wide and narrow blocks
-            (2, [6, 6], [3, 3], [2, 2], [0, 0], [2, 2]),   // no padding
-            (2, [6, 6], [3, 3], [2, 2], [0, 0], [3, 3]),   // padding after only (TensorFlow's "same")
-            (2, [6, 6], [3, 3], [2, 2], [1, 1], [3, 3]),
-            (1, [5, 77], [3, 3], [2, 2], [1, 1], [3, 39]),
-            (4, [1, 2], [3, 3], [1, 1], [1, 1], [1, 2]),   // taps outside on every side
-            (4, [1, 1], [3, 3], [2, 2], [1, 1], [1, 1]),
+            // (channels, input, stride, pad before, output)
+            (3, [5, 7], 1, [1, 1], [5, 7]),
+            (2, [4, 75], 1, [1, 1], [4, 75]), // wide and narrow blocks
+            (2, [6, 6], 2, [0, 0], [2, 2]),   // no padding
+            (2, [6, 6], 2, [0, 0], [3, 3]),   // padding after only (TensorFlow's "same")
+            (2, [6, 6], 2, [1, 1], [3, 3]),
+            (1, [5, 77], 2, [1, 1], [3, 39]),
+            (4, [1, 2], 1, [1, 1], [1, 2]),   // taps outside on every side
+            (4, [1, 1], 2, [1, 1], [1, 1]),
         ];
-        for (channels, input, kernel, stride, pad_before, output) in cases {
-            let op = DepthwiseConv { channels, input, kernel, stride, pad_before, output };
+        for (channels, input, stride, pad_before, output) in cases {
+            let op = DepthwiseConv { channels, input, stride, pad_before, output };
             let x: Vec<f32> = (0..channels * input[0] * input[1]).map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.173).collect();
-            let k: Vec<f32> = (0..channels * kernel[0] * kernel[1]).map(|i| ((i * 13 % 17) as f32 - 8.0) * 0.311).collect();
+            let k: Vec<f32> = (0..channels * K * K).map(|i| ((i * 13 % 17) as f32 - 8.0) * 0.311).collect();
             for bias in [vec![0.5], (0..channels).map(|c| c as f32 - 0.25).collect()] {
                 let want = reference(&op, &x, &k, &bias);
                 // The build this CPU runs, and the portable one.

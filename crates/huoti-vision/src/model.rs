@@ -25,7 +25,7 @@ fn parse(path: &Path) -> Result<InferenceModel, VisionError> {
 }
 
 /// Replaces, before code generation, each node of `model` for which `replacement` gives an
-/// operation of our own (see `maxpool` and `pad`); returns how many.
+/// operation of our own (see `maxpool`, `pad` and `depthwise`); returns how many.
 pub(crate) fn replace_each<O: TypedOp>(
     model: &mut TypedModel,
     mut replacement: impl FnMut(&TypedModel, &TypedNode) -> TractResult<Option<O>>,
@@ -48,7 +48,7 @@ fn optimise(model: InferenceModel, shape: &[usize], path: &Path) -> Result<Plan,
         .and_then(|m| m.into_decluttered())
         .and_then(|mut m| {
             // 2×2 stride-2 max pools on one tight loop, one-axis pads as block copies, and 3×3
-            // depthwise convolutions in register blocks: same numbers (see `maxpool`, `pad`
+            // depthwise convolutions in blocks of outputs: same numbers (see `maxpool`, `pad`
             // and `depthwise`).
             crate::maxpool::replace_2x2_stride_2(&mut m)?;
             crate::depthwise::replace_depthwise(&mut m)?;

@@ -1,5 +1,6 @@
-//! Test support for our own operations (`maxpool`, `pad`, `onnx_prelu`): a pinned model run
-//! with and without them on one fixed input, so a test can demand bit-identical outputs.
+//! Test support for our own operations (`maxpool`, `pad`, `onnx_prelu`, `depthwise`): a
+//! pinned model run with and without them on one fixed input, so a test can demand
+//! bit-identical outputs.
 
 use tract_onnx::prelude::*;
 
